@@ -1,0 +1,162 @@
+package scenario
+
+// Scenario is one lab configuration: the nodes, the OSCORE Security Contexts
+// between them, the faults on the links and the requests to send.
+// docs/scenarios.md describes every field; scenario.schema.json is the same
+// model as a JSON Schema (draft 2020-12).
+type Scenario struct {
+	Name        string    `json:"name"`
+	Title       string    `json:"title,omitempty"`
+	Section     string    `json:"section,omitempty"`     // "draft-ietf-core-oscore-capable-proxies B.3" / "RFC 8613 C.4"
+	Explanation string    `json:"explanation,omitempty"` // a paragraph for a tutorial audience
+	Nodes       []Node    `json:"nodes"`
+	Contexts    []Context `json:"contexts,omitempty"`
+	Links       []Link    `json:"links,omitempty"` // faults per link; a link exists implicitly between nodes that talk
+	Steps       []Step    `json:"steps,omitempty"`
+}
+
+// Roles a node can play.
+const (
+	RoleClient   = "client"
+	RoleProxy    = "proxy"
+	RoleServer   = "server"
+	RoleExternal = "external"
+)
+
+// DefaultLayerLimit is the number of OSCORE layers a node accepts or applies
+// when the scenario sets no layer_limit (draft section 2.1 asks for a limit).
+const DefaultLayerLimit = 4
+
+// DefaultHopLimit is the Hop-Limit a proxy inserts when a request carries
+// none (RFC 8768 section 3).
+const DefaultHopLimit = 16
+
+// Node is one CoAP endpoint of the lab.
+type Node struct {
+	ID              string              `json:"id"`                          // "C", "P1", "S"
+	Role            string              `json:"role"`                        // "client" | "proxy" | "server" | "external"
+	Listen          string              `json:"listen,omitempty"`            // "127.0.0.1:5683"; empty = port 0
+	Addr            string              `json:"addr,omitempty"`              // external: address:port of the outside endpoint
+	Authority       string              `json:"authority,omitempty"`         // host name this node answers to, e.g. "example.com"
+	Forward         bool                `json:"forward,omitempty"`           // proxy: acts as forward-proxy
+	Reverse         []ReverseRoute      `json:"reverse,omitempty"`           // proxy: reverse-proxy routes
+	Upstream        string              `json:"upstream,omitempty"`          // forward-proxy: next proxy for forward-proxied requests (B.6 P1 -> P2)
+	NextHopContexts map[string]string   `json:"next_hop_contexts,omitempty"` // next-hop node id -> context to add a layer with (draft 2.3)
+	Allow           map[string][]string `json:"allow,omitempty"`             // acceptability (draft 2.4 step 4): context that removed the previous layer ("" none) -> allowed target node ids ("*" any)
+	LayerLimit      int                 `json:"layer_limit,omitempty"`       // 0 = DefaultLayerLimit
+	SourcePolicy    map[string][]string `json:"source_policy,omitempty"`     // (draft 2.4.1) previous-hop node id -> contexts accepted from it
+	Resources       []string            `json:"resources,omitempty"`         // server: "name", "alias=name" or "path=text:VALUE"; see ParseResource
+	HopLimit        int                 `json:"hop_limit,omitempty"`         // proxy: Hop-Limit to insert when missing (0 = DefaultHopLimit)
+}
+
+// ReverseRoute sends requests that match Host and/or PathPrefix to node To.
+type ReverseRoute struct {
+	Host       string   `json:"host,omitempty"`        // match Uri-Host
+	PathPrefix []string `json:"path_prefix,omitempty"` // match and consume these leading Uri-Path segments
+	To         string   `json:"to"`                    // target node id
+}
+
+// Context is one OSCORE Security Context shared by two endpoints
+// (RFC 8613 section 3).
+type Context struct {
+	Name          string            `json:"name"` // "CTX_C_S"
+	A             Endpoint          `json:"a"`
+	B             Endpoint          `json:"b"`
+	MasterSecret  string            `json:"master_secret"`             // hex
+	MasterSalt    string            `json:"master_salt,omitempty"`     // hex
+	IDContext     *string           `json:"id_context,omitempty"`      // hex; nil = absent
+	SendIDContext bool              `json:"send_id_context,omitempty"` // include kid context in requests
+	Alg           string            `json:"alg,omitempty"`             // "10" or a name; default 10
+	HKDF          string            `json:"hkdf,omitempty"`            // "SHA-256" (default) | "SHA-512"
+	ReplayWindow  int               `json:"replay_window,omitempty"`   // 0 = 32
+	Seq           map[string]uint64 `json:"seq,omitempty"`             // node id -> pinned initial sender sequence number
+	ResponsePIV   bool              `json:"response_piv,omitempty"`    // responses protected with this context carry the responder's own Partial IV (RFC 8613 C.8, draft 2.5.1)
+}
+
+// Endpoint is one side of a Context.
+type Endpoint struct {
+	Node        string `json:"node"`
+	SenderID    string `json:"sender_id"`    // hex, may be empty
+	RecipientID string `json:"recipient_id"` // hex, may be empty
+}
+
+// Link names the relay between two nodes so faults can be put on it.
+type Link struct {
+	A      string  `json:"a"`
+	B      string  `json:"b"`
+	Faults []Fault `json:"faults,omitempty"`
+}
+
+// Fault kinds a link can inject.
+const (
+	FaultDrop      = "drop"
+	FaultDelay     = "delay"
+	FaultDuplicate = "duplicate"
+	FaultCorrupt   = "corrupt"
+	FaultReplay    = "replay"
+)
+
+// Fault is one misbehaviour of a link.
+type Fault struct {
+	Kind     string `json:"kind"`                // "drop"|"delay"|"duplicate"|"corrupt"|"replay"
+	Dir      string `json:"dir,omitempty"`       // "a->b" | "b->a" | "" both
+	Match    int    `json:"match,omitempty"`     // apply to the Nth datagram in that direction (1-based); 0 = every
+	Delay    string `json:"delay,omitempty"`     // "50ms"
+	Byte     int    `json:"byte,omitempty"`      // corrupt: index of the byte to flip
+	ReplayOf int    `json:"replay_of,omitempty"` // replay: send the bytes of the Nth datagram (same direction) in place of the matched one, with the matched one's MID and token
+}
+
+// Step is one request the scenario sends.
+type Step struct {
+	Name       string       `json:"name,omitempty"`
+	From       string       `json:"from"`                  // client node id
+	Method     string       `json:"method"`                // GET POST PUT DELETE FETCH
+	URI        string       `json:"uri"`                   // "coap://example.com/alarm_status"
+	Payload    string       `json:"payload,omitempty"`     // UTF-8
+	Route      []string     `json:"route,omitempty"`       // proxies to traverse, in order (first = next hop)
+	ProxyStyle string       `json:"proxy_style,omitempty"` // "proxy-scheme" (default with a forward route) | "proxy-uri" | "reverse"
+	Contexts   []string     `json:"contexts,omitempty"`    // contexts the client applies, innermost first (draft 2.3)
+	Type       string       `json:"type,omitempty"`        // "CON" (default) | "NON"
+	Observe    string       `json:"observe,omitempty"`     // "" | "register" | "deregister"
+	Token      string       `json:"token,omitempty"`       // hex, pinned on the first leg
+	MID        *int         `json:"mid,omitempty"`         // pinned on the first leg
+	HopTokens  []string     `json:"hop_tokens,omitempty"`  // pinned tokens per later leg (index 0 = second leg)
+	HopMIDs    []int        `json:"hop_mids,omitempty"`    // pinned MIDs per later leg (index 0 = second leg)
+	Options    []StepOption `json:"options,omitempty"`     // extra options
+	Hops       int          `json:"hop_limit,omitempty"`   // client-inserted Hop-Limit (0 = none)
+	Repeat     int          `json:"repeat,omitempty"`      // send the request this many times (0 = once)
+	Seq        []SeqPin     `json:"seq,omitempty"`         // sender sequence numbers pinned for this step
+	Expect     *Expect      `json:"expect,omitempty"`
+}
+
+// Proxy styles of a step.
+const (
+	StyleProxyScheme = "proxy-scheme"
+	StyleProxyURI    = "proxy-uri"
+	StyleReverse     = "reverse"
+)
+
+// StepOption is an extra CoAP option the client adds to the request. Value
+// (hex) and Text (UTF-8) are exclusive; both empty is an empty option.
+type StepOption struct {
+	Number uint16 `json:"number"`
+	Value  string `json:"value,omitempty"` // hex
+	Text   string `json:"text,omitempty"`  // UTF-8
+}
+
+// SeqPin sets the sender sequence number Node uses with Context for the
+// step's request (or its response, when Node answers), before the step runs.
+type SeqPin struct {
+	Context string `json:"context"`
+	Node    string `json:"node"`
+	Value   uint64 `json:"value"`
+}
+
+// Expect is what the client must see at the end of a step, after removing
+// every layer it can.
+type Expect struct {
+	Code       string  `json:"code,omitempty"`        // "2.05"
+	Payload    *string `json:"payload,omitempty"`     // exact UTF-8 payload; nil = not checked
+	Timeout    string  `json:"timeout,omitempty"`     // "2s"; default 5s
+	NoResponse bool    `json:"no_response,omitempty"` // no response must arrive within Timeout
+}

@@ -1,0 +1,705 @@
+package scenario
+
+import (
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxSeq is the largest sender sequence number (RFC 8613 section 7.2.1:
+// 2^40 - 1).
+const maxSeq = 1<<40 - 1
+
+var idPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
+
+// Validate checks the scenario's meaning once its shape is known: references
+// between nodes, contexts and steps, hex values, lengths and durations. The
+// error is an *Error naming the first offending field.
+func (s *Scenario) Validate() error {
+	v := validator{s: s, nodes: map[string]*Node{}, contexts: map[string]*Context{}}
+	return v.run()
+}
+
+type validator struct {
+	s        *Scenario
+	nodes    map[string]*Node
+	contexts map[string]*Context
+}
+
+func (v *validator) run() error {
+	s := v.s
+	if s.Name == "" {
+		return errAt("name", "missing (give the scenario a short name)")
+	}
+	if len(s.Nodes) == 0 {
+		return errAt("nodes", "missing (a scenario needs at least one node)")
+	}
+	// Index nodes and contexts first so references can point forwards.
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		p := index("nodes", i)
+		if !idPattern.MatchString(n.ID) {
+			return errAt(field(p, "id"), fmt.Sprintf("%q is not a node id (a letter, then up to 31 letters, digits, _ or -)", n.ID))
+		}
+		if _, dup := v.nodes[n.ID]; dup {
+			return errAt(field(p, "id"), fmt.Sprintf("duplicate node id %q", n.ID))
+		}
+		v.nodes[n.ID] = n
+	}
+	for i := range s.Contexts {
+		c := &s.Contexts[i]
+		p := index("contexts", i)
+		if c.Name == "" {
+			return errAt(field(p, "name"), "missing")
+		}
+		if _, dup := v.contexts[c.Name]; dup {
+			return errAt(field(p, "name"), fmt.Sprintf("duplicate context name %q", c.Name))
+		}
+		v.contexts[c.Name] = c
+	}
+	for i := range s.Nodes {
+		if err := v.node(index("nodes", i), &s.Nodes[i]); err != nil {
+			return err
+		}
+	}
+	for i := range s.Contexts {
+		if err := v.context(index("contexts", i), &s.Contexts[i]); err != nil {
+			return err
+		}
+	}
+	if err := v.recipientIDsUnique(); err != nil {
+		return err
+	}
+	seenLinks := map[[2]string]bool{}
+	for i := range s.Links {
+		if err := v.link(index("links", i), &s.Links[i], seenLinks); err != nil {
+			return err
+		}
+	}
+	for i := range s.Steps {
+		if err := v.step(index("steps", i), &s.Steps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *validator) node(p string, n *Node) error {
+	switch n.Role {
+	case RoleClient, RoleProxy, RoleServer, RoleExternal:
+	default:
+		return errAt(field(p, "role"), fmt.Sprintf("unknown role %q (want client, proxy, server or external)", n.Role))
+	}
+	if n.Listen != "" {
+		if err := checkHostPort(n.Listen); err != nil {
+			return errAt(field(p, "listen"), err.Error())
+		}
+	}
+	if n.Role == RoleExternal {
+		if n.Addr == "" {
+			return errAt(field(p, "addr"), "missing (an external node needs the address:port of the outside endpoint)")
+		}
+		if err := checkHostPort(n.Addr); err != nil {
+			return errAt(field(p, "addr"), err.Error())
+		}
+	} else if n.Addr != "" {
+		return errAt(field(p, "addr"), "only external nodes have addr (lab nodes use listen)")
+	}
+	if n.Authority != "" && !validHost(n.Authority) {
+		return errAt(field(p, "authority"), fmt.Sprintf("%q is not a host name", n.Authority))
+	}
+	if n.LayerLimit < 0 || n.LayerLimit > 64 {
+		return errAt(field(p, "layer_limit"), fmt.Sprintf("%d is out of range (0 for the default %d, or 1 to 64)", n.LayerLimit, DefaultLayerLimit))
+	}
+	if n.Role != RoleProxy {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"forward", n.Forward}, {"reverse", len(n.Reverse) > 0}, {"upstream", n.Upstream != ""},
+			{"next_hop_contexts", len(n.NextHopContexts) > 0}, {"allow", len(n.Allow) > 0}, {"hop_limit", n.HopLimit != 0},
+		} {
+			if f.set {
+				return errAt(field(p, f.name), "only proxies have "+f.name+" (this node is a "+n.Role+")")
+			}
+		}
+	}
+	if len(n.Resources) > 0 && n.Role != RoleServer {
+		return errAt(field(p, "resources"), "only servers have resources (this node is a "+n.Role+")")
+	}
+	if len(n.SourcePolicy) > 0 && n.Role != RoleServer && n.Role != RoleProxy {
+		return errAt(field(p, "source_policy"), "only servers and proxies have a source policy")
+	}
+	if n.HopLimit < 0 || n.HopLimit > 255 {
+		return errAt(field(p, "hop_limit"), fmt.Sprintf("%d is out of range (1 to 255; 0 for the default %d)", n.HopLimit, DefaultHopLimit))
+	}
+	for i, r := range n.Reverse {
+		rp := index(field(p, "reverse"), i)
+		if r.Host == "" && len(r.PathPrefix) == 0 {
+			return errAt(rp, "a reverse route needs host, path_prefix or both")
+		}
+		if r.Host != "" && !validHost(r.Host) {
+			return errAt(field(rp, "host"), fmt.Sprintf("%q is not a host name", r.Host))
+		}
+		for j, seg := range r.PathPrefix {
+			if seg == "" || strings.Contains(seg, "/") {
+				return errAt(index(field(rp, "path_prefix"), j), fmt.Sprintf("%q is not a path segment", seg))
+			}
+		}
+		if err := v.target(field(rp, "to"), r.To, n.ID); err != nil {
+			return err
+		}
+	}
+	if n.Upstream != "" {
+		if !n.Forward {
+			return errAt(field(p, "upstream"), "only a forward-proxy (forward: true) has an upstream proxy")
+		}
+		u, ok := v.nodes[n.Upstream]
+		if !ok {
+			return errAt(field(p, "upstream"), fmt.Sprintf("unknown node %q", n.Upstream))
+		}
+		if u.Role != RoleProxy && u.Role != RoleExternal {
+			return errAt(field(p, "upstream"), fmt.Sprintf("node %q is a %s, not a proxy", n.Upstream, u.Role))
+		}
+		if u.ID == n.ID {
+			return errAt(field(p, "upstream"), "a proxy cannot be its own upstream")
+		}
+	}
+	for _, hop := range sortedKeys(n.NextHopContexts) {
+		hp := field(field(p, "next_hop_contexts"), hop)
+		if err := v.target(hp, hop, n.ID); err != nil {
+			return err
+		}
+		if err := v.contextBetween(hp, n.NextHopContexts[hop], n.ID, hop); err != nil {
+			return err
+		}
+	}
+	for _, ctx := range sortedKeys(n.Allow) {
+		ap := field(field(p, "allow"), ctx)
+		if ctx != "" {
+			if err := v.contextOf(ap, ctx, n.ID); err != nil {
+				return err
+			}
+		}
+		for j, t := range n.Allow[ctx] {
+			if t == "*" {
+				continue
+			}
+			if err := v.target(index(ap, j), t, n.ID); err != nil {
+				return err
+			}
+		}
+	}
+	for _, src := range sortedKeys(n.SourcePolicy) {
+		sp := field(field(p, "source_policy"), src)
+		if _, ok := v.nodes[src]; !ok {
+			return errAt(sp, fmt.Sprintf("unknown node %q", src))
+		}
+		for j, ctx := range n.SourcePolicy[src] {
+			if err := v.contextOf(index(sp, j), ctx, n.ID); err != nil {
+				return err
+			}
+		}
+	}
+	seenRes := map[string]bool{}
+	for i, r := range n.Resources {
+		rp := index(field(p, "resources"), i)
+		res, err := ParseResource(r)
+		if err != nil {
+			return errAt(rp, err.Error())
+		}
+		if seenRes[res.Path] {
+			return errAt(rp, fmt.Sprintf("resource /%s listed twice", res.Path))
+		}
+		seenRes[res.Path] = true
+	}
+	return nil
+}
+
+// target checks that id names a node other than self that can receive a
+// request (anything but a client).
+func (v *validator) target(p, id, self string) error {
+	t, ok := v.nodes[id]
+	if !ok {
+		return errAt(p, fmt.Sprintf("unknown node %q", id))
+	}
+	if id == self {
+		return errAt(p, fmt.Sprintf("node %q cannot send to itself", id))
+	}
+	if t.Role == RoleClient {
+		return errAt(p, fmt.Sprintf("node %q is a client and receives no requests", id))
+	}
+	return nil
+}
+
+// contextOf checks that ctx names a context that node holds.
+func (v *validator) contextOf(p, ctx, node string) error {
+	c, ok := v.contexts[ctx]
+	if !ok {
+		return errAt(p, fmt.Sprintf("unknown context %q", ctx))
+	}
+	if c.A.Node != node && c.B.Node != node {
+		return errAt(p, fmt.Sprintf("context %q is between %s and %s, not held by %s", ctx, c.A.Node, c.B.Node, node))
+	}
+	return nil
+}
+
+// contextBetween checks that ctx is shared by exactly the nodes x and y.
+func (v *validator) contextBetween(p, ctx, x, y string) error {
+	c, ok := v.contexts[ctx]
+	if !ok {
+		return errAt(p, fmt.Sprintf("unknown context %q", ctx))
+	}
+	if !(c.A.Node == x && c.B.Node == y) && !(c.A.Node == y && c.B.Node == x) {
+		return errAt(p, fmt.Sprintf("context %q is between %s and %s, not %s and %s", ctx, c.A.Node, c.B.Node, x, y))
+	}
+	return nil
+}
+
+func (v *validator) context(p string, c *Context) error {
+	alg, ok := lookupAEAD(c.Alg)
+	if !ok {
+		return errAt(field(p, "alg"), fmt.Sprintf("unknown AEAD algorithm %q (want one of %s)", c.Alg, aeadNames()))
+	}
+	if !validHKDF(c.HKDF) {
+		return errAt(field(p, "hkdf"), fmt.Sprintf("unknown HKDF algorithm %q (want SHA-256 or SHA-512)", c.HKDF))
+	}
+	// RFC 8613 section 3.3: IDs are at most nonce length - 6 bytes long.
+	maxID := alg.nonceLen - 6
+	ends := [2]struct {
+		name string
+		e    *Endpoint
+	}{{"a", &c.A}, {"b", &c.B}}
+	for _, end := range ends {
+		ep := field(p, end.name)
+		n, ok := v.nodes[end.e.Node]
+		if end.e.Node == "" {
+			return errAt(field(ep, "node"), "missing")
+		}
+		if !ok {
+			return errAt(field(ep, "node"), fmt.Sprintf("unknown node %q", end.e.Node))
+		}
+		_ = n
+		for _, id := range []struct{ name, val string }{{"sender_id", end.e.SenderID}, {"recipient_id", end.e.RecipientID}} {
+			b, err := decodeHex(id.val)
+			if err != nil {
+				return errAt(field(ep, id.name), err.Error())
+			}
+			if len(b) > maxID {
+				return errAt(field(ep, id.name), fmt.Sprintf("%d bytes is longer than the %d bytes %s allows (RFC 8613 section 3.3: nonce length - 6)", len(b), maxID, alg.name))
+			}
+		}
+	}
+	if c.A.Node == c.B.Node {
+		return errAt(field(field(p, "b"), "node"), fmt.Sprintf("both ends of the context are node %q", c.A.Node))
+	}
+	if !strings.EqualFold(c.A.SenderID, c.B.RecipientID) {
+		return errAt(field(field(p, "b"), "recipient_id"), fmt.Sprintf("%q must equal a.sender_id %q", c.B.RecipientID, c.A.SenderID))
+	}
+	if !strings.EqualFold(c.A.RecipientID, c.B.SenderID) {
+		return errAt(field(field(p, "b"), "sender_id"), fmt.Sprintf("%q must equal a.recipient_id %q", c.B.SenderID, c.A.RecipientID))
+	}
+	if strings.EqualFold(c.A.SenderID, c.A.RecipientID) {
+		return errAt(field(field(p, "a"), "recipient_id"), "sender and recipient IDs of one context must differ (RFC 8613 section 3.3)")
+	}
+	secret, err := decodeHex(c.MasterSecret)
+	if err != nil {
+		return errAt(field(p, "master_secret"), err.Error())
+	}
+	if len(secret) == 0 {
+		return errAt(field(p, "master_secret"), "missing (hex, e.g. 16 bytes)")
+	}
+	if _, err := decodeHex(c.MasterSalt); err != nil {
+		return errAt(field(p, "master_salt"), err.Error())
+	}
+	if c.IDContext != nil {
+		if _, err := decodeHex(*c.IDContext); err != nil {
+			return errAt(field(p, "id_context"), err.Error())
+		}
+	} else if c.SendIDContext {
+		return errAt(field(p, "send_id_context"), "there is no id_context to send")
+	}
+	if c.ReplayWindow < 0 || c.ReplayWindow > 4096 {
+		return errAt(field(p, "replay_window"), fmt.Sprintf("%d is out of range (0 for the default 32, or 1 to 4096)", c.ReplayWindow))
+	}
+	for _, node := range sortedKeys(c.Seq) {
+		sp := field(field(p, "seq"), node)
+		if node != c.A.Node && node != c.B.Node {
+			return errAt(sp, fmt.Sprintf("node %q is not an end of this context", node))
+		}
+		if c.Seq[node] > maxSeq {
+			return errAt(sp, fmt.Sprintf("%d is larger than 2^40-1 (RFC 8613 section 7.2.1)", c.Seq[node]))
+		}
+	}
+	return nil
+}
+
+// recipientIDsUnique refuses two contexts on one node with the same
+// Recipient ID and ID Context: the node could not tell from the kid which
+// context an incoming request needs (RFC 8613 section 3.3).
+func (v *validator) recipientIDsUnique() error {
+	type key struct{ node, rid, idctx string }
+	seen := map[key]string{}
+	for i, c := range v.s.Contexts {
+		idctx := "-"
+		if c.IDContext != nil {
+			idctx = strings.ToLower(*c.IDContext)
+		}
+		for _, end := range []struct {
+			name string
+			e    Endpoint
+		}{{"a", c.A}, {"b", c.B}} {
+			k := key{end.e.Node, strings.ToLower(end.e.RecipientID), idctx}
+			if other, dup := seen[k]; dup {
+				return errAt(field(index("contexts", i), end.name+".recipient_id"),
+					fmt.Sprintf("node %s already has recipient ID %q in context %q (kids must select one context)", end.e.Node, end.e.RecipientID, other))
+			}
+			seen[k] = c.Name
+		}
+	}
+	return nil
+}
+
+func (v *validator) link(p string, l *Link, seen map[[2]string]bool) error {
+	for _, end := range []struct{ name, id string }{{"a", l.A}, {"b", l.B}} {
+		if _, ok := v.nodes[end.id]; !ok {
+			return errAt(field(p, end.name), fmt.Sprintf("unknown node %q", end.id))
+		}
+	}
+	if l.A == l.B {
+		return errAt(field(p, "b"), "a link joins two different nodes")
+	}
+	pair := [2]string{l.A, l.B}
+	if pair[0] > pair[1] {
+		pair[0], pair[1] = pair[1], pair[0]
+	}
+	if seen[pair] {
+		return errAt(p, fmt.Sprintf("duplicate link between %s and %s", l.A, l.B))
+	}
+	seen[pair] = true
+	for i, f := range l.Faults {
+		fp := index(field(p, "faults"), i)
+		switch f.Kind {
+		case FaultDrop, FaultDelay, FaultDuplicate, FaultCorrupt, FaultReplay:
+		default:
+			return errAt(field(fp, "kind"), fmt.Sprintf("unknown fault %q (want drop, delay, duplicate, corrupt or replay)", f.Kind))
+		}
+		switch f.Dir {
+		case "", "a->b", "b->a":
+		default:
+			return errAt(field(fp, "dir"), fmt.Sprintf("unknown direction %q (want \"a->b\", \"b->a\" or empty for both)", f.Dir))
+		}
+		if f.Match < 0 {
+			return errAt(field(fp, "match"), "must not be negative (0 = every datagram)")
+		}
+		if f.Delay != "" {
+			if err := checkDuration(f.Delay); err != nil {
+				return errAt(field(fp, "delay"), err.Error())
+			}
+		} else if f.Kind == FaultDelay {
+			return errAt(field(fp, "delay"), "missing (a delay fault needs a duration such as \"50ms\")")
+		}
+		if f.Byte < 0 {
+			return errAt(field(fp, "byte"), "must not be negative")
+		}
+		if f.Byte != 0 && f.Kind != FaultCorrupt {
+			return errAt(field(fp, "byte"), "only corrupt faults flip a byte")
+		}
+		if f.ReplayOf != 0 {
+			if f.Kind != FaultReplay {
+				return errAt(field(fp, "replay_of"), "only replay faults have replay_of")
+			}
+			if f.ReplayOf < 0 || f.Match == 0 || f.ReplayOf >= f.Match {
+				return errAt(field(fp, "replay_of"), "must name an earlier datagram than match (1 <= replay_of < match)")
+			}
+		}
+	}
+	return nil
+}
+
+var methods = []string{"GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"}
+
+func (v *validator) step(p string, st *Step) error {
+	from, ok := v.nodes[st.From]
+	if !ok {
+		return errAt(field(p, "from"), fmt.Sprintf("unknown node %q", st.From))
+	}
+	if from.Role != RoleClient {
+		return errAt(field(p, "from"), fmt.Sprintf("node %q is a %s; steps are sent by clients", st.From, from.Role))
+	}
+	if !contains(methods, st.Method) {
+		return errAt(field(p, "method"), fmt.Sprintf("unknown method %q (want %s)", st.Method, strings.Join(methods, ", ")))
+	}
+	u, err := parseCoAPURI(st.URI)
+	if err != nil {
+		return errAt(field(p, "uri"), err.Error())
+	}
+	seenRoute := map[string]bool{}
+	for i, id := range st.Route {
+		rp := index(field(p, "route"), i)
+		n, ok := v.nodes[id]
+		if !ok {
+			return errAt(rp, fmt.Sprintf("unknown node %q", id))
+		}
+		if n.Role != RoleProxy && n.Role != RoleExternal {
+			return errAt(rp, fmt.Sprintf("node %q is a %s, not a proxy", id, n.Role))
+		}
+		if seenRoute[id] {
+			return errAt(rp, fmt.Sprintf("node %q appears twice in the route", id))
+		}
+		seenRoute[id] = true
+	}
+	switch st.ProxyStyle {
+	case "", StyleProxyScheme, StyleProxyURI:
+	case StyleReverse:
+		if len(st.Route) == 0 {
+			return errAt(field(p, "proxy_style"), "reverse needs a route (the reverse-proxy the client talks to)")
+		}
+	default:
+		return errAt(field(p, "proxy_style"), fmt.Sprintf("unknown proxy style %q (want proxy-scheme, proxy-uri or reverse)", st.ProxyStyle))
+	}
+	if len(st.Route) == 0 && st.ProxyStyle == "" {
+		if _, ok := v.resolve(u.Host); !ok {
+			return errAt(field(p, "uri"), fmt.Sprintf("no node answers to host %q (set authority on the target node, or give a route)", u.Host))
+		}
+	}
+	seenCtx := map[string]bool{}
+	for i, name := range st.Contexts {
+		cp := index(field(p, "contexts"), i)
+		if err := v.contextOf(cp, name, st.From); err != nil {
+			return err
+		}
+		if seenCtx[name] {
+			return errAt(cp, fmt.Sprintf("context %q is applied twice", name))
+		}
+		seenCtx[name] = true
+	}
+	switch st.Type {
+	case "", "CON", "NON":
+	default:
+		return errAt(field(p, "type"), fmt.Sprintf("unknown message type %q (want CON or NON)", st.Type))
+	}
+	switch st.Observe {
+	case "", "register", "deregister":
+	default:
+		return errAt(field(p, "observe"), fmt.Sprintf("unknown observe action %q (want register or deregister)", st.Observe))
+	}
+	if err := checkToken(st.Token); err != nil {
+		return errAt(field(p, "token"), err.Error())
+	}
+	if st.MID != nil && (*st.MID < 0 || *st.MID > 0xffff) {
+		return errAt(field(p, "mid"), fmt.Sprintf("%d is not a message ID (0 to 65535)", *st.MID))
+	}
+	for i, t := range st.HopTokens {
+		if err := checkToken(t); err != nil {
+			return errAt(index(field(p, "hop_tokens"), i), err.Error())
+		}
+	}
+	if len(st.HopTokens) > len(st.Route) {
+		return errAt(field(p, "hop_tokens"), fmt.Sprintf("%d tokens for %d later legs", len(st.HopTokens), len(st.Route)))
+	}
+	for i, m := range st.HopMIDs {
+		if m < 0 || m > 0xffff {
+			return errAt(index(field(p, "hop_mids"), i), fmt.Sprintf("%d is not a message ID (0 to 65535)", m))
+		}
+	}
+	if len(st.HopMIDs) > len(st.Route) {
+		return errAt(field(p, "hop_mids"), fmt.Sprintf("%d message IDs for %d later legs", len(st.HopMIDs), len(st.Route)))
+	}
+	for i, o := range st.Options {
+		op := index(field(p, "options"), i)
+		if o.Number == 0 {
+			return errAt(field(op, "number"), "missing (option numbers start at 1)")
+		}
+		if o.Number == 9 {
+			return errAt(field(op, "number"), "the OSCORE option is added by the contexts, not by hand")
+		}
+		if o.Value != "" && o.Text != "" {
+			return errAt(field(op, "text"), "give value (hex) or text, not both")
+		}
+		b, err := decodeHex(o.Value)
+		if err != nil {
+			return errAt(field(op, "value"), err.Error())
+		}
+		if len(b) > 1034 || len(o.Text) > 1034 {
+			return errAt(op, "option values are at most 1034 bytes (RFC 7252 section 3.1)")
+		}
+	}
+	if st.Hops < 0 || st.Hops > 255 {
+		return errAt(field(p, "hop_limit"), fmt.Sprintf("%d is out of range (1 to 255; 0 = no Hop-Limit option)", st.Hops))
+	}
+	if st.Repeat < 0 || st.Repeat > 10000 {
+		return errAt(field(p, "repeat"), fmt.Sprintf("%d is out of range (0 to 10000)", st.Repeat))
+	}
+	for i, pin := range st.Seq {
+		sp := index(field(p, "seq"), i)
+		if err := v.contextOf(field(sp, "context"), pin.Context, pin.Node); err != nil {
+			return err
+		}
+		if pin.Value > maxSeq {
+			return errAt(field(sp, "value"), fmt.Sprintf("%d is larger than 2^40-1 (RFC 8613 section 7.2.1)", pin.Value))
+		}
+	}
+	if e := st.Expect; e != nil {
+		ep := field(p, "expect")
+		if e.Code != "" && !validCode(e.Code) {
+			return errAt(field(ep, "code"), fmt.Sprintf("%q is not a CoAP code (want c.dd such as 2.05)", e.Code))
+		}
+		if e.NoResponse && (e.Code != "" || e.Payload != nil) {
+			return errAt(field(ep, "no_response"), "a step that expects no response cannot expect a code or payload")
+		}
+		if e.Timeout != "" {
+			if err := checkDuration(e.Timeout); err != nil {
+				return errAt(field(ep, "timeout"), err.Error())
+			}
+		}
+	}
+	return nil
+}
+
+// resolve finds the node that answers to host: by authority, or by a
+// fixed listen address.
+func (v *validator) resolve(host string) (*Node, bool) {
+	for i := range v.s.Nodes {
+		n := &v.s.Nodes[i]
+		if n.Role == RoleClient {
+			continue
+		}
+		if strings.EqualFold(n.Authority, host) {
+			return n, true
+		}
+		if h, _, err := net.SplitHostPort(n.Listen); err == nil && h == host {
+			return n, true
+		}
+		if h, _, err := net.SplitHostPort(n.Addr); err == nil && h == host {
+			return n, true
+		}
+	}
+	return nil, false
+}
+
+func decodeHex(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		if len(s)%2 == 1 {
+			return nil, fmt.Errorf("%q is not hex (odd number of digits)", s)
+		}
+		return nil, fmt.Errorf("%q is not hex (want digits 0-9 and a-f, no 0x prefix)", s)
+	}
+	return b, nil
+}
+
+// checkToken refuses tokens longer than 8 bytes (RFC 7252 section 3).
+func checkToken(s string) error {
+	b, err := decodeHex(s)
+	if err != nil {
+		return err
+	}
+	if len(b) > 8 {
+		return fmt.Errorf("%d bytes is longer than a token may be (8, RFC 7252 section 3)", len(b))
+	}
+	return nil
+}
+
+func checkDuration(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (want e.g. \"50ms\" or \"2s\")", s)
+	}
+	if d < 0 || d > time.Hour {
+		return fmt.Errorf("%q is out of range (0 to 1h)", s)
+	}
+	return nil
+}
+
+func checkHostPort(s string) error {
+	h, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has no valid port (0 to 65535)", s)
+	}
+	if h == "" {
+		return fmt.Errorf("%q has no host", s)
+	}
+	if _, err := netip.ParseAddr(h); err != nil && !validHost(h) {
+		return fmt.Errorf("%q has no valid host", s)
+	}
+	return nil
+}
+
+// validHost accepts DNS names and IP literals (no brackets).
+func validHost(s string) bool {
+	if _, err := netip.ParseAddr(s); err == nil {
+		return true
+	}
+	if len(s) == 0 || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// parseCoAPURI accepts coap:// URIs with a host (RFC 7252 section 6.1).
+func parseCoAPURI(s string) (*url.URL, error) {
+	if s == "" {
+		return nil, fmt.Errorf("missing (e.g. \"coap://example.com/alarm_status\")")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not a URI", s)
+	}
+	if u.Scheme != "coap" {
+		return nil, fmt.Errorf("%q: scheme must be coap", s)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("%q has no host", s)
+	}
+	if !validHost(u.Hostname()) {
+		return nil, fmt.Errorf("%q has no valid host", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q has no valid port", s)
+		}
+	}
+	if u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("%q: CoAP URIs have no fragment or user info", s)
+	}
+	u.Host = u.Hostname()
+	return u, nil
+}
+
+// validCode accepts "c.dd" with class 0 to 7 and detail 00 to 31.
+func validCode(s string) bool {
+	if len(s) != 4 || s[1] != '.' || s[0] < '0' || s[0] > '7' {
+		return false
+	}
+	d, err := strconv.Atoi(s[2:])
+	return err == nil && s[2] >= '0' && s[2] <= '9' && d <= 31
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
