@@ -1,0 +1,177 @@
+package trace
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestBusAssignsSeqAndTime(t *testing.T) {
+	b := NewBus(0)
+	e1 := b.Publish(Event{Type: TypeNotice, Note: "a"})
+	e2 := b.Publish(Event{Type: TypeNotice, Note: "b"})
+	if e1.Seq != 1 || e2.Seq != 2 {
+		t.Fatalf("seq = %d, %d; want 1, 2", e1.Seq, e2.Seq)
+	}
+	if e1.Time.IsZero() || e1.Time.Location() != time.UTC {
+		t.Fatalf("time = %v; want a UTC time", e1.Time)
+	}
+	fixed := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	if e := b.Publish(Event{Type: TypeNotice, Time: fixed}); !e.Time.Equal(fixed) {
+		t.Fatalf("time overwritten: %v", e.Time)
+	}
+}
+
+func TestBusRingKeepsNewestOldestFirst(t *testing.T) {
+	b := NewBus(3)
+	for i := 0; i < 5; i++ {
+		b.Publish(Event{Type: TypeNotice})
+	}
+	got := b.Recent()
+	if len(got) != 3 || got[0].Seq != 3 || got[2].Seq != 5 {
+		t.Fatalf("recent = %v; want seq 3..5", seqs(got))
+	}
+	got[0].Note = "changed"
+	if b.Recent()[0].Note == "changed" {
+		t.Fatal("Recent returned the ring itself, not a copy")
+	}
+}
+
+func TestBusDefaultRingSize(t *testing.T) {
+	if b := NewBus(0); b.ringSize != DefaultRingSize {
+		t.Fatalf("ring size = %d; want %d", b.ringSize, DefaultRingSize)
+	}
+}
+
+func TestBusResetRestartsSeqAndTellsSubscribers(t *testing.T) {
+	b := NewBus(10)
+	s := b.Subscribe(10)
+	defer s.Close()
+	b.Publish(Event{Type: TypeNotice})
+	b.Reset()
+	if len(b.Recent()) != 0 {
+		t.Fatal("ring not cleared by Reset")
+	}
+	if e := b.Publish(Event{Type: TypeNotice}); e.Seq != 1 {
+		t.Fatalf("seq after reset = %d; want 1", e.Seq)
+	}
+	var notes []string
+	for i := 0; i < 3; i++ {
+		notes = append(notes, (<-s.C()).Note)
+	}
+	if notes[1] != NoteReset {
+		t.Fatalf("subscriber saw %q; want the reset notice second", notes)
+	}
+}
+
+func TestBusSlowSubscriberIsToldWhatItLost(t *testing.T) {
+	b := NewBus(100)
+	s := b.Subscribe(2)
+	defer s.Close()
+	for i := 0; i < 5; i++ { // 2 fit, 3 are lost
+		b.Publish(Event{Type: TypeNotice})
+	}
+	if d := s.Dropped(); d != 3 {
+		t.Fatalf("dropped = %d; want 3", d)
+	}
+	<-s.C()
+	<-s.C()
+	// Room again: the next event is preceded by a notice of the loss.
+	b.Publish(Event{Type: TypeNotice, Note: "after"})
+	n := <-s.C()
+	if n.Type != TypeNotice || !strings.Contains(n.Note, "lost 3 events (seq 3-5)") {
+		t.Fatalf("first event after catching up = %+v; want a loss notice", n)
+	}
+	if e := <-s.C(); e.Note != "after" || e.Seq != 6 {
+		t.Fatalf("then %+v; want seq 6", e)
+	}
+}
+
+func TestBusSubscribeWithRecentHasNoGap(t *testing.T) {
+	b := NewBus(100)
+	b.Publish(Event{Type: TypeNotice})
+	b.Publish(Event{Type: TypeNotice})
+	recent, s := b.SubscribeWithRecent(10)
+	defer s.Close()
+	b.Publish(Event{Type: TypeNotice})
+	if len(recent) != 2 || recent[1].Seq != 2 {
+		t.Fatalf("recent = %v", seqs(recent))
+	}
+	if e := <-s.C(); e.Seq != 3 {
+		t.Fatalf("live seq = %d; want 3", e.Seq)
+	}
+}
+
+func TestBusCloseIsIdempotentAndStopsDelivery(t *testing.T) {
+	b := NewBus(10)
+	s := b.Subscribe(1)
+	s.Close()
+	s.Close()
+	b.Publish(Event{Type: TypeNotice}) // must not panic on a closed channel
+	if _, ok := <-s.C(); ok {
+		t.Fatal("channel delivered after Close")
+	}
+}
+
+// A stalled subscriber (never reads) must not slow publishers down: many
+// goroutines publish concurrently and must finish quickly, with every event
+// either delivered to the fast reader or counted as dropped by the stalled one.
+func TestBusStalledSubscriberDoesNotSlowPublishers(t *testing.T) {
+	b := NewBus(1000)
+	stalled := b.Subscribe(1)
+	defer stalled.Close()
+	fast := b.Subscribe(1 << 16)
+	var got []Event
+	done := make(chan struct{})
+	go func() {
+		for e := range fast.C() {
+			got = append(got, e)
+		}
+		close(done)
+	}()
+
+	const publishers, each = 8, 2000
+	start := time.Now()
+	var wg sync.WaitGroup
+	for p := 0; p < publishers; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				b.Publish(Event{Type: TypeDatagram})
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	fast.Close()
+	<-done
+
+	total := uint64(publishers * each)
+	if elapsed > 5*time.Second {
+		t.Fatalf("publishing %d events took %v with a stalled subscriber", total, elapsed)
+	}
+	if d := stalled.Dropped(); d != total-1 {
+		t.Fatalf("stalled dropped %d; want %d", d, total-1)
+	}
+	if uint64(len(got)) != total {
+		t.Fatalf("fast subscriber got %d of %d", len(got), total)
+	}
+	for i, e := range got {
+		if e.Seq != uint64(i+1) {
+			t.Fatalf("event %d has seq %d: fan-out out of order", i, e.Seq)
+		}
+	}
+	if r := b.Recent(); len(r) != 1000 || r[999].Seq != total {
+		t.Fatalf("ring holds %d events ending at %d", len(r), r[len(r)-1].Seq)
+	}
+}
+
+func seqs(es []Event) []uint64 {
+	out := make([]uint64, len(es))
+	for i, e := range es {
+		out[i] = e.Seq
+	}
+	return out
+}

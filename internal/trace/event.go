@@ -1,0 +1,116 @@
+package trace
+
+import (
+	"time"
+
+	"oscore-lab/oscore"
+)
+
+// Event types. One flat Event carries the part its type names.
+const (
+	TypeDatagram = "datagram" // a UDP datagram crossed a link
+	TypeLayer    = "layer"    // a node applied or removed one OSCORE layer
+	TypeDecision = "decision" // a node took a processing decision (draft step)
+	TypeDelivery = "delivery" // a message reached an application
+	TypeError    = "error"    // a node answered with an error response
+	TypeFault    = "fault"    // a link injected a fault
+	TypeExchange = "exchange" // an end-to-end exchange started or ended
+	TypeNotice   = "notice"   // anything else worth telling (lost events, reset)
+)
+
+// Directions of a datagram (Event.Dir). Layer events use DirRequest and
+// DirResponse so that a datagram and the layers its sender applied just
+// before sending it share (exchange, hop, dir).
+const (
+	DirRequest  = "request"
+	DirResponse = "response"
+	DirACK      = "ack"
+	DirRST      = "rst"
+)
+
+// Layer actions (LayerEvent.Action).
+const (
+	LayerApplied = "applied"
+	LayerRemoved = "removed"
+)
+
+// Decision rules (Decision.Rule), named after the draft's processing parts.
+const (
+	RuleIncomingRequest  = "incoming-request"  // draft 2.4, steps 1-6
+	RuleOptionProtection = "option-protection" // draft 2.2, steps 1-9
+	RuleOutgoingRequest  = "outgoing-request"  // draft 2.3
+	RuleResponse         = "response"          // draft 2.5, 2.6
+	RuleHopLimit         = "hop-limit"         // RFC 8768 as updated by draft 3
+	RuleLayerLimit       = "layer-limit"       // draft 2.1
+	RulePolicy           = "policy"            // lab configuration (authorisation, routing)
+)
+
+// NoteReset is the Note of the notice a Bus sends its subscribers on Reset.
+const NoteReset = "reset"
+
+// Event is one thing that happened in the lab. Every event names its exchange
+// (one end-to-end request and its response across all hops, although token,
+// MID and Partial IV differ per hop), its hop (0 is the leg from the client)
+// and, for layer events, its layer (1 is the innermost, end-to-end layer).
+type Event struct {
+	Seq      uint64    `json:"seq"`
+	Time     time.Time `json:"time"`
+	Type     string    `json:"type"`
+	Exchange int       `json:"exchange,omitempty"`
+	Hop      int       `json:"hop"`
+	Layer    int       `json:"layer,omitempty"`
+	Node     string    `json:"node,omitempty"`
+
+	// Datagram part. Dir is also set on layer events.
+	Link  string     `json:"link,omitempty"`
+	From  string     `json:"from,omitempty"`
+	To    string     `json:"to,omitempty"`
+	Bytes oscore.Hex `json:"bytes,omitempty"`
+	Dir   string     `json:"dir,omitempty"`
+
+	Layer_   *LayerEvent `json:"layer_event,omitempty"` //nolint:revive // name fixed by the API contract
+	Decision *Decision   `json:"decision,omitempty"`
+	Delivery *Delivery   `json:"delivery,omitempty"`
+	Error    *ErrorEvent `json:"error,omitempty"`
+	Fault    *Fault      `json:"fault,omitempty"`
+	Note     string      `json:"note,omitempty"`
+}
+
+// LayerEvent is one OSCORE layer applied (protect) or removed (unprotect),
+// with the report the oscore package returned; the tracer never recomputes it.
+type LayerEvent struct {
+	Action string         `json:"action"` // LayerApplied | LayerRemoved
+	Report *oscore.Report `json:"report,omitempty"`
+}
+
+// Decision is one branch a node took, named by the draft's step and section.
+type Decision struct {
+	Rule    string `json:"rule"`              // Rule* constants
+	Step    string `json:"step,omitempty"`    // "1", "2->4"
+	Section string `json:"section,omitempty"` // "2.4"
+	Outcome string `json:"outcome"`           // plain words
+	Code    string `json:"code,omitempty"`    // CoAP code when the decision is an error
+}
+
+// Delivery is a request or response handed to an application.
+type Delivery struct {
+	Resource string `json:"resource,omitempty"`
+	Method   string `json:"method,omitempty"`
+	Code     string `json:"code,omitempty"`
+	Payload  string `json:"payload,omitempty"`
+}
+
+// ErrorEvent is an error response a node produced.
+type ErrorEvent struct {
+	Code        string   `json:"code"`
+	Diagnostic  string   `json:"diagnostic,omitempty"`
+	Reason      string   `json:"reason,omitempty"`
+	ProtectedBy []string `json:"protected_by,omitempty"` // context names, innermost first
+	Section     string   `json:"section,omitempty"`
+}
+
+// Fault is a fault a link injected on purpose.
+type Fault struct {
+	Kind   string `json:"kind"` // "drop", "delay", "duplicate", "corrupt", "replay"
+	Detail string `json:"detail,omitempty"`
+}
