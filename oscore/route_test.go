@@ -1,0 +1,334 @@
+package oscore
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+)
+
+// msgWith builds a message carrying the given options (dummy values), sorted.
+func msgWith(code codes.Code, opts ...uint16) *message.Message {
+	m := &message.Message{Code: code}
+	for _, o := range opts {
+		var v []byte
+		switch o {
+		case OptURIHost:
+			v = []byte("example.com")
+		case OptProxyScheme:
+			v = []byte("coap")
+		case OptURIPath:
+			v = []byte("alarm_status")
+		case OptHopLimit:
+			v = []byte{16}
+		case OptOSCORE:
+			v = []byte{0x09, 0x2a, 0x5f}
+		}
+		m.Options = m.Options.Add(message.Option{ID: message.OptionID(o), Value: v})
+	}
+	return m
+}
+
+var (
+	hC   = Hop{"C", RoleClient}
+	hP   = Hop{"P", RoleForwardProxy}
+	hP1  = Hop{"P1", RoleForwardProxy}
+	hP2  = Hop{"P2", RoleForwardProxy}
+	hRP  = Hop{"P", RoleReverseProxy}
+	hS   = Hop{"S", RoleServer}
+	hPas = Hop{"P", RoleServer} // B.7: the client takes the reverse-proxy for the origin server
+)
+
+// exampleCase is one (example, sender, layer, option) of draft Appendix B.
+type exampleCase struct {
+	example string
+	sender  string
+	layer   string // the layer's context, e.g. "C_P"
+	route   Route
+	x       int
+	m       *message.Message
+	opt     uint16
+	class   Class
+	steps   []int
+}
+
+func (c exampleCase) name() string {
+	return fmt.Sprintf("%s/%s/%s/%s", c.example, c.sender, c.layer, OptionName(c.opt))
+}
+
+// appendixBCases lists every option of examples B.1 to B.8 in every layer it
+// meets, with the class and step path draft section 2.2 gives it (see also
+// the "Worked outcomes" table of draft-notes section 2.2).
+func appendixBCases() []exampleCase {
+	post, changed := codes.POST, codes.Changed
+	var cs []exampleCase
+	add := func(example, sender, layer string, r Route, x int, m *message.Message, opt uint16, class Class, steps ...int) {
+		cs = append(cs, exampleCase{example, sender, layer, r, x, m, opt, class, steps})
+	}
+
+	// B.1 and B.3, client: C->S layer first, then C->P (layers [S, P]).
+	fwd := []Hop{hC, hP, hS}
+	for _, ex := range []string{"B.1", "B.3"} {
+		mCS := msgWith(codes.GET, OptURIHost, OptURIPath, OptProxyScheme)
+		rCS := RequestRoute(mCS, fwd, 0, []int{2, 1})
+		add(ex, "C", "C_S", rCS, 2, mCS, OptURIHost, ClassU, 1, 2, 3, 9)
+		add(ex, "C", "C_S", rCS, 2, mCS, OptProxyScheme, ClassU, 1, 2, 4, 9)
+		add(ex, "C", "C_S", rCS, 2, mCS, OptURIPath, ClassE)
+		mCP := msgWith(post, OptURIHost, OptOSCORE, OptProxyScheme)
+		rCP := RequestRoute(mCP, fwd, 0, []int{2, 1})
+		add(ex, "C", "C_P", rCP, 1, mCP, OptOSCORE, ClassE, 1, 2, 4, 6, 8)
+		add(ex, "C", "C_P", rCP, 1, mCP, OptProxyScheme, ClassE, 1, 2, 3, 5, 6, 8)
+		add(ex, "C", "C_P", rCP, 1, mCP, OptURIHost, ClassE, 1, 2, 3, 5, 6, 7, 8)
+	}
+	// B.1 response: P applies C_P over S's end-to-end layer.
+	back := []Hop{hS, hP, hC}
+	mR := msgWith(changed, OptOSCORE)
+	add("B.1", "P", "C_P(resp)", ResponseRoute(mR, back, 1, []int{2}), 2, mR, OptOSCORE, ClassE, 1, 4, 6, 8)
+
+	// B.2, client: only the end-to-end layer; everything for P stays outer.
+	mCS := msgWith(codes.GET, OptURIHost, OptURIPath, OptProxyScheme)
+	rCS := RequestRoute(mCS, fwd, 0, []int{2})
+	add("B.2", "C", "C_S", rCS, 2, mCS, OptURIHost, ClassU, 1, 2, 3, 9)
+	add("B.2", "C", "C_S", rCS, 2, mCS, OptProxyScheme, ClassU, 1, 2, 4, 9)
+	// B.2 and B.3, proxy: P consumed Proxy-Scheme, keeps Uri-Host, adds P_S.
+	for _, ex := range []string{"B.2", "B.3"} {
+		mPS := msgWith(post, OptURIHost, OptOSCORE)
+		rPS := RequestRoute(mPS, fwd, 1, []int{2})
+		add(ex, "P", "P_S", rPS, 2, mPS, OptURIHost, ClassU, 1, 4, 6, 7, 9)
+		add(ex, "P", "P_S", rPS, 2, mPS, OptOSCORE, ClassE, 1, 4, 6, 8)
+		// Response: S applies C_S then P_S (layers [C, P]).
+		mSP := msgWith(changed, OptOSCORE)
+		add(ex, "S", "P_S(resp)", ResponseRoute(mSP, back, 0, []int{2, 1}), 1, mSP, OptOSCORE, ClassE, 1, 2, 4, 6, 8)
+	}
+	// B.3 response: P re-applies C_P after removing P_S.
+	add("B.3", "P", "C_P(resp)", ResponseRoute(mR, back, 1, []int{2}), 2, mR, OptOSCORE, ClassE, 1, 4, 6, 8)
+
+	// B.4: EDHOC with S tunnelled in the C->P layer (no C_S layer yet).
+	m4 := msgWith(post, OptURIHost, OptURIPath, OptProxyScheme)
+	r4 := RequestRoute(m4, fwd, 0, []int{1})
+	add("B.4", "C", "C_P", r4, 1, m4, OptURIHost, ClassE, 1, 2, 3, 5, 6, 7, 8)
+	add("B.4", "C", "C_P", r4, 1, m4, OptProxyScheme, ClassE, 1, 2, 3, 5, 6, 8)
+	add("B.4", "C", "C_P", r4, 1, m4, OptURIPath, ClassE)
+
+	// B.5: combined EDHOC + OSCORE request (RFC 9668).
+	m5a := msgWith(post, OptURIHost, OptURIPath, OptEDHOC, OptProxyScheme)
+	r5a := RequestRoute(m5a, fwd, 0, []int{1}).CombinedEDHOC(1) // meant for P
+	add("B.5", "C", "C_P(EDHOC for P)", r5a, 1, m5a, OptEDHOC, ClassU, 1, 2, 3, 5, 9)
+	add("B.5", "C", "C_P(EDHOC for P)", r5a, 1, m5a, OptURIHost, ClassE, 1, 2, 3, 5, 6, 7, 8)
+	add("B.5", "C", "C_P(EDHOC for P)", r5a, 1, m5a, OptProxyScheme, ClassE, 1, 2, 3, 5, 6, 8)
+	m5cs := msgWith(codes.GET, OptURIHost, OptURIPath, OptEDHOC, OptProxyScheme)
+	r5cs := RequestRoute(m5cs, fwd, 0, []int{2, 1}).CombinedEDHOC(2) // meant for S
+	add("B.5", "C", "C_S(EDHOC for S)", r5cs, 2, m5cs, OptEDHOC, ClassU, 1, 2, 3, 5, 9)
+	m5b := msgWith(post, OptURIHost, OptOSCORE, OptEDHOC, OptProxyScheme)
+	r5b := RequestRoute(m5b, fwd, 0, []int{2, 1}).CombinedEDHOC(2)
+	add("B.5", "C", "C_P(EDHOC for S)", r5b, 1, m5b, OptEDHOC, ClassE, 1, 2, 4, 6, 8)
+	add("B.5", "C", "C_P(EDHOC for S)", r5b, 1, m5b, OptOSCORE, ClassE, 1, 2, 4, 6, 8)
+	add("B.5", "C", "C_P(EDHOC for S)", r5b, 1, m5b, OptURIHost, ClassE, 1, 2, 3, 5, 6, 7, 8)
+	add("B.5", "C", "C_P(EDHOC for S)", r5b, 1, m5b, OptProxyScheme, ClassE, 1, 2, 3, 5, 6, 8)
+	add("B.5", "P", "C_P(resp)", ResponseRoute(mR, back, 1, []int{2}), 2, mR, OptOSCORE, ClassE, 1, 4, 6, 8)
+
+	// B.6: two forward-proxies; C_S, C_P1, P1_P2, P2_S.
+	chain := []Hop{hC, hP1, hP2, hS}
+	m6cs := msgWith(codes.GET, OptURIHost, OptURIPath, OptProxyScheme)
+	r6cs := RequestRoute(m6cs, chain, 0, []int{3, 1})
+	add("B.6", "C", "C_S", r6cs, 3, m6cs, OptURIHost, ClassU, 1, 2, 3, 9)
+	add("B.6", "C", "C_S", r6cs, 3, m6cs, OptProxyScheme, ClassU, 1, 2, 4, 9)
+	m6cp := msgWith(post, OptURIHost, OptOSCORE, OptProxyScheme)
+	r6cp := RequestRoute(m6cp, chain, 0, []int{3, 1})
+	add("B.6", "C", "C_P1", r6cp, 1, m6cp, OptOSCORE, ClassE, 1, 2, 4, 6, 8)
+	add("B.6", "C", "C_P1", r6cp, 1, m6cp, OptProxyScheme, ClassE, 1, 2, 3, 5, 6, 8)
+	add("B.6", "C", "C_P1", r6cp, 1, m6cp, OptURIHost, ClassE, 1, 2, 3, 5, 6, 7, 8)
+	// P1 keeps the forward-proxy options for P2.
+	m6p1 := msgWith(post, OptURIHost, OptOSCORE, OptProxyScheme)
+	r6p1 := RequestRoute(m6p1, chain, 1, []int{2})
+	add("B.6", "P1", "P1_P2", r6p1, 2, m6p1, OptURIHost, ClassE, 1, 4, 6, 7, 8)
+	add("B.6", "P1", "P1_P2", r6p1, 2, m6p1, OptOSCORE, ClassE, 1, 4, 6, 8)
+	add("B.6", "P1", "P1_P2", r6p1, 2, m6p1, OptProxyScheme, ClassE, 1, 4, 6, 8)
+	// P2 consumed Proxy-Scheme and keeps Uri-Host.
+	m6p2 := msgWith(post, OptURIHost, OptOSCORE)
+	r6p2 := RequestRoute(m6p2, chain, 2, []int{3})
+	add("B.6", "P2", "P2_S", r6p2, 3, m6p2, OptURIHost, ClassU, 1, 4, 6, 7, 9)
+	add("B.6", "P2", "P2_S", r6p2, 3, m6p2, OptOSCORE, ClassE, 1, 4, 6, 8)
+	back6 := []Hop{hS, hP2, hP1, hC}
+	add("B.6", "S", "P2_S(resp)", ResponseRoute(mR, back6, 0, []int{3, 1}), 1, mR, OptOSCORE, ClassE, 1, 2, 4, 6, 8)
+	add("B.6", "P2", "P1_P2(resp)", ResponseRoute(mR, back6, 1, []int{2}), 2, mR, OptOSCORE, ClassE, 1, 4, 6, 8)
+	add("B.6", "P1", "C_P1(resp)", ResponseRoute(mR, back6, 2, []int{3}), 3, mR, OptOSCORE, ClassE, 1, 4, 6, 8)
+
+	// B.7: reverse-proxy the client cannot see; it takes P for the server.
+	m7 := msgWith(codes.GET, OptURIHost, OptURIPath)
+	r7 := RequestRoute(m7, []Hop{hC, hPas}, 0, []int{1})
+	add("B.7", "C", "C_P", r7, 1, m7, OptURIHost, ClassU, 1, 2, 3, 5, 6, 7, 9)
+	add("B.7", "C", "C_P", r7, 1, m7, OptURIPath, ClassE)
+	// P consumed Uri-Host ("dev.example") and adds P_S: only Class E left.
+	m7ps := msgWith(codes.GET, OptURIPath)
+	add("B.7", "P", "P_S", RequestRoute(m7ps, []Hop{hC, hRP, hS}, 1, []int{2}), 2, m7ps, OptURIPath, ClassE)
+
+	// B.8: reverse-proxy known to the client, C_S, C_P and P_S.
+	rev := []Hop{hC, hRP, hS}
+	m8cs := msgWith(codes.GET, OptURIPath)
+	add("B.8", "C", "C_S", RequestRoute(m8cs, rev, 0, []int{2, 1}), 2, m8cs, OptURIPath, ClassE)
+	m8cp := msgWith(post, OptOSCORE, OptURIPath) // Uri-Path "dev1" for P
+	r8cp := RequestRoute(m8cp, rev, 0, []int{2, 1})
+	add("B.8", "C", "C_P", r8cp, 1, m8cp, OptOSCORE, ClassE, 1, 2, 4, 6, 8)
+	add("B.8", "C", "C_P", r8cp, 1, m8cp, OptURIPath, ClassE)
+	m8ps := msgWith(post, OptOSCORE)
+	add("B.8", "P", "P_S", RequestRoute(m8ps, rev, 1, []int{2}), 2, m8ps, OptOSCORE, ClassE, 1, 4, 6, 8)
+	back8 := []Hop{hS, hRP, hC}
+	add("B.8", "S", "P_S(resp)", ResponseRoute(mR, back8, 0, []int{2, 1}), 1, mR, OptOSCORE, ClassE, 1, 2, 4, 6, 8)
+	add("B.8", "P", "C_P(resp)", ResponseRoute(mR, back8, 1, []int{2}), 2, mR, OptOSCORE, ClassE, 1, 4, 6, 8)
+	return cs
+}
+
+func TestRouteAppendixB(t *testing.T) {
+	covered := map[edge]bool{}
+	examples := map[string]bool{}
+	for _, c := range appendixBCases() {
+		t.Run(c.name(), func(t *testing.T) {
+			got := c.route.RuleFor(c.x)(c.opt, c.m)
+			if got.Class != c.class || !slices.Equal(got.Steps, c.steps) {
+				t.Fatalf("class %v via %v, want %v via %v", got.Class, got.Steps, c.class, c.steps)
+			}
+		})
+		for _, e := range edgesOf(c.steps) {
+			covered[e] = true
+		}
+		examples[c.example] = true
+	}
+	for i := 1; i <= 8; i++ {
+		if !examples[fmt.Sprintf("B.%d", i)] {
+			t.Errorf("example B.%d has no case", i)
+		}
+	}
+	for _, e := range diagramEdges {
+		if !covered[e] {
+			t.Errorf("Appendix B cases never take arrow %d->%d", e.from, e.to)
+		}
+	}
+}
+
+// TestRouteHopLimit: draft section 3 (Hop-Limit is Class U) with section 2.2.
+func TestRouteHopLimit(t *testing.T) {
+	direct := msgWith(codes.GET, OptHopLimit, OptURIPath)
+	r := RequestRoute(direct, []Hop{hC, hS}, 0, []int{1})
+	if got := r.RuleFor(1)(OptHopLimit, direct); got.Class != ClassE || !slices.Equal(got.Steps, []int{1, 2, 4, 6, 8}) {
+		t.Errorf("client straight to server: %v via %v, want E via [1 2 4 6 8]", got.Class, got.Steps)
+	}
+	via := msgWith(codes.GET, OptHopLimit, OptProxyScheme)
+	r = RequestRoute(via, []Hop{hC, hP, hS}, 0, []int{2, 1})
+	if got := r.RuleFor(2)(OptHopLimit, via); got.Class != ClassU || !slices.Equal(got.Steps, []int{1, 2, 4, 9}) {
+		t.Errorf("C_S layer through a proxy: %v via %v, want U via [1 2 4 9]", got.Class, got.Steps)
+	}
+	if got := r.RuleFor(1)(OptHopLimit, via); got.Class != ClassE || !slices.Equal(got.Steps, []int{1, 2, 3, 5, 6, 8}) {
+		t.Errorf("C_P layer: %v via %v, want E via [1 2 3 5 6 8]", got.Class, got.Steps)
+	}
+	// A proxy that inserted Hop-Limit protects it on its leg to the server.
+	fwd := msgWith(codes.POST, OptHopLimit, OptOSCORE)
+	r = RequestRoute(fwd, []Hop{hC, hP, hS}, 1, []int{2}, OptHopLimit)
+	if got := r.RuleFor(2)(OptHopLimit, fwd); got.Class != ClassE || !slices.Equal(got.Steps, []int{1, 2, 4, 6, 8}) {
+		t.Errorf("P_S layer, Hop-Limit inserted by P: %v via %v", got.Class, got.Steps)
+	}
+	// Proxy-Uri (set (a)) and Proxy-Scheme-Number behave like Proxy-Scheme.
+	pu := msgWith(codes.GET, OptProxyURI, OptProxySchemeNumber, OptURIPort)
+	r = RequestRoute(pu, []Hop{hC, hP, hS}, 0, []int{2, 1})
+	for _, tt := range []struct {
+		x     int
+		opt   uint16
+		class Class
+		steps []int
+	}{
+		{2, OptProxyURI, ClassU, []int{1, 2, 4, 9}},
+		{1, OptProxyURI, ClassE, []int{1, 2, 3, 5, 6, 8}},
+		{2, OptProxySchemeNumber, ClassU, []int{1, 2, 4, 9}},
+		{1, OptURIPort, ClassE, []int{1, 2, 3, 5, 6, 7, 8}}, // step 7 sees Proxy-Scheme-Number
+	} {
+		if got := r.RuleFor(tt.x)(tt.opt, pu); got.Class != tt.class || !slices.Equal(got.Steps, tt.steps) {
+			t.Errorf("%s towards %s: %v via %v, want %v via %v", OptionName(tt.opt), r.Hops[tt.x], got.Class, got.Steps, tt.class, tt.steps)
+		}
+	}
+}
+
+// TestRouteOnionLayers: with one layer per hop (draft 2.1; A.7 privacy
+// chains) the OSCORE option M carries when a layer is applied is the
+// previous layer's, added by the sender and consumed by that layer's
+// endpoint (Route.Layers), not the end-to-end one.
+func TestRouteOnionLayers(t *testing.T) {
+	hops := []Hop{hC, hP1, hP2, {"P3", RoleForwardProxy}, hS}
+	m := msgWith(codes.POST, OptOSCORE, OptProxyScheme)
+	r := RequestRoute(m, hops, 0, []int{4, 3, 2, 1})
+	for _, tt := range []struct {
+		x, consumer int
+	}{{3, 4}, {2, 3}, {1, 2}} {
+		in := r.Input(tt.x, OptOSCORE, m)
+		nextIsConsumer := tt.consumer == 1
+		if !in.AddedBySender || in.XIsConsumer || in.NextHopIsNextConsumer != nextIsConsumer || in.XIsNextHop != (tt.x == 1) {
+			t.Errorf("OSCORE option in the layer towards %s: %+v", r.Hops[tt.x], in)
+		}
+		if got := r.RuleFor(tt.x)(OptOSCORE, m); got.Class != ClassE || !slices.Equal(got.Steps, []int{1, 2, 4, 6, 8}) {
+			t.Errorf("OSCORE option towards %s: %v via %v", r.Hops[tt.x], got.Class, got.Steps)
+		}
+	}
+	// A proxy applying two layers (P1_S then P1_P2): the second layer meets
+	// the option of P1's own first layer (step 1 yes), the first layer the
+	// client's end-to-end option (step 1 no).
+	fwd := msgWith(codes.POST, OptURIHost, OptOSCORE)
+	rp := RequestRoute(fwd, []Hop{hC, hP1, hP2, hS}, 1, []int{3, 2})
+	if got := rp.RuleFor(3)(OptOSCORE, fwd); !slices.Equal(got.Steps, []int{1, 4, 6, 8}) {
+		t.Errorf("P1_S layer, client's OSCORE option: %v via %v", got.Class, got.Steps)
+	}
+	if got := rp.RuleFor(2)(OptOSCORE, fwd); got.Class != ClassE || !slices.Equal(got.Steps, []int{1, 2, 4, 6, 8}) {
+		t.Errorf("P1_P2 layer, P1_S's OSCORE option: %v via %v", got.Class, got.Steps)
+	}
+	// Proxy-Scheme is read by every forward-proxy: outer in every layer but
+	// the outermost, whose endpoint is its immediately next consumer.
+	for _, tt := range []struct {
+		x     int
+		class Class
+		steps []int
+	}{
+		{4, ClassU, []int{1, 2, 4, 9}},
+		{3, ClassU, []int{1, 2, 3, 9}},
+		{2, ClassU, []int{1, 2, 3, 9}},
+		{1, ClassE, []int{1, 2, 3, 5, 6, 8}},
+	} {
+		if got := r.RuleFor(tt.x)(OptProxyScheme, m); got.Class != tt.class || !slices.Equal(got.Steps, tt.steps) {
+			t.Errorf("Proxy-Scheme towards %s: %v via %v, want %v via %v", r.Hops[tt.x], got.Class, got.Steps, tt.class, tt.steps)
+		}
+	}
+}
+
+// TestRouteDerivedMaps checks the consumers the constructors derive.
+func TestRouteDerivedMaps(t *testing.T) {
+	m := msgWith(codes.POST, OptURIHost, OptOSCORE, OptHopLimit)
+	r := RequestRoute(m, []Hop{hC, hP1, hRP, hS}, 1, []int{2}, OptHopLimit)
+	for _, tt := range []struct {
+		opt  uint16
+		want []int
+	}{
+		{OptProxyScheme, []int{1}},
+		{OptURIHost, []int{1, 2}}, // a reverse-proxy on the path: the server gets its own URI
+		{OptHopLimit, []int{1, 2}},
+		{OptURIPath, []int{2}},
+		{OptOSCORE, []int{3}}, // the end-to-end layer's option reaching a proxy
+	} {
+		if got := r.Consumers[tt.opt]; !slices.Equal(got, tt.want) {
+			t.Errorf("Consumers[%s] = %v, want %v", OptionName(tt.opt), got, tt.want)
+		}
+	}
+	if a, ok := r.AddedBy[OptURIHost]; !ok || a != 0 {
+		t.Errorf("Uri-Host received by P1 attributed to %v,%v, want hop 0", a, ok)
+	}
+	if _, ok := r.AddedBy[OptHopLimit]; ok {
+		t.Errorf("Hop-Limit inserted by P1 attributed to someone else")
+	}
+	e := r.CombinedEDHOC(3)
+	if !slices.Equal(e.NeededBy[OptEDHOC], []int{3}) || r.NeededBy[OptEDHOC] != nil {
+		t.Errorf("CombinedEDHOC: %v, original changed: %v", e.NeededBy, r.NeededBy)
+	}
+	resp := msgWith(codes.Changed, OptOSCORE, 65001)
+	rr := ResponseRoute(resp, []Hop{hS, hP, hC}, 1, []int{2})
+	if !slices.Equal(rr.Consumers[65001], []int{2}) || !slices.Equal(rr.Consumers[OptOSCORE], []int{2}) || rr.AddedBy[OptOSCORE] != 0 {
+		t.Errorf("ResponseRoute maps: %+v", rr)
+	}
+}

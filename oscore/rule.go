@@ -1,0 +1,87 @@
+package oscore
+
+// RuleInput is what the sender knows about one option OPT of message M when it
+// is about to apply its i-th OSCORE layer towards the OSCORE endpoint X
+// (draft-ietf-core-oscore-capable-proxies, section 2.2). Every answer is "to
+// the best of the sender's knowledge": a reverse-proxy standing for X is
+// invisible to it.
+type RuleInput struct {
+	Option                uint16
+	AddedBySender         bool // step 1: the sender added OPT to M
+	XIsConsumer           bool // step 2: X is meant to access and process OPT
+	XIsNextConsumer       bool // step 3: X is the immediately next consumer of OPT
+	XIsNextHop            bool // step 4, first condition
+	NextHopIsNextConsumer bool // step 4, second condition (the draft asks whether it is NOT)
+	XNeedsBeforeRemoval   bool // step 5: X needs OPT before removing layer i, or to remove it
+	HasProxyScheme        bool // step 7: M contains Proxy-Scheme or Proxy-Scheme-Number
+}
+
+// RuleResult is the outcome of the option-protection rule for one option in
+// one layer: the class the option gets in this layer, the steps taken
+// (nil when the rule does not apply) and the option's original class.
+type RuleResult struct {
+	Class    Class
+	Steps    []int
+	Original Class
+}
+
+// Escalated reports whether the rule turned an outer option into Class E.
+func (r RuleResult) Escalated() bool {
+	return r.Class == ClassE && r.Original&ClassE == 0
+}
+
+// OriginalClass is the class an option has before the draft's rule runs: its
+// registered class, or Class E for an option the registry does not know
+// (RFC 8613 section 4.1: options without a defined class are Class E).
+func OriginalClass(opt uint16) Class {
+	return originalClass(opt)
+}
+
+// ProtectionRule runs the option-protection rule of
+// draft-ietf-core-oscore-capable-proxies section 2.2 (state diagram in
+// Appendix C) for one option and one layer.
+//
+// Options specified (also) as Class E, Observe and the other E+U options
+// included, are processed per RFC 8613 sections 4.1.1 and 4.1.3 and the rule
+// does not run for them: the result carries their original class and no
+// steps. For an option originally only outer (Class U or I) the sender MUST
+// run steps 1 to 9; the result is Class E (step 8) or the original class
+// (step 9), with the path of steps taken.
+func ProtectionRule(in RuleInput) RuleResult {
+	orig := OriginalClass(in.Option)
+	if orig&ClassE != 0 {
+		return RuleResult{Class: orig, Original: orig}
+	}
+	steps := make([]int, 0, 8)
+	step := 1
+	for {
+		steps = append(steps, step)
+		switch step {
+		case 1: // did the sender add OPT to M?
+			step = pick(in.AddedBySender, 2, 4)
+		case 2: // is X a consumer of OPT?
+			step = pick(in.XIsConsumer, 3, 4)
+		case 3: // is X the immediately next consumer of OPT?
+			step = pick(in.XIsNextConsumer, 5, 9)
+		case 4: // is X the next hop, or is the next hop not the next consumer?
+			step = pick(in.XIsNextHop || !in.NextHopIsNextConsumer, 6, 9)
+		case 5: // does X need OPT before or for removing layer i?
+			step = pick(in.XNeedsBeforeRemoval, 9, 6)
+		case 6: // is OPT Uri-Host or Uri-Port?
+			step = pick(in.Option == optURIHost || in.Option == optURIPort, 7, 8)
+		case 7: // does M include Proxy-Scheme or Proxy-Scheme-Number?
+			step = pick(in.HasProxyScheme, 8, 9)
+		case 8:
+			return RuleResult{Class: ClassE, Steps: steps, Original: orig}
+		default: // 9
+			return RuleResult{Class: orig, Steps: steps, Original: orig}
+		}
+	}
+}
+
+func pick(cond bool, yes, no int) int {
+	if cond {
+		return yes
+	}
+	return no
+}
