@@ -1,0 +1,37 @@
+package oscore
+
+// pivPadLen is the width of the padded Partial IV in the nonce (RFC 8613 5.2).
+const pivPadLen = 5
+
+// makeNonce builds the AEAD nonce of RFC 8613 5.2 into dst (len = nonce
+// length): S = len(ID_PIV) in the first byte, ID_PIV left-padded to
+// nonce_len-6 bytes, the Partial IV left-padded to 5 bytes, all XORed with
+// the Common IV. The caller guarantees len(idPIV) <= nonce_len-6 and
+// len(piv) <= 5.
+func makeNonce(dst, idPIV, piv, commonIV []byte) {
+	n := len(commonIV)
+	clear(dst[:n])
+	dst[0] = byte(len(idPIV))
+	copy(dst[n-pivPadLen-len(idPIV):n-pivPadLen], idPIV)
+	copy(dst[n-len(piv):n], piv)
+	for i := range n {
+		dst[i] ^= commonIV[i]
+	}
+}
+
+// nonceReport reconstructs the parts of the nonce for a Report.
+func nonceReport(idPIV, piv, commonIV, nonce []byte, from string) NonceReport {
+	n := len(commonIV)
+	padded := make([]byte, n-pivPadLen+pivPadLen)
+	padded[0] = byte(len(idPIV))
+	copy(padded[n-pivPadLen-len(idPIV):n-pivPadLen], idPIV)
+	copy(padded[n-len(piv):], piv)
+	return NonceReport{
+		IDPIV:       Hex(nonNil(clone(idPIV))),
+		PaddedIDPIV: Hex(padded[:n-pivPadLen]),
+		PaddedPIV:   Hex(padded[n-pivPadLen:]),
+		CommonIV:    Hex(clone(commonIV)),
+		Nonce:       Hex(clone(nonce)),
+		PIVFrom:     from,
+	}
+}

@@ -1,0 +1,86 @@
+package oscore
+
+// Report records one protect or unprotect step in full, so that a tracer
+// or the UI can show every intermediate value without recomputing any
+// cryptography (RFC 8613 5.2 nonce, 5.3 plaintext, 5.4 AAD, 3.2.1 keys,
+// 4.1 option classes; draft 2.2 step paths). All byte fields marshal to hex.
+type Report struct {
+	Context     string         `json:"context"`
+	Action      string         `json:"action"`  // "protect" | "unprotect"
+	Message     string         `json:"message"` // "request" | "response"
+	KID         Hex            `json:"kid,omitempty"`
+	KIDContext  Hex            `json:"kid_context,omitempty"`
+	PartialIV   Hex            `json:"partial_iv,omitempty"`
+	Seq         int64          `json:"seq"`          // sequence number from the Partial IV, -1 when absent
+	Option      string         `json:"option"`       // canonical text of the OSCORE option: "[kid:, piv:14]" or "-"
+	OptionValue Hex            `json:"option_value"` // the OSCORE option bytes
+	Nonce       NonceReport    `json:"nonce"`
+	AAD         AADReport      `json:"aad"`
+	Key         KeyReport      `json:"key"`
+	Options     []OptionReport `json:"options"`
+	OuterCode   string         `json:"outer_code"`
+	InnerCode   string         `json:"inner_code"`
+	Plaintext   Hex            `json:"plaintext"`
+	Ciphertext  Hex            `json:"ciphertext"`
+	Notes       []string       `json:"notes,omitempty"` // decisions in plain words (e.g. "Proxy-Uri decomposed (RFC 8613 4.1.3.3)")
+}
+
+// NonceReport shows the nonce construction of RFC 8613 5.2: the Sender ID
+// of the Partial IV's generator (ID_PIV), S || ID_PIV left-padded to
+// nonce_len-6 bytes, the Partial IV left-padded to 5 bytes, the Common IV
+// and the XOR of the concatenation with the Common IV.
+type NonceReport struct {
+	IDPIV       Hex    `json:"id_piv"`
+	PaddedIDPIV Hex    `json:"padded_id_piv"` // S (1 byte) || ID_PIV left-padded to nonce_len-6
+	PaddedPIV   Hex    `json:"padded_piv"`    // 5 bytes
+	CommonIV    Hex    `json:"common_iv"`
+	Nonce       Hex    `json:"nonce"`
+	PIVFrom     string `json:"piv_from"` // "request" (request nonce reused) or "own"
+}
+
+// AADReport shows the Additional Authenticated Data (RFC 8613 5.4): the
+// aad_array, external_aad (its bstr wrapping), the Enc_structure bytes
+// and its CBOR diagnostic notation.
+type AADReport struct {
+	Alg         int    `json:"alg_aead"`
+	RequestKID  Hex    `json:"request_kid"`
+	RequestPIV  Hex    `json:"request_piv"`
+	Options     Hex    `json:"options"` // Class I options (none are defined)
+	AADArray    Hex    `json:"aad_array"`
+	ExternalAAD Hex    `json:"external_aad"`
+	AAD         Hex    `json:"aad"`
+	Diag        string `json:"diag"`
+}
+
+// KeyReport names the key that was used and how it was derived
+// (RFC 8613 3.2.1). Key may be cleared with Report.Redact.
+type KeyReport struct {
+	Which    string `json:"which"` // "sender" | "recipient"
+	Alg      string `json:"alg"`
+	Info     Hex    `json:"info"`
+	InfoDiag string `json:"info_diag"`
+	Key      Hex    `json:"key,omitempty"`
+}
+
+// OptionReport is one option of the unprotected message and what the layer
+// did with it: its original class (RFC 8613 4.1), the class in this layer
+// and the draft's step path (section 2.2) when the rule ran.
+type OptionReport struct {
+	Number    uint16 `json:"number"`
+	Name      string `json:"name"`
+	Value     Hex    `json:"value"`
+	Text      string `json:"text"` // value in its format: "\"example.com\"", "5", "[kid:5f, piv:2a]"
+	Original  string `json:"original"`
+	Class     string `json:"class"`
+	Steps     []int  `json:"steps,omitempty"`
+	Where     string `json:"where"` // "inner", "outer", "inner+outer", "discarded"
+	Escalated bool   `json:"escalated,omitempty"`
+	Note      string `json:"note,omitempty"`
+}
+
+// Redact clears the key bytes (for exports without secrets).
+func (r *Report) Redact() {
+	if r != nil {
+		r.Key.Key = nil
+	}
+}

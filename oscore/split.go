@@ -1,0 +1,120 @@
+package oscore
+
+import (
+	"fmt"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+)
+
+// splitResult is a message's options divided for one layer.
+type splitResult struct {
+	inner, outer    message.Options
+	observe         bool // request carries Observe: outer Code FETCH (RFC 8613 4.1.3.5)
+	observeRegister bool // request Observe value 0 (registration)
+	notification    bool // response with Observe to an Observe request
+}
+
+// split divides m's options into Inner (Class E) and Outer (Class U and I)
+// for one layer (RFC 8613 4.1, 4.1.3), with o.Rule deciding outer-only
+// options per draft 2.2, and records each decision in rep.Options.
+//
+//   - Options with an E bit are Inner. Observe is Inner and Outer: in
+//     requests both carry the original value (4.1.3.5.1); in notifications
+//     the Inner value is empty and the Outer keeps the original (4.1.3.5.2).
+//     No-Response is Inner only (4.1.3.6).
+//   - Unrecognised options are Class E (4.1), or ErrUnrecognisedOption under
+//     o.StrictOptions (draft 2.2: 4.02 for a request, 5.02 for a response).
+//   - Proxy-Uri left outer is decomposed (4.1.3.3).
+//   - The previous layer's OSCORE option is an ordinary U option to the
+//     rule; it becomes Inner when escalated (draft 2.1, 2.2). Without a rule
+//     it is always escalated: two OSCORE options in one message are invalid.
+func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report) (splitResult, error) {
+	var sp splitResult
+	sp.inner = make(message.Options, 0, len(m.Options)+2)
+	sp.outer = make(message.Options, 0, len(m.Options)+3)
+	rep.Options = make([]OptionReport, 0, len(m.Options))
+	for _, opt := range m.Options {
+		num := uint16(opt.ID)
+		_, known := LookupOption(num)
+		if !known && o.StrictOptions {
+			e := ErrUnrecognisedOption.withDetail(fmt.Sprintf("%s in a %s", OptionName(num), rep.Message))
+			if !isRequest {
+				e = e.forResponse()
+			}
+			return sp, e
+		}
+		orig := originalClass(num)
+		or := OptionReport{Number: num, Name: OptionName(num), Value: Hex(nonNil(opt.Value)),
+			Text: optionText(num, opt.Value), Original: orig.String()}
+		if orig&ClassE != 0 {
+			or.Class, or.Where = orig.String(), "inner"
+			switch {
+			case num == optObserve && isRequest:
+				sp.observe = true
+				sp.observeRegister = decodeUint(opt.Value) == 0
+				sp.inner = append(sp.inner, opt)
+				sp.outer = append(sp.outer, opt)
+				or.Where, or.Note = "inner+outer", "Inner and Outer Observe carry the request's value (RFC 8613 4.1.3.5.1)"
+			case num == optObserve && boundObserve:
+				sp.notification = true
+				sp.inner = append(sp.inner, message.Option{ID: opt.ID, Value: []byte{}})
+				sp.outer = append(sp.outer, opt)
+				or.Where, or.Note = "inner+outer", "notification: Inner Observe empty, Outer keeps the value (RFC 8613 4.1.3.5.2)"
+			case num == optNoResponse:
+				sp.inner = append(sp.inner, opt)
+				or.Note = "No-Response is Inner only (RFC 8613 4.1.3.6)"
+			default:
+				if !known {
+					or.Note = "unrecognised option: Class E (RFC 8613 4.1)"
+				}
+				sp.inner = append(sp.inner, opt)
+			}
+			rep.Options = append(rep.Options, or)
+			continue
+		}
+		res := RuleResult{Class: orig, Original: orig}
+		if o.Rule != nil {
+			res = o.Rule(num, m)
+		}
+		if num == optOSCORE && o.Rule == nil {
+			res = RuleResult{Class: ClassE, Original: orig}
+			or.Note = "previous layer's OSCORE option: protected by the new layer (draft 2.1)"
+		}
+		or.Class, or.Steps = res.Class.String(), res.Steps
+		if res.Class&ClassE != 0 {
+			or.Where, or.Escalated = "inner", true
+			if or.Note == "" {
+				or.Note = "escalated to Class E (draft 2.2 step 8)"
+			}
+			sp.inner = append(sp.inner, opt)
+			rep.Options = append(rep.Options, or)
+			continue
+		}
+		if num == optOSCORE {
+			return sp, fmt.Errorf("oscore: the previous layer's OSCORE option must be Class E in a new layer (draft 2.1, 2.2); the rule gave %v", res.Class)
+		}
+		or.Where = "outer"
+		if num == optProxyURI && isRequest {
+			outer, path, query, err := decomposeProxyURI(string(opt.Value))
+			if err != nil {
+				return sp, err
+			}
+			for _, p := range path {
+				sp.inner = append(sp.inner, message.Option{ID: optURIPath, Value: []byte(p)})
+			}
+			for _, q := range query {
+				sp.inner = append(sp.inner, message.Option{ID: optURIQuery, Value: []byte(q)})
+			}
+			sp.outer = append(sp.outer, message.Option{ID: opt.ID, Value: []byte(outer)})
+			or.Note = fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", outer, len(path), len(query))
+			rep.Notes = append(rep.Notes, or.Note)
+			rep.Options = append(rep.Options, or)
+			continue
+		}
+		sp.outer = append(sp.outer, opt)
+		rep.Options = append(rep.Options, or)
+	}
+	sortOptions(sp.inner)
+	sortOptions(sp.outer)
+	return sp, nil
+}

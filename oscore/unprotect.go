@@ -1,0 +1,315 @@
+package oscore
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+)
+
+// findOSCORE returns the single OSCORE option's value. No option gives
+// ErrNotProtected; two give ErrDecodeCOSE (the option is not repeatable,
+// RFC 8613 2); an OSCORE message without payload is malformed (RFC 8613 2).
+func findOSCORE(m *message.Message) ([]byte, error) {
+	idx, count := -1, 0
+	for i, o := range m.Options {
+		if o.ID == optOSCORE {
+			if count == 0 {
+				idx = i
+			}
+			count++
+		}
+	}
+	switch {
+	case count == 0:
+		return nil, ErrNotProtected
+	case count > 1:
+		return nil, ErrDecodeCOSE.withDetail(fmt.Sprintf("%d OSCORE options in one message", count))
+	case len(m.Payload) == 0:
+		return nil, ErrDecodeCOSE.withDetail("OSCORE option without payload (RFC 8613 2)")
+	}
+	return m.Options[idx].Value, nil
+}
+
+// UnprotectRequest verifies and removes one OSCORE layer from request m
+// (RFC 8613 8.2): it decodes the OSCORE option (6.1), finds the Recipient
+// Context with lookup (by kid and kid context), checks the replay window
+// (7.4), decrypts, updates the window only after success, and rebuilds the
+// request from the outer Class U options and the decrypted Code, Inner
+// options and payload (outer Code and outer Class E options discarded).
+// An OSCORE option inside the plaintext is kept: it is the next layer's
+// (draft 2.1). Errors carry the response to send (ErrDecodeCOSE 4.02,
+// ErrContextNotFound 4.01, ErrReplay 4.01, ErrDecryptionFailed 4.00).
+func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message, *Binding, *Report, error) {
+	rep := &Report{Action: "unprotect", Message: "request", OuterCode: codeString(m.Code), Seq: -1}
+	raw, err := findOSCORE(&m)
+	if err != nil {
+		return message.Message{}, nil, rep, err
+	}
+	rep.OptionValue = Hex(nonNil(raw))
+	ov, err := ParseOption(raw)
+	if err != nil {
+		return message.Message{}, nil, rep, err
+	}
+	rep.Option = ov.String()
+	rep.KID, rep.KIDContext, rep.PartialIV = Hex(ov.KID), Hex(ov.KIDContext), Hex(ov.PartialIV)
+	if ov.PartialIV == nil || ov.KID == nil {
+		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail("request without Partial IV or kid (RFC 8613 5.1)")
+	}
+	if lookup == nil {
+		return message.Message{}, nil, rep, ErrContextNotFound.withDetail("no context lookup")
+	}
+	c, err := lookup(ov.KID, ov.KIDContext)
+	if err != nil {
+		var oe *Error
+		if errors.As(err, &oe) {
+			return message.Message{}, nil, rep, err
+		}
+		return message.Message{}, nil, rep, ErrContextNotFound.withDetail(err.Error())
+	}
+	if c == nil {
+		return message.Message{}, nil, rep, ErrContextNotFound.withDetail(fmt.Sprintf("kid %x, kid context %s", ov.KID, optHex(ov.KIDContext)))
+	}
+	rep.Context = c.name
+	if len(ov.KID) > c.p.AEAD.MaxIDLen() {
+		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail("kid longer than the nonce allows")
+	}
+	seq := pivValue(ov.PartialIV)
+	rep.Seq = int64(seq)
+	if !c.replay.check(seq) {
+		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q", seq, c.name))
+	}
+	nonce := make([]byte, c.p.AEAD.NonceLen())
+	makeNonce(nonce, ov.KID, ov.PartialIV, c.commonIV)
+	rep.Nonce = nonceReport(ov.KID, ov.PartialIV, c.commonIV, nonce, "request")
+	rep.AAD = aadReport(c.p.AEAD, ov.KID, ov.PartialIV)
+	fillKey(rep, c, "recipient")
+	rep.Ciphertext = Hex(m.Payload)
+	pt, err := open(c, nonce, m.Payload, ov.KID, ov.PartialIV)
+	if err != nil {
+		return message.Message{}, nil, rep, err
+	}
+	if !c.replay.accept(seq) {
+		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q (concurrent duplicate)", seq, c.name))
+	}
+	rep.Plaintext = Hex(pt)
+	out, inner, err := rebuild(&m, pt, rep)
+	if err != nil {
+		return message.Message{}, nil, rep, err
+	}
+	if !isRequestCode(out.Code) {
+		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail(fmt.Sprintf("inner code %s is not a request method", codeString(out.Code)))
+	}
+	observe := false
+	if v, ok := findOption(inner, optObserve); ok && decodeUint(v) == 0 {
+		observe = true
+	}
+	b := newBinding(c, clone(ov.KID), clone(ov.PartialIV), clone(ov.KIDContext), nonce, observe, m.Token)
+	return out, b, rep, nil
+}
+
+// UnprotectResponse verifies and removes one OSCORE layer from response m
+// to the request bound by b (RFC 8613 8.4). A response with a Partial IV is
+// decrypted with a nonce from the server's Sender ID (our Recipient ID);
+// without one, the request nonce is reused. Only one response per request
+// is accepted unless it is an Observe notification; notifications must
+// come in increasing Partial IV order and at most one may lack a Partial IV
+// (RFC 8613 4.1.3.5.2, 7.4.1; draft 2.6.1). Every failure also matches
+// ErrResponseNotVerified: the client stops silently and sends nothing.
+func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report, error) {
+	if b == nil || b.Ctx == nil {
+		return message.Message{}, nil, errContextInvalid
+	}
+	c := b.Ctx
+	rep := &Report{Context: c.name, Action: "unprotect", Message: "response", OuterCode: codeString(m.Code), Seq: -1}
+	raw, err := findOSCORE(&m)
+	if err != nil {
+		return message.Message{}, rep, silent(err)
+	}
+	rep.OptionValue = Hex(nonNil(raw))
+	ov, err := ParseOption(raw)
+	if err != nil {
+		return message.Message{}, rep, silent(err)
+	}
+	rep.Option = ov.String()
+	rep.KID, rep.KIDContext, rep.PartialIV = Hex(ov.KID), Hex(ov.KIDContext), Hex(ov.PartialIV)
+	var nonce []byte
+	if ov.PartialIV != nil {
+		rep.Seq = int64(pivValue(ov.PartialIV))
+		nonce = make([]byte, c.p.AEAD.NonceLen())
+		makeNonce(nonce, c.p.RecipientID, ov.PartialIV, c.commonIV)
+		rep.Nonce = nonceReport(c.p.RecipientID, ov.PartialIV, c.commonIV, nonce, "own")
+	} else {
+		nonce = b.Nonce
+		rep.Nonce = nonceReport(b.KID, b.PIV, c.commonIV, nonce, "request")
+	}
+	rep.AAD = aadReport(c.p.AEAD, b.KID, b.PIV)
+	fillKey(rep, c, "recipient")
+	rep.Ciphertext = Hex(m.Payload)
+	// Cheap freshness pre-check before decrypting (RFC 8613 7.4.1).
+	if err := b.checkResponse(ov.PartialIV, true, false); err != nil {
+		return message.Message{}, rep, silent(err)
+	}
+	pt, err := open(c, nonce, m.Payload, b.KID, b.PIV)
+	if err != nil {
+		return message.Message{}, rep, silent(err)
+	}
+	rep.Plaintext = Hex(pt)
+	out, inner, err := rebuild(&m, pt, rep)
+	if err != nil {
+		return message.Message{}, rep, silent(err)
+	}
+	if !isResponseCode(out.Code) {
+		return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail(fmt.Sprintf("inner code %s is not a response code", codeString(out.Code))))
+	}
+	_, notification := findOption(inner, optObserve)
+	if notification && !b.Observe {
+		return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail("Inner Observe in a response to a non-Observe request (RFC 8613 4.1.3.5.2)"))
+	}
+	if err := b.checkResponse(ov.PartialIV, notification, true); err != nil {
+		return message.Message{}, rep, silent(err)
+	}
+	if notification {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("notification accepted; Notification Number %d", b.NotificationNumber()))
+	}
+	return out, rep, nil
+}
+
+// checkResponse applies the one-response and notification-order rules
+// (RFC 8613 7.4, 7.4.1); with commit it records the accepted response.
+// Before decryption it is called with notification=true so that only
+// certain replays are refused early.
+func (b *Binding) checkResponse(piv []byte, notification, commit bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !notification {
+		if b.verified > 0 && !b.Observe {
+			return ErrReplay.withDetail("a response to this request was already accepted (RFC 8613 7.4)")
+		}
+		if commit {
+			b.verified++
+		}
+		return nil
+	}
+	if piv == nil {
+		if b.noPIVSeen {
+			return ErrReplay.withDetail("second notification without Partial IV (RFC 8613 7.4.1)")
+		}
+		if commit {
+			b.noPIVSeen = true
+			b.verified++
+		}
+		return nil
+	}
+	v := int64(pivValue(piv))
+	if b.notifNum >= 0 && v <= b.notifNum {
+		return ErrReplay.withDetail(fmt.Sprintf("notification Partial IV %d not above Notification Number %d (RFC 8613 7.4.1)", v, b.notifNum))
+	}
+	if commit {
+		b.notifNum = v
+		b.verified++
+	}
+	return nil
+}
+
+// silent marks a client-side failure: it keeps its identity (errors.Is
+// with ErrDecodeCOSE, ErrDecryptionFailed, ...) and also matches
+// ErrResponseNotVerified, and no response is sent (RFC 8613 8.4).
+func silent(err error) error {
+	var oe *Error
+	if !errors.As(err, &oe) {
+		return ErrResponseNotVerified.withDetail(err.Error())
+	}
+	c := *oe
+	c.Silent = true
+	c.also = kindResponseNotVerified
+	return &c
+}
+
+// open decrypts and authenticates (RFC 8613 5.3, 8.2 step 5, 8.4 step 5).
+func open(c *Context, nonce, ct, reqKID, reqPIV []byte) ([]byte, error) {
+	if len(ct) < c.p.AEAD.TagLen() {
+		return nil, ErrDecryptionFailed.withDetail(fmt.Sprintf("ciphertext of %d bytes is shorter than the %d-byte tag", len(ct), c.p.AEAD.TagLen()))
+	}
+	var aadBuf [96]byte
+	aad, _, _ := appendAAD(aadBuf[:0], c.p.AEAD, reqKID, reqPIV)
+	pt, err := c.opener.Open(make([]byte, 0, len(ct)), nonce, ct, aad)
+	if err != nil {
+		return nil, ErrDecryptionFailed.withDetail(fmt.Sprintf("context %q", c.name))
+	}
+	return pt, nil
+}
+
+// rebuild forms the unprotected message (RFC 8613 8.2 steps 2 and 6, 8.4):
+// outer options except OSCORE and except outer copies of Class E options,
+// plus the Inner options of the plaintext; Code and payload from the
+// plaintext.
+func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, message.Options, error) {
+	if len(pt) < 1 {
+		return message.Message{}, nil, ErrDecodeCOSE.withDetail("empty plaintext")
+	}
+	inner, payload, err := parseOptions(pt[1:], make(message.Options, 0, 8))
+	if err != nil {
+		return message.Message{}, nil, ErrDecodeCOSE.withDetail("plaintext: " + err.Error())
+	}
+	rep.InnerCode = codeString(codes.Code(pt[0]))
+	opts := make(message.Options, 0, len(m.Options)+len(inner))
+	rep.Options = make([]OptionReport, 0, len(m.Options)+len(inner))
+	for _, o := range m.Options {
+		num := uint16(o.ID)
+		cl := originalClass(num)
+		or := OptionReport{Number: num, Name: OptionName(num), Value: Hex(nonNil(o.Value)), Text: optionText(num, o.Value), Original: cl.String(), Class: cl.String()}
+		switch {
+		case num == optOSCORE:
+			or.Where, or.Note = "discarded", "this layer's OSCORE option"
+		case cl&ClassE != 0:
+			or.Where, or.Note = "discarded", "outer copy of a Class E option (RFC 8613 8.2 step 2)"
+		default:
+			or.Where = "outer"
+			opts = append(opts, o)
+		}
+		rep.Options = append(rep.Options, or)
+	}
+	for _, o := range inner {
+		num := uint16(o.ID)
+		cl := originalClass(num)
+		or := OptionReport{Number: num, Name: OptionName(num), Value: Hex(nonNil(o.Value)), Text: optionText(num, o.Value), Original: cl.String(), Class: "E", Where: "inner"}
+		if cl&ClassE == 0 {
+			or.Escalated = true
+			or.Note = "outer option found inside the plaintext: escalated by the sender (draft 2.2)"
+		}
+		rep.Options = append(rep.Options, or)
+		opts = append(opts, o)
+	}
+	sortOptions(opts)
+	out := message.Message{Token: m.Token, Options: opts, Code: codes.Code(pt[0]), Payload: payload, MessageID: m.MessageID, Type: m.Type}
+	if out.Payload == nil {
+		out.Payload = nil
+	}
+	return out, inner, nil
+}
+
+func findOption(opts message.Options, id uint16) ([]byte, bool) {
+	for _, o := range opts {
+		if uint16(o.ID) == id {
+			return o.Value, true
+		}
+	}
+	return nil, false
+}
+
+func fillKey(rep *Report, c *Context, which string) {
+	d, key := c.deriv.SenderKey, c.senderKey
+	if which == "recipient" {
+		d, key = c.deriv.RecipientKey, c.recipientKey
+	}
+	rep.Key = KeyReport{Which: which, Alg: c.p.AEAD.String(), Info: d.Info, InfoDiag: d.InfoDiag, Key: Hex(clone(key))}
+}
+
+func optHex(b []byte) string {
+	if b == nil {
+		return "absent"
+	}
+	return Hex(b).String()
+}
