@@ -78,6 +78,10 @@ type Endpoint struct {
 	Node        string `json:"node"`
 	SenderID    string `json:"sender_id"`    // hex, may be empty
 	RecipientID string `json:"recipient_id"` // hex, may be empty
+	// MasterSecret, when set, replaces the context's Master Secret at this
+	// endpoint only: the two ends then derive different keys, which is how
+	// a scenario shows a misconfigured or stale key (RFC 8613 section 8.2).
+	MasterSecret string `json:"master_secret,omitempty"` // hex
 }
 
 // Link names the relay between two nodes so faults can be put on it.

@@ -278,14 +278,19 @@ func (v *validator) context(p string, c *Context) error {
 	}{{"a", &c.A}, {"b", &c.B}}
 	for _, end := range ends {
 		ep := field(p, end.name)
-		n, ok := v.nodes[end.e.Node]
 		if end.e.Node == "" {
 			return errAt(field(ep, "node"), "missing")
 		}
-		if !ok {
+		if _, ok := v.nodes[end.e.Node]; !ok {
 			return errAt(field(ep, "node"), fmt.Sprintf("unknown node %q", end.e.Node))
 		}
-		_ = n
+		if end.e.MasterSecret != "" {
+			if b, err := decodeHex(end.e.MasterSecret); err != nil {
+				return errAt(field(ep, "master_secret"), err.Error())
+			} else if len(b) == 0 {
+				return errAt(field(ep, "master_secret"), "empty")
+			}
+		}
 		for _, id := range []struct{ name, val string }{{"sender_id", end.e.SenderID}, {"recipient_id", end.e.RecipientID}} {
 			b, err := decodeHex(id.val)
 			if err != nil {
@@ -340,9 +345,10 @@ func (v *validator) context(p string, c *Context) error {
 	return nil
 }
 
-// recipientIDsUnique refuses two contexts on one node with the same
-// Recipient ID and ID Context: the node could not tell from the kid which
-// context an incoming request needs (RFC 8613 section 3.3).
+// recipientIDsUnique refuses two contexts on one request-receiving node
+// with the same Recipient ID and ID Context: the node could not tell from
+// the kid which context an incoming request needs (RFC 8613 section 3.3).
+// Clients are exempt: they match responses to contexts by token.
 func (v *validator) recipientIDsUnique() error {
 	type key struct{ node, rid, idctx string }
 	seen := map[key]string{}
@@ -355,9 +361,12 @@ func (v *validator) recipientIDsUnique() error {
 			name string
 			e    Endpoint
 		}{{"a", c.A}, {"b", c.B}} {
+			if n, ok := v.nodes[end.e.Node]; !ok || n.Role == RoleClient {
+				continue
+			}
 			k := key{end.e.Node, strings.ToLower(end.e.RecipientID), idctx}
 			if other, dup := seen[k]; dup {
-				return errAt(field(index("contexts", i), end.name+".recipient_id"),
+				return errAt(field(field(index("contexts", i), end.name), "recipient_id"),
 					fmt.Sprintf("node %s already has recipient ID %q in context %q (kids must select one context)", end.e.Node, end.e.RecipientID, other))
 			}
 			seen[k] = c.Name
@@ -464,7 +473,7 @@ func (v *validator) step(p string, st *Step) error {
 	default:
 		return errAt(field(p, "proxy_style"), fmt.Sprintf("unknown proxy style %q (want proxy-scheme, proxy-uri or reverse)", st.ProxyStyle))
 	}
-	if len(st.Route) == 0 && st.ProxyStyle == "" {
+	if len(st.Route) == 0 {
 		if _, ok := v.resolve(u.Host); !ok {
 			return errAt(field(p, "uri"), fmt.Sprintf("no node answers to host %q (set authority on the target node, or give a route)", u.Host))
 		}
