@@ -21,7 +21,7 @@ const maxDepth = 32
 func checkShape(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	w := walker{dec: dec}
+	w := walker{dec: dec, data: data}
 	if err := w.value(reflect.TypeFor[Scenario](), "", 0); err != nil {
 		return err
 	}
@@ -34,7 +34,10 @@ func checkShape(data []byte) error {
 	return nil
 }
 
-type walker struct{ dec *json.Decoder }
+type walker struct {
+	dec  *json.Decoder
+	data []byte
+}
 
 func (w walker) token(path string) (json.Token, error) {
 	t, err := w.dec.Token()
@@ -50,9 +53,19 @@ func (w walker) syntax(err error, path string) error {
 	}
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return errAt(path, "invalid JSON at byte "+strconv.FormatInt(se.Offset, 10)+": "+strings.TrimPrefix(se.Error(), "json: "))
+		return errAt(path, "invalid JSON at "+w.position(se.Offset)+": "+strings.TrimPrefix(se.Error(), "json: "))
 	}
 	return errAt(path, "invalid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// position turns the offset of a syntax error (the bytes read before the
+// offending one) into "line L, column C", 1-based, counting bytes.
+func (w walker) position(offset int64) string {
+	offset = min(max(offset, 0), int64(len(w.data)))
+	before := w.data[:offset]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := len(before) - bytes.LastIndexByte(before, '\n')
+	return "line " + strconv.Itoa(line) + ", column " + strconv.Itoa(col)
 }
 
 // value checks the next JSON value against t.
