@@ -1,0 +1,257 @@
+package trace
+
+import (
+	"fmt"
+
+	"oscore-lab/oscore"
+)
+
+// view is the analysis every renderer shares: each datagram decoded, its
+// layer stack recovered from the layer-applied reports, and every other
+// event tied to the datagram that caused it.
+type view struct {
+	t        *Trace
+	nodes    []string            // node order: t.Nodes, then first appearance
+	dgrams   map[int]*dgramView  // by event index
+	attached map[int][]int       // datagram event index -> indices of events shown under it
+	under    map[int]bool        // events shown under a datagram
+	byCipher map[string][]int    // ciphertext -> layer-applied event indices
+	used     map[int]bool        // layer-applied events that appear in some stack
+	applied  map[layerKey][]int  // (exchange, hop, dir, node) -> layer-applied event indices
+}
+
+type layerKey struct {
+	exchange, hop int
+	dir, node     string
+}
+
+// dgramView is one datagram as renderers show it.
+type dgramView struct {
+	raw    []byte
+	msg    *Datagram // nil when malformed
+	err    error
+	stack  []*oscore.Report // layers, outermost first
+	inner  string           // payload with nested layers: `{CTX_C_P: POST, …, 0xff, {CTX_C_S: …}}`
+	reason string           // why the stack is missing although layers were applied
+}
+
+func newView(t *Trace) *view {
+	v := &view{
+		t:        t,
+		dgrams:   map[int]*dgramView{},
+		attached: map[int][]int{},
+		under:    map[int]bool{},
+		byCipher: map[string][]int{},
+		used:     map[int]bool{},
+		applied:  map[layerKey][]int{},
+	}
+	seen := map[string]bool{}
+	addNode := func(id string) {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			v.nodes = append(v.nodes, id)
+		}
+	}
+	for _, n := range t.Nodes {
+		addNode(n.ID)
+	}
+	for i, e := range t.Events {
+		switch e.Type {
+		case TypeDatagram:
+			addNode(e.From)
+			addNode(e.To)
+		case TypeLayer:
+			addNode(e.Node)
+			if l := e.Layer_; l != nil && l.Action == LayerApplied && l.Report != nil {
+				v.byCipher[string(l.Report.Ciphertext)] = append(v.byCipher[string(l.Report.Ciphertext)], i)
+				k := layerKey{e.Exchange, e.Hop, e.Dir, e.Node}
+				v.applied[k] = append(v.applied[k], i)
+			}
+		default:
+			addNode(e.Node)
+		}
+	}
+	for i, e := range t.Events {
+		if e.Type == TypeDatagram {
+			v.dgrams[i] = v.decode(i, e)
+		}
+	}
+	v.attach()
+	return v
+}
+
+// decode parses a datagram and recovers its layers: the payload of an
+// OSCORE message is the ciphertext of the outermost layer (RFC 8613 5), so
+// the report whose ciphertext equals it is that layer, and so on inwards.
+func (v *view) decode(i int, e Event) *dgramView {
+	d := &dgramView{raw: e.Bytes}
+	d.msg, d.err = ParseDatagram(e.Bytes)
+	if d.err != nil {
+		return d
+	}
+	if _, ok := d.msg.Option(optOSCORE); !ok || len(d.msg.Payload) == 0 {
+		return d
+	}
+	d.inner, d.stack = v.nest(d.msg.Payload, e.Seq, 0)
+	if len(d.stack) == 0 && len(v.applied[layerKey{e.Exchange, e.Hop, e.Dir, e.From}]) > 0 {
+		d.reason = "payload is not the ciphertext " + e.From + " produced (changed in flight?)"
+	}
+	return d
+}
+
+// maxNesting bounds recursion on hostile traces (the draft's layer limit is
+// far lower).
+const maxNesting = 16
+
+// nest renders payload as the layer whose ciphertext it is, recursively.
+// With no such layer it returns the payload as bytes and no stack.
+func (v *view) nest(payload []byte, before uint64, depth int) (string, []*oscore.Report) {
+	idx := -1
+	for _, j := range v.byCipher[string(payload)] {
+		if e := v.t.Events[j]; before == 0 || e.Seq < before {
+			idx = j // latest wins: indices are in event order
+		}
+	}
+	if idx < 0 || depth >= maxNesting {
+		return bytesText(payload), nil
+	}
+	v.used[idx] = true
+	r := v.t.Events[idx].Layer_.Report
+	code, opts, inner, err := ParsePlaintext(r.Plaintext)
+	if err != nil {
+		return fmt.Sprintf("{%s: malformed plaintext (%v)}", r.Context, err), []*oscore.Report{r}
+	}
+	innerText, stack := "", []*oscore.Report(nil)
+	if len(inner) > 0 {
+		innerText, stack = v.nest(inner, v.t.Events[idx].Seq, depth+1)
+		innerText = "0xff, " + innerText
+	}
+	return layerText(r.Context, code, opts, innerText), append([]*oscore.Report{r}, stack...)
+}
+
+func layerText(ctx string, code uint8, opts []Option, payload string) string {
+	return "{" + ctx + ": " + joinParts(append([]string{CodeName(code)}, optionTexts(opts)...), payload) + "}"
+}
+
+// InnerText renders one layer's plaintext as the draft's figures do:
+// `{CTX_C_S: GET, Uri-Path "alarm_status"}` or `{CTX_C_S: 2.05, 0xff, "0"}`
+// (RFC 8613 5.3). The payload is quoted when printable, hex otherwise.
+func InnerText(r *oscore.Report) string {
+	if r == nil {
+		return ""
+	}
+	code, opts, payload, err := ParsePlaintext(r.Plaintext)
+	if err != nil {
+		return fmt.Sprintf("{%s: malformed plaintext (%v)}", r.Context, err)
+	}
+	return layerText(r.Context, code, opts, payloadText(payload))
+}
+
+// attach ties each node event to the datagram that caused it: the latest
+// datagram of the same exchange delivered to that node, or else the next one
+// the node sends in that exchange. Layer-applied events that appear in a
+// datagram's stack are not shown again.
+func (v *view) attach() {
+	evs := v.t.Events
+	type key struct {
+		node     string
+		exchange int
+	}
+	// nextFrom[i][k]: first datagram at or after i sent by k.node in k.exchange.
+	nextFrom := make([]int, len(evs))
+	upcoming := map[key]int{}
+	for i := len(evs) - 1; i >= 0; i-- {
+		e := evs[i]
+		if e.Type == TypeDatagram {
+			upcoming[key{e.From, e.Exchange}] = i
+		}
+		nextFrom[i] = -1
+		if nodeEvent(e.Type) {
+			if j, ok := upcoming[key{e.Node, e.Exchange}]; ok {
+				nextFrom[i] = j
+			}
+		}
+	}
+	lastTo := map[key]int{}
+	for i, e := range evs {
+		if e.Type == TypeDatagram {
+			lastTo[key{e.To, e.Exchange}] = i
+			continue
+		}
+		if !nodeEvent(e.Type) {
+			continue
+		}
+		if v.used[i] {
+			v.under[i] = true
+			continue
+		}
+		j, ok := lastTo[key{e.Node, e.Exchange}]
+		if !ok {
+			j = nextFrom[i]
+		}
+		if j >= 0 {
+			v.attached[j] = append(v.attached[j], i)
+			v.under[i] = true
+		}
+	}
+}
+
+// nodeEvent reports whether events of type typ are something a node did
+// because of a datagram (shown under it); exchanges, notices and faults stand
+// on their own.
+func nodeEvent(typ string) bool {
+	switch typ {
+	case TypeLayer, TypeDecision, TypeDelivery, TypeError:
+		return true
+	}
+	return false
+}
+
+// stackNames lists context names, outermost first.
+func stackNames(stack []*oscore.Report) []string {
+	out := make([]string, len(stack))
+	for i, r := range stack {
+		out[i] = r.Context
+	}
+	return out
+}
+
+// eventLine is the short text of an event shown under a datagram:
+// "P: incoming-request step 6 (2.4): decrypted with CTX_C_P".
+func eventLine(e Event) string {
+	if nodeEvent(e.Type) && e.Node != "" {
+		return e.Node + ": " + eventDetail(e)
+	}
+	return eventDetail(e)
+}
+
+// eventDetail is eventLine without the acting node.
+func eventDetail(e Event) string {
+	switch e.Type {
+	case TypeLayer:
+		if l := e.Layer_; l != nil && l.Report != nil {
+			return fmt.Sprintf("%s %s (layer %d) %s", l.Action, l.Report.Context, e.Layer, l.Report.Option)
+		}
+	case TypeDecision:
+		if e.Decision != nil {
+			return e.Decision.Text()
+		}
+	case TypeDelivery:
+		if e.Delivery != nil {
+			return "delivered " + e.Delivery.Text()
+		}
+	case TypeError:
+		if e.Error != nil {
+			return "error " + e.Error.Text()
+		}
+	case TypeFault:
+		if e.Fault != nil {
+			return "link " + e.Link + ": fault " + e.Fault.Text()
+		}
+	case TypeExchange:
+		return fmt.Sprintf("exchange %d: %s", e.Exchange, e.Note)
+	case TypeNotice:
+		return "notice: " + e.Note
+	}
+	return e.String()
+}
