@@ -1,0 +1,240 @@
+package nodes
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
+)
+
+// defaultStepTimeout bounds a step whose expectation names none.
+const defaultStepTimeout = 5 * time.Second
+
+// maxBlocks bounds inner Block2 reassembly (4 KiB in 1 KiB blocks needs 4).
+const maxBlocks = 64
+
+// clientLayer is one layer the client applies: the context, the other
+// endpoint's hop index and the binding that matches the response.
+type clientLayer struct {
+	ctx  *oscore.Context
+	name string
+	peer int
+	b    *oscore.Binding
+}
+
+// Send sends one request as the step describes and returns what the client
+// got back after removing every layer it can. The error is non-nil when the
+// step cannot be sent (unknown node, context...) or no response arrived and
+// none was expected not to; the Result is filled in either case.
+func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
+	start := time.Now()
+	res := Result{Step: firstNonEmpty(st.Name, st.Method+" "+st.URI)}
+	t := l.topo.Load()
+	n := t.nodes[st.From]
+	if n == nil {
+		res.Problem = fmt.Sprintf("nodes: unknown client %q", st.From)
+		return res, errors.New(res.Problem)
+	}
+	for _, pin := range st.Seq {
+		c, _, err := t.contextFor(pin.Context, pin.Node)
+		if err == nil {
+			err = c.SetSenderSeq(pin.Value)
+		}
+		if err != nil {
+			res.Problem = err.Error()
+			return res, err
+		}
+	}
+	plan, err := t.plan(st)
+	if err != nil {
+		res.Problem = err.Error()
+		return res, err
+	}
+	var hopTokens [][]byte
+	for _, s := range st.HopTokens {
+		b, _ := hex.DecodeString(s)
+		hopTokens = append(hopTokens, nonNil(b))
+	}
+	xch := l.exchanges.start(hopTokens, st.HopMIDs)
+	res.Exchange = xch.id
+	at := where{xch.id, 0}
+	var names []string
+	for _, h := range plan.hops {
+		names = append(names, h.Name)
+	}
+	l.publish(trace.Event{Type: trace.TypeExchange, Exchange: xch.id, Node: st.From,
+		Note: fmt.Sprintf("start: %s %s %s via %v", st.From, st.Method, st.URI, names)})
+
+	timeout := defaultStepTimeout
+	if st.Expect != nil && st.Expect.Timeout != "" {
+		if d, err := time.ParseDuration(st.Expect.Timeout); err == nil {
+			timeout = d
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	stop := context.AfterFunc(n.ctx, cancel) // a removed client fails its exchanges
+	defer stop()
+
+	var tok []byte
+	if st.Token != "" {
+		b, _ := hex.DecodeString(st.Token)
+		tok = nonNil(b)
+	}
+	var mid *uint16
+	if st.MID != nil {
+		v := uint16(*st.MID)
+		mid = &v
+	}
+	var payload []byte
+	var final message.Message
+	var layers []string
+	var sendErr error
+	block := -1
+	for i := 0; i < maxBlocks; i++ {
+		var resp message.Message
+		resp, layers, sendErr = n.roundTrip(ctx, t, st, plan, at, xch, tok, mid, block)
+		if sendErr != nil {
+			break
+		}
+		final = resp
+		payload = append(payload, resp.Payload...)
+		v, err := resp.Options.GetUint32(optBlock2)
+		if err != nil || v&8 == 0 || resp.Code != codes.Content {
+			break
+		}
+		block = int(v>>4) + 1
+		tok, mid = nil, nil // every block is an exchange of its own
+	}
+	res.Duration = time.Since(start)
+	if sendErr == nil {
+		res.Code = codeText(final.Code)
+		res.Payload = string(payload)
+		res.Layers = layers
+		n.delivery(at, trace.DirResponse, st.URI, st.Method, final.Code, payload)
+	}
+	res.OK, res.Problem = judge(st.Expect, res, sendErr)
+	end := fmt.Sprintf("end: %s %q in %v", res.Code, res.Payload, res.Duration.Round(time.Microsecond))
+	if sendErr != nil {
+		end = "end: " + sendErr.Error()
+	}
+	l.publish(trace.Event{Type: trace.TypeExchange, Exchange: xch.id, Node: st.From, Note: end})
+	if sendErr != nil && !(st.Expect != nil && st.Expect.NoResponse) {
+		return res, sendErr
+	}
+	return res, nil
+}
+
+// judge compares the result with the step's expectations.
+func judge(e *scenario.Expect, r Result, err error) (bool, string) {
+	if e != nil && e.NoResponse {
+		if err != nil {
+			return true, ""
+		}
+		return false, fmt.Sprintf("expected no response, got %s", r.Code)
+	}
+	if err != nil {
+		return false, err.Error()
+	}
+	if e == nil {
+		return true, ""
+	}
+	if e.Code != "" && e.Code != r.Code {
+		return false, fmt.Sprintf("expected code %s, got %s %q", e.Code, r.Code, r.Payload)
+	}
+	if e.Payload != nil && *e.Payload != r.Payload {
+		return false, fmt.Sprintf("expected payload %q, got %q", *e.Payload, r.Payload)
+	}
+	return true, ""
+}
+
+// roundTrip protects the request with the step's contexts (draft 2.3: the
+// end-to-end layer first, then one per intermediary from the one nearest
+// the destination back to the next hop), sends it and removes the layers
+// from the response in reverse order (draft 2.6). block >= 0 asks for that
+// inner Block2 block (RFC 8613 4.1.3.4.1: Block2 is end-to-end).
+func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, plan *requestPlan, at where, xch *exchange, tok []byte, mid *uint16, block int) (message.Message, []string, error) {
+	cfg := t.cfg[n.id]
+	m := plan.base
+	m.Options = append(message.Options(nil), m.Options...)
+	if block >= 0 {
+		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optBlock2, uint32(block)<<4|6)
+	}
+	if m.Options.HasOption(optObserve) {
+		// Observe travels inside OSCORE with an outer FETCH (RFC 8613 4.2).
+	}
+	if limit := layerLimit(cfg); len(st.Contexts) > limit {
+		n.decision(at, trace.RuleLayerLimit, "", "2.1", fmt.Sprintf("Outgoing request needs %d layers, limit %d: sending aborted", len(st.Contexts), limit), 0)
+		return message.Message{}, nil, fmt.Errorf("nodes: %d layers exceed the layer limit %d of %s (draft 2.1): sending aborted", len(st.Contexts), limit, n.id)
+	}
+	var layers []clientLayer
+	var peers []int
+	for _, name := range st.Contexts {
+		c, peer, err := t.contextFor(name, n.id)
+		if err != nil {
+			return message.Message{}, nil, err
+		}
+		x := slices.IndexFunc(plan.hops, func(h oscore.Hop) bool { return h.Name == peer })
+		if x <= 0 {
+			return message.Message{}, nil, fmt.Errorf("nodes: context %s: its other endpoint %s is not on the path %v", name, peer, plan.hops)
+		}
+		layers = append(layers, clientLayer{ctx: c, name: name, peer: x})
+		peers = append(peers, x)
+	}
+	done := make([]bool, len(plan.late))
+	var stack []string
+	for i := range layers {
+		ly := &layers[i]
+		addLate(&m, plan.late, ly.peer, done)
+		route := oscore.RequestRoute(&m, plan.hops, 0, peers)
+		out, b, rep, err := oscore.ProtectRequest(ly.ctx, m, oscore.ProtectOptions{Rule: route.RuleFor(ly.peer),
+			IncludeKIDContext: t.contexts[ly.name].cfg.SendIDContext})
+		if err != nil {
+			n.decision(at, trace.RuleOutgoingRequest, "", "2.3", fmt.Sprintf("Cannot apply layer %s: %v: sending aborted", ly.name, err), 0)
+			return message.Message{}, nil, fmt.Errorf("nodes: %s: %w", ly.name, err)
+		}
+		stack = append(stack, ly.name)
+		n.layer(at, i+1, trace.LayerApplied, trace.DirRequest, rep)
+		ly.b, m = b, out
+	}
+	addLate(&m, plan.late, 0, done)
+	xch.setStack(0, stack)
+	if st.Type == "NON" {
+		m.Type = message.NonConfirmable
+	}
+
+	resp, err := n.exchangeOnce(ctx, plan.hops[1].Name, m, at, xch, time.Hour, tok, mid)
+	if err != nil {
+		return message.Message{}, nil, err
+	}
+	var removed []string
+	for i := len(layers) - 1; i >= 0; i-- {
+		if !resp.Options.HasOption(optOSCORE) {
+			n.decision(at, trace.RuleResponse, "", "2.6", fmt.Sprintf("Response %s carries no OSCORE option: %d of %d layers removed", codeText(resp.Code), len(removed), len(layers)), 0)
+			break
+		}
+		plain, rep, err := oscore.UnprotectResponse(layers[i].b, resp)
+		if err != nil {
+			n.decision(at, trace.RuleResponse, "", "RFC 8613 8.4", fmt.Sprintf("Response does not verify with %s: %v: stop silently", layers[i].name, err), 0)
+			return message.Message{}, nil, fmt.Errorf("nodes: response not verified with %s: %w", layers[i].name, err)
+		}
+		n.layer(at, i+1, trace.LayerRemoved, trace.DirResponse, rep)
+		resp = plain
+		removed = append(removed, layers[i].name)
+	}
+	if len(removed) == len(layers) && len(layers) > 0 && resp.Options.HasOption(optOSCORE) {
+		n.decision(at, trace.RuleResponse, "", "2.6", "OSCORE option still present after removing every layer the client added: stop", 0)
+		return message.Message{}, nil, errors.New("nodes: response still protected after all layers were removed (draft 2.6)")
+	}
+	slices.Reverse(removed)
+	return resp, removed, nil
+}

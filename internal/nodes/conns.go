@@ -1,0 +1,123 @@
+package nodes
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message/pool"
+	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
+	"github.com/plgd-dev/go-coap/v3/options"
+	"github.com/plgd-dev/go-coap/v3/udp"
+	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
+)
+
+// Transmission parameters (RFC 7252 4.8). ACK_TIMEOUT is 2 s in RFC 7252;
+// every hop of the lab is loopback, so a shorter timeout keeps a lost
+// datagram demo snappy while the retransmission logic stays RFC 7252's.
+const (
+	ackTimeout    = 250 * time.Millisecond
+	maxRetransmit = 4
+)
+
+// rotateAfter is how many exchanges one client socket carries before it is
+// replaced. go-coap v3.8.1's UDP server scans a connection's whole response
+// cache (kept 247 s) on every datagram (stack-notes 9, go-coap#586): a fresh
+// source port gives the receiving server a fresh, small cache.
+const rotateAfter = 256
+
+// connPool holds a node's client sockets towards one address. Each exchange
+// takes a socket for itself (go-coap runs handlers one at a time per peer,
+// stack-notes 2.4 item 4, so a shared socket would serialise exchanges at
+// the next hop) and gives it back afterwards.
+type connPool struct {
+	n      *node
+	target string
+
+	mu     sync.Mutex
+	idle   []*pooledConn
+	all    map[*pooledConn]bool
+	closed bool
+}
+
+type pooledConn struct {
+	cc   *udpClient.Conn
+	uses int
+}
+
+func newConnPool(n *node, target string) *connPool {
+	return &connPool{n: n, target: target, all: map[*pooledConn]bool{}}
+}
+
+func (p *connPool) get() (*pooledConn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, fmt.Errorf("nodes: node %s stopped", p.n.id)
+	}
+	if k := len(p.idle); k > 0 {
+		pc := p.idle[k-1]
+		p.idle = p.idle[:k-1]
+		p.mu.Unlock()
+		return pc, nil
+	}
+	p.mu.Unlock()
+	cc, err := udp.Dial(p.target,
+		options.WithBlockwise(false, 0, 0),
+		options.WithTransmission(1, ackTimeout, maxRetransmit),
+		options.WithHandlerFunc(func(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
+			p.n.onUnsolicited(w, r)
+		}),
+		options.WithErrors(func(error) {}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("nodes: node %s: dial %s: %v", p.n.id, p.target, err)
+	}
+	pc := &pooledConn{cc: cc}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		cc.Close()
+		return nil, fmt.Errorf("nodes: node %s stopped", p.n.id)
+	}
+	p.all[pc] = true
+	p.mu.Unlock()
+	return pc, nil
+}
+
+// put returns a socket; broken or worn-out sockets are closed instead.
+func (p *connPool) put(pc *pooledConn, healthy bool) {
+	pc.uses++
+	p.mu.Lock()
+	if !p.closed && healthy && pc.uses < rotateAfter {
+		p.idle = append(p.idle, pc)
+		p.mu.Unlock()
+		return
+	}
+	delete(p.all, pc)
+	p.mu.Unlock()
+	pc.cc.Close()
+}
+
+// keep removes a socket from the pool without closing it (an observation
+// lives on it); release closes it later.
+func (p *connPool) keep(pc *pooledConn) {}
+
+func (p *connPool) release(pc *pooledConn) {
+	p.mu.Lock()
+	delete(p.all, pc)
+	p.mu.Unlock()
+	pc.cc.Close()
+}
+
+func (p *connPool) close() {
+	p.mu.Lock()
+	p.closed = true
+	all := p.all
+	p.all = map[*pooledConn]bool{}
+	p.idle = nil
+	p.mu.Unlock()
+	for pc := range all {
+		pc.cc.Close()
+	}
+}

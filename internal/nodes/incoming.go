@@ -1,0 +1,471 @@
+package nodes
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
+)
+
+// CoAP option numbers the proxy logic reads (RFC 7252 5.10, RFC 8613 6.1,
+// RFC 8768 3).
+const (
+	optURIHost     = 3
+	optObserve     = 6
+	optURIPort     = 7
+	optOSCORE      = 9
+	optURIPath     = 11
+	optMaxAge      = 14
+	optURIQuery    = 15
+	optHopLimit    = 16
+	optBlock2      = 23
+	optProxyURI    = 35
+	optProxyScheme = 39
+)
+
+// maxPasses bounds the loop of the incoming-request steps (a hostile
+// message could otherwise nest layers or bounce between local and forward).
+const maxPasses = 64
+
+// incoming is one request going through the draft's incoming-request
+// processing (draft-ietf-core-oscore-capable-proxies section 2.4, steps 1
+// to 6, one method per step). Servers and clients run the same steps: a
+// node that is not a forward-proxy answers 5.05 at step 2, one that is not
+// a reverse-proxy treats the request as local at step 3.
+type incoming struct {
+	n   *node
+	t   *topology
+	cfg *scenario.Node
+	req message.Message
+
+	from string // previous hop (node id), "" when the source is unknown
+	link string
+	at   where
+	xch  *exchange
+
+	removed []removedLayer // in the order they came off (outermost first)
+	stack   []string       // contexts of this leg's layers, innermost first, when known
+
+	forward bool // step 4 reached from step 2 (forward-proxy)
+	route   *scenario.ReverseRoute
+	target  string // destination node id ("" unknown host)
+	host    string // destination host as the request names it
+	nextHop string
+}
+
+type removedLayer struct {
+	ctx *oscore.Context
+	b   *oscore.Binding
+}
+
+// reply is what a node answers: an error it produced, an application
+// response, or the response of the next hop with the proxy's layers off.
+type reply struct {
+	msg       message.Message
+	err       bool // an error response produced by this node
+	oscoreErr bool // an RFC 8613 8.2 error (outer Max-Age 0)
+	reason    string
+	section   string
+	silent    bool // send nothing
+}
+
+func newIncoming(n *node, req message.Message, peer peerRef) *incoming {
+	t := n.lab.topo.Load()
+	in := &incoming{n: n, t: t, cfg: n.cfg(), req: req, from: peer.node, link: peer.link}
+	if c, ok := n.lab.reg.exchangeOf(peer.link, req.Token); ok {
+		in.at = where{c.Exchange, c.Hop}
+		in.xch = n.lab.exchanges.get(c.Exchange)
+		in.stack = in.xch.stack(c.Hop)
+	}
+	return in
+}
+
+// run walks the steps until one of them answers.
+func (in *incoming) run() *message.Message {
+	step := 1
+	for pass := 0; pass < maxPasses; pass++ {
+		var next int
+		var out *reply
+		switch step {
+		case 1:
+			next = in.step1()
+		case 2:
+			next, out = in.step2()
+		case 3:
+			next = in.step3()
+		case 4:
+			next, out = in.step4()
+		case 5:
+			next, out = in.step5()
+		case 6:
+			next, out = in.step6()
+		}
+		if out != nil {
+			return in.finish(out)
+		}
+		step = next
+	}
+	return in.finish(in.fail(codes.InternalServerError, "Processing loop", "the request looped through the steps too often", "2.4"))
+}
+
+func (in *incoming) decide(step, outcome string, code codes.Code) {
+	in.n.decision(in.at, trace.RuleIncomingRequest, step, "2.4", outcome, code)
+}
+
+// Step 1: does the request carry proxy-related options (draft 1.1, sets
+// (a) to (c))?
+func (in *incoming) step1() int {
+	var names []string
+	for _, num := range []uint16{optProxyURI, optProxyScheme, optURIHost, optURIPort, optURIPath} {
+		if in.req.Options.HasOption(message.OptionID(num)) {
+			names = append(names, oscore.OptionName(num))
+		}
+	}
+	if len(names) == 0 {
+		in.decide("1->5", "Step 1: no proxy-related options -> step 5", 0)
+		return 5
+	}
+	in.decide("1->2", fmt.Sprintf("Step 1: proxy-related options present (%s) -> step 2", strings.Join(names, ", ")), 0)
+	return 2
+}
+
+// Step 2: forward-proxy options (Proxy-Uri, or Proxy-Scheme with the Uri-*
+// options) need a forward-proxy; anything else is RFC 7252 5.10.2's 5.05.
+func (in *incoming) step2() (int, *reply) {
+	hasURI := in.req.Options.HasOption(optProxyURI)
+	hasScheme := in.req.Options.HasOption(optProxyScheme)
+	if !hasURI && !hasScheme {
+		in.decide("2->3", "Step 2: no Proxy-Uri or Proxy-Scheme (sets a, b absent) -> step 3", 0)
+		return 3, nil
+	}
+	which := "Proxy-Scheme"
+	if hasURI {
+		which = "Proxy-Uri"
+	}
+	if !in.cfg.Forward {
+		in.decide("2", fmt.Sprintf("Step 2: %s present but %s is not a forward-proxy -> 5.05 Proxying Not Supported", which, in.n.id), codes.ProxyingNotSupported)
+		return 0, in.fail(codes.ProxyingNotSupported, "", "forward-proxy options at a node that is not a forward-proxy", "2.4 step 2; RFC 7252 5.10.2")
+	}
+	in.forward = true
+	in.decide("2->4", fmt.Sprintf("Step 2: %s present and %s is a forward-proxy -> step 4", which, in.n.id), 0)
+	return 4, nil
+}
+
+// Step 3: Uri-Host, Uri-Port or Uri-Path without Proxy-Scheme: forward as
+// a reverse-proxy only when a route matches. An OSCORE option whose kid this
+// node holds a context for means the request is for this node first: it
+// decrypts before routing (example B.7).
+func (in *incoming) step3() int {
+	if len(in.cfg.Reverse) == 0 {
+		in.decide("3->5", fmt.Sprintf("Step 3: %s is not a reverse-proxy -> step 5 (local request)", in.n.id), 0)
+		return 5
+	}
+	if v, ok := in.req.Options.GetBytes(optOSCORE); ok == nil {
+		if ov, err := oscore.ParseOption(v); err == nil && ov.KID != nil {
+			if c, _ := in.lookup()(ov.KID, ov.KIDContext); c != nil {
+				in.decide("3->5", fmt.Sprintf("Step 3: OSCORE option with kid %x, which %s holds context %s for: not for reverse-proxying yet, decrypt first (B.7) -> step 5", ov.KID, in.n.id, c.Name()), 0)
+				return 5
+			}
+		}
+	}
+	host, _ := in.req.Options.GetString(optURIHost)
+	path := uriPath(in.req.Options)
+	for i := range in.cfg.Reverse {
+		r := &in.cfg.Reverse[i]
+		if r.Host != "" && !strings.EqualFold(r.Host, host) {
+			continue
+		}
+		if len(r.PathPrefix) > len(path) || !slices.Equal(r.PathPrefix, path[:len(r.PathPrefix)]) {
+			continue
+		}
+		if r.Host == "" && len(r.PathPrefix) == 0 {
+			continue
+		}
+		in.route, in.target, in.nextHop = r, r.To, r.To
+		in.decide("3->4", fmt.Sprintf("Step 3: %s matches the reverse route to %s -> step 4", describeRoute(r), r.To), 0)
+		return 4
+	}
+	in.decide("3->5", fmt.Sprintf("Step 3: Uri-Host %q, path /%s match no reverse route -> step 5 (local request)", host, strings.Join(path, "/")), 0)
+	return 5
+}
+
+// Step 4: acceptability, then consume the proxy-related options and forward
+// (or, when the request names this node itself, take it as local and start
+// over at step 1).
+func (in *incoming) step4() (int, *reply) {
+	if in.forward {
+		host, port, err := in.forwardAuthority()
+		if err != nil {
+			in.decide("4", "Step 4: "+err.Error()+" -> 4.00", codes.BadRequest)
+			return 0, in.fail(codes.BadRequest, "Bad Proxy-Uri", err.Error(), "RFC 7252 5.10.2")
+		}
+		in.host = host
+		if in.isSelf(host, port) {
+			in.consumeForwardOptions(false)
+			in.forward = false
+			in.decide("4->1", fmt.Sprintf("Step 4: the request's authority %s is %s itself -> local request, back to step 1", host, in.n.id), 0)
+			return 1, nil
+		}
+		in.target, _ = in.t.resolve(host, net.JoinHostPort(host, port))
+		in.nextHop = in.target
+		if up := in.cfg.Upstream; up != "" && up != in.n.id {
+			in.nextHop = up
+		}
+		if in.nextHop == "" {
+			in.decide("4", fmt.Sprintf("Step 4: no node answers to %s -> 5.02 Bad Gateway", host), codes.BadGateway)
+			return 0, in.fail(codes.BadGateway, "No route to "+host, "unknown host "+host, "RFC 7252 5.7.2")
+		}
+	}
+	prev := in.previousContext()
+	if ok, why := in.acceptable(prev); !ok {
+		in.decide("4", "Step 4: forwarding not acceptable: "+why+" -> 4.01 Unauthorized", codes.Unauthorized)
+		return 0, in.fail(codes.Unauthorized, "Forwarding not acceptable", why, "2.4 step 4")
+	} else {
+		in.decide("4", "Step 4: forwarding acceptable: "+why, 0)
+	}
+	if in.forward {
+		keep := in.nextHop != in.target
+		in.consumeForwardOptions(keep)
+		if keep {
+			in.decide("4", fmt.Sprintf("Step 4: forward-proxy options kept for the next forward-proxy %s (B.6) -> forward", in.nextHop), 0)
+		} else {
+			in.decide("4", fmt.Sprintf("Step 4: Proxy-Scheme/Proxy-Uri consumed (RFC 7252 5.7.2) -> forward to %s", in.nextHop), 0)
+		}
+	} else {
+		in.consumeReverseOptions()
+		in.decide("4", fmt.Sprintf("Step 4: Uri-Host, Uri-Port and path prefix consumed -> forward to %s", in.nextHop), 0)
+	}
+	return 0, in.forwardRequest()
+}
+
+// Step 5: no OSCORE option left: deliver to the application, or 4.04.
+func (in *incoming) step5() (int, *reply) {
+	if in.req.Options.HasOption(optOSCORE) {
+		in.decide("5->6", "Step 5: OSCORE option present -> step 6", 0)
+		return 6, nil
+	}
+	if in.cfg.Role != scenario.RoleServer {
+		in.decide("5", fmt.Sprintf("Step 5: no OSCORE option and no application at %s -> 4.04 Not Found", in.n.id), codes.NotFound)
+		return 0, in.fail(codes.NotFound, "", "no application for the request", "2.4 step 5")
+	}
+	in.decide("5", fmt.Sprintf("Step 5: no OSCORE option left -> deliver %s /%s to the application", in.req.Code, strings.Join(uriPath(in.req.Options), "/")), 0)
+	return 0, in.deliver()
+}
+
+// Step 6: remove one layer with the context the OSCORE option names, under
+// the source-based policy if the node has one (2.4.1), within the layer
+// limit (2.1); an OSCORE error stops per RFC 8613 8.2.
+func (in *incoming) step6() (int, *reply) {
+	limit := layerLimit(in.cfg)
+	if len(in.removed) >= limit {
+		in.n.decision(in.at, trace.RuleLayerLimit, "6", "2.1",
+			fmt.Sprintf("Layer limit %d reached and the request still carries an OSCORE option -> 4.01 Unauthorized", limit), codes.Unauthorized)
+		return 0, in.fail(codes.Unauthorized, "Too many OSCORE layers", fmt.Sprintf("more than %d layers", limit), "2.1")
+	}
+	m, b, rep, err := oscore.UnprotectRequest(in.req, in.lookup())
+	if err != nil {
+		var oe *oscore.Error
+		if !errors.As(err, &oe) {
+			in.decide("6", "Step 6: "+err.Error()+" -> 4.00", codes.BadRequest)
+			return 0, in.fail(codes.BadRequest, "Bad request", err.Error(), "RFC 8613 8.2")
+		}
+		if rep != nil {
+			in.n.layer(in.at, in.layerNumber(), "failed", trace.DirRequest, rep)
+		}
+		in.decide("6", fmt.Sprintf("Step 6: %s -> %s (RFC 8613 8.2)", oe.Reason, codeText(oe.Code)), oe.Code)
+		out := in.fail(oe.Code, oe.Diagnostic, oe.Reason, oe.Section)
+		out.oscoreErr = true
+		return 0, out
+	}
+	in.n.layer(in.at, in.layerNumber(), trace.LayerRemoved, trace.DirRequest, rep)
+	in.removed = append(in.removed, removedLayer{ctx: b.Ctx, b: b})
+	m.Token, m.MessageID, m.Type = in.req.Token, in.req.MessageID, in.req.Type
+	in.req = m
+	in.decide("6->1", fmt.Sprintf("Step 6: layer %s removed (kid %x) -> back to step 1", b.Ctx.Name(), b.KID), 0)
+	return 1, nil
+}
+
+// layerNumber numbers the layer being removed (1 = innermost) from the
+// leg's stack when the exchange is known.
+func (in *incoming) layerNumber() int {
+	if len(in.stack) == 0 {
+		return 0
+	}
+	return max(len(in.stack)-len(in.removed), 0)
+}
+
+// lookup finds the Recipient Context by kid (RFC 8613 8.2 step 3). With a
+// source-based policy (draft 2.4.1) only the contexts listed for the
+// previous hop are searched at all, so an ineligible context takes the very
+// path of an unknown one: 4.01 "Security context not found" (draft 7.1).
+func (in *incoming) lookup() oscore.ContextLookup {
+	cands := in.t.recipients[in.n.id]
+	policy := in.cfg.SourcePolicy
+	var allowed []string
+	if len(policy) > 0 {
+		allowed = policy[in.from]
+	}
+	return func(kid, kidContext []byte) (*oscore.Context, error) {
+		for _, c := range cands[string(kid)] {
+			if kidContext != nil && !bytes.Equal(c.Params().IDContext, kidContext) {
+				continue
+			}
+			if len(policy) > 0 && !slices.Contains(allowed, c.Name()) {
+				continue
+			}
+			return c, nil
+		}
+		return nil, nil
+	}
+}
+
+// previousContext names the context that removed the last layer ("" none):
+// it identifies the client or previous hop (draft 2.4 step 4, section 7).
+func (in *incoming) previousContext() string {
+	if len(in.removed) == 0 {
+		return ""
+	}
+	return in.removed[len(in.removed)-1].ctx.Name()
+}
+
+// acceptable is the lab's authorisation check before forwarding (draft 2.4
+// step 4): the allow-list of the context that removed the previous layer.
+func (in *incoming) acceptable(prev string) (bool, string) {
+	if len(in.cfg.Allow) == 0 {
+		return true, "no allow-list configured"
+	}
+	who := "no OSCORE layer"
+	if prev != "" {
+		who = "context " + prev
+	}
+	list, ok := in.cfg.Allow[prev]
+	if !ok {
+		return false, who + " is not on the allow-list"
+	}
+	if slices.Contains(list, "*") || slices.Contains(list, in.target) || (in.target == "" && slices.Contains(list, in.host)) {
+		return true, fmt.Sprintf("%s may reach %s", who, firstNonEmpty(in.target, in.host))
+	}
+	return false, fmt.Sprintf("%s may not reach %s", who, firstNonEmpty(in.target, in.host))
+}
+
+// forwardAuthority is the host and port the forward-proxy request names
+// (Proxy-Uri, or Uri-Host and Uri-Port with Proxy-Scheme; RFC 7252 5.7.2).
+func (in *incoming) forwardAuthority() (string, string, error) {
+	if s, err := in.req.Options.GetString(optProxyURI); err == nil {
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			return "", "", fmt.Errorf("Proxy-Uri %q is not an absolute URI", s)
+		}
+		port := u.Port()
+		if port == "" {
+			port = "5683"
+		}
+		return u.Hostname(), port, nil
+	}
+	host, err := in.req.Options.GetString(optURIHost)
+	if err != nil {
+		return "", "", errors.New("Proxy-Scheme without Uri-Host")
+	}
+	port := "5683"
+	if p, err := in.req.Options.GetUint32(optURIPort); err == nil {
+		port = strconv.Itoa(int(p))
+	}
+	return host, port, nil
+}
+
+// isSelf: the URI's authority identifies this node (draft 2.4 step 4).
+func (in *incoming) isSelf(host, port string) bool {
+	if in.cfg.Authority != "" && strings.EqualFold(in.cfg.Authority, host) {
+		return true
+	}
+	if strings.EqualFold(host, in.n.id) {
+		return true
+	}
+	return in.n.addr != nil && net.JoinHostPort(host, port) == in.n.addr.String()
+}
+
+// consumeForwardOptions removes what a forward-proxy consumes (RFC 7252
+// 5.7.2): Proxy-Scheme, or Proxy-Uri turned into Uri-* options. With keep,
+// the next hop is another forward-proxy and everything stays (B.6).
+func (in *incoming) consumeForwardOptions(keep bool) {
+	if keep {
+		return
+	}
+	opts := in.req.Options
+	if s, err := opts.GetString(optProxyURI); err == nil {
+		opts = opts.Remove(optProxyURI)
+		if u, err := url.Parse(s); err == nil {
+			buf := make([]byte, 256)
+			if h := u.Hostname(); h != "" && net.ParseIP(h) == nil {
+				opts, _, _ = opts.SetString(buf, optURIHost, h)
+			}
+			if p := u.Port(); p != "" {
+				if v, err := strconv.Atoi(p); err == nil {
+					opts, _, _ = opts.SetUint32(make([]byte, 4), optURIPort, uint32(v))
+				}
+			}
+			for _, seg := range strings.Split(strings.Trim(u.Path, "/"), "/") {
+				if seg != "" {
+					opts, _, _ = opts.AddString(make([]byte, len(seg)), optURIPath, seg)
+				}
+			}
+		}
+	}
+	opts = opts.Remove(optProxyScheme)
+	in.req.Options = opts
+}
+
+// consumeReverseOptions removes Uri-Host, Uri-Port and the route's path
+// prefix (draft 2.4 step 4, reverse-proxy case).
+func (in *incoming) consumeReverseOptions() {
+	opts := in.req.Options.Remove(optURIHost).Remove(optURIPort)
+	if in.route != nil && len(in.route.PathPrefix) > 0 {
+		rest := uriPath(opts)[len(in.route.PathPrefix):]
+		opts = opts.Remove(optURIPath)
+		for _, seg := range rest {
+			opts, _, _ = opts.AddString(make([]byte, len(seg)), optURIPath, seg)
+		}
+	}
+	in.req.Options = opts
+}
+
+func uriPath(opts message.Options) []string {
+	var out []string
+	for _, o := range opts {
+		if o.ID == optURIPath {
+			out = append(out, string(o.Value))
+		}
+	}
+	return out
+}
+
+func describeRoute(r *scenario.ReverseRoute) string {
+	var parts []string
+	if r.Host != "" {
+		parts = append(parts, fmt.Sprintf("Uri-Host %q", r.Host))
+	}
+	if len(r.PathPrefix) > 0 {
+		parts = append(parts, "path prefix /"+strings.Join(r.PathPrefix, "/"))
+	}
+	return strings.Join(parts, " and ")
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}

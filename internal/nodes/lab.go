@@ -1,0 +1,255 @@
+package nodes
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
+)
+
+// Lab is the running topology: nodes on loopback UDP, the links between
+// them, the Security Contexts and the exchange registry. All methods are
+// safe for concurrent use.
+type Lab struct {
+	bus *trace.Bus
+	reg *registry
+
+	mu     sync.Mutex // serialises Load, Apply and Close
+	topo   atomic.Pointer[topology]
+	closed bool
+
+	linksMu sync.Mutex
+	links   map[[2]string]*Link // key: {a, b} as created
+
+	peers     sync.Map // relay socket address -> peerRef
+	exchanges exchangeTable
+}
+
+// peerRef names the node a relay socket stands for, and its link.
+type peerRef struct {
+	node, link string
+}
+
+// NewLab returns an empty lab publishing on bus (nil: a private bus).
+func NewLab(bus *trace.Bus) *Lab {
+	if bus == nil {
+		bus = trace.NewBus(0)
+	}
+	oscore.RegisterGoCoapOptions()
+	l := &Lab{bus: bus, reg: newRegistry(), links: map[[2]string]*Link{}}
+	l.exchanges.init()
+	l.topo.Store(emptyTopology())
+	return l
+}
+
+// Bus is the event bus the lab publishes on.
+func (l *Lab) Bus() *trace.Bus { return l.bus }
+
+func (l *Lab) publish(e trace.Event) { l.bus.Publish(e) }
+
+func (l *Lab) rememberPeer(addr string, p peerRef) { l.peers.Store(addr, p) }
+func (l *Lab) forgetPeer(addr string)              { l.peers.Delete(addr) }
+
+// peerOf names the node behind a source address (a link's relay socket),
+// the previous hop of a received message.
+func (l *Lab) peerOf(addr net.Addr) (peerRef, bool) {
+	if addr == nil {
+		return peerRef{}, false
+	}
+	v, ok := l.peers.Load(addr.String())
+	if !ok {
+		return peerRef{}, false
+	}
+	return v.(peerRef), true
+}
+
+// Load replaces the whole topology: the old nodes stop and free their
+// sockets, the bus is reset, the new nodes start.
+func (l *Lab) Load(s *scenario.Scenario) error {
+	if s == nil {
+		return errors.New("nodes: no scenario")
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errors.New("nodes: lab closed")
+	}
+	l.stopAll()
+	l.bus.Reset()
+	return l.applyLocked(s.Clone())
+}
+
+// Apply edits the running topology: nodes whose identity (role, listen
+// address, external address) is unchanged keep running with their sockets;
+// removed nodes stop and free their sockets; contexts whose configuration is
+// unchanged keep their sequence numbers and replay windows; link faults are
+// replaced. Exchanges in flight through a removed node fail with an error.
+func (l *Lab) Apply(s *scenario.Scenario) error {
+	if s == nil {
+		return errors.New("nodes: no scenario")
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return errors.New("nodes: lab closed")
+	}
+	return l.applyLocked(s.Clone())
+}
+
+// Scenario returns a deep copy of the current configuration.
+func (l *Lab) Scenario() *scenario.Scenario {
+	return l.topo.Load().sc.Clone()
+}
+
+// Close stops every node and link.
+func (l *Lab) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	l.stopAll()
+	return nil
+}
+
+func (l *Lab) stopAll() {
+	t := l.topo.Load()
+	for _, n := range t.nodes {
+		n.stop()
+	}
+	l.linksMu.Lock()
+	links := l.links
+	l.links = map[[2]string]*Link{}
+	l.linksMu.Unlock()
+	for _, k := range sortedLinkKeys(links) {
+		links[k].Close()
+	}
+	l.topo.Store(emptyTopology())
+}
+
+// Link finds a link by id ("C-P"; "P-C" finds the same link).
+func (l *Lab) Link(id string) (*Link, bool) {
+	l.linksMu.Lock()
+	defer l.linksMu.Unlock()
+	for _, k := range sortedLinkKeys(l.links) {
+		lk := l.links[k]
+		if lk.id == id || lk.b+"-"+lk.a == id {
+			return lk, true
+		}
+	}
+	return nil, false
+}
+
+// Links lists the links, sorted by id.
+func (l *Lab) Links() []*Link {
+	l.linksMu.Lock()
+	defer l.linksMu.Unlock()
+	out := make([]*Link, 0, len(l.links))
+	for _, k := range sortedLinkKeys(l.links) {
+		out = append(out, l.links[k])
+	}
+	return out
+}
+
+// linkBetween returns the link that carries from's datagrams to to,
+// creating it on first use (a link exists between nodes that talk).
+func (l *Lab) linkBetween(from, to string) (*Link, error) {
+	l.linksMu.Lock()
+	defer l.linksMu.Unlock()
+	if lk, ok := l.links[[2]string{from, to}]; ok {
+		return lk, nil
+	}
+	if lk, ok := l.links[[2]string{to, from}]; ok {
+		return lk, nil
+	}
+	t := l.topo.Load()
+	na, nb := t.nodes[from], t.nodes[to]
+	if na == nil || nb == nil {
+		return nil, fmt.Errorf("nodes: no link from %q to %q: unknown node", from, to)
+	}
+	lk, err := newLink(l, from, to, na.address(), nb.address())
+	if err != nil {
+		return nil, err
+	}
+	l.links[[2]string{from, to}] = lk
+	return lk, nil
+}
+
+// Nodes lists the nodes with their real listening addresses.
+func (l *Lab) Nodes() []NodeInfo {
+	t := l.topo.Load()
+	var out []NodeInfo
+	for _, id := range t.order {
+		n := t.nodes[id]
+		info := NodeInfo{ID: id, Role: n.cfg().Role, Addr: n.address().String()}
+		for _, lk := range l.Links() {
+			if lk.a == id || lk.b == id {
+				info.Links = append(info.Links, lk.id)
+			}
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// State is a snapshot of every node's counters and contexts.
+func (l *Lab) State() LabState {
+	t := l.topo.Load()
+	var st LabState
+	for _, id := range t.order {
+		n := t.nodes[id]
+		cfg := n.cfg()
+		ns := NodeState{ID: id, Role: cfg.Role, Addr: n.address().String(),
+			Received: n.received.Load(), Sent: n.sent.Load(), Errors: n.errs.Load()}
+		for _, name := range t.ctxOrder {
+			p := t.contexts[name]
+			c, peer := p.side(id)
+			if c == nil {
+				continue
+			}
+			prm := c.Params()
+			ns.Contexts = append(ns.Contexts, ContextState{Name: name, Peer: peer,
+				SenderID: prm.SenderID, RecipientID: prm.RecipientID, SenderSeq: c.SenderSeq(),
+				Replay: c.Replay(), LayerLimit: layerLimit(cfg)})
+		}
+		st.Nodes = append(st.Nodes, ns)
+	}
+	for _, lk := range l.Links() {
+		st.Links = append(st.Links, lk.Info())
+	}
+	return st
+}
+
+func sortedLinkKeys(m map[[2]string]*Link) [][2]string {
+	keys := make([][2]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i][0] != keys[j][0] {
+			return keys[i][0] < keys[j][0]
+		}
+		return keys[i][1] < keys[j][1]
+	})
+	return keys
+}
+
+func layerLimit(n *scenario.Node) int {
+	if n.LayerLimit > 0 {
+		return n.LayerLimit
+	}
+	return scenario.DefaultLayerLimit
+}

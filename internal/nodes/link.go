@@ -1,0 +1,292 @@
+package nodes
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+)
+
+// Directions across a link: a->b is the traffic that node A sends to the
+// link's A-side port, b->a the traffic B sends to the B-side port, and each
+// one's replies travel the other way.
+const (
+	dirAB = 0
+	dirBA = 1
+)
+
+// relayIdle is how long a per-source relay socket lives without traffic.
+const relayIdle = 60 * time.Second
+
+// historySize bounds the datagrams a link keeps for Replay.
+const historySize = 1024
+
+// Link is a real UDP relay between two nodes (stack-notes 2.5: go-coap has
+// no raw-bytes hook). Node A reaches B by sending to the link's A-side port;
+// the link forwards from a socket of its own to B, one socket per source
+// address of A, so B sees each of A's sockets as a distinct peer. Every
+// datagram is published once as a trace "datagram" event, in the order the
+// link received it, and faults can be injected on command.
+type Link struct {
+	id   string
+	a, b string
+	lab  *Lab
+
+	side   [2]*net.UDPConn                // side[dirAB]: A sends here; side[dirBA]: B sends here
+	target [2]atomic.Pointer[net.UDPAddr] // target[dirAB]: B's address; target[dirBA]: A's address
+
+	mu        sync.Mutex
+	relays    [2]map[string]*relaySock // per direction: source address -> socket facing the other node
+	faults    []scenario.Fault
+	oneShot   [2][]pendingFault
+	count     [2]int      // datagrams entered per direction (faults match on it)
+	overall   int         // datagrams entered in both directions
+	history   []histEntry // recent datagrams, for replay
+	attackers []*relaySock
+	total     atomic.Uint64
+	closed    bool
+	done      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// relaySock is the socket a link uses on behalf of one source socket.
+type relaySock struct {
+	conn *net.UDPConn
+	src  *net.UDPAddr // the source this socket stands for
+	last atomic.Int64 // unix nanoseconds of the last datagram
+	fake bool         // attacker socket for replays: replies are recorded, not delivered
+}
+
+type histEntry struct {
+	overall int
+	record
+}
+
+// LinkInfo describes a link for the UI and tests.
+type LinkInfo struct {
+	ID        string `json:"id"`
+	A         string `json:"a"`
+	B         string `json:"b"`
+	AddrA     string `json:"addr_a"` // the port A sends to
+	AddrB     string `json:"addr_b"` // the port B sends to
+	Datagrams uint64 `json:"datagrams"`
+}
+
+func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr) (*Link, error) {
+	l := &Link{id: a + "-" + b, a: a, b: b, lab: lab, done: make(chan struct{})}
+	for d := range l.side {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			l.Close()
+			return nil, errors.New("nodes: link " + l.id + ": " + err.Error())
+		}
+		l.side[d] = c
+		l.relays[d] = map[string]*relaySock{}
+	}
+	l.target[dirAB].Store(addrB)
+	l.target[dirBA].Store(addrA)
+	for d := range l.side {
+		l.wg.Add(1)
+		go l.readSide(d)
+	}
+	l.wg.Add(1)
+	go l.janitor()
+	return l, nil
+}
+
+// ID is "A-B".
+func (l *Link) ID() string { return l.id }
+
+// Ends returns the two node ids.
+func (l *Link) Ends() (a, b string) { return l.a, l.b }
+
+// Info describes the link.
+func (l *Link) Info() LinkInfo {
+	return LinkInfo{ID: l.id, A: l.a, B: l.b, AddrA: l.side[dirAB].LocalAddr().String(),
+		AddrB: l.side[dirBA].LocalAddr().String(), Datagrams: l.total.Load()}
+}
+
+// addrFor is the port node sends to in order to reach the other end.
+func (l *Link) addrFor(node string) *net.UDPAddr {
+	if node == l.a {
+		return l.side[dirAB].LocalAddr().(*net.UDPAddr)
+	}
+	return l.side[dirBA].LocalAddr().(*net.UDPAddr)
+}
+
+// setTargets updates where the link delivers (a node restarted elsewhere).
+func (l *Link) setTargets(addrA, addrB *net.UDPAddr) {
+	l.target[dirBA].Store(addrA)
+	l.target[dirAB].Store(addrB)
+}
+
+// Close stops the relay and frees every socket.
+func (l *Link) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	close(l.done)
+	var socks []*net.UDPConn
+	for d := range l.relays {
+		for _, r := range l.relays[d] {
+			socks = append(socks, r.conn)
+			l.lab.forgetPeer(r.conn.LocalAddr().String())
+		}
+	}
+	for _, r := range l.attackers {
+		socks = append(socks, r.conn)
+	}
+	l.mu.Unlock()
+	for _, c := range l.side {
+		if c != nil {
+			c.Close()
+		}
+	}
+	for _, c := range socks {
+		c.Close()
+	}
+	l.wg.Wait()
+	return nil
+}
+
+// readSide receives what a node sends to one side of the link.
+func (l *Link) readSide(d int) {
+	defer l.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, src, err := l.side[d].ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		r, err := l.relayFor(d, src)
+		if err != nil {
+			continue
+		}
+		data := append([]byte(nil), buf[:n]...)
+		l.pass(d, data, src, func(b []byte) {
+			if t := l.target[d].Load(); t != nil {
+				r.conn.WriteToUDP(b, t)
+			}
+		})
+	}
+}
+
+// relayFor finds or creates the socket standing for source src.
+func (l *Link) relayFor(d int, src *net.UDPAddr) (*relaySock, error) {
+	key := src.String()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, net.ErrClosed
+	}
+	if r, ok := l.relays[d][key]; ok {
+		r.last.Store(time.Now().UnixNano())
+		return r, nil
+	}
+	r, err := l.newRelayLocked(d, src, false)
+	if err != nil {
+		return nil, err
+	}
+	l.relays[d][key] = r
+	return r, nil
+}
+
+func (l *Link) newRelayLocked(d int, src *net.UDPAddr, fake bool) (*relaySock, error) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	r := &relaySock{conn: c, src: src, fake: fake}
+	r.last.Store(time.Now().UnixNano())
+	sender := l.a
+	if d == dirBA {
+		sender = l.b
+	}
+	if !fake {
+		l.lab.rememberPeer(c.LocalAddr().String(), peerRef{node: sender, link: l.id})
+	}
+	l.wg.Add(1)
+	go l.readRelay(d, r)
+	return r, nil
+}
+
+// readRelay receives the replies of the far node to one source.
+func (l *Link) readRelay(d int, r *relaySock) {
+	defer l.wg.Done()
+	back := 1 - d
+	buf := make([]byte, 65536)
+	for {
+		n, _, err := r.conn.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		r.last.Store(time.Now().UnixNano())
+		data := append([]byte(nil), buf[:n]...)
+		l.pass(back, data, nil, func(b []byte) {
+			if !r.fake {
+				l.side[d].WriteToUDP(b, r.src)
+			}
+		})
+	}
+}
+
+// janitor closes relay sockets that have been idle for relayIdle.
+func (l *Link) janitor() {
+	defer l.wg.Done()
+	t := time.NewTicker(relayIdle / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.done:
+			return
+		case now := <-t.C:
+			l.mu.Lock()
+			for d := range l.relays {
+				for k, r := range l.relays[d] {
+					if now.UnixNano()-r.last.Load() > int64(relayIdle) {
+						delete(l.relays[d], k)
+						l.lab.forgetPeer(r.conn.LocalAddr().String())
+						r.conn.Close()
+					}
+				}
+			}
+			l.mu.Unlock()
+		}
+	}
+}
+
+// publishDatagram records one datagram as a trace event, correlated with
+// its exchange through the registry.
+func (l *Link) publishDatagram(d int, b []byte) {
+	l.total.Add(1)
+	h := parseHeader(b)
+	ev := trace.Event{Type: trace.TypeDatagram, Link: l.id, Bytes: b, Dir: h.dir()}
+	ev.From, ev.To = l.a, l.b
+	if d == dirBA {
+		ev.From, ev.To = l.b, l.a
+	}
+	if c, ok := l.lab.reg.lookup(l.id, h); ok {
+		ev.Exchange, ev.Hop = c.Exchange, c.Hop
+	}
+	l.lab.publish(ev)
+}
+
+func (l *Link) publishFault(d int, kind, detail string, b []byte) {
+	h := parseHeader(b)
+	ev := trace.Event{Type: trace.TypeFault, Link: l.id, Dir: h.dir(), Fault: &trace.Fault{Kind: kind, Detail: detail}}
+	ev.From, ev.To = l.a, l.b
+	if d == dirBA {
+		ev.From, ev.To = l.b, l.a
+	}
+	if c, ok := l.lab.reg.lookup(l.id, h); ok {
+		ev.Exchange, ev.Hop = c.Exchange, c.Hop
+	}
+	l.lab.publish(ev)
+}

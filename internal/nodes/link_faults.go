@@ -1,0 +1,268 @@
+package nodes
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"oscore-lab/internal/scenario"
+)
+
+// FaultOptions tunes a fault injected at run time.
+type FaultOptions struct {
+	Delay    time.Duration // delay: how long (default 100ms)
+	Byte     int           // corrupt: index of the byte to flip (clamped to the last byte); truncate: bytes kept
+	ReplayOf int           // replay: the Nth datagram of the same direction whose bytes replace the matched one
+}
+
+type pendingFault struct {
+	kind string
+	opts FaultOptions
+}
+
+type record struct {
+	dir   int
+	nth   int // 1-based index within its direction
+	bytes []byte
+	src   *net.UDPAddr
+}
+
+// truncate is an extra fault kind of the lab: cut the datagram after Byte bytes.
+const faultTruncate = "truncate"
+
+// FaultNext injects one fault into the next datagram in direction dir
+// ("a->b", "b->a"; "" means a->b). Kinds: drop, delay, duplicate, corrupt,
+// replay (needs ReplayOf) and truncate.
+func (l *Link) FaultNext(kind, dir string, o FaultOptions) error {
+	d, err := parseDir(dir)
+	if err != nil {
+		return err
+	}
+	if err := checkKind(kind); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.oneShot[d] = append(l.oneShot[d], pendingFault{kind: kind, opts: o})
+	return nil
+}
+
+// SetFaults replaces the link's standing faults (scenario links[].faults).
+func (l *Link) SetFaults(fs []scenario.Fault) error {
+	for i, f := range fs {
+		if err := checkKind(f.Kind); err != nil {
+			return fmt.Errorf("nodes: link %s: faults[%d]: %w", l.id, i, err)
+		}
+		if f.Dir != "" {
+			if _, err := parseDir(f.Dir); err != nil {
+				return err
+			}
+		}
+		if f.Delay != "" {
+			if _, err := time.ParseDuration(f.Delay); err != nil {
+				return fmt.Errorf("nodes: link %s: faults[%d].delay: %v", l.id, i, err)
+			}
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.faults = append([]scenario.Fault(nil), fs...)
+	return nil
+}
+
+// Faults returns the standing faults.
+func (l *Link) Faults() []scenario.Fault {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]scenario.Fault(nil), l.faults...)
+}
+
+// Replay re-sends the n-th datagram the link has carried (1-based, both
+// directions counted), byte for byte, from a fresh socket: an on-path
+// attacker replaying a captured datagram. The receiver's answers are
+// recorded but delivered to nobody. Sent from a new address, the copy
+// escapes the CoAP deduplication by MID (RFC 7252 4.5), so it reaches the
+// OSCORE replay check (RFC 8613 7.4).
+func (l *Link) Replay(n int) error {
+	l.mu.Lock()
+	var rec *record
+	for i := range l.history {
+		if l.history[i].overall == n {
+			rec = &l.history[i].record
+		}
+	}
+	if rec == nil || l.closed {
+		l.mu.Unlock()
+		return fmt.Errorf("nodes: link %s: no datagram %d recorded", l.id, n)
+	}
+	d, b := rec.dir, append([]byte(nil), rec.bytes...)
+	r, err := l.newRelayLocked(d, nil, true)
+	if err == nil {
+		l.attackers = append(l.attackers, r)
+	}
+	l.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("nodes: link %s: %v", l.id, err)
+	}
+	l.publishDatagram(d, b)
+	l.publishFault(d, "replay", fmt.Sprintf("datagram %d sent again from %s", n, r.conn.LocalAddr()), b)
+	if t := l.target[d].Load(); t != nil {
+		r.conn.WriteToUDP(b, t)
+	}
+	return nil
+}
+
+// pass applies the faults due for one datagram, records it and sends it.
+func (l *Link) pass(d int, b []byte, src *net.UDPAddr, send func([]byte)) {
+	l.mu.Lock()
+	l.count[d]++
+	nth := l.count[d]
+	l.overall++
+	l.history = append(l.history, histEntry{overall: l.overall, record: record{dir: d, nth: nth, bytes: b, src: src}})
+	if len(l.history) > historySize {
+		l.history = l.history[len(l.history)-historySize:]
+	}
+	var acts []pendingFault
+	if len(l.oneShot[d]) > 0 {
+		acts = append(acts, l.oneShot[d][0])
+		l.oneShot[d] = l.oneShot[d][1:]
+	}
+	for _, f := range l.faults {
+		if dirMatches(f.Dir, d) && (f.Match == 0 || f.Match == nth) {
+			delay, _ := time.ParseDuration(f.Delay)
+			acts = append(acts, pendingFault{kind: f.Kind, opts: FaultOptions{Delay: delay, Byte: f.Byte, ReplayOf: f.ReplayOf}})
+		}
+	}
+	var replayed []byte
+	for _, a := range acts {
+		if a.kind == scenario.FaultReplay {
+			replayed = l.historyBytes(d, a.opts.ReplayOf)
+		}
+	}
+	l.mu.Unlock()
+
+	if len(acts) == 0 {
+		l.publishDatagram(d, b)
+		send(b)
+		return
+	}
+	out := b
+	var notes []func()
+	drop, dup := false, false
+	var delay time.Duration
+	for _, a := range acts {
+		switch a.kind {
+		case scenario.FaultReplay:
+			if replayed == nil {
+				notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("no datagram %d to replay", a.opts.ReplayOf), out))
+				continue
+			}
+			out = substituteHeader(replayed, out)
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("bytes of datagram %d sent in place of datagram %d (its MID and token kept)", a.opts.ReplayOf, nth), out))
+		case scenario.FaultCorrupt:
+			if len(out) == 0 {
+				continue
+			}
+			i := min(max(a.opts.Byte, 0), len(out)-1)
+			out = append([]byte(nil), out...)
+			out[i] ^= 0xff
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("byte %d flipped", i), out))
+		case faultTruncate:
+			k := min(max(a.opts.Byte, 0), len(out))
+			out = out[:k]
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("cut to %d bytes", k), out))
+		case scenario.FaultDrop:
+			drop = true
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("datagram %d lost", nth), out))
+		case scenario.FaultDelay:
+			delay = a.opts.Delay
+			if delay <= 0 {
+				delay = 100 * time.Millisecond
+			}
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("held for %v", delay), out))
+		case scenario.FaultDuplicate:
+			dup = true
+			notes = append(notes, l.faultNote(d, a.kind, "sent twice", out))
+		}
+	}
+	l.publishDatagram(d, out)
+	for _, n := range notes {
+		n()
+	}
+	if drop {
+		return
+	}
+	deliver := func() {
+		send(out)
+		if dup {
+			l.publishDatagram(d, out)
+			send(out)
+		}
+	}
+	if delay > 0 {
+		time.AfterFunc(delay, func() {
+			select {
+			case <-l.done:
+			default:
+				deliver()
+			}
+		})
+		return
+	}
+	deliver()
+}
+
+func (l *Link) faultNote(d int, kind, detail string, b []byte) func() {
+	return func() { l.publishFault(d, kind, detail, b) }
+}
+
+// historyBytes returns the nth datagram of direction d, or nil.
+func (l *Link) historyBytes(d, nth int) []byte {
+	for _, h := range l.history {
+		if h.dir == d && h.nth == nth {
+			return h.bytes
+		}
+	}
+	return nil
+}
+
+// substituteHeader keeps old's type, code, options and payload but takes the
+// MID and token of cur: a replayed OSCORE request the CoAP layer takes for a
+// new message, so that only OSCORE's replay window can catch it.
+func substituteHeader(old, cur []byte) []byte {
+	ho, hc := parseHeader(old), parseHeader(cur)
+	if !ho.ok || !hc.ok {
+		return append([]byte(nil), old...)
+	}
+	out := make([]byte, 0, len(old)+8)
+	out = append(out, old[0]&0xf0|byte(len(hc.token)), old[1], cur[2], cur[3])
+	out = append(out, hc.token...)
+	return append(out, old[4+len(ho.token):]...)
+}
+
+func parseDir(s string) (int, error) {
+	switch strings.ReplaceAll(s, " ", "") {
+	case "", "a->b":
+		return dirAB, nil
+	case "b->a":
+		return dirBA, nil
+	}
+	return 0, fmt.Errorf("nodes: direction %q (want a->b or b->a)", s)
+}
+
+func dirMatches(s string, d int) bool {
+	if s == "" {
+		return true
+	}
+	x, err := parseDir(s)
+	return err == nil && x == d
+}
+
+func checkKind(k string) error {
+	switch k {
+	case scenario.FaultDrop, scenario.FaultDelay, scenario.FaultDuplicate, scenario.FaultCorrupt, scenario.FaultReplay, faultTruncate:
+		return nil
+	}
+	return fmt.Errorf("nodes: unknown fault kind %q (want drop, delay, duplicate, corrupt, replay or truncate)", k)
+}

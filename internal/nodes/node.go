@@ -1,0 +1,169 @@
+package nodes
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/pool"
+	coapNet "github.com/plgd-dev/go-coap/v3/net"
+	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
+	"github.com/plgd-dev/go-coap/v3/options"
+	"github.com/plgd-dev/go-coap/v3/udp"
+	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
+	udpServer "github.com/plgd-dev/go-coap/v3/udp/server"
+
+	"oscore-lab/internal/scenario"
+)
+
+// node is one CoAP endpoint: its own UDP socket on 127.0.0.1 and a go-coap
+// server whose catch-all handler runs the draft's incoming-request steps
+// (OSCORE must come off before any routing, so no mux). External nodes
+// have no socket: they are an address outside the process.
+type node struct {
+	id   string
+	lab  *Lab
+	addr *net.UDPAddr
+
+	listen *coapNet.UDPConn
+	srv    *udpServer.Server
+	ctx    context.Context // cancelled when the node stops: in-flight exchanges fail
+	cancel context.CancelFunc
+
+	poolsMu sync.Mutex
+	pools   map[string]*connPool // by target address (a link port)
+
+	observers observerSet
+	app       serverApp
+
+	received, sent, errs atomic.Uint64
+	stopOnce             sync.Once
+}
+
+func startNode(l *Lab, id string, cfg *scenario.Node) (*node, error) {
+	n := &node{id: id, lab: l, pools: map[string]*connPool{}}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if cfg.Role == scenario.RoleExternal {
+		a, err := net.ResolveUDPAddr("udp", cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("nodes: node %s: addr %q: %v", id, cfg.Addr, err)
+		}
+		n.addr = a
+		return n, nil
+	}
+	listen := cfg.Listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	lc, err := coapNet.NewListenUDP("udp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("nodes: node %s: listen %s: %v", id, listen, err)
+	}
+	n.listen = lc
+	n.addr = lc.LocalAddr().(*net.UDPAddr)
+	n.srv = udp.NewServer(
+		options.WithHandlerFunc(n.handle),
+		options.WithBlockwise(false, 0, 0),
+		options.WithTransmission(1, ackTimeout, maxRetransmit),
+		options.WithErrors(func(error) {}),
+	)
+	go n.srv.Serve(lc)
+	n.observers.init()
+	return n, nil
+}
+
+// cfg is the node's configuration in the current topology.
+func (n *node) cfg() *scenario.Node {
+	if c, ok := n.lab.topo.Load().cfg[n.id]; ok {
+		return c
+	}
+	return &scenario.Node{ID: n.id}
+}
+
+// stop frees the socket and fails every exchange in flight.
+func (n *node) stop() {
+	n.stopOnce.Do(func() {
+		n.cancel()
+		n.observers.stopAll()
+		if n.srv != nil {
+			n.srv.Stop()
+		}
+		if n.listen != nil {
+			n.listen.Close()
+		}
+		n.poolsMu.Lock()
+		pools := n.pools
+		n.pools = map[string]*connPool{}
+		n.poolsMu.Unlock()
+		for _, p := range pools {
+			p.close()
+		}
+	})
+}
+
+// pool returns the client connections towards a target address.
+func (n *node) pool(target *net.UDPAddr) (*connPool, error) {
+	if n.ctx.Err() != nil {
+		return nil, fmt.Errorf("nodes: node %s stopped", n.id)
+	}
+	key := target.String()
+	n.poolsMu.Lock()
+	defer n.poolsMu.Unlock()
+	p, ok := n.pools[key]
+	if !ok {
+		p = newConnPool(n, key)
+		n.pools[key] = p
+	}
+	return p, nil
+}
+
+// handle is the catch-all go-coap handler: every request of every peer.
+func (n *node) handle(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
+	n.received.Add(1)
+	req, err := copyMessage(r)
+	if err != nil {
+		return
+	}
+	peer, _ := n.lab.peerOf(w.Conn().RemoteAddr())
+	in := newIncoming(n, req, peer)
+	out := in.run()
+	if out == nil {
+		return
+	}
+	writeResponse(w, out)
+	n.sent.Add(1)
+}
+
+// writeResponse puts m into go-coap's response. It goes out piggybacked on
+// the ACK of a CON request. w.Message() is used directly: SetResponse with a
+// body would add a Content-Format (stack-notes 2.2).
+func writeResponse(w *responsewriter.ResponseWriter[*udpClient.Conn], m *message.Message) {
+	wm := w.Message()
+	wm.SetCode(m.Code)
+	wm.ResetOptionsTo(m.Options)
+	if len(m.Payload) > 0 {
+		wm.SetBody(bytes.NewReader(m.Payload))
+	} else {
+		wm.SetBody(nil)
+	}
+}
+
+// copyMessage detaches a pooled go-coap message (stack-notes 2.4 item 8).
+func copyMessage(r *pool.Message) (message.Message, error) {
+	body, err := r.ReadBody()
+	if err != nil {
+		return message.Message{}, err
+	}
+	m := message.Message{Code: r.Code(), Token: append(message.Token(nil), r.Token()...),
+		Type: r.Type(), MessageID: r.MessageID(), Payload: body}
+	opts := r.Options()
+	m.Options = make(message.Options, len(opts))
+	for i, o := range opts {
+		m.Options[i] = message.Option{ID: o.ID, Value: append([]byte(nil), o.Value...)}
+	}
+	return m, nil
+}

@@ -1,0 +1,213 @@
+package nodes
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
+)
+
+// proxyTimeout bounds how long a proxy waits for the next hop.
+const proxyTimeout = 4 * time.Second
+
+// forwardRequest sends the request on to the next hop (draft 2.3): Hop-Limit
+// first (RFC 8768 3 with draft 3), then the layer towards the next hop if
+// the node shares a context with it, a token of its own for the new leg
+// (RFC 8613 8: responses are matched per leg), and on the way back the
+// proxy removes exactly the layers it added (draft 2.6).
+func (in *incoming) forwardRequest() *reply {
+	m := in.req
+	m.Options = append(message.Options(nil), m.Options...)
+	var added []uint16
+	if out := in.hopLimit(&m, &added); out != nil {
+		return out
+	}
+
+	var layer *oscore.Context
+	ctxName := in.cfg.NextHopContexts[in.nextHop]
+	if ctxName != "" {
+		c, _, err := in.t.contextFor(ctxName, in.n.id)
+		if err != nil {
+			in.n.decision(in.at, trace.RuleOutgoingRequest, "", "2.3", err.Error()+" -> 5.00", codes.InternalServerError)
+			return in.fail(codes.InternalServerError, "", err.Error(), "2.3")
+		}
+		layer = c
+		if limit := layerLimit(in.cfg); limit < 1 {
+			in.n.decision(in.at, trace.RuleLayerLimit, "", "2.1", "Outgoing request needs 1 layer, limit 0: sending aborted", codes.InternalServerError)
+			return in.fail(codes.InternalServerError, "", "layer limit", "2.1")
+		}
+	}
+
+	// The next leg's layer stack, for numbering.
+	var stack []string
+	if in.stack != nil {
+		stack = append(stack, in.stack[:max(len(in.stack)-len(in.removed), 0)]...)
+	}
+	var binding *oscore.Binding
+	if layer != nil {
+		hops := []oscore.Hop{{Name: firstNonEmpty(in.from, "client"), Role: roleOf(in.t.cfg[in.from])}, {Name: in.n.id, Role: in.selfRole()}}
+		hops = append(hops, oscore.Hop{Name: in.nextHop, Role: roleOf(in.t.cfg[in.nextHop])})
+		if in.target != "" && in.target != in.nextHop {
+			hops = append(hops, oscore.Hop{Name: in.target, Role: oscore.RoleServer})
+		}
+		route := oscore.RequestRoute(&m, hops, 1, []int{2}, added...)
+		out, b, rep, err := oscore.ProtectRequest(layer, m, oscore.ProtectOptions{Rule: route.RuleFor(2), StrictOptions: true,
+			IncludeKIDContext: in.t.contexts[ctxName].cfg.SendIDContext})
+		if err != nil {
+			var oe *oscore.Error
+			code := codes.InternalServerError
+			if errors.As(err, &oe) {
+				code = oe.Code
+			}
+			in.n.decision(in.at, trace.RuleOptionProtection, "", "2.2", fmt.Sprintf("Cannot protect the request towards %s with %s: %v -> %s", in.nextHop, ctxName, err, codeText(code)), code)
+			return in.fail(code, "", err.Error(), "2.2")
+		}
+		stack = append(stack, ctxName)
+		in.n.layer(where{in.at.ex, in.at.hop + 1}, len(stack), trace.LayerApplied, trace.DirRequest, rep)
+		in.n.decision(where{in.at.ex, in.at.hop + 1}, trace.RuleOutgoingRequest, "", "2.3", fmt.Sprintf("Layer %s added towards next hop %s", ctxName, in.nextHop), 0)
+		m, binding = out, b
+	} else {
+		in.n.decision(where{in.at.ex, in.at.hop + 1}, trace.RuleOutgoingRequest, "", "2.3", fmt.Sprintf("No context shared with next hop %s: forwarded without a new layer", in.nextHop), 0)
+	}
+	in.xch.setStack(in.at.hop+1, stack)
+
+	resp, err := in.n.exchangeOnce(in.n.ctx, in.nextHop, m, where{in.at.ex, in.at.hop + 1}, in.xch, proxyTimeout, nil, nil)
+	if err != nil {
+		code := codes.BadGateway
+		if errors.Is(err, context.DeadlineExceeded) {
+			code = codes.GatewayTimeout
+		}
+		in.n.decision(in.at, trace.RuleResponse, "", "2.6", fmt.Sprintf("No response from %s: %v -> %s", in.nextHop, err, codeText(code)), code)
+		return in.fail(code, "", err.Error(), "RFC 7252 5.9.3")
+	}
+	if binding != nil {
+		if !resp.Options.HasOption(optOSCORE) {
+			in.n.decision(in.at, trace.RuleResponse, "", "2.6", fmt.Sprintf("Response %s from %s is not protected with %s: relayed as is", codeText(resp.Code), in.nextHop, ctxName), 0)
+		} else {
+			plain, rep, err := oscore.UnprotectResponse(binding, resp)
+			if err != nil {
+				in.n.decision(in.at, trace.RuleResponse, "", "2.6", fmt.Sprintf("Response from %s does not verify with %s: %v -> 5.02", in.nextHop, ctxName, err), codes.BadGateway)
+				return in.fail(codes.BadGateway, "", err.Error(), "RFC 8613 8.4")
+			}
+			in.n.layer(where{in.at.ex, in.at.hop + 1}, len(stack), trace.LayerRemoved, trace.DirResponse, rep)
+			resp = plain
+		}
+	}
+	return &reply{msg: message.Message{Code: resp.Code, Options: resp.Options, Payload: resp.Payload}}
+}
+
+func (in *incoming) selfRole() oscore.Role {
+	if in.forward {
+		return oscore.RoleForwardProxy
+	}
+	return oscore.RoleReverseProxy
+}
+
+// hopLimit applies RFC 8768 section 3 (Hop-Limit is Class U, draft 3): a
+// value 0 is a bad request; a request that would leave with 0 gets 5.08
+// Hop Limit Reached; a missing option is inserted with the configured value.
+func (in *incoming) hopLimit(m *message.Message, added *[]uint16) *reply {
+	at := where{in.at.ex, in.at.hop}
+	v, err := m.Options.GetUint32(optHopLimit)
+	if err != nil {
+		hl := in.cfg.HopLimit
+		if hl <= 0 {
+			hl = scenario.DefaultHopLimit
+		}
+		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optHopLimit, uint32(hl))
+		*added = append(*added, optHopLimit)
+		in.n.decision(at, trace.RuleHopLimit, "", "RFC 8768 3", fmt.Sprintf("No Hop-Limit: inserted %d", hl), 0)
+		return nil
+	}
+	if v == 0 || v > 255 {
+		in.n.decision(at, trace.RuleHopLimit, "", "RFC 8768 3", fmt.Sprintf("Hop-Limit %d is invalid -> 4.00", v), codes.BadRequest)
+		return in.fail(codes.BadRequest, "Bad Hop-Limit", "Hop-Limit out of range", "RFC 8768 3")
+	}
+	if v == 1 {
+		in.n.decision(at, trace.RuleHopLimit, "", "RFC 8768 3", "Hop-Limit 1 would reach 0 -> 5.08 Hop Limit Reached", codes.Code(0xa8))
+		r := in.fail(codes.Code(0xa8), firstNonEmpty(in.cfg.Authority, in.n.id), "Hop Limit Reached", "RFC 8768 3")
+		return r
+	}
+	m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optHopLimit, v-1)
+	in.n.decision(at, trace.RuleHopLimit, "", "RFC 8768 3", fmt.Sprintf("Hop-Limit %d -> %d", v, v-1), 0)
+	return nil
+}
+
+// exchangeOnce sends request m to node `to` through the link between them
+// and waits for the response, on a client socket of its own (one exchange
+// per socket at a time). The token and MID are pinned from the exchange
+// when the scenario says so, and registered for the link's correlation.
+func (n *node) exchangeOnce(parent context.Context, to string, m message.Message, at where, xch *exchange, timeout time.Duration, tok []byte, pinMID *uint16) (message.Message, error) {
+	link, err := n.lab.linkBetween(n.id, to)
+	if err != nil {
+		return message.Message{}, err
+	}
+	p, err := n.pool(link.addrFor(n.id))
+	if err != nil {
+		return message.Message{}, err
+	}
+	pc, err := p.get()
+	if err != nil {
+		return message.Message{}, err
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
+	req := pc.cc.AcquireMessage(ctx)
+	defer pc.cc.ReleaseMessage(req)
+	if tok == nil {
+		if pt := xch.pinnedToken(at.hop); pt != nil {
+			tok = pt
+		} else {
+			tok = randomToken()
+		}
+	}
+	mid, pinned := xch.pinnedMID(at.hop)
+	if pinMID != nil {
+		mid, pinned = *pinMID, true
+	}
+	if !pinned {
+		mid = uint16(pc.cc.GetMessageID())
+	}
+	req.SetCode(m.Code)
+	req.SetToken(tok)
+	req.SetMessageID(int32(mid))
+	req.SetType(message.Confirmable)
+	if m.Type == message.NonConfirmable {
+		req.SetType(message.NonConfirmable)
+	}
+	req.ResetOptionsTo(m.Options)
+	if len(m.Payload) > 0 {
+		req.SetBody(bytes.NewReader(m.Payload))
+	}
+	n.lab.reg.registerToken(link.id, tok, corr{Exchange: at.ex, Hop: at.hop})
+	n.lab.reg.registerMID(link.id, mid, corr{Exchange: at.ex, Hop: at.hop})
+	n.sent.Add(1)
+	resp, err := pc.cc.Do(req)
+	if err != nil {
+		p.put(pc, false)
+		if ctx.Err() != nil && parent.Err() == nil {
+			return message.Message{}, fmt.Errorf("nodes: %s -> %s: %w", n.id, to, context.DeadlineExceeded)
+		}
+		return message.Message{}, fmt.Errorf("nodes: %s -> %s: %v", n.id, to, err)
+	}
+	out, err := copyMessage(resp)
+	pc.cc.ReleaseMessage(resp)
+	p.put(pc, err == nil)
+	n.received.Add(1)
+	return out, err
+}
+
+func randomToken() []byte {
+	t := make([]byte, 8)
+	rand.Read(t)
+	return t
+}

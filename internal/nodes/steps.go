@@ -1,0 +1,21 @@
+package nodes
+
+import "context"
+
+// RunSteps sends every step of the current scenario in order (each Repeat
+// times, at least once); Result.OK says whether the step's expectations
+// held, Result.Problem why not. It stops early only when ctx ends.
+func (l *Lab) RunSteps(ctx context.Context) ([]Result, error) {
+	sc := l.topo.Load().sc
+	var out []Result
+	for _, st := range sc.Steps {
+		for i := 0; i < max(st.Repeat, 1); i++ {
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			r, _ := l.Send(ctx, st)
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
