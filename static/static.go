@@ -4,7 +4,8 @@ package static
 
 import "embed"
 
-// FS is the embedded asset tree, served under /static/.
+// FS is the embedded asset tree, served under /static/: lab.css and the ES
+// modules under js/ (app.js is the entry point).
 //
-//go:embed *.css *.js
+//go:embed *.css js/*.js
 var FS embed.FS

@@ -1,0 +1,240 @@
+// The message inspector: the onion of layers on one datagram, the class of
+// every option in every layer with the draft step path, the exact bytes, the
+// calculation cards (key derivation, nonce, AAD) and the decisions each node
+// took. Every value comes from the layer reports in the events; nothing is
+// recomputed here.
+import { el, pick, spacedHex, sectionLink, hexToBytes } from './util.js';
+import { parseCoap, codeName, optionName } from './coap.js';
+import { bytesView } from './bytes.js';
+
+const OPTION_SECTION = '2.2'; // draft: Protection of CoAP Options, Steps 1-9
+
+const report = (entry) => {
+  const ev = entry && (entry.applied || entry.removed);
+  const le = ev && pick(ev, 'layer_event', 'Layer_');
+  return (le && pick(le, 'report', 'Report')) || null;
+};
+
+/** classText turns a class (bitmask number or text) into "E", "U", "I", "E+U". */
+export function classText(c) {
+  if (typeof c === 'string') return c;
+  if (typeof c !== 'number') return '';
+  const parts = [];
+  if (c & 1) parts.push('E');
+  if (c & 2) parts.push('U');
+  if (c & 4) parts.push('I');
+  return parts.join('+');
+}
+
+export function stepsText(steps) {
+  if (Array.isArray(steps)) return steps.join('→');
+  return String(steps ?? '').replace(/->/g, '→');
+}
+
+const ruleNames = {
+  'incoming-request': 'Incoming-request', 'option-protection': 'Option-protection', 'outgoing-request': 'Outgoing-request',
+  response: 'Response', 'hop-limit': 'Hop-Limit', 'layer-limit': 'Layer limit', policy: 'Policy',
+};
+
+export function mountInspector(root, { store }) {
+  const body = el('div', { class: 'insp-body', 'data-testid': 'inspector' },
+    el('p', { class: 'hint' }, 'Click an arrow in the sequence diagram to open its layers, options, bytes and calculations.'));
+  root.append(body);
+  const show = (seq) => {
+    const row = store.bySeq.get(seq);
+    body.replaceChildren();
+    if (!row) return;
+    body.append(...(row.kind === 'datagram' ? datagramDetail(row, store) : noteDetail(row, store)));
+    body.scrollTop = 0;
+  };
+  store.subscribe('select', show);
+  store.subscribe('reset', () => body.replaceChildren(el('p', { class: 'hint' }, 'No message selected.')));
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && store.selected !== null && !e.target.closest('input,select,textarea')) store.select(null);
+  });
+}
+
+function section(title, testid, ...children) {
+  return el('details', { class: 'insp-sec', open: true, 'data-testid': testid }, el('summary', {}, title), ...children);
+}
+
+function datagramDetail(r, store) {
+  const outer = r.layers.slice().reverse(); // outermost first
+  const summary = el('div', { class: 'insp-head', 'data-testid': 'insp-summary' },
+    el('b', {}, `${r.from} → ${r.to}`), ` · link ${r.link || '?'} · hop ${r.hop} · ${r.dir || 'datagram'} · exchange #${r.exchange || '?'} · ${r.size} bytes`,
+    el('div', {}, `${r.type} ${r.code} ${codeName(r.code)}`, r.innerCode ? ` · inner ${r.innerCode} ${codeName(r.innerCode)}` : ''),
+    el('div', { class: 'chips' }, ...outer.map((e) => chip(store, e.ctx))));
+  return [
+    summary,
+    section('Layers (onion)', 'onion', onion(r, store)),
+    section('Options by layer', 'options-table', optionsTable(r, outer, store)),
+    section('Bytes', 'bytes', ...bytesTabs(r, outer)),
+    section('Calculations', 'calc', ...outer.map((e) => calcCards(e, store))),
+    section('Decisions', 'decisions', decisions(r, store)),
+  ];
+}
+
+function chip(store, ctx) {
+  return el('span', { class: 'chip', 'data-testid': 'layer-chip', 'data-ctx': ctx, style: `--c:${store.colorOf(ctx)}` }, ctx);
+}
+
+function onion(r, store) {
+  // Build from the innermost outwards so each box wraps the next one.
+  let box = innerMessage(r.layers[0]);
+  for (let k = 0; k < r.layers.length; k++) {
+    const e = r.layers[k];
+    const rep = report(e) || {};
+    const applier = e.applied?.node || '?';
+    const remover = e.removed ? e.removed.node : null;
+    box = el('div', { class: 'layer-box', 'data-testid': 'onion-layer', 'data-ctx': e.ctx, style: `--c:${store.colorOf(e.ctx)}` },
+      el('div', { class: 'layer-title' }, chip(store, e.ctx),
+        ` kid ${rep.kid ?? '—'} · Partial IV ${rep.partial_iv ?? '—'}`, rep.kid_context ? ` · kid context ${rep.kid_context}` : '',
+        el('span', { class: 'who' }, ` applied by ${applier}`, remover ? `, removed by ${remover}` : ', not removed on this leg')),
+      (rep.notes || []).length ? el('div', { class: 'opts' }, rep.notes.join(' · ')) : '',
+      box);
+  }
+  const p = r.parsed;
+  return el('div', { class: 'layer-box wire' },
+    el('div', { class: 'layer-title' }, `CoAP over UDP ${r.from} → ${r.to}: ${p.type} ${p.code} ${codeName(p.code)}, MID ${p.mid}, token ${p.token || '—'}`,
+      el('div', { class: 'opts' }, 'outer options: ', p.options.map((o) => `${o.name} ${o.field.text}`).join(' · ') || 'none')),
+    box);
+}
+
+function innerMessage(entry) {
+  if (!entry) return el('div', { class: 'inner' }, 'No OSCORE layer: the message travels in the clear.');
+  const rep = report(entry) || {};
+  const p = parseCoap(hexToBytes(rep.plaintext || ''), 'plain');
+  const payload = p.payload ? new TextDecoder().decode(p.payload) : '';
+  return el('div', { class: 'inner', 'data-testid': 'onion-inner' },
+    el('b', {}, `Inner message: ${p.code} ${codeName(p.code)}`),
+    el('div', { class: 'opts' }, p.options.map((o) => `${o.name} ${o.field.text}`).join(' · ') || 'no inner options'),
+    payload ? el('div', {}, 'payload: ', el('code', {}, payload)) : '');
+}
+
+function optionsTable(r, outer, store) {
+  if (!outer.length) return el('p', { class: 'hint' }, 'No OSCORE layer: every option travels in the clear.');
+  const names = new Map(); // name -> number
+  const perLayer = outer.map((e) => {
+    const m = new Map();
+    for (const o of (report(e)?.options || [])) {
+      const name = o.name || optionName(o.number);
+      names.set(name, o.number ?? 0);
+      m.set(name, o);
+    }
+    return m;
+  });
+  const rows = [...names.entries()].sort((a, b) => a[1] - b[1]);
+  const head = el('tr', {}, el('th', {}, 'option'), ...outer.map((e) => el('th', {}, chip(store, e.ctx))));
+  const trs = rows.map(([name]) => el('tr', {}, el('th', { class: 'optname' }, name), ...outer.map((e, i) => {
+    const o = perLayer[i].get(name);
+    if (!o) return el('td', { class: 'na' }, '—');
+    const cls = classText(o.class ?? o.layer_class);
+    const orig = classText(o.original ?? o.original_class);
+    const steps = stepsText(o.steps);
+    return el('td', { 'data-testid': 'opt-class', 'data-opt': name, 'data-ctx': e.ctx, class: `cls-${cls.replace('+', '')}` },
+      el('b', {}, cls),
+      orig && orig !== cls ? el('span', { class: 'orig' }, ` (was ${orig})`) : '',
+      steps ? el('div', { class: 'steps' }, sectionLink(OPTION_SECTION, `Option-protection Step ${steps}`)) : '',
+      o.where ? el('div', { class: 'where' }, o.where) : '');
+  })));
+  return el('div', {},
+    el('table', { class: 'opts-table' }, el('thead', {}, head), el('tbody', {}, ...trs)),
+    el('p', { class: 'hint' }, 'Class per layer: E encrypted in that layer, U visible to the next hop, I integrity-protected. The step path is the draft\'s option-protection algorithm (', sectionLink(OPTION_SECTION, '§2.2'), ').'));
+}
+
+function bytesTabs(r, outer) {
+  const tabs = [{ title: 'On the wire', hex: r.ev.bytes, mode: 'udp' }];
+  for (const e of outer) {
+    const rep = report(e);
+    if (rep?.plaintext) tabs.push({ title: `Plaintext inside ${e.ctx}`, hex: rep.plaintext, mode: 'plain' });
+  }
+  const pane = el('div', { class: 'tab-pane' });
+  const bar = el('div', { class: 'tabs' });
+  tabs.forEach((t, i) => {
+    const b = el('button', { type: 'button', 'data-testid': `bytes-tab-${i}`, onclick: () => {
+      for (const x of bar.children) x.classList.remove('on');
+      b.classList.add('on');
+      pane.replaceChildren(bytesView(t.hex, t.mode, t.title));
+    } }, t.title);
+    bar.append(b);
+  });
+  bar.firstChild?.click();
+  return [bar, pane];
+}
+
+function kv(obj, labels) {
+  const t = el('table', { class: 'kv' });
+  const keys = Object.keys(obj || {});
+  const ordered = [...labels.map(([k]) => k).filter((k) => keys.includes(k)), ...keys.filter((k) => !labels.some(([x]) => x === k))];
+  for (const k of ordered) {
+    const v = obj[k];
+    if (v === undefined || v === null || v === '') continue;
+    const label = (labels.find(([x]) => x === k) || [k, k.replace(/_/g, ' ')])[1];
+    const text = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    const isHex = /^[0-9a-f]+$/.test(text) && text.length % 2 === 0 && text.length > 2;
+    t.append(el('tr', {}, el('th', {}, label), el('td', {}, el('code', {}, isHex ? spacedHex(text) : text))));
+  }
+  return t;
+}
+
+function calcCards(e, store) {
+  const rep = report(e);
+  if (!rep) return el('div', {});
+  const by = e.applied ? `${e.applied.node} (protect)` : `${e.removed?.node} (unprotect)`;
+  const card = (title, testid, obj, labels, note) => el('div', { class: 'card', 'data-testid': testid, style: `--c:${store.colorOf(e.ctx)}` },
+    el('div', { class: 'card-title' }, chip(store, e.ctx), ` ${title}`), kv(obj, labels), note ? el('p', { class: 'hint' }, note) : '');
+  return el('div', { class: 'cards' },
+    el('div', { class: 'card-by' }, `${e.ctx}, values as computed by ${by}`),
+    card('Key derivation', 'card-key', rep.key, [['which', 'key'], ['alg', 'algorithm'], ['info_diag', 'HKDF info (CBOR diag)'], ['info', 'HKDF info (bytes)'], ['key', 'derived key']],
+      ['info = [id, id_context, alg_aead, type, L] (RFC 8613 3.2.1); the key is HKDF(salt, secret, info, L).', ' ', sectionLink('RFC 8613 3.2.1')]),
+    card('Nonce', 'card-nonce', rep.nonce, [['piv_from', 'Partial IV from'], ['id_piv', 'ID_PIV'], ['padded_id_piv', 'S ‖ ID_PIV padded'], ['padded_piv', 'PIV padded (5 bytes)'], ['common_iv', 'Common IV'], ['nonce', 'nonce = padded ⊕ Common IV']],
+      ['size of ID_PIV (1 byte) ‖ ID_PIV left-padded ‖ PIV left-padded, XORed with the Common IV (RFC 8613 5.2).', ' ', sectionLink('RFC 8613 5.2')]),
+    card('AAD', 'card-aad', rep.aad, [['diag', 'Enc_structure (diag)'], ['alg_aead', 'alg_aead'], ['request_kid', 'request_kid'], ['request_piv', 'request_piv'], ['options', 'Class I options'], ['aad_array', 'aad_array (bytes)'], ['external_aad', 'external_aad (bstr)'], ['aad', 'AAD = Enc_structure (bytes)']],
+      ['Enc_structure = ["Encrypt0", h\'\', external_aad], external_aad = bstr .cbor [1, [alg], request_kid, request_piv, I options] (RFC 8613 5.4).', ' ', sectionLink('RFC 8613 5.4')]));
+}
+
+function decisionItem(ev) {
+  const d = pick(ev, 'decision', 'Decision') || {};
+  const rule = ruleNames[d.rule] || d.rule || 'Decision';
+  const step = d.step ? ` Step ${stepsText(d.step)}` : '';
+  return el('li', { 'data-testid': 'decision', 'data-node': ev.node || '' },
+    el('b', {}, ev.node || '?'), ' · ', sectionLink(d.section || '', `${rule}${step}`), d.section ? ` (§${d.section})` : '',
+    ': ', d.outcome || '', d.code ? el('span', { class: 'code-badge' }, ` ⇒ ${d.code} ${codeName(d.code)}`) : '');
+}
+
+function errorItem(ev) {
+  const er = pick(ev, 'error', 'Error') || {};
+  const pb = er.protected_by || er.ProtectedBy;
+  return el('li', { class: 'err', 'data-testid': 'error-why' },
+    el('b', {}, `${ev.node || '?'}: ${er.code || ''} ${codeName(er.code || '')}`),
+    er.diagnostic ? ` “${er.diagnostic}”` : '', er.reason ? ` — ${er.reason}` : '',
+    er.section ? [' ', sectionLink(er.section)] : '',
+    pb && pb.length ? ` · error protected by ${pb.join(', ')}` : ' · error sent unprotected');
+}
+
+// decisions lists what nodes decided around this datagram: from the previous
+// datagram of the exchange to the next one, then the rest of the exchange.
+function decisions(r, store) {
+  const x = store.exchanges.get(r.exchange);
+  if (!x) return el('p', { class: 'hint' }, 'No exchange recorded for this datagram.');
+  const dgs = x.rows.filter((q) => q.kind === 'datagram');
+  const i = dgs.indexOf(r);
+  const lo = i > 0 ? dgs[i - 1].seq : 0;
+  const hi = i >= 0 && i + 1 < dgs.length ? dgs[i + 1].seq : Infinity;
+  const near = x.events.filter((ev) => (ev.type === 'decision' || ev.type === 'error') && ev.seq > lo && ev.seq < hi);
+  const rest = x.events.filter((ev) => (ev.type === 'decision' || ev.type === 'error') && !near.includes(ev));
+  const item = (ev) => (ev.type === 'error' ? errorItem(ev) : decisionItem(ev));
+  return el('div', {},
+    near.length ? el('ol', { class: 'decisions' }, ...near.map(item)) : el('p', { class: 'hint' }, 'No decision recorded around this datagram.'),
+    rest.length ? el('details', {}, el('summary', {}, `The rest of exchange #${r.exchange} (${rest.length})`), el('ol', { class: 'decisions' }, ...rest.map(item))) : '');
+}
+
+function noteDetail(r, store) {
+  const out = [el('div', { class: 'insp-head' }, el('b', {}, `${r.kind}: ${r.code || ''} ${r.text}`), ` · node ${r.node || '?'} · exchange #${r.exchange || '?'}`)];
+  if (r.kind === 'error') out.push(section('Why', 'why', el('ol', { class: 'decisions' }, errorItem(r.ev))));
+  const x = store.exchanges.get(r.exchange);
+  if (x) out.push(section('Decisions in this exchange', 'decisions', el('ol', { class: 'decisions' },
+    ...x.events.filter((ev) => ev.type === 'decision' || ev.type === 'error').map((ev) => (ev.type === 'error' ? errorItem(ev) : decisionItem(ev))))));
+  out.push(section('Event', 'raw', el('pre', {}, JSON.stringify(r.ev, null, 2))));
+  return out;
+}

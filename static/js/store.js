@@ -1,0 +1,198 @@
+// The event store: every trace event in arrival order, the datagram rows the
+// sequence diagram draws, the selected message, and topics views subscribe
+// to. Notifications are batched to one per animation frame so 1,000 events a
+// second cost one DOM update per frame. Extensions (replay, presenter, quiz,
+// comparison) read and drive the lab through this store only.
+import { pick, hexToBytes } from './util.js';
+import { parseCoap } from './coap.js';
+
+// Okabe-Ito: a palette that stays distinct for the common colour-vision
+// deficiencies. Every chip also carries its context name as text.
+export const palette = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#999999'];
+
+export function createStore() {
+  const listeners = new Map();
+  const pending = new Set();
+  let frame = 0;
+
+  const s = {
+    events: [],          // raw trace events, in seq order
+    rows: [],            // datagram, error and fault rows for the sequence diagram
+    bySeq: new Map(),    // seq -> row
+    exchanges: new Map(),// exchange id -> {id, rows, hasError, errors, decisions}
+    scenario: null,      // the current scenario (editor model)
+    nodes: [],           // [{id, role, addr}]
+    contexts: [],        // trace contexts (offline) or scenario contexts
+    state: null,         // LabState from the server
+    selected: null,      // seq of the selected row
+    dropped: 0,          // events the server could not deliver
+    mode: 'live',        // 'live' | 'trace'
+    stacks: new Map(),   // `${exchange}|${request|response}` -> open layer entries
+    ctxColor: new Map(),
+
+    subscribe(topic, fn) {
+      if (!listeners.has(topic)) listeners.set(topic, new Set());
+      listeners.get(topic).add(fn);
+      return () => listeners.get(topic).delete(fn);
+    },
+    /** emit notifies topic subscribers on the next animation frame. */
+    emit(topic) {
+      pending.add(topic);
+      if (!frame) frame = requestAnimationFrame(flush);
+    },
+    /** emitNow notifies at once (tests, synchronous flows). */
+    emitNow(topic, arg) {
+      for (const fn of listeners.get(topic) || []) {
+        try { fn(arg, s); } catch (e) { console.error(`store: ${topic} listener:`, e); }
+      }
+    },
+
+    reset() {
+      s.events = []; s.rows = []; s.bySeq = new Map(); s.exchanges = new Map();
+      s.stacks = new Map(); s.selected = null; s.dropped = 0;
+      s.emitNow('reset');
+      s.emit('events');
+    },
+
+    /** addEvents appends a batch of trace events (ignoring ones already seen). */
+    addEvents(batch) {
+      let last = s.events.length ? s.events[s.events.length - 1].seq : 0;
+      for (const ev of batch) {
+        if (!ev.seq) continue; // bus notices (reset, losses) arrive as their own message kinds
+        if (ev.seq <= last) {
+          if (ev.seq !== 1) continue; // already seen (ring and live overlap)
+          s.reset(); // the bus restarted its numbering: a new scenario
+        }
+        last = ev.seq;
+        s.events.push(ev);
+        ingest(ev);
+      }
+      s.emit('events');
+    },
+
+    setScenario(sc) {
+      s.scenario = sc;
+      s.nodes = (sc?.nodes || []).map((n) => ({ id: n.id, role: n.role, addr: n.addr || n.listen || '' }));
+      if (s.mode === 'live') s.contexts = sc?.contexts || [];
+      assignColors();
+      s.emit('scenario');
+    },
+    setState(st) { s.state = st; s.emit('state'); },
+    select(seq) { s.selected = seq; s.emitNow('select', seq); },
+    notice(text) { s.emitNow('notice', text); },
+
+    /** loadTrace shows a trace JSON v1 (a file, or inlined by an HTML export). */
+    loadTrace(tr) {
+      if (!tr || tr.format !== 'oscore-lab-trace') throw new Error('store: not an oscore-lab trace (format field)');
+      s.mode = 'trace';
+      s.reset();
+      const sc = tr.scenario || {};
+      s.scenario = { ...sc, nodes: sc.nodes || tr.nodes || [] };
+      s.nodes = (tr.nodes || sc.nodes || []).map((n) => ({ id: n.id, role: n.role, addr: n.addr || '' }));
+      s.contexts = tr.contexts || [];
+      assignColors();
+      s.emit('scenario');
+      s.addEvents(tr.events || []);
+    },
+
+    colorOf(ctx) {
+      if (!s.ctxColor.has(ctx)) s.ctxColor.set(ctx, palette[s.ctxColor.size % palette.length]);
+      return s.ctxColor.get(ctx);
+    },
+    /** nodeOrder lists lifelines: scenario nodes first, then any seen only in events. */
+    nodeOrder() {
+      const ids = s.nodes.map((n) => n.id);
+      for (const r of s.rows) for (const id of [r.from, r.to, r.node]) if (id && !ids.includes(id)) ids.push(id);
+      return ids;
+    },
+  };
+
+  function flush() {
+    frame = 0;
+    const topics = [...pending];
+    pending.clear();
+    for (const t of topics) s.emitNow(t);
+  }
+
+  function assignColors() {
+    for (const c of s.contexts) s.colorOf(c.name);
+  }
+
+  function exchangeOf(id) {
+    if (!s.exchanges.has(id)) s.exchanges.set(id, { id, rows: [], hasError: false, errors: [], decisions: [], events: [] });
+    return s.exchanges.get(id);
+  }
+
+  function addRow(row) {
+    row.index = s.rows.length;
+    s.rows.push(row);
+    s.bySeq.set(row.seq, row);
+    if (row.exchange) exchangeOf(row.exchange).rows.push(row);
+  }
+
+  // ingest correlates one event: layer events push and pop a per-exchange
+  // stack, and each datagram takes a snapshot of the layers on the wire.
+  function ingest(ev) {
+    const x = ev.exchange || 0;
+    if (x) exchangeOf(x).events.push(ev);
+    switch (ev.type) {
+      case 'layer': {
+        const le = pick(ev, 'layer_event', 'Layer_') || {};
+        const rep = pick(le, 'report', 'Report') || {};
+        const action = pick(le, 'action', 'Action');
+        const kind = ev.dir || pick(rep, 'message') || 'request';
+        const key = `${x}|${kind}`;
+        if (!s.stacks.has(key)) s.stacks.set(key, []);
+        const st = s.stacks.get(key);
+        const ctx = pick(rep, 'context') || '?';
+        s.colorOf(ctx);
+        if (action === 'applied') {
+          st.push({ ctx, layer: ev.layer, applied: ev, removed: null });
+        } else {
+          let idx = -1;
+          for (let i = st.length - 1; i >= 0; i--) if (st[i].ctx === ctx) { idx = i; break; }
+          if (idx >= 0) { st[idx].removed = ev; st.splice(idx, 1); }
+        }
+        break;
+      }
+      case 'datagram': {
+        const bytes = hexToBytes(ev.bytes || '');
+        const parsed = parseCoap(bytes, 'udp');
+        const kind = ev.dir === 'response' ? 'response' : ev.dir === 'request' ? 'request' : '';
+        const layers = kind ? [...(s.stacks.get(`${x}|${kind}`) || [])] : [];
+        const inner = layers.length ? pick(pick(pick(layers[0].applied || layers[0].removed, 'layer_event') || {}, 'report') || {}, 'inner_code') : '';
+        const row = {
+          kind: 'datagram', seq: ev.seq, ev, exchange: x, hop: ev.hop, from: ev.from, to: ev.to, link: ev.link,
+          dir: ev.dir || '', layers, code: parsed.code, type: parsed.type, innerCode: inner || '', size: bytes.length, parsed,
+        };
+        if (/^[45]\./.test(row.code) || /^[45]\./.test(row.innerCode)) row.error = true;
+        if (kind === 'response') s.stacks.delete(`${x}|request`);
+        addRow(row);
+        if (row.error && x) exchangeOf(x).hasError = true;
+        break;
+      }
+      case 'error': {
+        const er = pick(ev, 'error', 'Error') || {};
+        addRow({ kind: 'error', seq: ev.seq, ev, exchange: x, node: ev.node, code: pick(er, 'code') || '', error: true,
+          text: pick(er, 'reason', 'diagnostic') || '' });
+        if (x) { const xe = exchangeOf(x); xe.hasError = true; xe.errors.push(ev); }
+        break;
+      }
+      case 'fault': {
+        const f = pick(ev, 'fault', 'Fault') || {};
+        addRow({ kind: 'fault', seq: ev.seq, ev, exchange: x, node: ev.from || ev.node, from: ev.from, to: ev.to,
+          text: `${pick(f, 'kind') || 'fault'} ${pick(f, 'detail') || ''}`.trim() });
+        break;
+      }
+      case 'decision':
+        if (x) exchangeOf(x).decisions.push(ev);
+        break;
+      case 'notice':
+        addRow({ kind: 'notice', seq: ev.seq, ev, exchange: x, node: ev.node, text: ev.note || '' });
+        break;
+    }
+  }
+  return s;
+}
+
+export const store = createStore();

@@ -1,0 +1,291 @@
+// The topology view and editor: nodes, links and Security Contexts drawn as
+// SVG, and forms that add or remove nodes and contexts, edit allow-lists and
+// layer limits, and inject link faults. Every change goes to the running
+// lab at once (PUT /api/scenario).
+import { el } from './util.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+const svgEl = (tag, attrs = {}, ...kids) => {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) e.setAttribute(k, v);
+  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+};
+
+const ALGS = [['10', 'AES-CCM-16-64-128'], ['11', 'AES-CCM-16-64-256'], ['30', 'AES-CCM-16-128-128'], ['31', 'AES-CCM-16-128-256'],
+  ['1', 'A128GCM'], ['2', 'A192GCM'], ['3', 'A256GCM'], ['24', 'ChaCha20/Poly1305']];
+
+/** roleLabel names what a node is, forward and reverse proxies apart. */
+export function roleLabel(n) {
+  if (n.role !== 'proxy') return n.role;
+  const f = n.forward, r = (n.reverse || []).length > 0;
+  return f && r ? 'forward+reverse proxy' : r ? 'reverse proxy' : 'forward proxy';
+}
+
+/** mapText and parseMapText edit {key: [values]} maps as "key: a, b; other: c" ("-" is the empty key). */
+export function mapText(m) {
+  return Object.entries(m || {}).map(([k, v]) => `${k === '' ? '-' : k}: ${[].concat(v).join(', ')}`).join('; ');
+}
+export function parseMapText(t, single = false) {
+  const out = {};
+  for (const part of String(t || '').split(';')) {
+    if (!part.trim()) continue;
+    const i = part.indexOf(':');
+    if (i < 0) throw new Error(`topology: "${part.trim()}" needs the form key: value`);
+    let k = part.slice(0, i).trim();
+    if (k === '-') k = '';
+    const vals = part.slice(i + 1).split(',').map((x) => x.trim()).filter(Boolean);
+    out[k] = single ? (vals[0] || '') : vals;
+  }
+  return out;
+}
+
+function randomHex(n) {
+  const b = new Uint8Array(n);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export function mountTopology(root, ctx) {
+  const { store, api, status } = ctx;
+  const svgBox = el('div', { class: 'topo-svg', 'data-testid': 'topology' });
+  const editor = el('div', { class: 'editor', 'data-testid': 'editor' });
+  root.append(svgBox, editor);
+  let selectedNode = null;
+  let scannedRows = 0;
+  const seenPairs = new Set(); // node pairs that exchanged datagrams
+  store.subscribe('reset', () => { scannedRows = 0; seenPairs.clear(); });
+
+  async function apply(mutate, what) {
+    if (!store.scenario) return;
+    const sc = structuredClone(store.scenario);
+    try {
+      mutate(sc);
+      const res = await api.applyScenario(sc);
+      store.setScenario(res?.scenario || sc);
+      status(`${what}: applied to the running lab`);
+    } catch (e) {
+      status(e.message, true);
+    }
+  }
+  ctx.applyScenario = apply;
+
+  function links(sc) {
+    const seen = new Map();
+    const add = (a, b, kind) => {
+      if (!a || !b || a === b) return;
+      const k = [a, b].sort().join('|');
+      if (!seen.has(k)) seen.set(k, { a, b, kinds: new Set() });
+      seen.get(k).kinds.add(kind);
+    };
+    for (const l of sc.links || []) add(l.a, l.b, (l.faults || []).length ? 'fault' : 'link');
+    for (const n of sc.nodes || []) {
+      add(n.id, n.upstream, 'link');
+      for (const r of n.reverse || []) add(n.id, r.to, 'link');
+      for (const t of Object.keys(n.next_hop_contexts || {})) add(n.id, t, 'link');
+    }
+    for (; scannedRows < store.rows.length; scannedRows++) {
+      const r = store.rows[scannedRows];
+      if (r.kind === 'datagram' && r.from && r.to) seenPairs.add(`${r.from}|${r.to}`);
+    }
+    for (const p of seenPairs) { const [a, b] = p.split('|'); add(a, b, 'seen'); }
+    return [...seen.values()];
+  }
+
+  function drawSVG() {
+    const sc = store.scenario || { nodes: [] };
+    const nodes = sc.nodes || [];
+    const cols = [];
+    const clients = nodes.filter((n) => n.role === 'client');
+    const proxies = nodes.filter((n) => n.role === 'proxy');
+    const ends = nodes.filter((n) => n.role === 'server' || n.role === 'external');
+    if (clients.length) cols.push(clients);
+    for (const p of proxies) cols.push([p]);
+    if (ends.length) cols.push(ends);
+    const W = Math.max(cols.length * 150, 300), H = 80 + Math.max(1, ...cols.map((c) => c.length)) * 90;
+    const pos = new Map();
+    cols.forEach((c, i) => c.forEach((n, j) => pos.set(n.id, { x: 75 + i * 150, y: 70 + j * 90 + (H - 70 - c.length * 90) / 2 })));
+    const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H}`, class: 'topo', role: 'img', 'aria-label': 'topology' });
+    for (const l of links(sc)) {
+      const a = pos.get(l.a), b = pos.get(l.b);
+      if (!a || !b) continue;
+      svg.append(svgEl('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `link ${l.kinds.has('fault') ? 'fault' : ''}`, 'data-testid': 'topo-link', 'data-link': `${l.a}-${l.b}` }));
+    }
+    const pairCount = new Map();
+    for (const c of store.contexts.length ? store.contexts : sc.contexts || []) {
+      const na = c.a?.node ?? c.endpoints?.[0]?.node, nb = c.b?.node ?? c.endpoints?.[1]?.node;
+      const a = pos.get(na), b = pos.get(nb);
+      if (!a || !b) continue;
+      const k = [na, nb].sort().join('|');
+      const i = (pairCount.get(k) || 0) + 1;
+      pairCount.set(k, i);
+      const mx = (a.x + b.x) / 2, my = Math.min(a.y, b.y) - 22 - i * 16;
+      const color = store.colorOf(c.name);
+      svg.append(svgEl('path', { d: `M${a.x},${a.y - 18} Q${mx},${my - 10} ${b.x},${b.y - 18}`, class: 'ctx-arc', stroke: color, 'data-testid': 'topo-ctx', 'data-ctx': c.name }),
+        svgEl('text', { x: mx, y: my + 2, class: 'ctx-label', fill: '#222' }, c.name));
+    }
+    for (const n of nodes) {
+      const p = pos.get(n.id);
+      const g = svgEl('g', { class: `tnode ${n.role} ${n.id === selectedNode ? 'sel' : ''}`, 'data-testid': 'topo-node', 'data-node': n.id, transform: `translate(${p.x},${p.y})`, tabindex: '0' },
+        svgEl('rect', { x: -34, y: -18, width: 68, height: 36, rx: n.role === 'proxy' ? 4 : 18 }),
+        svgEl('text', { y: 5, class: 'nid' }, n.id),
+        svgEl('text', { y: 32, class: 'nrole' }, roleLabel(n)));
+      g.addEventListener('click', () => { selectedNode = n.id; drawAll(); });
+      svg.append(g);
+    }
+    svgBox.replaceChildren(svg);
+  }
+
+  const input = (attrs) => el('input', { type: 'text', ...attrs });
+  const select = (attrs, options, value) => {
+    const s = el('select', attrs, ...options.map(([v, t]) => el('option', { value: v }, t ?? v)));
+    if (value !== undefined) s.value = value;
+    return s;
+  };
+
+  function nodeSection(sc) {
+    const id = input({ placeholder: 'id, e.g. P2', size: 6, 'data-testid': 'add-node-id' });
+    const kind = select({ 'data-testid': 'add-node-kind' }, [['client'], ['forward', 'forward proxy'], ['reverse', 'reverse proxy'], ['server'], ['external', 'external endpoint']], 'forward');
+    const add = el('button', { type: 'button', 'data-testid': 'add-node', onclick: () => {
+      const nid = id.value.trim();
+      if (!nid) return status('topology: give the new node an id', true);
+      apply((s) => {
+        if (s.nodes.some((n) => n.id === nid)) throw new Error(`topology: node ${nid} exists already`);
+        const n = { id: nid, role: kind.value === 'forward' || kind.value === 'reverse' ? 'proxy' : kind.value };
+        if (kind.value === 'forward') n.forward = true;
+        if (kind.value === 'reverse') { const srv = s.nodes.find((x) => x.role === 'server'); n.reverse = [{ to: srv ? srv.id : '' }]; }
+        if (kind.value === 'external') n.addr = '127.0.0.1:5683';
+        s.nodes.push(n);
+        selectedNode = nid;
+      }, `added ${nid}`);
+    } }, 'Add node');
+    const list = el('ul', { class: 'nodelist' }, ...(sc.nodes || []).map((n) => el('li', { class: n.id === selectedNode ? 'sel' : '' },
+      el('a', { href: '#', onclick: (e) => { e.preventDefault(); selectedNode = n.id; drawAll(); } }, n.id), ` ${roleLabel(n)} `,
+      el('button', { type: 'button', class: 'small', 'data-testid': `remove-node-${n.id}`, title: `Remove ${n.id} and its contexts`, onclick: () => apply((s) => {
+        s.nodes = s.nodes.filter((x) => x.id !== n.id);
+        s.contexts = (s.contexts || []).filter((c) => c.a.node !== n.id && c.b.node !== n.id);
+        s.links = (s.links || []).filter((l) => l.a !== n.id && l.b !== n.id);
+        s.steps = (s.steps || []).filter((st) => st.from !== n.id);
+        if (selectedNode === n.id) selectedNode = null;
+      }, `removed ${n.id}`) }, '✕'))));
+    return el('details', { open: true }, el('summary', {}, 'Nodes'), list, el('div', { class: 'row-form' }, id, kind, add));
+  }
+
+  function nodeForm(sc) {
+    const n = (sc.nodes || []).find((x) => x.id === selectedNode);
+    if (!n) return el('p', { class: 'hint' }, 'Click a node to edit it.');
+    const f = {
+      authority: input({ value: n.authority || '', placeholder: 'example.com' }),
+      forward: el('input', { type: 'checkbox', checked: !!n.forward }),
+      upstream: input({ value: n.upstream || '', placeholder: 'next proxy id' }),
+      layer_limit: el('input', { type: 'number', min: 0, max: 16, value: n.layer_limit || '', placeholder: '4', 'data-testid': 'node-layer-limit' }),
+      hop_limit: el('input', { type: 'number', min: 0, max: 255, value: n.hop_limit || '', placeholder: '16' }),
+      allow: input({ value: mapText(n.allow), placeholder: 'CTX_C_P: S, *; -: *', 'data-testid': 'node-allow' }),
+      next: input({ value: mapText(n.next_hop_contexts), placeholder: 'S: CTX_P_S' }),
+      source: input({ value: mapText(n.source_policy), placeholder: 'P: CTX_P_S' }),
+      reverse: el('textarea', { rows: 2, placeholder: '[{"host":"example.com","to":"S"}]' }, n.reverse ? JSON.stringify(n.reverse) : ''),
+      addr: input({ value: n.role === 'external' ? n.addr || '' : n.listen || '', placeholder: n.role === 'external' ? 'host:port' : 'listen (empty: any port)' }),
+    };
+    const lab = (t, x, tip) => el('label', { title: tip || '' }, el('span', {}, t), x);
+    const save = el('button', { type: 'button', 'data-testid': 'node-apply', onclick: () => apply((s) => {
+      const m = s.nodes.find((x) => x.id === n.id);
+      const setOr = (k, v) => { if (v === '' || v === 0 || v === false || (typeof v === 'object' && !Object.keys(v).length)) delete m[k]; else m[k] = v; };
+      setOr('authority', f.authority.value.trim());
+      if (m.role === 'proxy') {
+        setOr('forward', f.forward.checked);
+        setOr('upstream', f.upstream.value.trim());
+        setOr('hop_limit', Number(f.hop_limit.value) || 0);
+        setOr('next_hop_contexts', parseMapText(f.next.value, true));
+        const rv = f.reverse.value.trim();
+        if (rv) { try { m.reverse = JSON.parse(rv); } catch { throw new Error('topology: reverse routes must be a JSON array'); } } else delete m.reverse;
+      }
+      setOr('layer_limit', Number(f.layer_limit.value) || 0);
+      setOr('allow', parseMapText(f.allow.value));
+      setOr('source_policy', parseMapText(f.source.value));
+      if (m.role === 'external') setOr('addr', f.addr.value.trim()); else setOr('listen', f.addr.value.trim());
+    }, `updated ${n.id}`) }, `Apply to ${n.id}`);
+    const rows = [lab('authority', f.authority, 'host name this node answers to'), lab('layer limit', f.layer_limit, 'draft 2.1: most layers accepted or applied'),
+      lab('allow', f.allow, 'draft 2.4 step 4: context that removed the previous layer (- for none) → targets'),
+      lab('source policy', f.source, 'draft 2.4.1: previous hop → contexts accepted from it'), lab(n.role === 'external' ? 'address' : 'listen', f.addr)];
+    if (n.role === 'proxy') rows.splice(1, 0, lab('forward proxy', f.forward), lab('upstream', f.upstream), lab('next-hop contexts', f.next, 'draft 2.3: next hop → context for an extra layer'),
+      lab('hop limit', f.hop_limit, 'RFC 8768'), lab('reverse routes', f.reverse));
+    return el('div', { class: 'nodeform', 'data-testid': 'node-form' }, el('b', {}, `${n.id} (${roleLabel(n)})`), ...rows, save);
+  }
+
+  function contextSection(sc) {
+    const ids = (sc.nodes || []).map((n) => [n.id]);
+    const list = el('ul', { class: 'ctxlist' }, ...(sc.contexts || []).map((c) => el('li', {},
+      el('span', { class: 'chip', style: `--c:${store.colorOf(c.name)}` }, c.name),
+      ` ${c.a.node}(${c.a.sender_id || '∅'}) ↔ ${c.b.node}(${c.b.sender_id || '∅'}) alg ${c.alg || '10'} `,
+      el('button', { type: 'button', class: 'small', 'data-testid': `remove-ctx-${c.name}`, onclick: () => apply((s) => { s.contexts = s.contexts.filter((x) => x.name !== c.name); }, `removed ${c.name}`) }, '✕'))));
+    const a = select({ 'data-testid': 'ctx-a' }, ids), b = select({ 'data-testid': 'ctx-b' }, ids, ids[ids.length - 1]?.[0]);
+    const name = input({ placeholder: 'CTX_C_P2', size: 9, 'data-testid': 'ctx-name' });
+    const sa = input({ placeholder: 'A sender id hex', size: 6, value: '01' }), sb = input({ placeholder: 'B sender id hex', size: 6, value: '02' });
+    const secret = input({ placeholder: 'master secret hex', size: 34, value: randomHex(16), 'data-testid': 'ctx-secret' });
+    const salt = input({ placeholder: 'salt hex (optional)', size: 16 });
+    const idctx = input({ placeholder: 'ID context hex (optional)', size: 10 });
+    const alg = select({}, ALGS.map(([v, t]) => [v, `${v} ${t}`]), '10');
+    const hkdf = select({}, [['SHA-256'], ['SHA-512']]);
+    const add = el('button', { type: 'button', 'data-testid': 'add-ctx', onclick: () => {
+      const nm = name.value.trim() || `CTX_${a.value}_${b.value}`;
+      apply((s) => {
+        if (a.value === b.value) throw new Error('topology: a context joins two different nodes');
+        const c = { name: nm, a: { node: a.value, sender_id: sa.value.trim(), recipient_id: sb.value.trim() },
+          b: { node: b.value, sender_id: sb.value.trim(), recipient_id: sa.value.trim() }, master_secret: secret.value.trim(), alg: alg.value, hkdf: hkdf.value };
+        if (salt.value.trim()) c.master_salt = salt.value.trim();
+        if (idctx.value.trim()) c.id_context = idctx.value.trim();
+        s.contexts = [...(s.contexts || []).filter((x) => x.name !== nm), c];
+      }, `added ${nm}`);
+    } }, 'Add context');
+    return el('details', { open: true }, el('summary', {}, 'Security contexts'), list,
+      el('div', { class: 'row-form' }, name, a, '↔', b, sa, sb),
+      el('div', { class: 'row-form' }, secret, el('button', { type: 'button', class: 'small', title: 'random secret', onclick: () => { secret.value = randomHex(16); } }, '🎲'), salt, idctx, alg, hkdf, add));
+  }
+
+  function faultSection(sc) {
+    const pairs = [];
+    for (const l of links(sc)) pairs.push([`${l.a}-${l.b}`]);
+    const link = select({ 'data-testid': 'fault-link' }, pairs);
+    const kind = select({ 'data-testid': 'fault-kind' }, [['drop'], ['delay'], ['duplicate'], ['corrupt'], ['replay']]);
+    const dir = select({}, [['', 'both ways'], ['a->b', 'a→b'], ['b->a', 'b→a']]);
+    const match = el('input', { type: 'number', min: 0, value: 1, title: 'Nth datagram (0 = every)', style: { width: '4em' } });
+    const delay = input({ placeholder: '50ms', size: 5 });
+    const byte = el('input', { type: 'number', min: 0, value: 0, title: 'corrupt: byte index', style: { width: '4em' } });
+    const current = el('ul', {}, ...(sc.links || []).flatMap((l) => (l.faults || []).map((f, i) => el('li', {}, `${l.a}-${l.b}: ${f.kind} ${f.dir || ''} #${f.match || 'every'} `,
+      el('button', { type: 'button', class: 'small', onclick: () => setFaults(`${l.a}-${l.b}`, l.faults.filter((_, j) => j !== i)) }, '✕')))));
+    async function setFaults(id, faults) {
+      try {
+        await api.setFaults(id, faults);
+        store.setScenario(await api.scenario());
+        status(`faults on ${id} updated`);
+      } catch (e) { status(e.message, true); }
+    }
+    const add = el('button', { type: 'button', 'data-testid': 'add-fault', onclick: () => {
+      if (!link.value) return status('topology: no link yet; send a request first', true);
+      const [a, b] = link.value.split('-');
+      const l = (sc.links || []).find((x) => (x.a === a && x.b === b) || (x.a === b && x.b === a));
+      const f = { kind: kind.value };
+      if (dir.value) f.dir = dir.value;
+      if (Number(match.value)) f.match = Number(match.value);
+      if (kind.value === 'delay') f.delay = delay.value || '50ms';
+      if (kind.value === 'corrupt') f.byte = Number(byte.value) || 0;
+      setFaults(link.value, [...(l?.faults || []), f]);
+    } }, 'Add fault');
+    return el('details', {}, el('summary', {}, 'Link faults'), current, el('div', { class: 'row-form' }, link, kind, dir, match, delay, byte, add));
+  }
+
+  function drawAll() {
+    drawSVG();
+    const sc = store.scenario;
+    if (!sc) { editor.replaceChildren(el('p', { class: 'hint' }, 'Load a scenario to start.')); return; }
+    if (!sc.nodes?.some((n) => n.id === selectedNode)) selectedNode = null;
+    editor.replaceChildren(nodeSection(sc), nodeForm(sc), contextSection(sc), faultSection(sc));
+  }
+  store.subscribe('scenario', drawAll);
+  let seenLinks = '';
+  store.subscribe('events', () => {
+    const k = store.scenario ? links(store.scenario).map((l) => `${l.a}-${l.b}`).join() : '';
+    if (k !== seenLinks) { seenLinks = k; drawSVG(); }
+  });
+  drawAll();
+}

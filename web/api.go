@@ -1,0 +1,215 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"oscore-lab/internal/scenario"
+)
+
+// scenarioSummary is one row of GET /api/scenarios.
+type scenarioSummary struct {
+	Name        string `json:"name"`
+	Title       string `json:"title"`
+	Section     string `json:"section,omitempty"`
+	Explanation string `json:"explanation,omitempty"`
+}
+
+func builtinSummaries() []scenarioSummary {
+	list := scenario.List()
+	out := make([]scenarioSummary, 0, len(list))
+	for _, s := range list {
+		out = append(out, scenarioSummary{Name: s.Name, Title: s.Title, Section: s.Section, Explanation: s.Explanation})
+	}
+	return out
+}
+
+func (s *server) scenarios(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, builtinSummaries())
+}
+
+// scenarioReply answers load and apply with the scenario now running.
+type scenarioReply struct {
+	Scenario *scenario.Scenario `json:"scenario"`
+}
+
+// load replaces the topology with a built-in ({"builtin": "draft-b3"} or
+// ?builtin=draft-b3) or with a scenario file sent as the body.
+func (s *server) load(w http.ResponseWriter, r *http.Request) {
+	var sc *scenario.Scenario
+	name := r.URL.Query().Get("builtin")
+	if name == "" {
+		data, ok := readBody(w, r, s.opts.MaxBody)
+		if !ok {
+			return
+		}
+		var ref struct {
+			Builtin string `json:"builtin"`
+		}
+		if decodeStrict(data, &ref) == nil {
+			if ref.Builtin == "" {
+				writeError(w, http.StatusBadRequest, "web: builtin: give a scenario name")
+				return
+			}
+			name = ref.Builtin
+		} else {
+			parsed, err := scenario.Parse(data)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "%v", err)
+				return
+			}
+			sc = parsed
+		}
+	}
+	if sc == nil {
+		b, ok := scenario.Builtin(name)
+		if !ok {
+			writeError(w, http.StatusNotFound, "web: no built-in scenario %q (GET /api/scenarios lists them)", name)
+			return
+		}
+		sc = b
+	}
+	s.editMu.Lock()
+	err := s.lab.Load(sc)
+	cur := s.lab.Scenario()
+	s.editMu.Unlock()
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "%v", err)
+		return
+	}
+	s.broadcast(wsMessage{Kind: kindScenario, Scenario: cur})
+	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur})
+}
+
+func (s *server) getScenario(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.lab.Scenario())
+}
+
+// putScenario applies an edited configuration to the running nodes.
+func (s *server) putScenario(w http.ResponseWriter, r *http.Request) {
+	data, ok := readBody(w, r, s.opts.MaxBody)
+	if !ok {
+		return
+	}
+	sc, err := scenario.Parse(data)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	s.editMu.Lock()
+	err = s.lab.Apply(sc)
+	cur := s.lab.Scenario()
+	s.editMu.Unlock()
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "%v", err)
+		return
+	}
+	s.broadcast(wsMessage{Kind: kindScenario, Scenario: cur})
+	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur})
+}
+
+// send runs one request as a scenario step describes it.
+func (s *server) send(w http.ResponseWriter, r *http.Request) {
+	data, ok := readBody(w, r, 64<<10)
+	if !ok {
+		return
+	}
+	var step scenario.Step
+	if err := decodeStrict(data, &step); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if step.From == "" || step.Method == "" || step.URI == "" {
+		writeError(w, http.StatusBadRequest, "web: a step needs from, method and uri")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.SendTimeout)
+	defer cancel()
+	res, err := s.lab.Send(ctx, step)
+	if err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			code = http.StatusGatewayTimeout
+		}
+		writeError(w, code, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *server) state(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.lab.State())
+}
+
+func (s *server) nodesInfo(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.lab.Nodes())
+}
+
+// faults replaces the standing faults of link {id} ("C-P"); the body is a
+// JSON array of scenario faults. The change goes through the scenario, so
+// the editor, a saved file and the running link all agree.
+func (s *server) faults(w http.ResponseWriter, r *http.Request) {
+	data, ok := readBody(w, r, 64<<10)
+	if !ok {
+		return
+	}
+	var fs []scenario.Fault
+	if err := decodeStrict(data, &fs); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if fs == nil {
+		fs = []scenario.Fault{}
+	}
+	s.editMu.Lock()
+	defer s.editMu.Unlock()
+	sc := s.lab.Scenario()
+	a, b, found := splitLinkID(sc, chi.URLParam(r, "id"))
+	if !found {
+		writeError(w, http.StatusNotFound, "web: no link %q: want two node ids joined by \"-\", e.g. C-P", chi.URLParam(r, "id"))
+		return
+	}
+	placed := false
+	for i := range sc.Links {
+		l := &sc.Links[i]
+		if (l.A == a && l.B == b) || (l.A == b && l.B == a) {
+			l.Faults = fs
+			placed = true
+		}
+	}
+	if !placed {
+		sc.Links = append(sc.Links, scenario.Link{A: a, B: b, Faults: fs})
+	}
+	if err := s.lab.Apply(sc); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	cur := s.lab.Scenario()
+	s.broadcast(wsMessage{Kind: kindScenario, Scenario: cur})
+	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur})
+}
+
+// splitLinkID finds the two node ids of a link id "A-B"; node ids may
+// themselves contain '-', so every split point is tried.
+func splitLinkID(sc *scenario.Scenario, id string) (a, b string, ok bool) {
+	known := map[string]bool{}
+	for _, n := range sc.Nodes {
+		known[n.ID] = true
+	}
+	for i := strings.IndexByte(id, '-'); i >= 0; {
+		x, y := id[:i], id[i+1:]
+		if known[x] && known[y] && x != y {
+			return x, y, true
+		}
+		j := strings.IndexByte(id[i+1:], '-')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+	}
+	return "", "", false
+}

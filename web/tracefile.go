@@ -1,0 +1,111 @@
+package web
+
+import (
+	"encoding/hex"
+	"net/http"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
+)
+
+// tracer is implemented by labs that assemble their own trace file; the
+// server falls back to building one from the scenario and the bus.
+type tracer interface {
+	Trace() *trace.Trace
+}
+
+// trace answers the recorded run as trace JSON v1 (docs/trace-format.md),
+// secrets redacted to fingerprints unless ?include_secrets=1.
+func (s *server) trace(w http.ResponseWriter, r *http.Request) {
+	secrets := false
+	switch v := r.URL.Query().Get("include_secrets"); v {
+	case "", "0", "false":
+	case "1", "true":
+		secrets = true
+	default:
+		writeError(w, http.StatusBadRequest, "web: include_secrets must be 1 or 0, not %q", v)
+		return
+	}
+	var tr *trace.Trace
+	if t, ok := s.lab.(tracer); ok {
+		tr = t.Trace()
+	} else {
+		tr = s.buildTrace()
+	}
+	if tr.Creator == "" {
+		tr.Creator = "oscore-lab " + s.opts.Version
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	name := tr.Scenario.Name
+	if name == "" {
+		name = "trace"
+	}
+	if r.URL.Query().Get("download") == "1" {
+		w.Header().Set("Content-Disposition", `attachment; filename="`+safeFileName(name)+`-trace.json"`)
+	}
+	if err := trace.WriteJSON(w, tr, secrets); err != nil {
+		s.opts.Logger.Warn("web: writing trace", "err", err)
+	}
+}
+
+// buildTrace assembles a trace from the running scenario and the ring.
+func (s *server) buildTrace() *trace.Trace {
+	sc := s.lab.Scenario()
+	tr := &trace.Trace{
+		Format:   trace.FormatName,
+		Version:  trace.FormatVersion,
+		Scenario: trace.ScenarioInfo{Name: sc.Name, Title: sc.Title, Section: sc.Section, Explanation: sc.Explanation},
+		Events:   s.bus.Recent(),
+	}
+	for _, n := range s.lab.Nodes() {
+		tr.Nodes = append(tr.Nodes, trace.NodeInfo{ID: n.ID, Role: n.Role, Addr: n.Addr})
+	}
+	for _, c := range sc.Contexts {
+		tr.Contexts = append(tr.Contexts, contextInfo(c))
+	}
+	return tr
+}
+
+func contextInfo(c scenario.Context) trace.ContextInfo {
+	unhex := func(s string) []byte {
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	p := oscore.Params{MasterSecret: unhex(c.MasterSecret), MasterSalt: unhex(c.MasterSalt)}
+	if c.IDContext != nil {
+		p.IDContext = append([]byte{}, unhex(*c.IDContext)...)
+	}
+	if c.Alg != "" {
+		if a, err := oscore.ParseAEADAlg(c.Alg); err == nil {
+			p.AEAD = a
+		}
+	}
+	if c.HKDF != "" {
+		if h, err := oscore.ParseHKDFAlg(c.HKDF); err == nil {
+			p.HKDF = h
+		}
+	}
+	ep := func(e scenario.Endpoint) trace.Endpoint {
+		return trace.Endpoint{Node: e.Node, SenderID: unhex(e.SenderID), RecipientID: unhex(e.RecipientID)}
+	}
+	return trace.NewContextInfo(c.Name, p, ep(c.A), ep(c.B))
+}
+
+func safeFileName(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return "trace"
+	}
+	return string(out)
+}

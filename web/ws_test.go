@@ -1,0 +1,75 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func TestWebSocketRefusesOtherOrigins(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u := "ws" + strings.TrimPrefix(tl.srv.URL, "http") + "/ws"
+	c, res, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}})
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("WebSocket from another origin was accepted")
+	}
+	if res == nil || res.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin WebSocket: %v (response %v), want 403", err, res)
+	}
+}
+
+// TestWebSocketStreamsRingThenLive: events from before the connection come
+// first, then live ones, with no gap and no repeat.
+func TestWebSocketStreamsRingThenLive(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	tl.sendFirstStep(t) // recorded before the socket opens
+	before := len(tl.bus.Recent())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	u := "ws" + strings.TrimPrefix(tl.srv.URL, "http") + "/ws"
+	c, _, err := websocket.Dial(ctx, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(64 << 20)
+
+	sent := make(chan struct{})
+	var seqs []uint64
+	kinds := map[string]int{}
+	for len(seqs) < before+4 {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("read after %d events (%v): %v", len(seqs), kinds, err)
+		}
+		var m wsMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		kinds[m.Kind]++
+		for _, e := range m.Events {
+			seqs = append(seqs, e.Seq)
+		}
+		if len(seqs) >= before && kinds[kindState] > 0 && sent != nil {
+			close(sent)
+			sent = nil
+			go tl.send(tl.lab.Scenario().Steps[0])
+		}
+	}
+	for i, s := range seqs {
+		if s != uint64(i+1) {
+			t.Fatalf("event %d has seq %d: gap or repeat in %v", i, s, seqs[:i+1])
+		}
+	}
+	if kinds[kindScenario] == 0 || kinds[kindState] == 0 {
+		t.Fatalf("message kinds %v: want scenario and state too", kinds)
+	}
+}
