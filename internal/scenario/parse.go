@@ -25,6 +25,7 @@ func Parse(data []byte) (*Scenario, error) {
 		// as a whole-document error rather than losing it.
 		return nil, errAt("", "invalid JSON: "+err.Error())
 	}
+	canonicalize(&s)
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}

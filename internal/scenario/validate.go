@@ -16,7 +16,10 @@ import (
 // 2^40 - 1).
 const maxSeq = 1<<40 - 1
 
-var idPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
+var (
+	idPattern   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
+	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+)
 
 // Validate checks the scenario's meaning once its shape is known: references
 // between nodes, contexts and steps, hex values, lengths and durations. The
@@ -36,6 +39,9 @@ func (v *validator) run() error {
 	s := v.s
 	if s.Name == "" {
 		return errAt("name", "missing (give the scenario a short name)")
+	}
+	if !namePattern.MatchString(s.Name) {
+		return errAt("name", fmt.Sprintf("%q is not a scenario name (letters, digits, '.', '_' or '-', at most 64)", s.Name))
 	}
 	if len(s.Nodes) == 0 {
 		return errAt("nodes", "missing (a scenario needs at least one node)")
