@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -28,7 +29,7 @@ type Bus struct {
 	ring     []Event // grows up to ringSize, then wraps at next
 	next     int
 	ringSize int
-	subs     map[*Subscription]struct{}
+	subs     []*Subscription // in subscription order
 }
 
 // Subscription is one reader of a Bus.
@@ -51,7 +52,7 @@ func NewBus(ringSize int) *Bus {
 	if ringSize < 0 {
 		ringSize = 0
 	}
-	return &Bus{ringSize: ringSize, subs: make(map[*Subscription]struct{})}
+	return &Bus{ringSize: ringSize}
 }
 
 // Publish assigns the event its sequence number (and its time when zero),
@@ -65,7 +66,7 @@ func (b *Bus) Publish(e Event) Event {
 	b.seq++
 	e.Seq = b.seq
 	b.record(e)
-	for s := range b.subs {
+	for _, s := range b.subs {
 		s.offer(e)
 	}
 	b.mu.Unlock()
@@ -144,7 +145,7 @@ func (b *Bus) subscribe(buffer int, withRecent bool) ([]Event, *Subscription) {
 	if withRecent {
 		recent = b.recentLocked()
 	}
-	b.subs[s] = struct{}{}
+	b.subs = append(b.subs, s)
 	return recent, s
 }
 
@@ -166,7 +167,7 @@ func (s *Subscription) Close() {
 		return
 	}
 	s.closed = true
-	delete(s.bus.subs, s)
+	s.bus.subs = slices.DeleteFunc(s.bus.subs, func(x *Subscription) bool { return x == s })
 	close(s.ch)
 }
 
@@ -196,7 +197,7 @@ func (b *Bus) Reset() {
 	b.next = 0
 	b.seq = 0
 	n := Event{Type: TypeNotice, Time: time.Now().UTC(), Note: NoteReset}
-	for s := range b.subs {
+	for _, s := range b.subs {
 		s.offer(n)
 	}
 }

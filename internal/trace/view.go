@@ -11,13 +11,13 @@ import (
 // event tied to the datagram that caused it.
 type view struct {
 	t        *Trace
-	nodes    []string            // node order: t.Nodes, then first appearance
-	dgrams   map[int]*dgramView  // by event index
-	attached map[int][]int       // datagram event index -> indices of events shown under it
-	under    map[int]bool        // events shown under a datagram
-	byCipher map[string][]int    // ciphertext -> layer-applied event indices
-	used     map[int]bool        // layer-applied events that appear in some stack
-	applied  map[layerKey][]int  // (exchange, hop, dir, node) -> layer-applied event indices
+	nodes    []string           // node order: t.Nodes, then first appearance
+	dgrams   map[int]*dgramView // by event index
+	attached map[int][]int      // datagram event index -> indices of events shown under it
+	under    map[int]bool       // events shown under a datagram
+	byCipher map[string][]int   // ciphertext -> layer-applied event indices
+	used     map[int]bool       // layer-applied events that appear in some stack
+	applied  map[layerKey][]int // (exchange, hop, dir, node) -> layer-applied event indices
 }
 
 type layerKey struct {

@@ -1,0 +1,62 @@
+package trace
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// BenchmarkPublish measures one Publish with 0, 1 and 4 subscribers that
+// drain their channels, as the WebSocket hub and a recorder do.
+func BenchmarkPublish(b *testing.B) {
+	e := Event{Type: TypeDatagram, Exchange: 1, From: "C", To: "P", Dir: DirRequest, Bytes: make([]byte, 60)}
+	for _, n := range []int{0, 1, 4} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+			bus := NewBus(0)
+			var wg sync.WaitGroup
+			subs := make([]*Subscription, n)
+			for i := range subs {
+				subs[i] = bus.Subscribe(4096)
+				wg.Add(1)
+				go func(s *Subscription) {
+					defer wg.Done()
+					for range s.C() {
+					}
+				}(subs[i])
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				bus.Publish(e)
+			}
+			b.StopTimer()
+			for _, s := range subs {
+				s.Close()
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// BenchmarkPublishParallel is Publish from many goroutines (nodes) at once
+// with one draining subscriber.
+func BenchmarkPublishParallel(b *testing.B) {
+	bus := NewBus(0)
+	s := bus.Subscribe(4096)
+	done := make(chan struct{})
+	go func() {
+		for range s.C() {
+		}
+		close(done)
+	}()
+	e := Event{Type: TypeDatagram, Bytes: make([]byte, 60)}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			bus.Publish(e)
+		}
+	})
+	b.StopTimer()
+	s.Close()
+	<-done
+}

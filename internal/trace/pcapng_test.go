@@ -1,0 +1,195 @@
+package trace
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tshark returns the path of tshark, or skips the test when it is missing
+// outside CI (CI must have it: a missing tshark fails there).
+func tshark(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("tshark is required in CI: %v", err)
+		}
+		t.Skip("tshark not installed")
+	}
+	return p
+}
+
+func runTshark(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no user profile or preferences
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
+
+func writePcap(t *testing.T, tr *Trace) string {
+	t.Helper()
+	var b bytes.Buffer
+	must(t, WritePcapng(&b, tr))
+	path := filepath.Join(t.TempDir(), "trace.pcapng")
+	must(t, os.WriteFile(path, b.Bytes(), 0o644))
+	return path
+}
+
+func datagramCount(tr *Trace) int {
+	n := 0
+	for _, e := range tr.Events {
+		if e.Type == TypeDatagram {
+			n++
+		}
+	}
+	return n
+}
+
+// Wireshark reads every datagram, dissects CoAP with the OSCORE option and
+// shows the lab's comments.
+func TestPcapngReadByTshark(t *testing.T) {
+	bin := tshark(t)
+	tr := buildFixture(t)
+	path := writePcap(t, tr)
+	out := runTshark(t, bin, "-r", path, "-T", "fields", "-E", "separator=|",
+		"-e", "frame.number", "-e", "ip.src", "-e", "ip.dst", "-e", "udp.length", "-e", "coap.mid",
+		"-e", "coap.opt.object_security_kid", "-e", "coap.opt.object_security_piv", "-e", "frame.comment")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != datagramCount(tr) {
+		t.Fatalf("tshark read %d frames, the trace has %d datagrams:\n%s", len(lines), datagramCount(tr), out)
+	}
+	first := strings.Split(lines[0], "|")
+	want := []string{"1", "127.0.1.1", "127.0.1.2"}
+	for i, w := range want {
+		if first[i] != w {
+			t.Errorf("frame 1 field %d = %q, want %q", i, first[i], w)
+		}
+	}
+	if first[4] != "23839" { // MID 0x5d1f
+		t.Errorf("frame 1 CoAP MID = %q, want 23839 (0x5d1f)", first[4])
+	}
+	if first[5] != "20" || first[6] != "31" {
+		t.Errorf("frame 1 OSCORE kid/piv = %q/%q, want 20/31", first[5], first[6])
+	}
+	if !strings.Contains(first[7], "{CTX_C_P {CTX_C_S}}") {
+		t.Errorf("frame 1 comment %q lacks the layer stack", first[7])
+	}
+	second := strings.Split(lines[1], "|")
+	if second[5] != "5f" || second[6] != "42" {
+		t.Errorf("frame 2 OSCORE kid/piv = %q/%q, want 5f/42", second[5], second[6])
+	}
+	// Checksums are right: tshark validates them when asked.
+	bad := runTshark(t, bin, "-r", path, "-o", "udp.check_checksum:TRUE", "-o", "ip.check_checksum:TRUE",
+		"-Y", "udp.checksum.status == \"Bad\" || ip.checksum.status == \"Bad\"")
+	if strings.TrimSpace(bad) != "" {
+		t.Errorf("frames with bad checksums:\n%s", bad)
+	}
+}
+
+// With the contexts file given inline, Wireshark decrypts the outer layer
+// of each hop and nothing deeper.
+func TestWiresharkDecryptsOuterLayer(t *testing.T) {
+	bin := tshark(t)
+	tr := buildFixture(t)
+	path := writePcap(t, tr)
+	cmd := TsharkCommand(path, tr, true)
+	if !strings.HasPrefix(cmd, "tshark -r ") || strings.Count(cmd, "uat:oscore_contexts:") != 2 {
+		t.Fatalf("TsharkCommand = %q", cmd)
+	}
+	rows, skipped := WiresharkRows(tr, true)
+	if len(rows) != 2 || len(skipped) != 0 {
+		t.Fatalf("rows %v, skipped %v", rows, skipped)
+	}
+	args := []string{"-r", path}
+	for _, r := range rows {
+		args = append(args, "-o", "uat:oscore_contexts:"+r.Line())
+	}
+	args = append(args, "-T", "fields", "-E", "separator=|", "-e", "frame.number", "-e", "oscore.opt.uri_host",
+		"-e", "oscore.opt.uri_path", "-e", "oscore.payload", "-e", "_ws.expert.message")
+	out := runTshark(t, bin, args...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	// Frame 1 (C->P): outer layer CTX_C_P decrypts; Uri-Host is inside it.
+	if f := strings.Split(lines[0], "|"); f[1] != "example.com" {
+		t.Errorf("frame 1 not decrypted with CTX_C_P: %q", lines[0])
+	} else if f[2] != "" {
+		t.Errorf("frame 1: Wireshark decrypted the inner layer too (%q)? it should not", f[2])
+	}
+	// Frame 2 (P->S): the outer layer there is CTX_C_S; Uri-Path is inside.
+	if f := strings.Split(lines[1], "|"); f[2] != "alarm_status" {
+		t.Errorf("frame 2 not decrypted with CTX_C_S: %q", lines[1])
+	}
+
+	// Without secrets only the demo context may be listed.
+	rows, skipped = WiresharkRows(tr, false)
+	if len(rows) != 1 || rows[0].Context != "CTX_C_S" || len(skipped) != 1 || !strings.Contains(skipped[0], "CTX_C_P") {
+		t.Fatalf("without secrets: rows %v, skipped %v", rows, skipped)
+	}
+}
+
+func TestWiresharkContextsFile(t *testing.T) {
+	tr := buildFixture(t)
+	tr.Contexts = append(tr.Contexts, ContextInfo{Name: "CTX_GCM", Alg: 1, HKDF: "SHA-256", MasterSecret: NullHex(demoSecret)})
+	var b bytes.Buffer
+	skipped, err := WriteWiresharkContexts(&b, tr, false)
+	must(t, err)
+	got := b.String()
+	for _, want := range []string{
+		`"5f","01","0102030405060708090a0b0c0d0e0f10","9e7ca92223786340","","AES-CCM-16-64-128 (CCM*)"` + "\n",
+		"# not listed: CTX_C_P: master secret withheld",
+		"# not listed: CTX_GCM: algorithm A128GCM; Wireshark only decrypts AES-CCM-16-64-128 (10)",
+		"inner layers are beyond it",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("contexts file lacks %q:\n%s", want, got)
+		}
+	}
+	if len(skipped) != 2 {
+		t.Errorf("skipped = %v", skipped)
+	}
+}
+
+// The file is well-formed pcapng: blocks chain to the end, lengths agree.
+func TestPcapngBlockStructure(t *testing.T) {
+	tr := buildFixture(t)
+	var b bytes.Buffer
+	must(t, WritePcapng(&b, tr))
+	data := b.Bytes()
+	counts := map[uint32]int{}
+	for off := 0; off < len(data); {
+		if len(data)-off < 12 {
+			t.Fatalf("trailing %d bytes at %d", len(data)-off, off)
+		}
+		typ := binary.LittleEndian.Uint32(data[off:])
+		n := int(binary.LittleEndian.Uint32(data[off+4:]))
+		if n%4 != 0 || n < 12 || off+n > len(data) {
+			t.Fatalf("block at %d: bad length %d", off, n)
+		}
+		if tail := int(binary.LittleEndian.Uint32(data[off+n-4:])); tail != n {
+			t.Fatalf("block at %d: trailing length %d != %d", off, tail, n)
+		}
+		counts[typ]++
+		off += n
+	}
+	if counts[blockSHB] != 1 || counts[blockIDB] != 3 || counts[blockEPB] != datagramCount(tr) {
+		t.Fatalf("blocks %v", counts)
+	}
+}
+
+func TestNodeAddr(t *testing.T) {
+	for i, want := range map[int]string{0: "127.0.1.1", 1: "127.0.1.2", 253: "127.0.1.254", 254: "127.0.2.1"} {
+		if got := NodeAddr(i).String(); got != want {
+			t.Errorf("NodeAddr(%d) = %s, want %s", i, got, want)
+		}
+	}
+}
