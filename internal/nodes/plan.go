@@ -121,10 +121,10 @@ func (t *topology) plan(st scenario.Step) (*requestPlan, error) {
 	}
 	literal := net.ParseIP(host) != nil
 	switch {
-	case len(st.Route) > 0 && style == scenario.StyleProxyURI:
+	case style == scenario.StyleProxyURI:
 		setStr(optProxyURI, st.URI) // oscore decomposes it (RFC 8613 4.1.3.3)
 		segs = nil
-	case len(st.Route) > 0 && style == scenario.StyleProxyScheme:
+	case style == scenario.StyleProxyScheme:
 		setStr(optProxyScheme, u.Scheme)
 		setStr(optURIHost, host)
 		if port != "" {

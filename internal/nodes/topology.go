@@ -122,7 +122,13 @@ func newContextPair(c scenario.Context, seqs map[string]uint64) (*ctxPair, error
 		if err != nil {
 			return nil, fmt.Errorf("nodes: context %s: %s recipient_id: %v", c.Name, e.Node, err)
 		}
-		ctx, err := oscore.NewContext(c.Name, oscore.Params{MasterSecret: secret, MasterSalt: salt, IDContext: idctx,
+		ms := secret
+		if e.MasterSecret != "" {
+			if ms, err = hex.DecodeString(e.MasterSecret); err != nil {
+				return nil, fmt.Errorf("nodes: context %s: %s master_secret: %v", c.Name, e.Node, err)
+			}
+		}
+		ctx, err := oscore.NewContext(c.Name, oscore.Params{MasterSecret: ms, MasterSalt: salt, IDContext: idctx,
 			SenderID: nonNil(sid), RecipientID: nonNil(rid), AEAD: alg, HKDF: hk, ReplayWindow: c.ReplayWindow})
 		if err != nil {
 			return nil, fmt.Errorf("nodes: context %s at %s: %v", c.Name, e.Node, err)
