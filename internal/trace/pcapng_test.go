@@ -193,3 +193,42 @@ func TestNodeAddr(t *testing.T) {
 		}
 	}
 }
+
+// The row written for an empty Sender ID (RFC 8613 C.1 client) lets
+// Wireshark decrypt the Appendix C request C.4 and its response C.7, and a
+// datagram without recovered layers carries no layer line in its comment.
+func TestWiresharkDecryptsRFC8613Vectors(t *testing.T) {
+	bin := tshark(t)
+	tr := &Trace{
+		Nodes: []NodeInfo{{ID: "C", Role: "client"}, {ID: "S", Role: "server"}},
+		Contexts: []ContextInfo{{Name: "C.1", Alg: 10, HKDF: "SHA-256", MasterSecret: NullHex(demoSecret), MasterSalt: saltDemo,
+			Endpoints: []Endpoint{{Node: "S", SenderID: []byte{0x01}, RecipientID: []byte{}}, {Node: "C", SenderID: []byte{}, RecipientID: []byte{0x01}}}}},
+		Events: []Event{
+			{Seq: 1, Type: TypeDatagram, From: "C", To: "S", Dir: DirRequest,
+				Bytes: unhex(t, "44025d1f00003974396c6f63616c686f7374620914ff612f1092f1776f1c1668b3825e")},
+			{Seq: 2, Type: TypeDatagram, From: "S", To: "C", Dir: DirResponse,
+				Bytes: unhex(t, "64445d1f0000397490ffdbaad1e9a7e7b2a813d3c31524378303cdafae119106")},
+		},
+	}
+	rows, skipped := WiresharkRows(tr, false)
+	if len(rows) != 1 || len(skipped) != 0 || len(rows[0].SenderID) != 0 {
+		t.Fatalf("rows %+v skipped %v: want the client side (empty Sender ID)", rows, skipped)
+	}
+	path := writePcap(t, tr)
+	out := runTshark(t, bin, "-r", path, "-o", "uat:oscore_contexts:"+rows[0].Line(),
+		"-T", "fields", "-E", "separator=|", "-e", "oscore.tag", "-e", "oscore.opt.uri_path", "-e", "oscore.code", "-e", "frame.comment")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("tshark output:\n%s", out)
+	}
+	req, resp := strings.Split(lines[0], "|"), strings.Split(lines[1], "|")
+	if req[0] == "" || req[1] != "tv1" {
+		t.Errorf("C.4 not decrypted and verified: %q", lines[0])
+	}
+	if resp[0] == "" || resp[2] != "69" { // 2.05
+		t.Errorf("C.7 not decrypted and verified: %q", lines[1])
+	}
+	if strings.Contains(lines[0], "layers") {
+		t.Errorf("comment claims layers the trace has no reports for: %q", req[3])
+	}
+}

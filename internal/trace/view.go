@@ -92,8 +92,9 @@ func (v *view) decode(i int, e Event) *dgramView {
 	if _, ok := d.msg.Option(optOSCORE); !ok || len(d.msg.Payload) == 0 {
 		return d
 	}
-	d.inner, d.stack = v.nest(d.msg.Payload, e.Seq, 0)
-	if len(d.stack) == 0 && len(v.applied[layerKey{e.Exchange, e.Hop, e.Dir, e.From}]) > 0 {
+	if inner, stack := v.nest(d.msg.Payload, e.Seq, 0); len(stack) > 0 {
+		d.inner, d.stack = inner, stack
+	} else if len(v.applied[layerKey{e.Exchange, e.Hop, e.Dir, e.From}]) > 0 {
 		d.reason = "payload is not the ciphertext " + e.From + " produced (changed in flight?)"
 	}
 	return d
