@@ -109,7 +109,7 @@ func TestParseErrors(t *testing.T) {
 		{`"contexts": ["CTX_C_S", "CTX_C_P"]`, `"contexts": ["CTX_C_S", "CTX_X"]`, `scenario: steps[0].contexts[1]: unknown context "CTX_X"`},
 		{`"method": "GET"`, `"method": "get"`, `scenario: steps[0].method: unknown method "get" (want GET, POST, PUT, DELETE, FETCH, PATCH, iPATCH)`},
 		{`"uri": "coap://example.com/alarm_status"`, `"uri": "http://example.com/"`, `scenario: steps[0].uri: "http://example.com/": scheme must be coap`},
-		{`"uri": "coap://example.com/alarm_status", "route": ["P"],`, `"uri": "coap://nowhere.example/x",`, `scenario: steps[0].uri: no node answers to host "nowhere.example" (set authority on the target node, or give a route)`},
+		{`"uri": "coap://example.com/alarm_status", "route": ["P"],`, `"uri": "coap://nowhere.example/x",`, `scenario: steps[0].uri: no node answers to "nowhere.example" (set authority or listen on the target node, or give a route)`},
 		{`"token": "8c"`, `"token": "0x8c"`, `scenario: steps[0].token: "0x8c" is not hex (want digits 0-9 and a-f, no 0x prefix)`},
 		{`"token": "8c"`, `"token": "000102030405060708"`, `scenario: steps[0].token: 9 bytes is longer than a token may be (8, RFC 7252 section 3)`},
 		{`"mid": 7`, `"mid": 70000`, `scenario: steps[0].mid: 70000 is not a message ID (0 to 65535)`},
@@ -190,5 +190,43 @@ func TestParseResource(t *testing.T) {
 		if err != nil || got != tc.want {
 			t.Errorf("ParseResource(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
+	}
+}
+
+func TestParseLayerOrder(t *testing.T) {
+	tests := []struct{ old, new, want string }{
+		{`"contexts": ["CTX_C_S", "CTX_C_P"]`, `"contexts": ["CTX_C_P", "CTX_C_S"]`,
+			`scenario: steps[0].contexts[1]: context "CTX_C_S" (with S) is applied outside "CTX_C_P", but S lies farther along the path; list the contexts innermost (end-to-end) first`},
+		{`{"id": "S", "role": "server", "authority": "example.com"}`, `{"id": "S", "role": "server", "authority": "example.com"}, {"id": "T", "role": "server", "authority": "t.example"}`, ``},
+		{`"uri": "coap://example.com/alarm_status"`, `"uri": "coap://[::1]/alarm_status"`, ``},
+	}
+	for _, tc := range tests {
+		_, err := Parse(edit(t, tc.old, tc.new))
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || err.Error() != tc.want) {
+			t.Errorf("%s:\n got %v\nwant %s", tc.new, err, tc.want)
+		}
+	}
+	// A context with a node that is neither on the route nor the target.
+	doc := strings.Replace(base, `{"id": "S", "role": "server", "authority": "example.com"}`,
+		`{"id": "S", "role": "server", "authority": "example.com"}, {"id": "T", "role": "server", "authority": "t.example"}`, 1)
+	doc = strings.Replace(doc, `"b": {"node": "S", "sender_id": "01", "recipient_id": "5f"}`, `"b": {"node": "T", "sender_id": "01", "recipient_id": "5f"}`, 1)
+	_, err := Parse([]byte(doc))
+	want := `scenario: steps[0].contexts[0]: context "CTX_C_S" is shared with T, which is neither on the route nor the target S`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+func TestParseResolvesFixedPorts(t *testing.T) {
+	ok := edit(t, `"uri": "coap://example.com/alarm_status", "route": ["P"],
+   "contexts": ["CTX_C_S", "CTX_C_P"]`, `"uri": "coap://127.0.0.1:5699/alarm_status", "contexts": ["CTX_C_S"]`)
+	ok = []byte(strings.Replace(string(ok), `"authority": "example.com"`, `"listen": "127.0.0.1:5699"`, 1))
+	if _, err := Parse(ok); err != nil {
+		t.Fatal(err)
+	}
+	bad := []byte(strings.Replace(string(ok), `127.0.0.1:5699/alarm`, `127.0.0.1:5698/alarm`, 1))
+	want := `scenario: steps[0].uri: no node answers to "127.0.0.1:5698" (set authority or listen on the target node, or give a route)`
+	if _, err := Parse(bad); err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }

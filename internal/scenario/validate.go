@@ -480,8 +480,8 @@ func (v *validator) step(p string, st *Step) error {
 		return errAt(field(p, "proxy_style"), fmt.Sprintf("unknown proxy style %q (want proxy-scheme, proxy-uri or reverse)", st.ProxyStyle))
 	}
 	if len(st.Route) == 0 {
-		if _, ok := v.resolve(u.Host); !ok {
-			return errAt(field(p, "uri"), fmt.Sprintf("no node answers to host %q (set authority on the target node, or give a route)", u.Host))
+		if _, ok := v.resolve(u); !ok {
+			return errAt(field(p, "uri"), fmt.Sprintf("no node answers to %q (set authority or listen on the target node, or give a route)", u.Host))
 		}
 	}
 	seenCtx := map[string]bool{}
@@ -494,6 +494,9 @@ func (v *validator) step(p string, st *Step) error {
 			return errAt(cp, fmt.Sprintf("context %q is applied twice", name))
 		}
 		seenCtx[name] = true
+	}
+	if err := v.layerOrder(p, st, u); err != nil {
+		return err
 	}
 	switch st.Type {
 	case "", "CON", "NON":
@@ -578,25 +581,91 @@ func (v *validator) step(p string, st *Step) error {
 	return nil
 }
 
-// resolve finds the node that answers to host: by authority, or by a
-// fixed listen address.
-func (v *validator) resolve(host string) (*Node, bool) {
+// resolve finds the node that answers to the URI's authority: by its
+// authority name, or by a fixed listen (or external addr) address, where a
+// URI without port means 5683 (RFC 7252 section 6.1).
+func (v *validator) resolve(u *url.URL) (*Node, bool) {
+	port := u.Port()
+	if port == "" {
+		port = "5683"
+	}
+	hostPort := net.JoinHostPort(u.Hostname(), port)
 	for i := range v.s.Nodes {
 		n := &v.s.Nodes[i]
 		if n.Role == RoleClient {
 			continue
 		}
-		if strings.EqualFold(n.Authority, host) {
+		if n.Authority != "" && strings.EqualFold(n.Authority, u.Hostname()) {
 			return n, true
 		}
-		if h, _, err := net.SplitHostPort(n.Listen); err == nil && h == host {
-			return n, true
-		}
-		if h, _, err := net.SplitHostPort(n.Addr); err == nil && h == host {
+		if (n.Listen != "" && n.Listen == hostPort) || (n.Addr != "" && n.Addr == hostPort) {
 			return n, true
 		}
 	}
 	return nil, false
+}
+
+// target is the origin server of a step as far as the scenario says: the
+// resolved authority, or for a reverse-proxied step the matching reverse
+// route of the last proxy on the route.
+func (v *validator) finalTarget(st *Step, u *url.URL) (*Node, bool) {
+	if st.ProxyStyle != StyleReverse || len(st.Route) == 0 {
+		return v.resolve(u)
+	}
+	last := v.nodes[st.Route[len(st.Route)-1]]
+	segs := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
+	for _, r := range last.Reverse {
+		if r.Host != "" && !strings.EqualFold(r.Host, u.Hostname()) {
+			continue
+		}
+		if len(r.PathPrefix) > len(segs) {
+			continue
+		}
+		match := true
+		for i, seg := range r.PathPrefix {
+			if segs[i] != seg {
+				match = false
+				break
+			}
+		}
+		if match {
+			n, ok := v.nodes[r.To]
+			return n, ok
+		}
+	}
+	return nil, false
+}
+
+// layerOrder checks the step's contexts against the path: each one's other
+// end must be a proxy on the route or the target, and the list must run
+// from the farthest end inwards, innermost first (draft section 2.3: the
+// end-to-end layer is applied first, the first hop's layer last).
+func (v *validator) layerOrder(p string, st *Step, u *url.URL) error {
+	target, known := v.finalTarget(st, u)
+	prevPos, prevName := -1, ""
+	for i, name := range st.Contexts {
+		c := v.contexts[name]
+		other := c.A.Node
+		if other == st.From {
+			other = c.B.Node
+		}
+		pos := len(st.Route) // the target, or beyond the route when unknown
+		onRoute := false
+		for j, r := range st.Route {
+			if r == other {
+				pos, onRoute = j, true
+				break
+			}
+		}
+		if !onRoute && known && other != target.ID {
+			return errAt(index(field(p, "contexts"), i), fmt.Sprintf("context %q is shared with %s, which is neither on the route nor the target %s", name, other, target.ID))
+		}
+		if prevPos >= 0 && pos > prevPos {
+			return errAt(index(field(p, "contexts"), i), fmt.Sprintf("context %q (with %s) is applied outside %q, but %s lies farther along the path; list the contexts innermost (end-to-end) first", name, other, prevName, other))
+		}
+		prevPos, prevName = pos, name
+	}
+	return nil
 }
 
 func decodeHex(s string) ([]byte, error) {
@@ -697,7 +766,6 @@ func parseCoAPURI(s string) (*url.URL, error) {
 	if u.Fragment != "" || u.User != nil {
 		return nil, fmt.Errorf("%q: CoAP URIs have no fragment or user info", s)
 	}
-	u.Host = u.Hostname()
 	return u, nil
 }
 
