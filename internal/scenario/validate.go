@@ -277,7 +277,7 @@ func (v *validator) context(p string, c *Context) error {
 		return errAt(field(p, "hkdf"), fmt.Sprintf("unknown HKDF algorithm %q (want SHA-256 or SHA-512)", c.HKDF))
 	}
 	// RFC 8613 section 3.3: IDs are at most nonce length - 6 bytes long.
-	maxID := alg.nonceLen - 6
+	maxID := alg.MaxIDLen()
 	ends := [2]struct {
 		name string
 		e    *Endpoint
@@ -303,7 +303,7 @@ func (v *validator) context(p string, c *Context) error {
 				return errAt(field(ep, id.name), err.Error())
 			}
 			if len(b) > maxID {
-				return errAt(field(ep, id.name), fmt.Sprintf("%d bytes is longer than the %d bytes %s allows (RFC 8613 section 3.3: nonce length - 6)", len(b), maxID, alg.name))
+				return errAt(field(ep, id.name), fmt.Sprintf("%d bytes is longer than the %d bytes %s allows (RFC 8613 section 3.3: nonce length - 6)", len(b), maxID, alg))
 			}
 		}
 	}
