@@ -20,6 +20,20 @@ const (
 	maxRetransmit = 4
 )
 
+// retransmitTicker drives go-coap's retransmission checks. Its default
+// runner looks every 4 s, far coarser than ACK_TIMEOUT.
+func retransmitTicker(f func(now time.Time) bool) {
+	go func() {
+		t := time.NewTicker(ackTimeout / 5)
+		defer t.Stop()
+		for now := range t.C {
+			if !f(now) {
+				return
+			}
+		}
+	}()
+}
+
 // rotateAfter is how many exchanges one client socket carries before it is
 // replaced. go-coap v3.8.1's UDP server scans a connection's whole response
 // cache (kept 247 s) on every datagram (stack-notes 9, go-coap#586): a fresh
@@ -65,6 +79,7 @@ func (p *connPool) get() (*pooledConn, error) {
 	cc, err := udp.Dial(p.target,
 		options.WithBlockwise(false, 0, 0),
 		options.WithTransmission(1, ackTimeout, maxRetransmit),
+		options.WithPeriodicRunner(retransmitTicker),
 		options.WithHandlerFunc(func(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
 			p.n.onUnsolicited(w, r)
 		}),

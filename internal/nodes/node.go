@@ -69,6 +69,7 @@ func startNode(l *Lab, id string, cfg *scenario.Node) (*node, error) {
 		options.WithHandlerFunc(n.handle),
 		options.WithBlockwise(false, 0, 0),
 		options.WithTransmission(1, ackTimeout, maxRetransmit),
+		options.WithPeriodicRunner(retransmitTicker),
 		options.WithErrors(func(error) {}),
 	)
 	go n.srv.Serve(lc)
