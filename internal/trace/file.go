@@ -28,6 +28,12 @@ type Trace struct {
 	Events   []Event       `json:"events"`
 }
 
+// NewTrace assembles a version 1 trace from a run: typically the bus's
+// Recent() events and the topology the nodes report.
+func NewTrace(s ScenarioInfo, nodes []NodeInfo, contexts []ContextInfo, events []Event) *Trace {
+	return &Trace{Format: FormatName, Version: FormatVersion, Scenario: s, Nodes: nodes, Contexts: contexts, Events: events}
+}
+
 // ScenarioInfo names the scenario a trace was recorded from.
 type ScenarioInfo struct {
 	Name        string `json:"name"`
