@@ -40,7 +40,8 @@ type Subscription struct {
 	pending uint64 // lost since the last notice, guarded by bus.mu
 	firstLost,
 	lastLost uint64 // seq range of the pending loss
-	closed bool
+	resetPending bool // a Reset notice is owed
+	closed       bool
 }
 
 // NewBus returns a bus keeping ringSize recent events (0 means
@@ -87,26 +88,39 @@ func (b *Bus) record(e Event) {
 }
 
 // offer hands e to the subscriber if its channel has room, preceded by a
-// notice of earlier losses; the caller holds bus.mu.
+// pending reset notice and then by a notice of earlier losses; the caller
+// holds bus.mu.
 func (s *Subscription) offer(e Event) {
+	if s.resetPending {
+		if !s.trySend(Event{Type: TypeNotice, Time: e.Time, Note: NoteReset}) {
+			s.lose(e.Seq)
+			return
+		}
+		s.resetPending = false
+	}
 	if s.pending > 0 {
 		n := Event{
 			Type: TypeNotice,
 			Time: e.Time,
 			Note: fmt.Sprintf("lost %d events (seq %d-%d): subscriber too slow", s.pending, s.firstLost, s.lastLost),
 		}
-		select {
-		case s.ch <- n:
-			s.pending = 0
-		default:
+		if !s.trySend(n) {
 			s.lose(e.Seq)
 			return
 		}
+		s.pending = 0
 	}
+	if !s.trySend(e) {
+		s.lose(e.Seq)
+	}
+}
+
+func (s *Subscription) trySend(e Event) bool {
 	select {
 	case s.ch <- e:
+		return true
 	default:
-		s.lose(e.Seq)
+		return false
 	}
 }
 
@@ -188,8 +202,11 @@ func (b *Bus) recentLocked() []Event {
 }
 
 // Reset starts a new scenario: it empties the ring, restarts sequence
-// numbers at 1 and offers every subscriber a notice whose Note is NoteReset
-// (Seq 0, not recorded), so that live views can clear themselves.
+// numbers at 1 and gives every subscriber a notice whose Note is NoteReset
+// (Seq 0, not recorded), so that live views can clear themselves. A
+// subscriber whose channel is full gets it before any later event; losses
+// from the old scenario are then no longer announced (Dropped still counts
+// them).
 func (b *Bus) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -198,6 +215,7 @@ func (b *Bus) Reset() {
 	b.seq = 0
 	n := Event{Type: TypeNotice, Time: time.Now().UTC(), Note: NoteReset}
 	for _, s := range b.subs {
-		s.offer(n)
+		s.pending = 0
+		s.resetPending = !s.trySend(n)
 	}
 }

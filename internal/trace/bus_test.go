@@ -175,3 +175,25 @@ func seqs(es []Event) []uint64 {
 	}
 	return out
 }
+
+// A subscriber that is full when the scenario changes still learns of the
+// reset before any event of the new scenario.
+func TestBusResetReachesAFullSubscriber(t *testing.T) {
+	b := NewBus(10)
+	s := b.Subscribe(1)
+	defer s.Close()
+	b.Publish(Event{Type: TypeNotice, Note: "old"})
+	b.Publish(Event{Type: TypeNotice, Note: "old, lost"})
+	b.Reset()
+	if e := <-s.C(); e.Note != "old" {
+		t.Fatalf("got %q", e.Note)
+	}
+	b.Publish(Event{Type: TypeNotice, Note: "new"}) // lost: the reset notice takes the room
+	if e := <-s.C(); e.Note != NoteReset {
+		t.Fatalf("first event after the reset = %+v, want the reset notice", e)
+	}
+	b.Publish(Event{Type: TypeNotice, Note: "newer"})
+	if e := <-s.C(); !strings.Contains(e.Note, "lost 1 events (seq 1-1)") {
+		t.Fatalf("then %+v, want a notice of the lost seq 1", e)
+	}
+}
