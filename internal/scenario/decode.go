@@ -101,7 +101,7 @@ func (w walker) scalarOrComposite(t reflect.Type, tok json.Token, path string, d
 		return w.object(path, depth, func(name, p string) error {
 			f, ok := fieldByJSONName(t, name)
 			if !ok {
-				return errAt(p, "unknown field")
+				return errAt(p, "unknown field"+suggestField(t, name))
 			}
 			return w.value(f.Type, p, depth+1)
 		})
@@ -241,4 +241,52 @@ func tokenName(tok json.Token) string {
 		return "null"
 	}
 	return "something else"
+}
+
+// suggestField names the known field closest to a misspelt one, if any is
+// within two edits: ` (did you mean "forward"?)`.
+func suggestField(t reflect.Type, name string) string {
+	best, bestDist := "", 3
+	for i := range t.NumField() {
+		known := jsonName(t.Field(i))
+		if known == "" {
+			continue
+		}
+		if d := editDistance(strings.ToLower(name), known); d < bestDist {
+			best, bestDist = known, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + strconv.Quote(best) + "?)"
+}
+
+// editDistance is the Levenshtein distance, with a transposition counted
+// as one edit (optimal string alignment), over bytes.
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
 }

@@ -50,8 +50,8 @@ func TestParseErrors(t *testing.T) {
 	tests := []struct{ old, new, want string }{
 		// shape: unknown and duplicate fields, wrong JSON types, syntax
 		{`"role": "server"`, `"role": "prox"`, `scenario: nodes[2].role: unknown role "prox" (want client, proxy, server or external)`},
-		{`"forward": true`, `"forward": true, "fowrard": true`, `scenario: nodes[1].fowrard: unknown field`},
-		{`"name": "t",`, `"name": "t", "Name": "u",`, `scenario: Name: unknown field`},
+		{`"forward": true`, `"forward": true, "fowrard": true`, `scenario: nodes[1].fowrard: unknown field (did you mean "forward"?)`},
+		{`"name": "t",`, `"name": "t", "Name": "u",`, `scenario: Name: unknown field (did you mean "name"?)`},
 		{`"name": "t",`, `"name": "t", "name": "u",`, `scenario: name: duplicate field`},
 		{`"timeout": "2s"`, `"timeout": "2s", "colour": 1`, `scenario: steps[0].expect.colour: unknown field`},
 		{`"forward": true`, `"forward": "yes"`, `scenario: nodes[1].forward: want true or false, got a string`},
@@ -80,7 +80,7 @@ func TestParseErrors(t *testing.T) {
 		{`"authority": "example.com"}`, `"authority": "example.com", "resources": ["a//b=text:x"]}`, `scenario: nodes[2].resources[0]: "a//b" has an empty path segment (no leading, trailing or double slash)`},
 		{`{"id": "C", "role": "client"}`, `{"id": "C", "role": "external"}`, `scenario: nodes[0].addr: missing (an external node needs the address:port of the outside endpoint)`},
 		// contexts
-		{`"sender_id": "5f", "recipient_id": "01"`, `"sender_id": "5f", "recipient_id": "01", "nodes": 1`, `scenario: contexts[0].a.nodes: unknown field`},
+		{`"sender_id": "5f", "recipient_id": "01"`, `"sender_id": "5f", "recipient_id": "01", "nodes": 1`, `scenario: contexts[0].a.nodes: unknown field (did you mean "node"?)`},
 		{`"b": {"node": "S", "sender_id": "01"`, `"b": {"node": "Q", "sender_id": "01"`, `scenario: contexts[0].b.node: unknown node "Q"`},
 		{`"a": {"node": "C", "sender_id": "5f"`, `"a": {"node": "C", "sender_id": "5g"`, `scenario: contexts[0].a.sender_id: "5g" is not hex (want digits 0-9 and a-f, no 0x prefix)`},
 		{`"a": {"node": "C", "sender_id": "5f"`, `"a": {"node": "C", "sender_id": "5"`, `scenario: contexts[0].a.sender_id: "5" is not hex (odd number of digits)`},
