@@ -120,6 +120,9 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 		res.Code = codeText(final.Code)
 		res.Payload = string(payload)
 		res.Layers = layers
+		if st.Observe == "deregister" {
+			res.Notifications = int(n.lastNotifications.Load())
+		}
 		n.delivery(at, trace.DirResponse, st.URI, st.Method, final.Code, payload)
 	}
 	res.OK, res.Problem = judge(st.Expect, res, sendErr)
@@ -169,9 +172,6 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 	if block >= 0 {
 		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optBlock2, uint32(block)<<4|6)
 	}
-	if m.Options.HasOption(optObserve) {
-		// Observe travels inside OSCORE with an outer FETCH (RFC 8613 4.2).
-	}
 	if limit := layerLimit(cfg); len(st.Contexts) > limit {
 		n.decision(at, trace.RuleLayerLimit, "", "2.1", fmt.Sprintf("Outgoing request needs %d layers, limit %d: sending aborted", len(st.Contexts), limit), 0)
 		return message.Message{}, nil, fmt.Errorf("nodes: %d layers exceed the layer limit %d of %s (draft 2.1): sending aborted", len(st.Contexts), limit, n.id)
@@ -212,9 +212,26 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 		m.Type = message.NonConfirmable
 	}
 
-	resp, err := n.exchangeOnce(ctx, plan.hops[1].Name, m, at, xch, time.Hour, tok, mid)
+	if st.Observe == "register" && tok == nil {
+		tok = randomToken()
+	}
+	so := sendOpts{token: tok, mid: mid, uri: st.URI, register: st.Observe == "register"}
+	var obs *clientObservation
+	if st.Observe == "deregister" {
+		// Deregister on the registration's socket with its token (RFC 7641 3.6).
+		if obs = n.observationFor(st.URI); obs != nil {
+			so.conn, so.token = obs.pc, obs.token
+		}
+	}
+	resp, err := n.exchangeOnce(ctx, plan.hops[1].Name, m, at, xch, time.Hour, so)
+	if obs != nil {
+		n.lastNotifications.Store(int64(n.endObservation(obs)))
+	}
 	if err != nil {
 		return message.Message{}, nil, err
+	}
+	if so.register {
+		n.setObservationLayers(so.token, layers)
 	}
 	var removed []string
 	for i := len(layers) - 1; i >= 0; i-- {

@@ -13,6 +13,8 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
+	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
+
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
@@ -49,7 +51,8 @@ type incoming struct {
 	cfg *scenario.Node
 	req message.Message
 
-	from string // previous hop (node id), "" when the source is unknown
+	cc   *udpClient.Conn // the connection the request came on
+	from string          // previous hop (node id), "" when the source is unknown
 	link string
 	at   where
 	xch  *exchange
@@ -80,9 +83,9 @@ type reply struct {
 	silent    bool // send nothing
 }
 
-func newIncoming(n *node, req message.Message, peer peerRef) *incoming {
+func newIncoming(n *node, cc *udpClient.Conn, req message.Message, peer peerRef) *incoming {
 	t := n.lab.topo.Load()
-	in := &incoming{n: n, t: t, cfg: n.cfg(), req: req, from: peer.node, link: peer.link}
+	in := &incoming{n: n, t: t, cfg: n.cfg(), req: req, cc: cc, from: peer.node, link: peer.link}
 	if c, ok := n.lab.reg.exchangeOf(peer.link, req.Token); ok {
 		in.at = where{c.Exchange, c.Hop}
 		in.xch = n.lab.exchanges.get(c.Exchange)

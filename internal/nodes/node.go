@@ -40,6 +40,8 @@ type node struct {
 	observers observerSet
 	app       serverApp
 
+	lastNotifications atomic.Int64 // notifications of the observation the last deregistration ended
+
 	received, sent, errs atomic.Uint64
 	stopOnce             sync.Once
 }
@@ -130,7 +132,7 @@ func (n *node) handle(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool
 		return
 	}
 	peer, _ := n.lab.peerOf(w.Conn().RemoteAddr())
-	in := newIncoming(n, req, peer)
+	in := newIncoming(n, w.Conn(), req, peer)
 	out := in.run()
 	if out == nil {
 		return

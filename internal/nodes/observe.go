@@ -1,23 +1,213 @@
 package nodes
 
 import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"github.com/plgd-dev/go-coap/v3/message/pool"
 	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
 	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
+
+	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
 )
 
+// notifyEvery is the period of /counter notifications.
+var notifyEvery = time.Second
+
+// maxObservation bounds how long a server keeps notifying one observer.
+const maxObservation = 10 * time.Minute
+
+// observerSet holds a node's observations: as a server, the observers of
+// /counter (keyed by peer and token); as a client, its own registrations
+// (keyed by token, with the socket they live on).
 type observerSet struct {
-	mu sync.Mutex
+	mu     sync.Mutex
+	server map[string]*serverObservation
+	client map[string]*clientObservation
 }
 
-func (o *observerSet) init()    {}
-func (o *observerSet) stopAll() {}
+type serverObservation struct {
+	stop chan struct{}
+	once sync.Once
+}
 
+func (o *serverObservation) end() { o.once.Do(func() { close(o.stop) }) }
+
+type clientObservation struct {
+	uri      string
+	token    []byte
+	pc       *pooledConn
+	pool     *connPool
+	layers   []clientLayer
+	at       where
+	received int
+}
+
+func (o *observerSet) init() {
+	o.server = map[string]*serverObservation{}
+	o.client = map[string]*clientObservation{}
+}
+
+func (o *observerSet) stopAll() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for k, s := range o.server {
+		s.end()
+		delete(o.server, k)
+	}
+	o.client = map[string]*clientObservation{}
+}
+
+// observe serves an Observe registration or deregistration of /counter
+// (RFC 7641 3.1, 3.6). Inside OSCORE the Observe option is both inner and
+// outer (RFC 8613 4.1.3.5); every notification is protected with the same
+// layers as the registration's response, each with a fresh Partial IV
+// (RFC 8613 8.3; draft 2.5.1).
 func (n *node) observe(in *incoming, res builtin) message.Message {
-	return res(&n.app, &in.req)
+	key := in.cc.RemoteAddr().String() + "/" + hex.EncodeToString(in.req.Token)
+	v, _ := in.req.Options.GetUint32(optObserve)
+	resp := res(&n.app, &in.req)
+	n.observers.mu.Lock()
+	defer n.observers.mu.Unlock()
+	if old, ok := n.observers.server[key]; ok {
+		old.end()
+		delete(n.observers.server, key)
+	}
+	if v != 0 || resp.Code != codes.Content {
+		return resp // deregistration: an ordinary response (RFC 7641 3.6)
+	}
+	obs := &serverObservation{stop: make(chan struct{})}
+	n.observers.server[key] = obs
+	seq := uint32(1)
+	resp.Options, _, _ = resp.Options.SetUint32(make([]byte, 4), optObserve, seq)
+	cc, tok, ctx := in.cc, append([]byte(nil), in.req.Token...), n.ctx
+	go func() {
+		t := time.NewTicker(notifyEvery)
+		defer t.Stop()
+		deadline := time.After(maxObservation)
+		for {
+			select {
+			case <-obs.stop:
+				return
+			case <-ctx.Done():
+				return
+			case <-cc.Done():
+				return
+			case <-deadline:
+				return
+			case <-t.C:
+			}
+			seq++
+			val := n.app.counter.Add(1)
+			m := message.Message{Code: codes.Content, Payload: []byte(strconv.FormatUint(val, 10))}
+			m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optObserve, seq)
+			protected, err := in.protectResponse(m)
+			if err != nil {
+				return
+			}
+			if err := n.notify(ctx, cc, tok, protected, in.at); err != nil {
+				return
+			}
+		}
+	}()
+	return resp
 }
 
-func (n *node) onUnsolicited(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {}
+// notify sends one notification as a NON message (RFC 7641 4.5 allows it).
+func (n *node) notify(ctx context.Context, cc *udpClient.Conn, tok []byte, m message.Message, at where) error {
+	pm := cc.AcquireMessage(ctx)
+	defer cc.ReleaseMessage(pm)
+	pm.SetCode(m.Code)
+	pm.SetToken(tok)
+	pm.SetType(message.NonConfirmable)
+	pm.SetMessageID(cc.GetMessageID())
+	pm.ResetOptionsTo(m.Options)
+	if len(m.Payload) > 0 {
+		pm.SetBody(bytes.NewReader(m.Payload))
+	}
+	n.sent.Add(1)
+	return cc.WriteMessage(pm)
+}
+
+// keepObservation takes the socket of a registration out of the pool: the
+// notifications arrive on it.
+func (n *node) keepObservation(uri string, tok []byte, pc *pooledConn, p *connPool, at where) {
+	n.observers.mu.Lock()
+	defer n.observers.mu.Unlock()
+	n.observers.client[string(tok)] = &clientObservation{uri: uri, token: append([]byte(nil), tok...), pc: pc, pool: p, at: at}
+}
+
+func (n *node) setObservationLayers(tok []byte, layers []clientLayer) {
+	n.observers.mu.Lock()
+	defer n.observers.mu.Unlock()
+	if o, ok := n.observers.client[string(tok)]; ok {
+		o.layers = layers
+	}
+}
+
+// observationFor finds the client's registration of uri.
+func (n *node) observationFor(uri string) *clientObservation {
+	n.observers.mu.Lock()
+	defer n.observers.mu.Unlock()
+	for _, o := range n.observers.client {
+		if o.uri == uri {
+			return o
+		}
+	}
+	return nil
+}
+
+func (n *node) endObservation(o *clientObservation) int {
+	n.observers.mu.Lock()
+	delete(n.observers.client, string(o.token))
+	got := o.received
+	n.observers.mu.Unlock()
+	o.pool.release(o.pc)
+	return got
+}
+
+// onUnsolicited receives what arrives on a client socket outside a pending
+// request: Observe notifications. The client removes the layers in reverse
+// order (draft 2.6); a notification that does not verify is dropped
+// silently and does not end the observation (RFC 8613 8.4).
+func (n *node) onUnsolicited(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
+	m, err := copyMessage(r)
+	if err != nil {
+		return
+	}
+	n.observers.mu.Lock()
+	o := n.observers.client[string(m.Token)]
+	var layers []clientLayer
+	if o != nil {
+		layers = o.layers
+	}
+	n.observers.mu.Unlock()
+	if o == nil {
+		return
+	}
+	n.received.Add(1)
+	for i := len(layers) - 1; i >= 0; i-- {
+		if !m.Options.HasOption(optOSCORE) {
+			break
+		}
+		plain, rep, err := oscore.UnprotectResponse(layers[i].b, m)
+		if err != nil {
+			n.decision(o.at, trace.RuleResponse, "", "RFC 8613 8.4", fmt.Sprintf("Notification does not verify with %s: %v: dropped", layers[i].name, err), 0)
+			return
+		}
+		n.layer(o.at, i+1, trace.LayerRemoved, trace.DirResponse, rep)
+		m = plain
+	}
+	n.observers.mu.Lock()
+	o.received++
+	n.observers.mu.Unlock()
+	n.delivery(o.at, trace.DirResponse, o.uri, "notification", m.Code, m.Payload)
+}

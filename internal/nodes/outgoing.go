@@ -80,7 +80,7 @@ func (in *incoming) forwardRequest() *reply {
 	}
 	in.xch.setStack(in.at.hop+1, stack)
 
-	resp, err := in.n.exchangeOnce(in.n.ctx, in.nextHop, m, where{in.at.ex, in.at.hop + 1}, in.xch, proxyTimeout, nil, nil)
+	resp, err := in.n.exchangeOnce(in.n.ctx, in.nextHop, m, where{in.at.ex, in.at.hop + 1}, in.xch, proxyTimeout, sendOpts{})
 	if err != nil {
 		code := codes.BadGateway
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -146,7 +146,8 @@ func (in *incoming) hopLimit(m *message.Message, added *[]uint16) *reply {
 // and waits for the response, on a client socket of its own (one exchange
 // per socket at a time). The token and MID are pinned from the exchange
 // when the scenario says so, and registered for the link's correlation.
-func (n *node) exchangeOnce(parent context.Context, to string, m message.Message, at where, xch *exchange, timeout time.Duration, tok []byte, pinMID *uint16) (message.Message, error) {
+func (n *node) exchangeOnce(parent context.Context, to string, m message.Message, at where, xch *exchange, timeout time.Duration, so sendOpts) (message.Message, error) {
+	tok, pinMID := so.token, so.mid
 	link, err := n.lab.linkBetween(n.id, to)
 	if err != nil {
 		return message.Message{}, err
@@ -155,9 +156,11 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 	if err != nil {
 		return message.Message{}, err
 	}
-	pc, err := p.get()
-	if err != nil {
-		return message.Message{}, err
+	pc := so.conn
+	if pc == nil {
+		if pc, err = p.get(); err != nil {
+			return message.Message{}, err
+		}
 	}
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
@@ -192,8 +195,14 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 	n.lab.reg.registerMID(link.id, mid, corr{Exchange: at.ex, Hop: at.hop})
 	n.sent.Add(1)
 	resp, err := pc.cc.Do(req)
-	if err != nil {
+	if err == nil && so.register {
+		n.keepObservation(so.uri, tok, pc, p, at)
+	} else if so.conn != nil {
+		// the observation's socket: its owner releases it
+	} else if err != nil {
 		p.put(pc, false)
+	}
+	if err != nil {
 		if ctx.Err() != nil && parent.Err() == nil {
 			return message.Message{}, fmt.Errorf("nodes: %s -> %s: %w", n.id, to, context.DeadlineExceeded)
 		}
@@ -201,9 +210,20 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 	}
 	out, err := copyMessage(resp)
 	pc.cc.ReleaseMessage(resp)
-	p.put(pc, err == nil)
+	if !so.register && so.conn == nil {
+		p.put(pc, err == nil)
+	}
 	n.received.Add(1)
 	return out, err
+}
+
+// sendOpts pins the first leg and ties a request to an observation.
+type sendOpts struct {
+	token    []byte      // nil: pinned by the exchange or random
+	mid      *uint16     // nil: pinned by the exchange or go-coap's
+	register bool        // Observe registration: keep the socket for the notifications
+	conn     *pooledConn // send on this socket (deregistration on the registration's socket)
+	uri      string
 }
 
 func randomToken() []byte {

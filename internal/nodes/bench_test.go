@@ -1,0 +1,119 @@
+package nodes
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"testing"
+	"time"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+)
+
+// chainScenario builds C -> P1 -> ... -> Pn -> S (forward-proxies) with or
+// without OSCORE: end-to-end C-S, C-P1, and one context per later leg, so
+// that n proxies give 1, 2 or 4 layers for n = 0, 1, 2.
+func chainScenario(proxies int, secure bool) (*scenario.Scenario, scenario.Step) {
+	s := &scenario.Scenario{Name: fmt.Sprintf("bench-%d-%v", proxies, secure)}
+	s.Nodes = append(s.Nodes, scenario.Node{ID: "C", Role: scenario.RoleClient})
+	var route []string
+	for i := 1; i <= proxies; i++ {
+		id := fmt.Sprintf("P%d", i)
+		n := scenario.Node{ID: id, Role: scenario.RoleProxy, Forward: true}
+		if i < proxies {
+			n.Upstream = fmt.Sprintf("P%d", i+1)
+		}
+		s.Nodes = append(s.Nodes, n)
+		route = append(route, id)
+	}
+	s.Nodes = append(s.Nodes, scenario.Node{ID: "S", Role: scenario.RoleServer, Authority: "example.com"})
+	st := scenario.Step{From: "C", Method: "GET", URI: "coap://example.com/alarm_status", Route: route}
+	if !secure {
+		return s, st
+	}
+	id := byte(0x10)
+	ctx := func(name, a, b string) {
+		s.Contexts = append(s.Contexts, scenario.Context{Name: name, MasterSecret: "0102030405060708090a0b0c0d0e0f10",
+			A: scenario.Endpoint{Node: a, SenderID: fmt.Sprintf("%02x", id), RecipientID: fmt.Sprintf("%02x", id+1)},
+			B: scenario.Endpoint{Node: b, SenderID: fmt.Sprintf("%02x", id+1), RecipientID: fmt.Sprintf("%02x", id)}})
+		id += 2
+	}
+	ctx("CTX_C_S", "C", "S")
+	st.Contexts = []string{"CTX_C_S"}
+	if proxies >= 1 {
+		ctx("CTX_C_P1", "C", "P1")
+		st.Contexts = append(st.Contexts, "CTX_C_P1")
+	}
+	for i := 1; i <= proxies && proxies >= 2; i++ {
+		next := "S"
+		if i < proxies {
+			next = fmt.Sprintf("P%d", i+1)
+		}
+		name := fmt.Sprintf("CTX_P%d_%s", i, next)
+		ctx(name, fmt.Sprintf("P%d", i), next)
+		s.Nodes[i].NextHopContexts = map[string]string{next: name}
+	}
+	return s, st
+}
+
+// benchChain measures sequential exchanges through one topology and
+// reports the latency percentiles next to ns/op.
+func benchChain(b *testing.B, proxies int, secure bool, subscribers int) {
+	s, st := chainScenario(proxies, secure)
+	bus := trace.NewBus(0)
+	lab := NewLab(bus)
+	defer lab.Close()
+	if err := lab.Load(s); err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < subscribers; i++ {
+		sub := bus.Subscribe(4096)
+		defer sub.Close()
+		go func() {
+			for range sub.C() {
+			}
+		}()
+	}
+	ctx := context.Background()
+	for i := 0; i < 50; i++ { // warm up the sockets and pools
+		if r, err := lab.Send(ctx, st); err != nil || r.Code != "2.05" {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		r, err := lab.Send(ctx, st)
+		lat = append(lat, time.Since(t0))
+		if err != nil || r.Code != "2.05" {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
+}
+
+// BenchmarkChains compares each chain with OSCORE against the same chain
+// without it, in the same run. Every client and proxy socket carries at
+// most rotateAfter exchanges, in both variants (stack-notes 9).
+func BenchmarkChains(b *testing.B) {
+	for _, c := range []struct {
+		name    string
+		proxies int
+	}{{"C-S", 0}, {"C-P-S", 1}, {"C-P1-P2-S", 2}} {
+		b.Run(c.name+"/plain", func(b *testing.B) { benchChain(b, c.proxies, false, 0) })
+		b.Run(c.name+"/oscore", func(b *testing.B) { benchChain(b, c.proxies, true, 0) })
+	}
+}
+
+// BenchmarkTracing measures the cost of two bus subscribers on the 2-layer
+// chain.
+func BenchmarkTracing(b *testing.B) {
+	b.Run("subscribers=0", func(b *testing.B) { benchChain(b, 1, true, 0) })
+	b.Run("subscribers=2", func(b *testing.B) { benchChain(b, 1, true, 2) })
+}

@@ -1,0 +1,49 @@
+package nodes
+
+import (
+	"testing"
+	"time"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+)
+
+// TestObserveCounter registers to /counter with a protected FETCH (RFC 8613
+// 4.2), receives protected notifications, each with its own Partial IV,
+// and deregisters.
+func TestObserveCounter(t *testing.T) {
+	notifyEvery = 100 * time.Millisecond
+	defer func() { notifyEvery = time.Second }()
+	s := builtinScenario(t, "rfc8613-c4-c7")
+	lab, bus := startLab(t, s)
+	reg := scenario.Step{From: "C", Method: "GET", URI: "coap://localhost/counter", Contexts: []string{"CTX_C_S"}, Observe: "register"}
+	r := send(t, lab, reg)
+	if r.Code != "2.05" {
+		t.Fatalf("register: %+v", r)
+	}
+	dg := datagrams(bus, r.Exchange)
+	if m := decode(t, dg[0].Bytes); m.Code.String() != "FETCH" || !m.Options.HasOption(6) {
+		t.Errorf("registration on the wire: %v %v, want outer FETCH with Observe", m.Code, optionNames(m.Options))
+	}
+	time.Sleep(450 * time.Millisecond)
+	dereg := reg
+	dereg.Observe = "deregister"
+	d := send(t, lab, dereg)
+	if d.Code != "2.05" || d.Notifications < 2 {
+		t.Fatalf("deregister: %+v", d)
+	}
+	var pivs = map[string]bool{}
+	for _, e := range eventsOf(bus, trace.TypeLayer, r.Exchange) {
+		if e.Dir == trace.DirResponse && e.Layer_.Action == trace.LayerApplied {
+			pivs[e.Layer_.Report.PartialIV.String()] = true
+		}
+	}
+	if len(pivs) < 3 { // first response without PIV, then one per notification
+		t.Errorf("notification Partial IVs %v", pivs)
+	}
+	n := len(eventsOf(bus, trace.TypeDelivery, r.Exchange))
+	time.Sleep(300 * time.Millisecond)
+	if m := len(eventsOf(bus, trace.TypeDelivery, r.Exchange)); m != n {
+		t.Errorf("notifications continue after deregistration: %d -> %d deliveries", n, m)
+	}
+}
