@@ -21,6 +21,11 @@ type Binding struct {
 	Observe    bool          // the request registered an observation (inner Observe 0)
 	Token      message.Token // token of the request as protected or received
 
+	kidBuf   [8]byte
+	pivBuf   [maxPIVLen]byte
+	nonceBuf [13]byte
+	tokBuf   [message.MaxTokenSize]byte
+
 	mu        sync.Mutex
 	responses int   // server: responses protected so far
 	verified  int   // client: responses verified so far
@@ -28,9 +33,39 @@ type Binding struct {
 	notifNum  int64 // client: Notification Number, -1 before the first notification with Partial IV
 }
 
-func newBinding(c *Context, kid, piv, kidContext, nonce []byte, observe bool, tok message.Token) *Binding {
-	return &Binding{Ctx: c, KID: kid, PIV: piv, KIDContext: kidContext, Nonce: nonce,
-		Observe: observe, Token: append(message.Token(nil), tok...), notifNum: -1}
+// newBinding copies kid, Partial IV, kid context and token into the
+// binding (inline storage for the usual sizes). The nonce is filled by the
+// caller through b.Nonce, which has the context's nonce length.
+func newBinding(c *Context, kid, piv, kidContext []byte, observe bool, tok message.Token) *Binding {
+	b := &Binding{Ctx: c, Observe: observe, notifNum: -1}
+	b.KID = inlineCopy(b.kidBuf[:], kid)
+	b.PIV = inlineCopy(b.pivBuf[:], piv)
+	if kidContext != nil {
+		b.KIDContext = clone(kidContext)
+	}
+	if tok != nil {
+		b.Token = message.Token(inlineCopy(b.tokBuf[:], tok))
+	}
+	n := c.p.AEAD.NonceLen()
+	if n <= len(b.nonceBuf) {
+		b.Nonce = b.nonceBuf[:n:n]
+	} else {
+		b.Nonce = make([]byte, n)
+	}
+	return b
+}
+
+// inlineCopy copies src into buf when it fits, else into a new slice.
+func inlineCopy(buf, src []byte) []byte {
+	if src == nil {
+		return nil
+	}
+	if len(src) <= len(buf) {
+		d := buf[:len(src):len(src)]
+		copy(d, src)
+		return d
+	}
+	return clone(src)
 }
 
 // NotificationNumber is the largest Partial IV among the verified

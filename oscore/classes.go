@@ -182,11 +182,36 @@ var registry = func() map[uint16]OptionDef {
 	return m
 }()
 
+// registryIndex maps option numbers below 512 to registry entries without
+// a map lookup (protect and unprotect consult it for every option).
+var registryIndex = func() (t [512]*OptionDef) {
+	for n, d := range registry {
+		if n < 512 {
+			d := d
+			t[n] = &d
+		}
+	}
+	return t
+}()
+
+// lookup is LookupOption without copying the entry.
+func lookup(num uint16) *OptionDef {
+	if num < 512 {
+		return registryIndex[num]
+	}
+	if d, ok := registry[num]; ok {
+		return &d
+	}
+	return nil
+}
+
 // LookupOption returns the registry entry; false means the option is
 // unrecognised, which RFC 8613 4.1 makes Class E.
 func LookupOption(num uint16) (OptionDef, bool) {
-	d, ok := registry[num]
-	return d, ok
+	if d := lookup(num); d != nil {
+		return *d, true
+	}
+	return OptionDef{}, false
 }
 
 // Options lists the registry sorted by number.
@@ -202,7 +227,7 @@ func Options() []OptionDef {
 
 // OptionName returns the registered name, or "Option 65000".
 func OptionName(num uint16) string {
-	if d, ok := registry[num]; ok {
+	if d := lookup(num); d != nil {
 		return d.Name
 	}
 	return "Option " + strconv.Itoa(int(num))
@@ -211,7 +236,7 @@ func OptionName(num uint16) string {
 // originalClass is the class RFC 8613 4.1 gives an option before any
 // escalation: registered class, or E when unknown.
 func originalClass(num uint16) Class {
-	if d, ok := registry[num]; ok {
+	if d := lookup(num); d != nil {
 		return d.Class
 	}
 	return ClassE

@@ -2,7 +2,6 @@ package oscore
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
@@ -120,11 +119,14 @@ func readExt(b []byte, nib int) (int, []byte, error) {
 
 // sortOptions sorts by number keeping the order of repeated options
 // (go-coap encodes unsorted options to garbage: stack-notes 2.4 pitfall 2).
+// It is an insertion sort: option lists are short and nearly sorted, and
+// it allocates nothing.
 func sortOptions(opts message.Options) {
-	if sort.SliceIsSorted(opts, func(i, j int) bool { return opts[i].ID < opts[j].ID }) {
-		return
+	for i := 1; i < len(opts); i++ {
+		for j := i; j > 0 && opts[j].ID < opts[j-1].ID; j-- {
+			opts[j], opts[j-1] = opts[j-1], opts[j]
+		}
 	}
-	sort.SliceStable(opts, func(i, j int) bool { return opts[i].ID < opts[j].ID })
 }
 
 // isRequestCode reports a request method code (class 0, not Empty).

@@ -1,6 +1,8 @@
 package oscore
 
 import (
+	"strconv"
+
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 )
 
@@ -131,8 +133,19 @@ func Errors() []*Error {
 		ErrSequenceExhausted, ErrResponseNotVerified, ErrTooManyLayers, ErrNotProtected, ErrBadMessage}
 }
 
+// codeStrings holds "c.dd" for every one-byte code.
+var codeStrings = func() (t [256]string) {
+	for i := range t {
+		c := codes.Code(i)
+		t[i] = string([]byte{byte('0' + c>>5), '.', byte('0' + (c&0x1f)/10), byte('0' + (c&0x1f)%10)})
+	}
+	return t
+}()
+
 // codeString renders a CoAP code as "c.dd".
 func codeString(c codes.Code) string {
-	b := []byte{byte('0' + c>>5), '.', byte('0' + (c&0x1f)/10), byte('0' + (c&0x1f)%10)}
-	return string(b)
+	if c < 256 {
+		return codeStrings[c]
+	}
+	return "?." + strconv.Itoa(int(c))
 }

@@ -19,6 +19,9 @@ type ProtectOptions struct {
 // (RFC 8613 8.2 step 3). It returns nil, nil when there is none.
 type ContextLookup func(kid, kidContext []byte) (*Context, error)
 
+// innerInline is how many Inner options fit on the stack while protecting.
+const innerInline = 16
+
 // ProtectRequest applies one OSCORE layer to request m with context c
 // (RFC 8613 8.1): it splits the options into Inner and Outer by class
 // (4.1, with o.Rule deciding for outer options per draft 2.2), decomposes
@@ -30,11 +33,14 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if c == nil {
 		return message.Message{}, nil, nil, errContextInvalid
 	}
+	rep := newReport("protect", "request")
+	rep.Context = c.name
 	if !isRequestCode(m.Code) {
-		return message.Message{}, nil, nil, fmt.Errorf("oscore: protect request: code %v is not a request method", codeString(m.Code))
+		return message.Message{}, nil, rep, fmt.Errorf("oscore: protect request: code %v is not a request method", codeString(m.Code))
 	}
-	rep := &Report{Context: c.name, Action: "protect", Message: "request", InnerCode: codeString(m.Code)}
-	sp, err := split(&m, o, true, false, rep)
+	rep.InnerCode = codeString(m.Code)
+	var innerBuf [innerInline]message.Option
+	sp, err := split(&m, o, true, false, rep, innerBuf[:0])
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
@@ -42,26 +48,25 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
-	var pivBuf [8]byte
+	var pivBuf [maxPIVLen]byte
 	piv := encodePIV(pivBuf[:0], seq)
 	ov := OptionValue{PartialIV: piv, KID: c.p.SenderID}
 	if o.IncludeKIDContext && c.p.IDContext != nil {
 		ov.KIDContext = c.p.IDContext
 	}
-	nonce := make([]byte, c.p.AEAD.NonceLen())
-	makeNonce(nonce, c.p.SenderID, piv, c.commonIV)
+	b := newBinding(c, c.p.SenderID, piv, ov.KIDContext, sp.observeRegister, m.Token)
+	makeNonce(b.Nonce, c.p.SenderID, piv, c.commonIV)
 	outerCode := codes.POST
 	if sp.observe {
 		outerCode = codes.FETCH
 	}
-	out, ct, pt, optVal, err := seal(c, &m, sp, ov, nonce, c.p.SenderID, piv, outerCode)
+	out, ct, pt, optVal, err := seal(c, &m, sp.inner, sp.outer, ov, b.Nonce, c.p.SenderID, piv, outerCode)
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
-	b := newBinding(c, clone(c.p.SenderID), clone(piv), clone(ov.KIDContext), nonce, sp.observeRegister, m.Token)
-	fillReport(rep, c, "sender", ov, optVal, seq, out.Code, pt, ct)
-	rep.Nonce = nonceReport(c.p.SenderID, piv, c.commonIV, nonce, "own")
-	rep.AAD = aadReport(c.p.AEAD, c.p.SenderID, piv)
+	rep.OuterCode = codeString(outerCode)
+	rep.fill(c, &cryptoParts{which: "sender", ov: ov, optVal: optVal, idPIV: c.p.SenderID, noncePIV: piv,
+		nonce: b.Nonce, pivFrom: "own", reqKID: c.p.SenderID, reqPIV: piv}, pt, ct)
 	return out, b, rep, nil
 }
 
@@ -77,11 +82,14 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		return message.Message{}, nil, errContextInvalid
 	}
 	c := b.Ctx
+	rep := newReport("protect", "response")
+	rep.Context = c.name
 	if !isResponseCode(m.Code) {
-		return message.Message{}, nil, fmt.Errorf("oscore: protect response: code %v is not a response code", codeString(m.Code))
+		return message.Message{}, rep, fmt.Errorf("oscore: protect response: code %v is not a response code", codeString(m.Code))
 	}
-	rep := &Report{Context: c.name, Action: "protect", Message: "response", InnerCode: codeString(m.Code)}
-	sp, err := split(&m, o, false, b.Observe, rep)
+	rep.InnerCode = codeString(m.Code)
+	var innerBuf [innerInline]message.Option
+	sp, err := split(&m, o, false, b.Observe, rep, innerBuf[:0])
 	if err != nil {
 		return message.Message{}, rep, err
 	}
@@ -91,89 +99,89 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	b.mu.Unlock()
 
 	var ov OptionValue
-	var piv []byte
-	var nonce []byte
-	seq := int64(-1)
-	nonceID, noncePIV := b.KID, b.PIV // nonce parts: whoever generated the Partial IV
+	nonce := b.Nonce
+	nonceID, noncePIV := b.KID, b.PIV // the nonce's parts: whoever generated the Partial IV
 	from := "request"
+	var pivBuf [maxPIVLen]byte
+	var nonceBuf [13]byte
 	if o.ResponsePIV || !first {
 		s, err := c.nextSeq()
 		if err != nil {
 			return message.Message{}, rep, err
 		}
-		seq = int64(s)
-		piv = encodePIV(make([]byte, 0, 5), s)
+		piv := encodePIV(pivBuf[:0], s)
 		ov.PartialIV = piv
-		nonce = make([]byte, c.p.AEAD.NonceLen())
+		nonce = nonceBuf[:c.p.AEAD.NonceLen()]
 		makeNonce(nonce, c.p.SenderID, piv, c.commonIV)
 		nonceID, noncePIV, from = c.p.SenderID, piv, "own"
 		if !first {
 			rep.Notes = append(rep.Notes, "own Partial IV: only the first response may reuse the request nonce (RFC 8613 4.1.3.5, draft 2.5.1)")
 		}
 	} else {
-		nonce = b.Nonce
 		rep.Notes = append(rep.Notes, "request nonce reused: first response without Partial IV (RFC 8613 8.3)")
 	}
 	outerCode := codes.Changed
 	if sp.notification {
 		outerCode = codes.Content
 	}
-	out, ct, pt, optVal, err := seal(c, &m, sp, ov, nonce, b.KID, b.PIV, outerCode)
+	out, ct, pt, optVal, err := seal(c, &m, sp.inner, sp.outer, ov, nonce, b.KID, b.PIV, outerCode)
 	if err != nil {
 		return message.Message{}, rep, err
 	}
-	fillReport(rep, c, "sender", ov, optVal, uint64(seq), out.Code, pt, ct)
-	rep.Seq = seq
-	rep.Nonce = nonceReport(nonceID, noncePIV, c.commonIV, nonce, from)
-	rep.AAD = aadReport(c.p.AEAD, b.KID, b.PIV)
+	rep.OuterCode = codeString(outerCode)
+	rep.fill(c, &cryptoParts{which: "sender", ov: ov, optVal: optVal, idPIV: nonceID, noncePIV: noncePIV,
+		nonce: nonce, pivFrom: from, reqKID: b.KID, reqPIV: b.PIV}, pt, ct)
 	return out, rep, nil
 }
 
-// seal encrypts the plaintext of m's inner part and assembles the outer
-// message: outer options, the OSCORE option, ciphertext as payload.
-func seal(c *Context, m *message.Message, sp splitResult, ov OptionValue, nonce, reqKID, reqPIV []byte, outerCode codes.Code) (out message.Message, ct, pt, optVal []byte, err error) {
-	// Plaintext (RFC 8613 5.3): Code || Inner options || 0xff || payload.
-	ptLen := 1 + optionsLen(sp.inner)
+// seal encrypts the Inner part of m (RFC 8613 5.3: Code || Inner options
+// || 0xff || payload) and assembles the outer message: Outer options, the
+// OSCORE option, ciphertext as payload. One allocation holds the OSCORE
+// option value, the plaintext, the ciphertext and the AAD.
+func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov OptionValue, nonce, reqKID, reqPIV []byte, outerCode codes.Code) (out message.Message, ct, pt, optVal []byte, err error) {
+	ptLen := 1 + optionsLen(inner)
 	if len(m.Payload) > 0 {
 		ptLen += 1 + len(m.Payload)
 	}
-	optVal, err = ov.AppendTo(nil)
-	if err != nil {
-		return out, nil, nil, nil, err
+	if max := c.maxPlaintext(); uint64(ptLen) > max {
+		return out, nil, nil, nil, fmt.Errorf("oscore: plaintext of %d bytes exceeds %d for %v", ptLen, max, c.p.AEAD)
+	}
+	if len(ov.PartialIV) > maxPIVLen || len(ov.KIDContext) > 255 {
+		return out, nil, nil, nil, fmt.Errorf("oscore: OSCORE option fields too long")
+	}
+	ovLen := 1 + len(ov.PartialIV) + len(ov.KID)
+	if ov.KIDContext != nil {
+		ovLen += 1 + len(ov.KIDContext)
 	}
 	tag := c.p.AEAD.TagLen()
-	// One buffer: plaintext, then ciphertext (plaintext + tag), then AAD.
-	buf := make([]byte, 0, ptLen+ptLen+tag+64+len(reqKID)+len(reqPIV))
+	aadMax := len(encrypt0Prefix) + 12 + len(reqKID) + len(reqPIV)
+	buf := make([]byte, 0, ovLen+ptLen+ptLen+tag+aadMax)
+	buf, _ = ov.AppendTo(buf)
+	optVal = buf[:len(buf):len(buf)]
+	start := len(buf)
 	buf = append(buf, byte(m.Code))
-	buf = appendOptions(buf, sp.inner)
+	buf = appendOptions(buf, inner)
 	if len(m.Payload) > 0 {
 		buf = append(buf, 0xff)
 		buf = append(buf, m.Payload...)
 	}
-	pt = buf[:ptLen:ptLen]
-	aad, _, _ := appendAAD(buf[ptLen+ptLen+tag:ptLen+ptLen+tag], c.p.AEAD, reqKID, reqPIV)
-	ct = c.sealer.Seal(buf[ptLen:ptLen], nonce, pt, aad)
+	pt = buf[start : start+ptLen : start+ptLen]
+	ctStart := start + ptLen
+	aadStart := ctStart + ptLen + tag
+	aad, _, _ := appendAAD(buf[aadStart:aadStart], c.p.AEAD, reqKID, reqPIV)
+	ct = c.sealer.Seal(buf[ctStart:ctStart], nonce, pt, aad)
+	ct = ct[:len(ct):len(ct)]
 
-	outer := sp.outer
-	outer = outer.Add(message.Option{ID: optOSCORE, Value: optVal})
+	outer := outerOpts.Add(message.Option{ID: optOSCORE, Value: optVal})
 	out = message.Message{Token: m.Token, Options: outer, Code: outerCode, Payload: ct, MessageID: m.MessageID, Type: m.Type}
 	return out, ct, pt, optVal, nil
 }
 
-func fillReport(rep *Report, c *Context, which string, ov OptionValue, optVal []byte, seq uint64, outer codes.Code, pt, ct []byte) {
-	rep.KID, rep.KIDContext, rep.PartialIV = Hex(ov.KID), Hex(ov.KIDContext), Hex(ov.PartialIV)
-	rep.Seq = int64(seq)
-	if ov.PartialIV == nil {
-		rep.Seq = -1
+// maxPlaintext is the longest plaintext the AEAD accepts (CCM with L=2:
+// 2^16-1 bytes, RFC 3610 2).
+func (c *Context) maxPlaintext() uint64 {
+	if m, ok := c.sealer.(interface{ maxPlaintext() uint64 }); ok {
+		return m.maxPlaintext()
 	}
-	rep.Option = ov.String()
-	rep.OptionValue = Hex(nonNil(optVal))
-	rep.OuterCode = codeString(outer)
-	rep.Plaintext, rep.Ciphertext = Hex(pt), Hex(ct)
-	d := c.deriv.SenderKey
-	key := c.senderKey
-	if which == "recipient" {
-		d, key = c.deriv.RecipientKey, c.recipientKey
-	}
-	rep.Key = KeyReport{Which: which, Alg: c.p.AEAD.String(), Info: d.Info, InfoDiag: d.InfoDiag, Key: Hex(clone(key))}
+	return 1 << 32
 }

@@ -23,6 +23,17 @@ type Report struct {
 	Plaintext   Hex            `json:"plaintext"`
 	Ciphertext  Hex            `json:"ciphertext"`
 	Notes       []string       `json:"notes,omitempty"` // decisions in plain words (e.g. "Proxy-Uri decomposed (RFC 8613 4.1.3.3)")
+
+	arena     [reportArenaLen]byte
+	arenaUsed int
+	optsBuf   [reportOptsLen]OptionReport
+}
+
+// newReport starts a report with its option rows in inline storage.
+func newReport(action, msg string) *Report {
+	r := &Report{Action: action, Message: msg, Seq: -1}
+	r.Options = r.optsBuf[:0]
+	return r
 }
 
 // NonceReport shows the nonce construction of RFC 8613 5.2: the Sender ID

@@ -28,11 +28,11 @@ type splitResult struct {
 //   - The previous layer's OSCORE option is an ordinary U option to the
 //     rule; it becomes Inner when escalated (draft 2.1, 2.2). Without a rule
 //     it is always escalated: two OSCORE options in one message are invalid.
-func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report) (splitResult, error) {
+func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report, inner message.Options) (splitResult, error) {
 	var sp splitResult
-	sp.inner = make(message.Options, 0, len(m.Options)+2)
-	sp.outer = make(message.Options, 0, len(m.Options)+3)
-	rep.Options = make([]OptionReport, 0, len(m.Options))
+	sp.inner = inner[:0]
+	sp.outer = make(message.Options, 0, len(m.Options)+2)
+	var ruleMsg *message.Message // a copy handed to the rule, made on first use
 	for _, opt := range m.Options {
 		num := uint16(opt.ID)
 		_, known := LookupOption(num)
@@ -44,10 +44,9 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 			return sp, e
 		}
 		orig := originalClass(num)
-		or := OptionReport{Number: num, Name: OptionName(num), Value: Hex(nonNil(opt.Value)),
-			Text: optionText(num, opt.Value), Original: orig.String()}
+		or := OptionReport{Number: num, Name: optionName(num), Value: Hex(nonNil(opt.Value)), Original: orig.name()}
 		if orig&ClassE != 0 {
-			or.Class, or.Where = orig.String(), "inner"
+			or.Class, or.Where = orig.name(), "inner"
 			switch {
 			case num == optObserve && isRequest:
 				sp.observe = true
@@ -74,13 +73,17 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 		}
 		res := RuleResult{Class: orig, Original: orig}
 		if o.Rule != nil {
-			res = o.Rule(num, m)
+			if ruleMsg == nil {
+				cp := *m
+				ruleMsg = &cp
+			}
+			res = o.Rule(num, ruleMsg)
 		}
 		if num == optOSCORE && o.Rule == nil {
 			res = RuleResult{Class: ClassE, Original: orig}
 			or.Note = "previous layer's OSCORE option: protected by the new layer (draft 2.1)"
 		}
-		or.Class, or.Steps = res.Class.String(), res.Steps
+		or.Class, or.Steps = res.Class.name(), res.Steps
 		if res.Class&ClassE != 0 {
 			or.Where, or.Escalated = "inner", true
 			if or.Note == "" {

@@ -3,7 +3,6 @@ package oscore
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
@@ -21,29 +20,10 @@ func CodeText(c codes.Code) string {
 	return codeString(c)
 }
 
-// optionText renders an option value in its registered format: strings
-// quoted, uints as numbers, the OSCORE option in its canonical form,
-// empty values as "", others as 0x-hex.
+// optionText renders an option value in its registered format (see
+// appendOptionText).
 func optionText(num uint16, v []byte) string {
-	if num == optOSCORE {
-		if ov, err := ParseOption(v); err == nil {
-			return ov.String()
-		}
-		return "0x" + Hex(v).String() + " (malformed)"
-	}
-	format := "opaque"
-	if d, ok := LookupOption(num); ok {
-		format = d.Format
-	}
-	switch {
-	case len(v) == 0 && format != "string":
-		return ""
-	case format == "string" && utf8.Valid(v):
-		return strconv.Quote(string(v))
-	case format == "uint" && len(v) <= 8:
-		return strconv.FormatUint(decodeUint(v), 10)
-	}
-	return "0x" + Hex(v).String()
+	return string(appendOptionText(nil, num, v))
 }
 
 // FormatMessage is the canonical one-line text form of a CoAP message (the

@@ -42,26 +42,28 @@ func findOSCORE(m *message.Message) ([]byte, error) {
 // (draft 2.1). Errors carry the response to send (ErrDecodeCOSE 4.02,
 // ErrContextNotFound 4.01, ErrReplay 4.01, ErrDecryptionFailed 4.00).
 func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message, *Binding, *Report, error) {
-	rep := &Report{Action: "unprotect", Message: "request", OuterCode: codeString(m.Code), Seq: -1}
+	rep := newReport("unprotect", "request")
+	rep.OuterCode = codeString(m.Code)
 	raw, err := findOSCORE(&m)
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
-	rep.OptionValue = Hex(nonNil(raw))
 	ov, err := ParseOption(raw)
 	if err != nil {
+		rep.OptionValue = Hex(clone(raw))
 		return message.Message{}, nil, rep, err
 	}
-	rep.Option = ov.String()
-	rep.KID, rep.KIDContext, rep.PartialIV = Hex(ov.KID), Hex(ov.KIDContext), Hex(ov.PartialIV)
 	if ov.PartialIV == nil || ov.KID == nil {
+		rep.partialHeader(ov, raw)
 		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail("request without Partial IV or kid (RFC 8613 5.1)")
 	}
 	if lookup == nil {
+		rep.partialHeader(ov, raw)
 		return message.Message{}, nil, rep, ErrContextNotFound.withDetail("no context lookup")
 	}
 	c, err := lookup(ov.KID, ov.KIDContext)
 	if err != nil {
+		rep.partialHeader(ov, raw)
 		var oe *Error
 		if errors.As(err, &oe) {
 			return message.Message{}, nil, rep, err
@@ -69,44 +71,51 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 		return message.Message{}, nil, rep, ErrContextNotFound.withDetail(err.Error())
 	}
 	if c == nil {
+		rep.partialHeader(ov, raw)
 		return message.Message{}, nil, rep, ErrContextNotFound.withDetail(fmt.Sprintf("kid %x, kid context %s", ov.KID, optHex(ov.KIDContext)))
 	}
 	rep.Context = c.name
 	if len(ov.KID) > c.p.AEAD.MaxIDLen() {
+		rep.partialHeader(ov, raw)
 		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail("kid longer than the nonce allows")
 	}
 	seq := pivValue(ov.PartialIV)
-	rep.Seq = int64(seq)
+	parts := cryptoParts{which: "recipient", ov: ov, optVal: raw, idPIV: ov.KID, noncePIV: ov.PartialIV,
+		pivFrom: "request", reqKID: ov.KID, reqPIV: ov.PartialIV}
 	if !c.replay.check(seq) {
+		rep.fill(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q", seq, c.name))
 	}
-	nonce := make([]byte, c.p.AEAD.NonceLen())
-	makeNonce(nonce, ov.KID, ov.PartialIV, c.commonIV)
-	rep.Nonce = nonceReport(ov.KID, ov.PartialIV, c.commonIV, nonce, "request")
-	rep.AAD = aadReport(c.p.AEAD, ov.KID, ov.PartialIV)
-	fillKey(rep, c, "recipient")
-	rep.Ciphertext = Hex(m.Payload)
-	pt, err := open(c, nonce, m.Payload, ov.KID, ov.PartialIV)
+	b := newBinding(c, ov.KID, ov.PartialIV, ov.KIDContext, false, m.Token)
+	makeNonce(b.Nonce, ov.KID, ov.PartialIV, c.commonIV)
+	parts.nonce = b.Nonce
+	pt, err := open(c, b.Nonce, m.Payload, ov.KID, ov.PartialIV)
 	if err != nil {
+		rep.fill(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, err
 	}
 	if !c.replay.accept(seq) {
+		rep.fill(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q (concurrent duplicate)", seq, c.name))
 	}
-	rep.Plaintext = Hex(pt)
-	out, inner, err := rebuild(&m, pt, rep)
+	out, flags, err := rebuild(&m, pt, rep)
+	rep.fill(c, &parts, pt, m.Payload)
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
 	if !isRequestCode(out.Code) {
 		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail(fmt.Sprintf("inner code %s is not a request method", codeString(out.Code)))
 	}
-	observe := false
-	if v, ok := findOption(inner, optObserve); ok && decodeUint(v) == 0 {
-		observe = true
-	}
-	b := newBinding(c, clone(ov.KID), clone(ov.PartialIV), clone(ov.KIDContext), nonce, observe, m.Token)
+	b.Observe = flags.observeRegister
 	return out, b, rep, nil
+}
+
+// partialHeader records what is known of the OSCORE option when
+// processing stops before a context is found.
+func (r *Report) partialHeader(ov OptionValue, raw []byte) {
+	r.KID, r.KIDContext, r.PartialIV = r.copyBytes(ov.KID), r.copyBytes(ov.KIDContext), r.copyBytes(ov.PartialIV)
+	r.OptionValue = r.copyBytes(nonNil(raw))
+	r.Option = ov.String()
 }
 
 // UnprotectResponse verifies and removes one OSCORE layer from response m
@@ -122,56 +131,55 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 		return message.Message{}, nil, errContextInvalid
 	}
 	c := b.Ctx
-	rep := &Report{Context: c.name, Action: "unprotect", Message: "response", OuterCode: codeString(m.Code), Seq: -1}
+	rep := newReport("unprotect", "response")
+	rep.Context = c.name
+	rep.OuterCode = codeString(m.Code)
 	raw, err := findOSCORE(&m)
 	if err != nil {
 		return message.Message{}, rep, silent(err)
 	}
-	rep.OptionValue = Hex(nonNil(raw))
 	ov, err := ParseOption(raw)
 	if err != nil {
+		rep.OptionValue = Hex(clone(raw))
 		return message.Message{}, rep, silent(err)
 	}
-	rep.Option = ov.String()
-	rep.KID, rep.KIDContext, rep.PartialIV = Hex(ov.KID), Hex(ov.KIDContext), Hex(ov.PartialIV)
-	var nonce []byte
+	parts := cryptoParts{which: "recipient", ov: ov, optVal: raw, idPIV: b.KID, noncePIV: b.PIV, nonce: b.Nonce,
+		pivFrom: "request", reqKID: b.KID, reqPIV: b.PIV}
 	if ov.PartialIV != nil {
-		rep.Seq = int64(pivValue(ov.PartialIV))
-		nonce = make([]byte, c.p.AEAD.NonceLen())
+		if len(ov.PartialIV) > maxPIVLen {
+			rep.partialHeader(ov, raw)
+			return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail("Partial IV too long"))
+		}
+		nonce := rep.take(c.p.AEAD.NonceLen())
 		makeNonce(nonce, c.p.RecipientID, ov.PartialIV, c.commonIV)
-		rep.Nonce = nonceReport(c.p.RecipientID, ov.PartialIV, c.commonIV, nonce, "own")
-	} else {
-		nonce = b.Nonce
-		rep.Nonce = nonceReport(b.KID, b.PIV, c.commonIV, nonce, "request")
+		parts.idPIV, parts.noncePIV, parts.nonce, parts.pivFrom = c.p.RecipientID, ov.PartialIV, nonce, "own"
 	}
-	rep.AAD = aadReport(c.p.AEAD, b.KID, b.PIV)
-	fillKey(rep, c, "recipient")
-	rep.Ciphertext = Hex(m.Payload)
 	// Cheap freshness pre-check before decrypting (RFC 8613 7.4.1).
 	if err := b.checkResponse(ov.PartialIV, true, false); err != nil {
+		rep.fill(c, &parts, nil, m.Payload)
 		return message.Message{}, rep, silent(err)
 	}
-	pt, err := open(c, nonce, m.Payload, b.KID, b.PIV)
+	pt, err := open(c, parts.nonce, m.Payload, b.KID, b.PIV)
 	if err != nil {
+		rep.fill(c, &parts, nil, m.Payload)
 		return message.Message{}, rep, silent(err)
 	}
-	rep.Plaintext = Hex(pt)
-	out, inner, err := rebuild(&m, pt, rep)
+	out, flags, err := rebuild(&m, pt, rep)
+	rep.fill(c, &parts, pt, m.Payload)
 	if err != nil {
 		return message.Message{}, rep, silent(err)
 	}
 	if !isResponseCode(out.Code) {
 		return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail(fmt.Sprintf("inner code %s is not a response code", codeString(out.Code))))
 	}
-	_, notification := findOption(inner, optObserve)
-	if notification && !b.Observe {
+	if flags.observe && !b.Observe {
 		return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail("Inner Observe in a response to a non-Observe request (RFC 8613 4.1.3.5.2)"))
 	}
-	if err := b.checkResponse(ov.PartialIV, notification, true); err != nil {
+	if err := b.checkResponse(ov.PartialIV, flags.observe, true); err != nil {
 		return message.Message{}, rep, silent(err)
 	}
-	if notification {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("notification accepted; Notification Number %d", b.NotificationNumber()))
+	if flags.observe {
+		rep.Notes = append(rep.Notes, "notification accepted (RFC 8613 7.4.1)")
 	}
 	return out, rep, nil
 }
@@ -228,38 +236,46 @@ func silent(err error) error {
 }
 
 // open decrypts and authenticates (RFC 8613 5.3, 8.2 step 5, 8.4 step 5).
+// One allocation holds the plaintext and the AAD.
 func open(c *Context, nonce, ct, reqKID, reqPIV []byte) ([]byte, error) {
-	if len(ct) < c.p.AEAD.TagLen() {
-		return nil, ErrDecryptionFailed.withDetail(fmt.Sprintf("ciphertext of %d bytes is shorter than the %d-byte tag", len(ct), c.p.AEAD.TagLen()))
+	tag := c.p.AEAD.TagLen()
+	if len(ct) < tag {
+		return nil, ErrDecryptionFailed.withDetail(fmt.Sprintf("ciphertext of %d bytes is shorter than the %d-byte tag", len(ct), tag))
 	}
-	var aadBuf [96]byte
-	aad, _, _ := appendAAD(aadBuf[:0], c.p.AEAD, reqKID, reqPIV)
-	pt, err := c.opener.Open(make([]byte, 0, len(ct)), nonce, ct, aad)
+	if uint64(len(ct)-tag) > c.maxPlaintext() {
+		return nil, ErrDecryptionFailed.withDetail("ciphertext too long for the algorithm")
+	}
+	ptLen := len(ct) - tag
+	buf := make([]byte, ptLen, ptLen+len(encrypt0Prefix)+12+len(reqKID)+len(reqPIV))
+	aad, _, _ := appendAAD(buf[ptLen:ptLen], c.p.AEAD, reqKID, reqPIV)
+	pt, err := c.opener.Open(buf[:0], nonce, ct, aad)
 	if err != nil {
 		return nil, ErrDecryptionFailed.withDetail(fmt.Sprintf("context %q", c.name))
 	}
-	return pt, nil
+	return pt[:len(pt):len(pt)], nil
+}
+
+// innerFlags are facts about the Inner options that verification needs.
+type innerFlags struct {
+	observe         bool // Inner Observe present
+	observeRegister bool // Inner Observe 0 (a registration)
 }
 
 // rebuild forms the unprotected message (RFC 8613 8.2 steps 2 and 6, 8.4):
 // outer options except OSCORE and except outer copies of Class E options,
 // plus the Inner options of the plaintext; Code and payload from the
 // plaintext.
-func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, message.Options, error) {
+func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, innerFlags, error) {
+	var fl innerFlags
 	if len(pt) < 1 {
-		return message.Message{}, nil, ErrDecodeCOSE.withDetail("empty plaintext")
-	}
-	inner, payload, err := parseOptions(pt[1:], make(message.Options, 0, 8))
-	if err != nil {
-		return message.Message{}, nil, ErrDecodeCOSE.withDetail("plaintext: " + err.Error())
+		return message.Message{}, fl, ErrDecodeCOSE.withDetail("empty plaintext")
 	}
 	rep.InnerCode = codeString(codes.Code(pt[0]))
-	opts := make(message.Options, 0, len(m.Options)+len(inner))
-	rep.Options = make([]OptionReport, 0, len(m.Options)+len(inner))
+	opts := make(message.Options, 0, len(m.Options)+8)
 	for _, o := range m.Options {
 		num := uint16(o.ID)
 		cl := originalClass(num)
-		or := OptionReport{Number: num, Name: OptionName(num), Value: Hex(nonNil(o.Value)), Text: optionText(num, o.Value), Original: cl.String(), Class: cl.String()}
+		or := OptionReport{Number: num, Name: optionName(num), Value: Hex(nonNil(o.Value)), Original: cl.name(), Class: cl.name()}
 		switch {
 		case num == optOSCORE:
 			or.Where, or.Note = "discarded", "this layer's OSCORE option"
@@ -271,23 +287,28 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, messa
 		}
 		rep.Options = append(rep.Options, or)
 	}
-	for _, o := range inner {
+	nOuter := len(opts)
+	opts, payload, err := parseOptions(pt[1:], opts)
+	if err != nil {
+		return message.Message{}, fl, ErrDecodeCOSE.withDetail("plaintext: " + err.Error())
+	}
+	for _, o := range opts[nOuter:] {
 		num := uint16(o.ID)
 		cl := originalClass(num)
-		or := OptionReport{Number: num, Name: OptionName(num), Value: Hex(nonNil(o.Value)), Text: optionText(num, o.Value), Original: cl.String(), Class: "E", Where: "inner"}
+		or := OptionReport{Number: num, Name: optionName(num), Value: Hex(nonNil(o.Value)), Original: cl.name(), Class: "E", Where: "inner"}
 		if cl&ClassE == 0 {
 			or.Escalated = true
 			or.Note = "outer option found inside the plaintext: escalated by the sender (draft 2.2)"
 		}
+		if num == optObserve {
+			fl.observe = true
+			fl.observeRegister = decodeUint(o.Value) == 0
+		}
 		rep.Options = append(rep.Options, or)
-		opts = append(opts, o)
 	}
 	sortOptions(opts)
 	out := message.Message{Token: m.Token, Options: opts, Code: codes.Code(pt[0]), Payload: payload, MessageID: m.MessageID, Type: m.Type}
-	if out.Payload == nil {
-		out.Payload = nil
-	}
-	return out, inner, nil
+	return out, fl, nil
 }
 
 func findOption(opts message.Options, id uint16) ([]byte, bool) {
@@ -297,14 +318,6 @@ func findOption(opts message.Options, id uint16) ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-func fillKey(rep *Report, c *Context, which string) {
-	d, key := c.deriv.SenderKey, c.senderKey
-	if which == "recipient" {
-		d, key = c.deriv.RecipientKey, c.recipientKey
-	}
-	rep.Key = KeyReport{Which: which, Alg: c.p.AEAD.String(), Info: d.Info, InfoDiag: d.InfoDiag, Key: Hex(clone(key))}
 }
 
 func optHex(b []byte) string {

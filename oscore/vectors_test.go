@@ -255,9 +255,9 @@ func TestVectorsResponses(t *testing.T) {
 			if err := srv.SetSenderSeq(r.Sender.Seq); err != nil {
 				t.Fatal(err)
 			}
-			reqNonce := make([]byte, 13)
-			makeNonce(reqNonce, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), srv.CommonIV())
-			b := newBinding(srv, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), nil, reqNonce, false, nil)
+			b := newBinding(srv, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), nil, false, nil)
+			makeNonce(b.Nonce, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), srv.CommonIV())
+			reqNonce := b.Nonce
 			resp := decodeDatagram(t, unhex(t, r.Unprotected))
 			out, rep, err := ProtectResponse(b, resp, ProtectOptions{ResponsePIV: r.PartialIV != nil})
 			if err != nil {
@@ -278,7 +278,8 @@ func TestVectorsResponses(t *testing.T) {
 			eqHex(t, "protected response", encodeDatagram(t, out), r.Protected)
 
 			cli := vectorContext(t, v, "C.1.1")
-			cb := newBinding(cli, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), nil, reqNonce, false, nil)
+			cb := newBinding(cli, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), nil, false, nil)
+			copy(cb.Nonce, reqNonce)
 			got, _, err := UnprotectResponse(cb, decodeDatagram(t, unhex(t, r.Protected)))
 			if err != nil {
 				t.Fatalf("unprotect: %v", err)
