@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -157,7 +158,7 @@ func writeResponse(w *responsewriter.ResponseWriter[*udpClient.Conn], m *message
 
 // copyMessage detaches a pooled go-coap message (stack-notes 2.4 item 8).
 func copyMessage(r *pool.Message) (message.Message, error) {
-	body, err := r.ReadBody()
+	body, err := readBody(r)
 	if err != nil {
 		return message.Message{}, err
 	}
@@ -169,4 +170,25 @@ func copyMessage(r *pool.Message) (message.Message, error) {
 		m.Options[i] = message.Option{ID: o.ID, Value: append([]byte(nil), o.Value...)}
 	}
 	return m, nil
+}
+
+// readBody copies the payload with one exact-size allocation (go-coap's
+// ReadBody allocates at least 1 KiB per message).
+func readBody(r *pool.Message) ([]byte, error) {
+	body := r.Body()
+	if body == nil {
+		return nil, nil
+	}
+	size, err := body.Seek(0, io.SeekEnd)
+	if err != nil || size == 0 {
+		return nil, err
+	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
