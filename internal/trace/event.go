@@ -32,6 +32,7 @@ const (
 const (
 	LayerApplied = "applied"
 	LayerRemoved = "removed"
+	LayerFailed  = "failed" // a removal that failed; the report shows how far it got
 )
 
 // Decision rules (Decision.Rule), named after the draft's processing parts.
@@ -79,7 +80,7 @@ type Event struct {
 // LayerEvent is one OSCORE layer applied (protect) or removed (unprotect),
 // with the report the oscore package returned; the tracer never recomputes it.
 type LayerEvent struct {
-	Action string         `json:"action"` // LayerApplied | LayerRemoved
+	Action string         `json:"action"` // LayerApplied | LayerRemoved | LayerFailed
 	Report *oscore.Report `json:"report,omitempty"`
 }
 

@@ -165,8 +165,8 @@ func (e *Event) validate() error {
 		if e.Layer_ == nil {
 			return missing("layer_event")
 		}
-		if a := e.Layer_.Action; a != LayerApplied && a != LayerRemoved {
-			return fmt.Errorf("layer action %q, want %q or %q", a, LayerApplied, LayerRemoved)
+		if a := e.Layer_.Action; a != LayerApplied && a != LayerRemoved && a != LayerFailed {
+			return fmt.Errorf("layer action %q, want %q, %q or %q", a, LayerApplied, LayerRemoved, LayerFailed)
 		}
 	case TypeDecision:
 		if e.Decision == nil {

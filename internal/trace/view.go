@@ -231,7 +231,11 @@ func eventDetail(e Event) string {
 	switch e.Type {
 	case TypeLayer:
 		if l := e.Layer_; l != nil && l.Report != nil {
-			return fmt.Sprintf("%s %s (layer %d) %s", l.Action, l.Report.Context, e.Layer, l.Report.Option)
+			verb := l.Action
+			if verb == LayerFailed {
+				verb = "could not remove"
+			}
+			return fmt.Sprintf("%s %s (layer %d) %s", verb, l.Report.Context, e.Layer, l.Report.Option)
 		}
 	case TypeDecision:
 		if e.Decision != nil {
