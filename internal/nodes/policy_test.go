@@ -1,0 +1,93 @@
+package nodes
+
+import (
+	"bytes"
+	"net"
+	"testing"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/message/pool"
+	coapNet "github.com/plgd-dev/go-coap/v3/net"
+	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
+	"github.com/plgd-dev/go-coap/v3/options"
+	"github.com/plgd-dev/go-coap/v3/udp"
+	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+)
+
+// TestLocationAnonymity: a server behind a reverse-proxy accepts CTX_C_S
+// only from the proxy (draft 2.4.1). Sent straight to the server, the same
+// request gets an unprotected 4.01 "Security context not found", through
+// the same lookup path as an unknown kid (draft 7.1), so the answer does
+// not confirm that the address belongs to the server.
+func TestLocationAnonymity(t *testing.T) {
+	s := &scenario.Scenario{Name: "anonymity",
+		Nodes: []scenario.Node{
+			{ID: "C", Role: scenario.RoleClient},
+			{ID: "P", Role: scenario.RoleProxy, Reverse: []scenario.ReverseRoute{{Host: "hidden.example", To: "S"}}},
+			{ID: "S", Role: scenario.RoleServer, Authority: "direct.example", SourcePolicy: map[string][]string{"P": {"CTX_C_S"}}},
+		},
+		Contexts: []scenario.Context{{Name: "CTX_C_S", MasterSecret: "0102030405060708090a0b0c0d0e0f10",
+			A: scenario.Endpoint{Node: "C", SenderID: "5f", RecipientID: "01"}, B: scenario.Endpoint{Node: "S", SenderID: "01", RecipientID: "5f"}}},
+	}
+	lab, bus := startLab(t, s)
+	via := send(t, lab, scenario.Step{From: "C", Method: "GET", URI: "coap://hidden.example/alarm_status", Route: []string{"P"}, ProxyStyle: "reverse", Contexts: []string{"CTX_C_S"}})
+	if via.Code != "2.05" || via.Payload != "0" {
+		t.Fatalf("through the reverse-proxy: %+v", via)
+	}
+	direct := send(t, lab, scenario.Step{From: "C", Method: "GET", URI: "coap://direct.example/alarm_status", Contexts: []string{"CTX_C_S"}})
+	if direct.Code != "4.01" || direct.Payload != "Security context not found" || len(direct.Layers) != 0 {
+		t.Fatalf("straight to the server: %+v", direct)
+	}
+	dg := datagrams(bus, direct.Exchange)
+	if m := decode(t, dg[len(dg)-1].Bytes); m.Options.HasOption(9) {
+		t.Errorf("the 4.01 is protected: %x", []byte(dg[len(dg)-1].Bytes))
+	}
+	if r := send(t, lab, scenario.Step{From: "C", Method: "GET", URI: "coap://hidden.example/alarm_status", Route: []string{"P"}, ProxyStyle: "reverse", Contexts: []string{"CTX_C_S"}}); r.Code != "2.05" {
+		t.Fatalf("afterwards: %+v", r)
+	}
+}
+
+// TestExternalNode reaches a CoAP server outside the lab (here a separate
+// go-coap server on its own socket, standing for another implementation)
+// directly and through the lab's forward-proxy, every datagram recorded.
+func TestExternalNode(t *testing.T) {
+	l, err := coapNet.NewListenUDP("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := udp.NewServer(options.WithBlockwise(false, 0, 0), options.WithHandlerFunc(func(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
+		w.SetResponse(codes.Content, message.TextPlain, bytes.NewReader([]byte("outside")))
+	}))
+	go srv.Serve(l)
+	defer srv.Stop()
+	addr := l.LocalAddr().(*net.UDPAddr).String()
+	s := &scenario.Scenario{Name: "external",
+		Nodes: []scenario.Node{
+			{ID: "C", Role: scenario.RoleClient},
+			{ID: "P", Role: scenario.RoleProxy, Forward: true},
+			{ID: "X", Role: scenario.RoleExternal, Addr: addr},
+		},
+	}
+	lab, bus := startLab(t, s)
+	r := send(t, lab, scenario.Step{From: "C", Method: "GET", URI: "coap://" + addr + "/anything"})
+	if r.Code != "2.05" || r.Payload != "outside" {
+		t.Fatalf("direct: %+v", r)
+	}
+	r = send(t, lab, scenario.Step{From: "C", Method: "GET", URI: "coap://" + addr + "/anything", Route: []string{"P"}})
+	if r.Code != "2.05" || r.Payload != "outside" {
+		t.Fatalf("through P: %+v", r)
+	}
+	var px int
+	for _, e := range datagrams(bus, r.Exchange) {
+		if e.Link == "P-X" && e.Type == trace.TypeDatagram {
+			px++
+		}
+	}
+	if px != 2 {
+		t.Errorf("%d datagrams on P-X, want 2", px)
+	}
+}
