@@ -20,6 +20,9 @@ const DefaultSubscriberBuffer = 1024
 // it first receives a notice saying how many it lost. The bus also keeps the
 // most recent events in a ring for subscribers that arrive late.
 //
+// Subscribers and the ring share each event's byte slices and report:
+// treat them as read-only.
+//
 // One mutex guards everything; it is held only for non-blocking work, so a
 // publisher waits at most for another publisher's bookkeeping, never for a
 // reader.

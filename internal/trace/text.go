@@ -16,10 +16,15 @@ func WriteText(w io.Writer, t *Trace) error {
 	v := newView(t)
 	bw := bufio.NewWriter(w)
 	writeTextHeader(bw, t, v)
+	first := true
 	for i, e := range t.Events {
 		if v.under[i] {
 			continue
 		}
+		if e.Type == TypeExchange && !first {
+			fmt.Fprintln(bw)
+		}
+		first = false
 		if e.Type != TypeDatagram {
 			writeStandalone(bw, e)
 			continue
@@ -76,7 +81,7 @@ func hexOrEmpty(b []byte) string {
 func writeStandalone(w io.Writer, e Event) {
 	switch e.Type {
 	case TypeExchange:
-		fmt.Fprintf(w, "\n== exchange %d: %s ==\n", e.Exchange, e.Note)
+		fmt.Fprintf(w, "== exchange %d: %s ==\n", e.Exchange, e.Note)
 	default:
 		fmt.Fprintf(w, "-- %s\n", eventLine(e))
 	}
