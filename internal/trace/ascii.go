@@ -15,6 +15,7 @@ const asciiColumn = 16
 // with its layers nested in braces, followed by what the nodes did.
 func WriteASCII(w io.Writer, t *Trace) error {
 	v := newView(t)
+	t = v.t // never nil
 	bw := bufio.NewWriter(w)
 	col := map[string]int{}
 	for i, n := range v.nodes {

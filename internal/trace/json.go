@@ -17,6 +17,9 @@ import (
 // holds. The output is deterministic: WriteJSON(ReadJSON(WriteJSON(t)))
 // gives the same bytes.
 func WriteJSON(w io.Writer, t *Trace, includeSecrets bool) error {
+	if t == nil {
+		return errors.New("trace: no trace to write")
+	}
 	r := redacted(t, includeSecrets)
 	bw := bufio.NewWriter(w)
 	var enc lineEncoder

@@ -158,3 +158,25 @@ func FuzzReadJSON(f *testing.F) {
 		_ = WriteJSON(&out, tr, false)
 	})
 }
+
+func TestWritersAcceptEmptyAndNilTraces(t *testing.T) {
+	for _, tr := range []*Trace{nil, {}} {
+		var b bytes.Buffer
+		must(t, WriteText(&b, tr))
+		must(t, WriteMermaid(&b, tr))
+		must(t, WriteASCII(&b, tr))
+		must(t, WritePcapng(&b, tr))
+		_, err := WriteWiresharkContexts(&b, tr, true)
+		must(t, err)
+	}
+	if err := WriteJSON(&bytes.Buffer{}, nil, false); err == nil {
+		t.Error("WriteJSON(nil) succeeded")
+	}
+	var b bytes.Buffer
+	must(t, WriteJSON(&b, &Trace{}, false))
+	back, err := ReadJSON(&b)
+	must(t, err)
+	if back.Format != FormatName || back.Version != FormatVersion {
+		t.Errorf("envelope not written for an empty trace: %+v", back)
+	}
+}

@@ -14,6 +14,7 @@ import (
 // each decision, error, delivery and fault.
 func WriteMermaid(w io.Writer, t *Trace) error {
 	v := newView(t)
+	t = v.t // never nil
 	bw := bufio.NewWriter(w)
 	roles := map[string]string{}
 	for _, n := range t.Nodes {

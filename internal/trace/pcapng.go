@@ -52,6 +52,7 @@ func NodeAddr(i int) netip.Addr {
 // WriteWiresharkContexts writes; inner layers are beyond it.
 func WritePcapng(w io.Writer, t *Trace) error {
 	v := newView(t)
+	t = v.t // never nil
 	if len(v.nodes) > 254*250 {
 		return fmt.Errorf("trace: %d nodes are too many for synthetic addresses", len(v.nodes))
 	}

@@ -14,6 +14,7 @@ import (
 // then, marked with "*", what the nodes did because of it.
 func WriteText(w io.Writer, t *Trace) error {
 	v := newView(t)
+	t = v.t // never nil
 	bw := bufio.NewWriter(w)
 	writeTextHeader(bw, t, v)
 	first := true
@@ -55,7 +56,7 @@ func writeTextHeader(w io.Writer, t *Trace, v *view) {
 	fmt.Fprintf(w, "# %s\n", title)
 	var nodes []string
 	for _, n := range t.Nodes {
-		nodes = append(nodes, n.ID+" "+n.Role)
+		nodes = append(nodes, strings.TrimSpace(n.ID+" "+n.Role))
 	}
 	if len(nodes) == 0 {
 		nodes = v.nodes

@@ -36,6 +36,9 @@ type dgramView struct {
 }
 
 func newView(t *Trace) *view {
+	if t == nil {
+		t = &Trace{}
+	}
 	v := &view{
 		t:        t,
 		dgrams:   map[int]*dgramView{},

@@ -36,6 +36,9 @@ func (r WiresharkRow) Line() string {
 // unless includeSecrets; the RFC 8613 demo secret always counts), and the
 // context needs an endpoint that sends requests.
 func WiresharkRows(t *Trace, includeSecrets bool) (rows []WiresharkRow, skipped []string) {
+	if t == nil {
+		return nil, nil
+	}
 	requester := requestSenders(t)
 	for _, c := range t.Contexts {
 		switch {
