@@ -31,7 +31,7 @@ func (e Event) String() string {
 				fmt.Fprintf(&b, " %s %s %s", r.Context, r.Message, r.Option)
 			}
 		}
-		if e.Dir != "" {
+		if e.Dir != "" && (e.Layer_ == nil || e.Layer_.Report == nil || e.Layer_.Report.Message != e.Dir) {
 			b.WriteString(" (" + e.Dir + ")")
 		}
 	case TypeDecision:

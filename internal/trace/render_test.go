@@ -38,6 +38,12 @@ func TestRenderersGolden(t *testing.T) {
 		{"b1.mmd", func(b *bytes.Buffer) error { return WriteMermaid(b, tr) }},
 		{"b1.ascii", func(b *bytes.Buffer) error { return WriteASCII(b, tr) }},
 		{"b1.json", func(b *bytes.Buffer) error { return WriteJSON(b, tr, false) }},
+		{"b1.events", func(b *bytes.Buffer) error {
+			for _, e := range tr.Events {
+				b.WriteString(e.String() + "\n")
+			}
+			return nil
+		}},
 	} {
 		var b bytes.Buffer
 		must(t, r.write(&b))
