@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 )
@@ -66,4 +67,41 @@ func BenchmarkPublishParallel(b *testing.B) {
 	b.StopTimer()
 	s.Close()
 	<-done
+}
+
+// bigTrace repeats the fixture's events up to n events, renumbered.
+func bigTrace(b *testing.B, n int) *Trace {
+	tr := buildFixture(b)
+	base := tr.Events
+	tr.Events = make([]Event, 0, n)
+	for len(tr.Events) < n {
+		for _, e := range base {
+			e.Seq = uint64(len(tr.Events) + 1)
+			e.Exchange += 2 * (len(tr.Events) / len(base))
+			tr.Events = append(tr.Events, e)
+		}
+	}
+	return tr
+}
+
+// BenchmarkRenderText renders a 100,000-event trace (a full ring).
+func BenchmarkRenderText(b *testing.B) {
+	tr := bigTrace(b, DefaultRingSize)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := WriteText(io.Discard, tr); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWriteJSON exports a 100,000-event trace.
+func BenchmarkWriteJSON(b *testing.B) {
+	tr := bigTrace(b, DefaultRingSize)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := WriteJSON(io.Discard, tr, false); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

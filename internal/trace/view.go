@@ -2,6 +2,7 @@ package trace
 
 import (
 	"fmt"
+	"sort"
 
 	"oscore-lab/oscore"
 )
@@ -110,11 +111,16 @@ const maxNesting = 16
 // nest renders payload as the layer whose ciphertext it is, recursively.
 // With no such layer it returns the payload as bytes and no stack.
 func (v *view) nest(payload []byte, before uint64, depth int) (string, []*oscore.Report) {
+	// The latest layer with this ciphertext published before the datagram
+	// (a retransmission repeats bytes). Candidates are in event order.
+	cands := v.byCipher[string(payload)]
+	n := len(cands)
+	if before != 0 {
+		n = sort.Search(len(cands), func(k int) bool { return v.t.Events[cands[k]].Seq >= before })
+	}
 	idx := -1
-	for _, j := range v.byCipher[string(payload)] {
-		if e := v.t.Events[j]; before == 0 || e.Seq < before {
-			idx = j // latest wins: indices are in event order
-		}
+	if n > 0 {
+		idx = cands[n-1]
 	}
 	if idx < 0 || depth >= maxNesting {
 		return bytesText(payload), nil
