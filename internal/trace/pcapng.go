@@ -126,6 +126,9 @@ func pcapComment(v *view, i int, e Event) string {
 		lines = append(lines, "layers "+stackBraces(stackNames(d.stack))+": "+d.inner)
 	} else if d.reason != "" {
 		lines = append(lines, d.reason)
+		if d.sent != "" {
+			lines = append(lines, d.sent)
+		}
 	}
 	for _, j := range v.attached[i] {
 		lines = append(lines, eventLine(v.t.Events[j]))

@@ -112,5 +112,8 @@ func (d *dgramView) body() []string {
 	if d.reason != "" {
 		lines = append(lines, "("+d.reason+")")
 	}
+	if d.sent != "" {
+		lines = append(lines, "("+d.sent+")")
+	}
 	return lines
 }

@@ -34,6 +34,7 @@ type dgramView struct {
 	stack  []*oscore.Report // layers, outermost first
 	inner  string           // payload with nested layers: `{CTX_C_P: POST, …, 0xff, {CTX_C_S: …}}`
 	reason string           // why the stack is missing although layers were applied
+	sent   string           // then: what the sender's layers held
 }
 
 func newView(t *Trace) *view {
@@ -98,10 +99,24 @@ func (v *view) decode(i int, e Event) *dgramView {
 	}
 	if inner, stack := v.nest(d.msg.Payload, e.Seq, 0); len(stack) > 0 {
 		d.inner, d.stack = inner, stack
-	} else if len(v.applied[layerKey{e.Exchange, e.Hop, e.Dir, e.From}]) > 0 {
-		d.reason = "payload is not the ciphertext " + e.From + " produced (changed in flight?)"
+	} else if sent := v.outermost(layerKey{e.Exchange, e.Hop, e.Dir, e.From}); sent >= 0 {
+		d.reason = "payload is not the ciphertext " + e.From + " produced: changed in flight?"
+		if text, _ := v.nest(v.t.Events[sent].Layer_.Report.Ciphertext, e.Seq, 0); text != "" {
+			d.sent = e.From + " sent: 0xff, " + text
+		}
 	}
 	return d
+}
+
+// outermost is the index of the highest layer applied under k, or -1.
+func (v *view) outermost(k layerKey) int {
+	best := -1
+	for _, j := range v.applied[k] {
+		if best < 0 || v.t.Events[j].Layer > v.t.Events[best].Layer {
+			best = j
+		}
+	}
+	return best
 }
 
 // maxNesting bounds recursion on hostile traces (the draft's layer limit is
