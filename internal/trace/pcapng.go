@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/netip"
 	"strings"
+
+	"oscore-lab/oscore"
 )
 
 // pcapng block types and options (draft-ietf-opsawg-pcapng: SHB 4.1,
@@ -123,7 +125,7 @@ func WritePcapng(w io.Writer, t *Trace) error {
 func pcapComment(v *view, i int, e Event) string {
 	lines := []string{fmt.Sprintf("oscore-lab seq %d, exchange %d, hop %d, %s %s -> %s", e.Seq, e.Exchange, e.Hop, e.Dir, e.From, e.To)}
 	if d := v.dgrams[i]; d.inner != "" {
-		lines = append(lines, "layers "+stackBraces(stackNames(d.stack))+": "+d.inner)
+		lines = append(lines, "layers "+stackBraces(stackNames(d.stack))+": "+d.inner, wiresharkVerdict(v.t, d.stack))
 	} else if d.reason != "" {
 		lines = append(lines, d.reason)
 		if d.sent != "" {
@@ -225,4 +227,29 @@ func checksum(acc uint32, b []byte) uint16 {
 		acc = acc&0xffff + acc>>16
 	}
 	return ^uint16(acc)
+}
+
+// wiresharkVerdict says how far Wireshark can follow a layer stack
+// (outermost first): only the outer layer, and only with algorithm 10.
+func wiresharkVerdict(t *Trace, stack []*oscore.Report) string {
+	outer := stack[0].Context
+	alg := 0
+	for _, c := range t.Contexts {
+		if c.Name == outer {
+			alg = c.Alg
+		}
+	}
+	var s string
+	switch alg {
+	case int(oscore.AESCCM16_64_128):
+		s = "Wireshark can decrypt the outer layer " + outer + " with the contexts file"
+	case 0:
+		s = "Wireshark: context " + outer + " is not in this trace"
+	default:
+		s = fmt.Sprintf("Wireshark cannot decrypt %s (algorithm %s; it knows only AES-CCM-16-64-128)", outer, oscore.AEADAlg(alg))
+	}
+	if len(stack) > 1 {
+		s += "; the inner layers are beyond it"
+	}
+	return s
 }

@@ -85,6 +85,9 @@ func TestPcapngReadByTshark(t *testing.T) {
 	if !strings.Contains(first[7], "{CTX_C_P {CTX_C_S}}") {
 		t.Errorf("frame 1 comment %q lacks the layer stack", first[7])
 	}
+	if !strings.Contains(first[7], "Wireshark can decrypt the outer layer CTX_C_P with the contexts file; the inner layers are beyond it") {
+		t.Errorf("frame 1 comment %q lacks the Wireshark verdict", first[7])
+	}
 	second := strings.Split(lines[1], "|")
 	if second[5] != "5f" || second[6] != "42" {
 		t.Errorf("frame 2 OSCORE kid/piv = %q/%q, want 5f/42", second[5], second[6])
