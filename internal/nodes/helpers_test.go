@@ -25,6 +25,8 @@ func startLab(t *testing.T, s *scenario.Scenario) (*Lab, *trace.Bus) {
 	return lab, bus
 }
 
+func builtinScenarioF(name string) (*scenario.Scenario, bool) { return scenario.Builtin(name) }
+
 func builtinScenario(t *testing.T, name string) *scenario.Scenario {
 	t.Helper()
 	s, ok := scenario.Builtin(name)

@@ -72,6 +72,9 @@ func (o *observerSet) stopAll() {
 // layers as the registration's response, each with a fresh Partial IV
 // (RFC 8613 8.3; draft 2.5.1).
 func (n *node) observe(in *incoming, res builtin) message.Message {
+	if in.cc == nil {
+		return res(&n.app, &in.req)
+	}
 	key := in.cc.RemoteAddr().String() + "/" + hex.EncodeToString(in.req.Token)
 	v, _ := in.req.Options.GetUint32(optObserve)
 	resp := res(&n.app, &in.req)
