@@ -154,24 +154,6 @@ func (v *view) nest(payload []byte, before uint64, depth int) (string, []*oscore
 	return layerText(r.Context, code, opts, innerText), append([]*oscore.Report{r}, stack...)
 }
 
-func layerText(ctx string, code uint8, opts []Option, payload string) string {
-	return "{" + ctx + ": " + joinParts(append([]string{CodeName(code)}, optionTexts(opts)...), payload) + "}"
-}
-
-// InnerText renders one layer's plaintext as the draft's figures do:
-// `{CTX_C_S: GET, Uri-Path "alarm_status"}` or `{CTX_C_S: 2.05, 0xff, "0"}`
-// (RFC 8613 5.3). The payload is quoted when printable, hex otherwise.
-func InnerText(r *oscore.Report) string {
-	if r == nil {
-		return ""
-	}
-	code, opts, payload, err := ParsePlaintext(r.Plaintext)
-	if err != nil {
-		return fmt.Sprintf("{%s: malformed plaintext (%v)}", r.Context, err)
-	}
-	return layerText(r.Context, code, opts, payloadText(payload))
-}
-
 // attach ties each node event to the datagram that caused it: the latest
 // datagram of the same exchange delivered to that node, or else the next one
 // the node sends in that exchange. Layer-applied events that appear in a
@@ -221,17 +203,6 @@ func (v *view) attach() {
 	}
 }
 
-// nodeEvent reports whether events of type typ are something a node did
-// because of a datagram (shown under it); exchanges, notices and faults stand
-// on their own.
-func nodeEvent(typ string) bool {
-	switch typ {
-	case TypeLayer, TypeDecision, TypeDelivery, TypeError:
-		return true
-	}
-	return false
-}
-
 // stackNames lists context names, outermost first.
 func stackNames(stack []*oscore.Report) []string {
 	out := make([]string, len(stack))
@@ -239,48 +210,4 @@ func stackNames(stack []*oscore.Report) []string {
 		out[i] = r.Context
 	}
 	return out
-}
-
-// eventLine is the short text of an event shown under a datagram:
-// "P: incoming-request step 6 (2.4): decrypted with CTX_C_P".
-func eventLine(e Event) string {
-	if nodeEvent(e.Type) && e.Node != "" {
-		return e.Node + ": " + eventDetail(e)
-	}
-	return eventDetail(e)
-}
-
-// eventDetail is eventLine without the acting node.
-func eventDetail(e Event) string {
-	switch e.Type {
-	case TypeLayer:
-		if l := e.Layer_; l != nil && l.Report != nil {
-			verb := l.Action
-			if verb == LayerFailed {
-				verb = "could not remove"
-			}
-			return fmt.Sprintf("%s %s (layer %d) %s", verb, l.Report.Context, e.Layer, l.Report.Option)
-		}
-	case TypeDecision:
-		if e.Decision != nil {
-			return e.Decision.Text()
-		}
-	case TypeDelivery:
-		if e.Delivery != nil {
-			return "delivered " + e.Delivery.Text()
-		}
-	case TypeError:
-		if e.Error != nil {
-			return "error " + e.Error.Text()
-		}
-	case TypeFault:
-		if e.Fault != nil {
-			return "link " + e.Link + ": fault " + e.Fault.Text()
-		}
-	case TypeExchange:
-		return fmt.Sprintf("exchange %d: %s", e.Exchange, e.Note)
-	case TypeNotice:
-		return "notice: " + e.Note
-	}
-	return e.String()
 }
