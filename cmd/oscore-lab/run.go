@@ -76,8 +76,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		for _, s := range skipped {
 			fmt.Fprintf(stderr, "wireshark: not listed: %s\n", s)
 		}
-		fmt.Fprintf(stderr, "decrypt the outer layer of each hop (Wireshark cannot reach the inner layers) with:\n  %s\n",
-			trace.TsharkCommand(orDefault(*pcap, "trace.pcapng"), tr, *secrets))
+		if cmd := trace.TsharkCommand(orDefault(*pcap, "trace.pcapng"), tr, *secrets); cmd != "" {
+			fmt.Fprintf(stderr, "decrypt the outer layer of each hop (Wireshark cannot reach the inner layers) with:\n  %s\n", cmd)
+		} else {
+			fmt.Fprintln(stderr, "wireshark: no context can be listed (see above); -include-secrets lists contexts whose secret is redacted")
+		}
 	}
 
 	if runErr != nil {
