@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -35,6 +36,7 @@ func (s *server) scenarios(w http.ResponseWriter, r *http.Request) {
 // scenarioReply answers load and apply with the scenario now running.
 type scenarioReply struct {
 	Scenario *scenario.Scenario `json:"scenario"`
+	Rev      uint64             `json:"rev"` // configuration revision (see wsMessage.Rev)
 }
 
 // load replaces the topology with a built-in ({"builtin": "draft-b3"} or
@@ -73,16 +75,12 @@ func (s *server) load(w http.ResponseWriter, r *http.Request) {
 		}
 		sc = b
 	}
-	s.editMu.Lock()
-	err := s.lab.Load(sc)
-	cur := s.lab.Scenario()
-	s.editMu.Unlock()
+	cur, rev, err := s.change(func() error { return s.lab.Load(sc) })
 	if err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "%v", err)
 		return
 	}
-	s.broadcast(wsMessage{Kind: kindScenario, Scenario: cur})
-	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur})
+	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur, Rev: rev})
 }
 
 func (s *server) getScenario(w http.ResponseWriter, r *http.Request) {
@@ -100,16 +98,12 @@ func (s *server) putScenario(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	s.editMu.Lock()
-	err = s.lab.Apply(sc)
-	cur := s.lab.Scenario()
-	s.editMu.Unlock()
+	cur, rev, err := s.change(func() error { return s.lab.Apply(sc) })
 	if err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "%v", err)
 		return
 	}
-	s.broadcast(wsMessage{Kind: kindScenario, Scenario: cur})
-	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur})
+	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur, Rev: rev})
 }
 
 // send runs one request as a scenario step describes it.
@@ -165,14 +159,28 @@ func (s *server) faults(w http.ResponseWriter, r *http.Request) {
 	if fs == nil {
 		fs = []scenario.Fault{}
 	}
-	s.editMu.Lock()
-	defer s.editMu.Unlock()
-	sc := s.lab.Scenario()
-	a, b, found := splitLinkID(sc, chi.URLParam(r, "id"))
-	if !found {
-		writeError(w, http.StatusNotFound, "web: no link %q: want two node ids joined by \"-\", e.g. C-P", chi.URLParam(r, "id"))
-		return
+	var notFound bool
+	cur, rev, err := s.change(func() error {
+		sc := s.lab.Scenario()
+		a, b, found := splitLinkID(sc, chi.URLParam(r, "id"))
+		if !found {
+			notFound = true
+			return fmt.Errorf("web: no link %q: want two node ids joined by \"-\", e.g. C-P", chi.URLParam(r, "id"))
+		}
+		return s.lab.Apply(withFaults(sc, a, b, fs))
+	})
+	switch {
+	case notFound:
+		writeError(w, http.StatusNotFound, "%v", err)
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "%v", err)
+	default:
+		writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur, Rev: rev})
 	}
+}
+
+// withFaults sets the standing faults of link a-b in sc.
+func withFaults(sc *scenario.Scenario, a, b string, fs []scenario.Fault) *scenario.Scenario {
 	placed := false
 	for i := range sc.Links {
 		l := &sc.Links[i]
@@ -184,13 +192,29 @@ func (s *server) faults(w http.ResponseWriter, r *http.Request) {
 	if !placed {
 		sc.Links = append(sc.Links, scenario.Link{A: a, B: b, Faults: fs})
 	}
-	if err := s.lab.Apply(sc); err != nil {
-		writeError(w, http.StatusBadRequest, "%v", err)
-		return
+	return sc
+}
+
+// change runs one configuration change (load, apply, faults) under the edit
+// lock, bumps the revision and tells every WebSocket. The revision lets
+// the page ignore an announcement older than what it already shows.
+func (s *server) change(f func() error) (*scenario.Scenario, uint64, error) {
+	s.editMu.Lock()
+	defer s.editMu.Unlock()
+	if err := f(); err != nil {
+		return nil, 0, err
 	}
+	s.rev++
 	cur := s.lab.Scenario()
-	s.broadcast(wsMessage{Kind: kindScenario, Scenario: cur})
-	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur})
+	s.broadcast(wsMessage{Kind: kindScenario, Scenario: cur, Rev: s.rev})
+	return cur, s.rev, nil
+}
+
+// current returns the scenario and its revision.
+func (s *server) current() (*scenario.Scenario, uint64) {
+	s.editMu.Lock()
+	defer s.editMu.Unlock()
+	return s.lab.Scenario(), s.rev
 }
 
 // splitLinkID finds the two node ids of a link id "A-B"; node ids may

@@ -4,9 +4,16 @@ import (
 	"net/http"
 )
 
+// initialScenario is embedded in the page so the first paint needs no
+// round trip; rev orders it against later WebSocket announcements.
+type initialScenario struct {
+	Scenario any    `json:"scenario"`
+	Rev      uint64 `json:"rev"`
+}
+
 func (s *server) page(w http.ResponseWriter, r *http.Request) {
-	sc := s.lab.Scenario()
-	d := PageData{Version: s.opts.Version, Builtins: builtinSummaries(), Scenario: sc}
+	sc, rev := s.current()
+	d := PageData{Version: s.opts.Version, Builtins: builtinSummaries(), Scenario: initialScenario{Scenario: sc, Rev: rev}}
 	if sc != nil {
 		d.Current = sc.Name
 	}

@@ -13,7 +13,6 @@ import (
 	"oscore-lab/internal/nodes"
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
-	"oscore-lab/static"
 )
 
 // Lab is what the web server needs from the running lab; *nodes.Lab
@@ -66,6 +65,7 @@ type server struct {
 	opts Options
 
 	editMu sync.Mutex // one scenario change (load, apply, faults) at a time
+	rev    uint64     // configuration revision, guarded by editMu
 
 	clientsMu sync.Mutex
 	clients   map[chan wsMessage]struct{} // WebSocket control channels
@@ -89,7 +89,7 @@ func NewServer(lab Lab, bus *trace.Bus, opts Options) http.Handler {
 	})
 
 	r.Get("/", s.page)
-	r.Handle("/static/*", http.StripPrefix("/static/", staticHandler(http.FileServerFS(static.FS))))
+	r.Handle("/static/*", StaticHandler())
 	r.Get("/ws", s.websocket)
 	r.Route("/api", func(r chi.Router) {
 		r.Get("/scenarios", s.scenarios)

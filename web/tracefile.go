@@ -7,6 +7,7 @@ import (
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
+	"oscore-lab/static"
 )
 
 // tracer is implemented by labs that assemble their own trace file; the
@@ -108,4 +109,23 @@ func safeFileName(s string) string {
 		return "trace"
 	}
 	return string(out)
+}
+
+// ViewTrace returns a handler that shows tr in the viewer (sequence diagram
+// and inspector) with no API and no WebSocket; mount it next to the static
+// assets (for example at /view) to browse a trace file.
+func ViewTrace(tr *trace.Trace) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		title := tr.Scenario.Name
+		if title == "" {
+			title = "trace"
+		}
+		TracePage(title, tr).Render(r.Context(), w)
+	})
+}
+
+// StaticHandler serves the embedded assets; mount it at /static/.
+func StaticHandler() http.Handler {
+	return http.StripPrefix("/static/", staticHandler(http.FileServerFS(static.FS)))
 }

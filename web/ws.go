@@ -31,11 +31,13 @@ type wsMessage struct {
 	Scenario *scenario.Scenario `json:"scenario,omitempty"`
 	Count    uint64             `json:"count,omitempty"`
 	Note     string             `json:"note,omitempty"`
+	Rev      uint64             `json:"rev,omitempty"` // scenario: configuration revision, increasing
 }
 
 const (
 	wsBuffer     = 16384 // subscriber channel: 16 s of the 1,000 events/s target
-	wsBatch      = 1000  // events per message
+	wsBatch      = 1000  // live events per message
+	wsRingBatch  = 10000 // ring events per message: few big messages paint sooner
 	wsWriteLimit = 10 * time.Second
 )
 
@@ -99,12 +101,12 @@ func (s *server) websocket(w http.ResponseWriter, r *http.Request) {
 		defer wcancel()
 		return c.Write(wctx, websocket.MessageText, data)
 	}
-	cur := s.lab.Scenario()
-	if err := write(wsMessage{Kind: kindScenario, Scenario: cur}); err != nil {
+	cur, rev := s.current()
+	if err := write(wsMessage{Kind: kindScenario, Scenario: cur, Rev: rev}); err != nil {
 		return
 	}
 	for len(recent) > 0 {
-		n := min(len(recent), wsBatch)
+		n := min(len(recent), wsRingBatch)
 		if err := write(wsMessage{Kind: kindEvent, Events: recent[:n]}); err != nil {
 			return
 		}

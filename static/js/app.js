@@ -27,7 +27,7 @@ registerTool({
     const btn = el('button', { type: 'button', 'data-testid': 'load-scenario', onclick: async () => {
       try {
         const res = await api.loadBuiltin(sel.value);
-        store.setScenario(res.scenario);
+        store.setScenario(res.scenario, res.rev);
         ctx.status(`loaded ${sel.value}`);
       } catch (e) { ctx.status(e.message, true); }
     } }, 'Load');
@@ -44,7 +44,7 @@ registerTool({
       if (!file) return;
       try {
         const res = await api.loadFile(await file.text());
-        store.setScenario(res.scenario);
+        store.setScenario(res.scenario, res.rev);
         ctx.status(`loaded ${file.name}`);
       } catch (e) { ctx.status(e.message, true); }
       inp.value = '';
@@ -100,7 +100,12 @@ function start() {
     try { store.loadTrace(JSON.parse(inline.textContent)); } catch (e) { status(e.message, true); }
   } else {
     const initial = document.getElementById('scenario-data');
-    if (initial && initial.textContent.trim() && initial.textContent.trim() !== 'null') store.setScenario(JSON.parse(initial.textContent));
+    if (initial) {
+      try {
+        const d = JSON.parse(initial.textContent);
+        if (d?.scenario) store.setScenario(d.scenario, d.rev);
+      } catch (e) { status(`app: initial scenario: ${e.message}`, true); }
+    }
     ctx.live = connectLive(store, { onStatus: (s) => { const b = document.querySelector('[data-testid="live"]'); if (b) { b.textContent = s; b.dataset.state = s; } } });
   }
   window.oscoreLab = { store, api, ctx, registerView, registerTool };

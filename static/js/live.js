@@ -12,13 +12,20 @@ export function connectLive(store, { onStatus } = {}) {
     ws = new WebSocket(`${proto}//${location.host}/ws`);
     status('connecting');
     ws.onopen = () => { retry = 500; status('live'); };
+    const stats = (window.__wsStats = { msgs: 0, parseMs: 0, handleMs: 0, first: 0, last: 0 });
     ws.onmessage = (m) => {
       let msg;
+      const t0 = performance.now();
+      if (!stats.first) stats.first = t0;
       try { msg = JSON.parse(m.data); } catch { return; }
+      const t1 = performance.now();
+      stats.msgs++;
+      stats.parseMs += t1 - t0;
+      queueMicrotask(() => { stats.handleMs += performance.now() - t1; stats.last = performance.now(); });
       switch (msg.kind) {
         case 'event': store.addEvents(msg.events || []); break;
         case 'state': store.setState(msg.state); break;
-        case 'scenario': store.setScenario(msg.scenario); break;
+        case 'scenario': store.setScenario(msg.scenario, msg.rev ?? 0); break;
         case 'reset': store.reset(); break;
         case 'dropped': store.dropped += msg.count || 0; store.notice(msg.note || `lost ${msg.count} events`); break;
       }

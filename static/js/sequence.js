@@ -10,6 +10,12 @@ export const ROW_H = 30;
 const GUTTER = 64;
 const OVERSCAN = 8;
 
+// codeLabel names methods ("GET") and numbers responses ("4.01 Unauthorized").
+function codeLabel(c) {
+  const n = codeName(c);
+  return c.startsWith('0.') && n ? n : `${c} ${n}`.trim();
+}
+
 export function mountSequence(root, { store }) {
   const nodeSel = el('select', { 'data-testid': 'filter-node', title: 'Only rows that involve this node' }, el('option', { value: '' }, 'all nodes'));
   const exInput = el('input', { type: 'number', min: '1', placeholder: 'exchange', 'data-testid': 'filter-exchange', title: 'Only this exchange' });
@@ -43,7 +49,7 @@ export function mountSequence(root, { store }) {
 
   function layout() {
     const ids = store.nodeOrder();
-    const w = scroller.clientWidth || 600;
+    const w = viewW || (viewW = scroller.clientWidth) || 600;
     if (ids.join() === order.join() && w === width) return false;
     order = ids; width = w;
     xs = new Map();
@@ -86,7 +92,7 @@ export function mountSequence(root, { store }) {
       const x1 = xs.get(r.from) ?? GUTTER, x2 = xs.get(r.to) ?? GUTTER;
       const left = Math.min(x1, x2), w = Math.max(Math.abs(x2 - x1), 8);
       const code = r.innerCode || r.code;
-      const label = `${r.type} ${r.code} ${codeName(r.code)}` + (r.innerCode ? ` ⟨${r.innerCode} ${codeName(r.innerCode)}⟩` : '');
+      const label = `${r.type} ${codeLabel(r.code)}` + (r.innerCode ? ` ⟨${codeLabel(r.innerCode)}⟩` : '');
       return `<div ${attrs} data-code="${code}" data-from="${esc(r.from)}" data-to="${esc(r.to)}" title="${esc(r.link)} · ${r.size} bytes">` +
         `<span class="gut">${gut}</span><div class="arrow ${x2 >= x1 ? 'r' : 'l'}" style="left:${left}px;width:${w}px">` +
         `<span class="lbl"><span class="chips">${chips(r)}</span><span class="code">${esc(label)}</span></span></div></div>`;
@@ -97,30 +103,51 @@ export function mountSequence(root, { store }) {
       `<div class="note ${r.kind}" style="left:${x}px" title="${esc(text)}">${r.kind === 'fault' ? '✕ ' : ''}${esc(text)}</div></div>`;
   }
 
+  // Rows on screen, keyed by their index in `shown`: a scroll step adds the
+  // few rows that came into view and drops those that left, so each frame
+  // parses and lays out a handful of elements, not the whole window.
+  const live = new Map();
+  const tpl = document.createElement('template');
+  let viewH = 0, viewW = 0, spaceH = -1;
+
+  function clearRows() {
+    rowsEl.textContent = '';
+    live.clear();
+  }
+
   function render(force = false) {
     pendingRender = 0;
-    const relaid = layout();
-    space.style.height = `${Math.max(shown.length * ROW_H, 1)}px`;
-    const top = scroller.scrollTop, h = scroller.clientHeight || 400;
+    if (layout() || force) clearRows();
+    const total = Math.max(shown.length * ROW_H, 1);
+    if (total !== spaceH) { space.style.height = `${total}px`; spaceH = total; }
+    const top = scroller.scrollTop, h = viewH || (viewH = scroller.clientHeight) || 400;
     const start = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN);
     const end = Math.min(shown.length, Math.ceil((top + h) / ROW_H) + OVERSCAN);
-    const key = `${start}:${end}:${shown.length}:${store.selected}`;
-    if (!force && !relaid && key === lastRange) return;
-    lastRange = key;
+    for (const [i, e] of live) if (i < start || i >= end) { e.remove(); live.delete(i); }
     let html = '';
-    for (let i = start; i < end; i++) html += rowHTML(shown[i], i);
-    rowsEl.innerHTML = html;
-    rowsShown.textContent = String(shown.length);
-    count.textContent = String(store.events.length);
+    const added = [];
+    for (let i = start; i < end; i++) if (!live.has(i)) { html += rowHTML(shown[i], i); added.push(i); }
+    if (html) {
+      tpl.innerHTML = html;
+      const kids = [...tpl.content.children];
+      kids.forEach((k, j) => live.set(added[j], k));
+      rowsEl.append(...kids);
+    }
+    const key = `${shown.length}:${store.events.length}`;
+    if (key !== lastRange) {
+      lastRange = key;
+      rowsShown.textContent = String(shown.length);
+      count.textContent = String(store.events.length);
+    }
     // Paint marks for the speed tests: when rows first showed, and the last
     // render with how many events it reflected.
     if (!window.__seqFirstPaint && shown.length) window.__seqFirstPaint = performance.now();
-    window.__seqPaint = { events: store.events.length, rows: end - start, t: performance.now() };
+    window.__seqPaint = { events: store.events.length, rows: live.size, t: performance.now() };
   }
   const schedule = () => { if (!pendingRender) pendingRender = requestAnimationFrame(() => render()); };
 
   scroller.addEventListener('scroll', schedule, { passive: true });
-  window.addEventListener('resize', () => render(true));
+  new ResizeObserver(() => { viewH = scroller.clientHeight; viewW = scroller.clientWidth; render(true); }).observe(scroller);
   rowsEl.addEventListener('click', (e) => {
     const row = e.target.closest('.row');
     if (row) store.select(Number(row.dataset.seq));
@@ -141,6 +168,7 @@ export function mountSequence(root, { store }) {
     filter.exchange = Number(exInput.value) || 0;
     filter.errors = errBox.checked;
     refilter();
+    scroller.scrollTop = 0;
     render(true);
   };
   nodeSel.addEventListener('change', onFilter);
@@ -152,16 +180,24 @@ export function mountSequence(root, { store }) {
     const before = shown.length;
     if (scanned > store.rows.length) refilter(); else scan();
     if (filter.errors && shown.length === before) refilter(); // a late error marks earlier rows
-    space.style.height = `${Math.max(shown.length * ROW_H, 1)}px`;
-    if (atEnd && shown.length > before) scroller.scrollTop = scroller.scrollHeight;
-    render(true);
+    if (shown.length < before) clearRows();
+    if (atEnd && shown.length > before) {
+      const total = Math.max(shown.length * ROW_H, 1);
+      if (total !== spaceH) { space.style.height = `${total}px`; spaceH = total; }
+      scroller.scrollTop = total;
+    }
+    render();
   });
-  store.subscribe('reset', () => { refilter(); lastRange = ''; });
+  store.subscribe('reset', () => { refilter(); clearRows(); lastRange = ''; });
   store.subscribe('scenario', () => render(true));
   store.subscribe('select', (seq) => {
-    render(true);
+    for (const e of rowsEl.querySelectorAll('.row.sel')) e.classList.remove('sel');
     const i = shown.findIndex((r) => r.seq === seq);
-    if (i >= 0) scrollToIndex(i);
+    if (i >= 0) {
+      scrollToIndex(i);
+      render();
+      live.get(i)?.classList.add('sel');
+    }
   });
   // Scrolling by hand switches follow off; reaching the bottom turns it back on.
   scroller.addEventListener('wheel', () => {

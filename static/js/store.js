@@ -27,8 +27,10 @@ export function createStore() {
     selected: null,      // seq of the selected row
     dropped: 0,          // events the server could not deliver
     mode: 'live',        // 'live' | 'trace'
+    rev: 0,              // configuration revision last shown
     stacks: new Map(),   // `${exchange}|${request|response}` -> open layer entries
     ctxColor: new Map(),
+    seenNodes: new Set(), // node ids met in rows (a trace may name nodes its scenario lacks)
 
     subscribe(topic, fn) {
       if (!listeners.has(topic)) listeners.set(topic, new Set());
@@ -42,13 +44,16 @@ export function createStore() {
     },
     /** emitNow notifies at once (tests, synchronous flows). */
     emitNow(topic, arg) {
+      const t0 = performance.now();
       for (const fn of listeners.get(topic) || []) {
         try { fn(arg, s); } catch (e) { console.error(`store: ${topic} listener:`, e); }
       }
+      const st = (window.__storeStats ||= {});
+      st[topic] = (st[topic] || 0) + performance.now() - t0;
     },
 
     reset() {
-      s.events = []; s.rows = []; s.bySeq = new Map(); s.exchanges = new Map();
+      s.events = []; s.rows = []; s.bySeq = new Map(); s.exchanges = new Map(); s.seenNodes = new Set();
       s.stacks = new Map(); s.selected = null; s.dropped = 0;
       s.emitNow('reset');
       s.emit('events');
@@ -70,7 +75,17 @@ export function createStore() {
       s.emit('events');
     },
 
-    setScenario(sc) {
+    /** setScenario shows a configuration; rev (when given) drops stale ones. */
+    setScenario(sc, rev) {
+      if (typeof rev === 'number') {
+        if (rev < s.rev) return;
+        s.rev = rev;
+      }
+      // The API reply and the WebSocket both announce a change: emit once,
+      // so forms being edited are not rebuilt for nothing.
+      const text = JSON.stringify(sc ?? null);
+      if (text === s.scenarioText) return;
+      s.scenarioText = text;
       s.scenario = sc;
       s.nodes = (sc?.nodes || []).map((n) => ({ id: n.id, role: n.role, addr: n.addr || n.listen || '' }));
       if (s.mode === 'live') s.contexts = sc?.contexts || [];
@@ -102,7 +117,7 @@ export function createStore() {
     /** nodeOrder lists lifelines: scenario nodes first, then any seen only in events. */
     nodeOrder() {
       const ids = s.nodes.map((n) => n.id);
-      for (const r of s.rows) for (const id of [r.from, r.to, r.node]) if (id && !ids.includes(id)) ids.push(id);
+      for (const id of s.seenNodes) if (!ids.includes(id)) ids.push(id);
       return ids;
     },
   };
@@ -124,6 +139,7 @@ export function createStore() {
   }
 
   function addRow(row) {
+    for (const id of [row.from, row.to, row.node]) if (id) s.seenNodes.add(id);
     row.index = s.rows.length;
     s.rows.push(row);
     s.bySeq.set(row.seq, row);

@@ -62,7 +62,7 @@ export function mountTopology(root, ctx) {
     try {
       mutate(sc);
       const res = await api.applyScenario(sc);
-      store.setScenario(res?.scenario || sc);
+      store.setScenario(res?.scenario || sc, res?.rev);
       status(`${what}: applied to the running lab`);
     } catch (e) {
       status(e.message, true);
@@ -255,8 +255,8 @@ export function mountTopology(root, ctx) {
       el('button', { type: 'button', class: 'small', onclick: () => setFaults(`${l.a}-${l.b}`, l.faults.filter((_, j) => j !== i)) }, '✕')))));
     async function setFaults(id, faults) {
       try {
-        await api.setFaults(id, faults);
-        store.setScenario(await api.scenario());
+        const res = await api.setFaults(id, faults);
+        store.setScenario(res.scenario, res.rev);
         status(`faults on ${id} updated`);
       } catch (e) { status(e.message, true); }
     }
