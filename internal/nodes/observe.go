@@ -42,6 +42,7 @@ type serverObservation struct {
 func (o *serverObservation) end() { o.once.Do(func() { close(o.stop) }) }
 
 type clientObservation struct {
+	relay    *relay // set at a proxy: notifications go on downstream
 	uri      string
 	token    []byte
 	pc       *pooledConn
@@ -49,6 +50,18 @@ type clientObservation struct {
 	layers   []clientLayer
 	at       where
 	received int
+}
+
+// relay is a proxy's forwarded observation: where notifications go and the
+// layers they get on the way (draft 2.5: the layers removed from the
+// registration, in reverse order; the proxy's own upstream layer comes off
+// first, draft 2.6).
+type relay struct {
+	in      *incoming
+	cc      *udpClient.Conn
+	token   []byte
+	own     *oscore.Binding // the proxy's layer towards the next hop, or nil
+	downKey string
 }
 
 func (o *observerSet) init() {
@@ -197,6 +210,10 @@ func (n *node) onUnsolicited(w *responsewriter.ResponseWriter[*udpClient.Conn], 
 		return
 	}
 	n.received.Add(1)
+	if o.relay != nil {
+		n.relayNotification(o, m)
+		return
+	}
 	for i := len(layers) - 1; i >= 0; i-- {
 		if !m.Options.HasOption(optOSCORE) {
 			break
@@ -213,4 +230,47 @@ func (n *node) onUnsolicited(w *responsewriter.ResponseWriter[*udpClient.Conn], 
 	o.received++
 	n.observers.mu.Unlock()
 	n.delivery(o.at, trace.DirResponse, o.uri, "notification", m.Code, m.Payload)
+}
+
+// relayNotification passes a notification from upstream on to the client
+// that registered through this proxy, swapping the proxy's layers.
+func (n *node) relayNotification(o *clientObservation, m message.Message) {
+	r := o.relay
+	if r.own != nil && m.Options.HasOption(optOSCORE) {
+		plain, rep, err := oscore.UnprotectResponse(r.own, m)
+		if err != nil {
+			n.decision(o.at, trace.RuleResponse, "", "2.6", fmt.Sprintf("Notification does not verify with %s: %v: dropped", r.own.Ctx.Name(), err), 0)
+			return
+		}
+		n.layer(o.at, 0, trace.LayerRemoved, trace.DirResponse, rep)
+		m = plain
+	}
+	protected, err := r.in.protectResponse(message.Message{Code: m.Code, Options: m.Options, Payload: m.Payload})
+	if err != nil {
+		return
+	}
+	n.observers.mu.Lock()
+	o.received++
+	n.observers.mu.Unlock()
+	n.notify(n.ctx, r.cc, r.token, protected, r.in.at)
+}
+
+// keepRelay records a forwarded registration on its upstream socket.
+func (n *node) keepRelay(tok []byte, pc *pooledConn, p *connPool, at where, r *relay) {
+	n.observers.mu.Lock()
+	defer n.observers.mu.Unlock()
+	n.observers.client[string(tok)] = &clientObservation{relay: r, token: append([]byte(nil), tok...), pc: pc, pool: p, at: at}
+}
+
+// relayFor finds the forwarded observation a downstream deregistration
+// names (same peer and token, RFC 7641 3.6).
+func (n *node) relayFor(downKey string) *clientObservation {
+	n.observers.mu.Lock()
+	defer n.observers.mu.Unlock()
+	for _, o := range n.observers.client {
+		if o.relay != nil && o.relay.downKey == downKey {
+			return o
+		}
+	}
+	return nil
 }

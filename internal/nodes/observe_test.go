@@ -47,3 +47,25 @@ func TestObserveCounter(t *testing.T) {
 		t.Errorf("notifications continue after deregistration: %d -> %d deliveries", n, m)
 	}
 }
+
+// TestObserveThroughProxies observes /counter across two forward-proxies
+// with four layers (example B.6's topology): each proxy keeps its upstream
+// socket for the notifications and swaps its layers on each of them.
+func TestObserveThroughProxies(t *testing.T) {
+	notifyEvery = 100 * time.Millisecond
+	defer func() { notifyEvery = time.Second }()
+	s := builtinScenario(t, "draft-b6")
+	lab, _ := startLab(t, s)
+	reg := scenario.Step{From: "C", Method: "GET", URI: "coap://example.com/counter", Route: []string{"P1", "P2"},
+		Contexts: []string{"CTX_C_S", "CTX_C_P1"}, Observe: "register"}
+	if r := send(t, lab, reg); r.Code != "2.05" {
+		t.Fatalf("register: %+v", r)
+	}
+	time.Sleep(450 * time.Millisecond)
+	dereg := reg
+	dereg.Observe = "deregister"
+	d := send(t, lab, dereg)
+	if d.Code != "2.05" || d.Notifications < 2 {
+		t.Fatalf("deregister: %+v", d)
+	}
+}

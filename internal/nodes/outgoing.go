@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -80,7 +81,27 @@ func (in *incoming) forwardRequest() *reply {
 	}
 	in.xch.setStack(in.at.hop+1, stack)
 
-	resp, err := in.n.exchangeOnce(in.n.ctx, in.nextHop, m, where{in.at.ex, in.at.hop + 1}, in.xch, proxyTimeout, sendOpts{})
+	// Observe through the proxy (RFC 7641 5; the outer Observe is visible,
+	// RFC 8613 4.1.3.5): a registration keeps its upstream socket for the
+	// notifications, a deregistration goes out on it with its token.
+	so := sendOpts{}
+	var relayObs *clientObservation
+	if v, err := in.req.Options.GetUint32(optObserve); err == nil && in.cc != nil {
+		downKey := in.cc.RemoteAddr().String() + "/" + hex.EncodeToString(in.req.Token)
+		if v == 0 {
+			so.register, so.token = true, randomToken()
+			if pt := in.xch.pinnedToken(in.at.hop + 1); pt != nil {
+				so.token = pt
+			}
+			so.relay = &relay{in: in, cc: in.cc, token: append([]byte(nil), in.req.Token...), own: binding, downKey: downKey}
+		} else if relayObs = in.n.relayFor(downKey); relayObs != nil {
+			so.conn, so.token = relayObs.pc, relayObs.token
+		}
+	}
+	resp, err := in.n.exchangeOnce(in.n.ctx, in.nextHop, m, where{in.at.ex, in.at.hop + 1}, in.xch, proxyTimeout, so)
+	if relayObs != nil {
+		in.n.endObservation(relayObs)
+	}
 	if err != nil {
 		code := codes.BadGateway
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -195,7 +216,9 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 	n.lab.reg.registerMID(link.id, mid, corr{Exchange: at.ex, Hop: at.hop})
 	n.sent.Add(1)
 	resp, err := pc.cc.Do(req)
-	if err == nil && so.register {
+	if err == nil && so.register && so.relay != nil {
+		n.keepRelay(tok, pc, p, at, so.relay)
+	} else if err == nil && so.register {
 		n.keepObservation(so.uri, tok, pc, p, at)
 	} else if so.conn != nil {
 		// the observation's socket: its owner releases it
@@ -224,6 +247,7 @@ type sendOpts struct {
 	register bool        // Observe registration: keep the socket for the notifications
 	conn     *pooledConn // send on this socket (deregistration on the registration's socket)
 	uri      string
+	relay    *relay // proxy: where the notifications of a registration go
 }
 
 func randomToken() []byte {
