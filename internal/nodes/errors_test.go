@@ -213,3 +213,36 @@ func mustAddr(t *testing.T, s string) *net.UDPAddr {
 	}
 	return a
 }
+
+// TestHopLimitLoop: two forward-proxies that send each other's requests
+// back (a misconfigured loop). The first inserts Hop-Limit 16 (RFC 8768 3),
+// every hop decrements it, and the proxy that would send 0 answers 5.08;
+// the error travels back along the whole loop and both proxies keep serving.
+func TestHopLimitLoop(t *testing.T) {
+	s := &scenario.Scenario{Name: "loop",
+		Nodes: []scenario.Node{
+			{ID: "C", Role: scenario.RoleClient},
+			{ID: "P1", Role: scenario.RoleProxy, Forward: true, Upstream: "P2"},
+			{ID: "P2", Role: scenario.RoleProxy, Forward: true, Upstream: "P1"},
+			{ID: "S", Role: scenario.RoleServer, Authority: "example.com"},
+		},
+	}
+	lab, bus := startLab(t, s)
+	r := send(t, lab, scenario.Step{From: "C", Method: "GET", URI: "coap://example.com/alarm_status", Route: []string{"P1"}})
+	if r.Code != "5.08" {
+		t.Fatalf("%+v", r)
+	}
+	var requests int
+	for _, d := range datagrams(bus, r.Exchange) {
+		if d.Dir == trace.DirRequest {
+			requests++
+		}
+	}
+	if requests != 17 { // C->P1, then 16 proxy hops carrying Hop-Limit 16 down to 1
+		t.Errorf("%d requests in the loop, want 17", requests)
+	}
+	direct := scenario.Step{From: "C", Method: "GET", URI: "coap://example.com/alarm_status"}
+	if r := send(t, lab, direct); r.Code != "2.05" {
+		t.Fatalf("afterwards: %+v", r)
+	}
+}
