@@ -40,7 +40,7 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	}
 	rep.InnerCode = codeString(m.Code)
 	var innerBuf [innerInline]message.Option
-	sp, err := split(&m, o, true, false, rep, innerBuf[:0])
+	inner, outerOpts, sp, err := split(&m, o, true, false, rep, innerBuf[:0])
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
@@ -60,13 +60,13 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if sp.observe {
 		outerCode = codes.FETCH
 	}
-	out, ct, pt, optVal, err := seal(c, &m, sp.inner, sp.outer, ov, b.Nonce, c.p.SenderID, piv, outerCode)
+	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, b.Nonce, c.p.SenderID, piv, outerCode)
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
 	rep.OuterCode = codeString(outerCode)
-	rep.fill(c, &cryptoParts{which: "sender", ov: ov, optVal: optVal, idPIV: c.p.SenderID, noncePIV: piv,
-		nonce: b.Nonce, pivFrom: "own", reqKID: c.p.SenderID, reqPIV: piv}, pt, ct)
+	rep.fill(c, &cryptoParts{ov: ov, optVal: optVal, idPIV: c.p.SenderID, noncePIV: piv,
+		nonce: b.Nonce, ownPIV: true, reqKID: c.p.SenderID, reqPIV: piv}, pt, ct)
 	return out, b, rep, nil
 }
 
@@ -89,7 +89,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	}
 	rep.InnerCode = codeString(m.Code)
 	var innerBuf [innerInline]message.Option
-	sp, err := split(&m, o, false, b.Observe, rep, innerBuf[:0])
+	inner, outerOpts, sp, err := split(&m, o, false, b.Observe, rep, innerBuf[:0])
 	if err != nil {
 		return message.Message{}, rep, err
 	}
@@ -101,7 +101,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	var ov OptionValue
 	nonce := b.Nonce
 	nonceID, noncePIV := b.KID, b.PIV // the nonce's parts: whoever generated the Partial IV
-	from := "request"
+	ownPIV := false
 	var pivBuf [maxPIVLen]byte
 	var nonceBuf [13]byte
 	if o.ResponsePIV || !first {
@@ -113,7 +113,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		ov.PartialIV = piv
 		nonce = nonceBuf[:c.p.AEAD.NonceLen()]
 		makeNonce(nonce, c.p.SenderID, piv, c.commonIV)
-		nonceID, noncePIV, from = c.p.SenderID, piv, "own"
+		nonceID, noncePIV, ownPIV = c.p.SenderID, piv, true
 		if !first {
 			rep.Notes = append(rep.Notes, "own Partial IV: only the first response may reuse the request nonce (RFC 8613 4.1.3.5, draft 2.5.1)")
 		}
@@ -124,13 +124,13 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	if sp.notification {
 		outerCode = codes.Content
 	}
-	out, ct, pt, optVal, err := seal(c, &m, sp.inner, sp.outer, ov, nonce, b.KID, b.PIV, outerCode)
+	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, nonce, b.KID, b.PIV, outerCode)
 	if err != nil {
 		return message.Message{}, rep, err
 	}
 	rep.OuterCode = codeString(outerCode)
-	rep.fill(c, &cryptoParts{which: "sender", ov: ov, optVal: optVal, idPIV: nonceID, noncePIV: noncePIV,
-		nonce: nonce, pivFrom: from, reqKID: b.KID, reqPIV: b.PIV}, pt, ct)
+	rep.fill(c, &cryptoParts{ov: ov, optVal: optVal, idPIV: nonceID, noncePIV: noncePIV,
+		nonce: nonce, ownPIV: ownPIV, reqKID: b.KID, reqPIV: b.PIV}, pt, ct)
 	return out, rep, nil
 }
 

@@ -124,13 +124,13 @@ func appendAADDiag(dst []byte, alg AEADAlg, kid, piv []byte) []byte {
 
 // cryptoParts are the values a report shows for one AEAD operation.
 type cryptoParts struct {
-	which            string // "sender" | "recipient"
-	ov               OptionValue
-	optVal           []byte
-	idPIV, noncePIV  []byte // the Partial IV's generator and the Partial IV used in the nonce
-	nonce            []byte
-	pivFrom          string
-	reqKID, reqPIV   []byte
+	recipient       bool // the Recipient Key was used (else the Sender Key)
+	ov              OptionValue
+	optVal          []byte
+	idPIV, noncePIV []byte // the Partial IV's generator and the Partial IV used in the nonce
+	nonce           []byte
+	ownPIV          bool // the Partial IV is the sender's own (else the request's)
+	reqKID, reqPIV  []byte
 }
 
 // fill completes a report: header fields, nonce parts, AAD, key and all
@@ -154,7 +154,10 @@ func (r *Report) fill(c *Context, p *cryptoParts, plaintext, ciphertext []byte) 
 	copy(padded[n-pivPadLen-len(p.idPIV):n-pivPadLen], p.idPIV)
 	copy(padded[n-len(p.noncePIV):], p.noncePIV)
 	r.Nonce = NonceReport{IDPIV: r.copyBytes(nonNil(p.idPIV)), PaddedIDPIV: padded[:n-pivPadLen],
-		PaddedPIV: padded[n-pivPadLen:], CommonIV: c.commonIV, Nonce: r.copyBytes(p.nonce), PIVFrom: p.pivFrom}
+		PaddedPIV: padded[n-pivPadLen:], CommonIV: c.commonIV, Nonce: r.copyBytes(p.nonce), PIVFrom: "request"}
+	if p.ownPIV {
+		r.Nonce.PIVFrom = "own"
+	}
 
 	// AAD (RFC 8613 5.4).
 	need := len(encrypt0Prefix) + 8 + 2*len(p.reqKID) + len(p.reqPIV) + 8
@@ -163,11 +166,11 @@ func (r *Report) fill(c *Context, p *cryptoParts, plaintext, ciphertext []byte) 
 		Options: Hex{}, AADArray: aad[arr:], ExternalAAD: aad[ext:], AAD: aad}
 
 	// Key (RFC 8613 3.2.1).
-	d, key := c.deriv.SenderKey, c.senderKey
-	if p.which == "recipient" {
-		d, key = c.deriv.RecipientKey, c.recipientKey
+	d, key, which := c.deriv.SenderKey, c.senderKey, "sender"
+	if p.recipient {
+		d, key, which = c.deriv.RecipientKey, c.recipientKey, "recipient"
 	}
-	r.Key = KeyReport{Which: p.which, Alg: c.deriv.AEAD, Info: d.Info, InfoDiag: d.InfoDiag, Key: r.copyBytes(key)}
+	r.Key = KeyReport{Which: which, Alg: c.deriv.AEAD, Info: d.Info, InfoDiag: d.InfoDiag, Key: r.copyBytes(key)}
 
 	// Text fields: built in one buffer, converted to one string, sliced.
 	var tbuf [384]byte

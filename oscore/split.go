@@ -6,9 +6,8 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 )
 
-// splitResult is a message's options divided for one layer.
+// splitResult holds what splitting learnt about a message.
 type splitResult struct {
-	inner, outer    message.Options
 	observe         bool // request carries Observe: outer Code FETCH (RFC 8613 4.1.3.5)
 	observeRegister bool // request Observe value 0 (registration)
 	notification    bool // response with Observe to an Observe request
@@ -28,10 +27,12 @@ type splitResult struct {
 //   - The previous layer's OSCORE option is an ordinary U option to the
 //     rule; it becomes Inner when escalated (draft 2.1, 2.2). Without a rule
 //     it is always escalated: two OSCORE options in one message are invalid.
-func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report, inner message.Options) (splitResult, error) {
-	var sp splitResult
-	sp.inner = inner[:0]
-	sp.outer = make(message.Options, 0, len(m.Options)+2)
+//
+// Inner and outer options come back separately (inner reuses the caller's
+// buffer, which stays on its stack).
+func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report, innerBuf message.Options) (inner, outer message.Options, sp splitResult, err error) {
+	inner = innerBuf[:0]
+	outer = make(message.Options, 0, len(m.Options)+2)
 	var ruleMsg *message.Message // a copy handed to the rule, made on first use
 	for _, opt := range m.Options {
 		num := uint16(opt.ID)
@@ -41,7 +42,7 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 			if !isRequest {
 				e = e.forResponse()
 			}
-			return sp, e
+			return nil, nil, sp, e
 		}
 		orig := originalClass(num)
 		or := OptionReport{Number: num, Name: optionName(num), Value: Hex(nonNil(opt.Value)), Original: orig.name()}
@@ -51,22 +52,22 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 			case num == optObserve && isRequest:
 				sp.observe = true
 				sp.observeRegister = decodeUint(opt.Value) == 0
-				sp.inner = append(sp.inner, opt)
-				sp.outer = append(sp.outer, opt)
+				inner = append(inner, opt)
+				outer = append(outer, opt)
 				or.Where, or.Note = "inner+outer", "Inner and Outer Observe carry the request's value (RFC 8613 4.1.3.5.1)"
 			case num == optObserve && boundObserve:
 				sp.notification = true
-				sp.inner = append(sp.inner, message.Option{ID: opt.ID, Value: []byte{}})
-				sp.outer = append(sp.outer, opt)
+				inner = append(inner, message.Option{ID: opt.ID, Value: []byte{}})
+				outer = append(outer, opt)
 				or.Where, or.Note = "inner+outer", "notification: Inner Observe empty, Outer keeps the value (RFC 8613 4.1.3.5.2)"
 			case num == optNoResponse:
-				sp.inner = append(sp.inner, opt)
+				inner = append(inner, opt)
 				or.Note = "No-Response is Inner only (RFC 8613 4.1.3.6)"
 			default:
 				if !known {
 					or.Note = "unrecognised option: Class E (RFC 8613 4.1)"
 				}
-				sp.inner = append(sp.inner, opt)
+				inner = append(inner, opt)
 			}
 			rep.Options = append(rep.Options, or)
 			continue
@@ -89,35 +90,35 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 			if or.Note == "" {
 				or.Note = "escalated to Class E (draft 2.2 step 8)"
 			}
-			sp.inner = append(sp.inner, opt)
+			inner = append(inner, opt)
 			rep.Options = append(rep.Options, or)
 			continue
 		}
 		if num == optOSCORE {
-			return sp, fmt.Errorf("oscore: the previous layer's OSCORE option must be Class E in a new layer (draft 2.1, 2.2); the rule gave %v", res.Class)
+			return nil, nil, sp, fmt.Errorf("oscore: the previous layer's OSCORE option must be Class E in a new layer (draft 2.1, 2.2); the rule gave %v", res.Class)
 		}
 		or.Where = "outer"
 		if num == optProxyURI && isRequest {
-			outer, path, query, err := decomposeProxyURI(string(opt.Value))
+			composed, path, query, err := decomposeProxyURI(string(opt.Value))
 			if err != nil {
-				return sp, err
+				return nil, nil, sp, err
 			}
 			for _, p := range path {
-				sp.inner = append(sp.inner, message.Option{ID: optURIPath, Value: []byte(p)})
+				inner = append(inner, message.Option{ID: optURIPath, Value: []byte(p)})
 			}
 			for _, q := range query {
-				sp.inner = append(sp.inner, message.Option{ID: optURIQuery, Value: []byte(q)})
+				inner = append(inner, message.Option{ID: optURIQuery, Value: []byte(q)})
 			}
-			sp.outer = append(sp.outer, message.Option{ID: opt.ID, Value: []byte(outer)})
-			or.Note = fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", outer, len(path), len(query))
+			outer = append(outer, message.Option{ID: opt.ID, Value: []byte(composed)})
+			or.Note = fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", composed, len(path), len(query))
 			rep.Notes = append(rep.Notes, or.Note)
 			rep.Options = append(rep.Options, or)
 			continue
 		}
-		sp.outer = append(sp.outer, opt)
+		outer = append(outer, opt)
 		rep.Options = append(rep.Options, or)
 	}
-	sortOptions(sp.inner)
-	sortOptions(sp.outer)
-	return sp, nil
+	sortOptions(inner)
+	sortOptions(outer)
+	return inner, outer, sp, nil
 }

@@ -80,8 +80,7 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail("kid longer than the nonce allows")
 	}
 	seq := pivValue(ov.PartialIV)
-	parts := cryptoParts{which: "recipient", ov: ov, optVal: raw, idPIV: ov.KID, noncePIV: ov.PartialIV,
-		pivFrom: "request", reqKID: ov.KID, reqPIV: ov.PartialIV}
+	parts := cryptoParts{recipient: true, ov: ov, optVal: raw, idPIV: ov.KID, noncePIV: ov.PartialIV, reqKID: ov.KID, reqPIV: ov.PartialIV}
 	if !c.replay.check(seq) {
 		rep.fill(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q", seq, c.name))
@@ -143,8 +142,7 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 		rep.OptionValue = Hex(clone(raw))
 		return message.Message{}, rep, silent(err)
 	}
-	parts := cryptoParts{which: "recipient", ov: ov, optVal: raw, idPIV: b.KID, noncePIV: b.PIV, nonce: b.Nonce,
-		pivFrom: "request", reqKID: b.KID, reqPIV: b.PIV}
+	parts := cryptoParts{recipient: true, ov: ov, optVal: raw, idPIV: b.KID, noncePIV: b.PIV, nonce: b.Nonce, reqKID: b.KID, reqPIV: b.PIV}
 	if ov.PartialIV != nil {
 		if len(ov.PartialIV) > maxPIVLen {
 			rep.partialHeader(ov, raw)
@@ -152,7 +150,7 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 		}
 		nonce := rep.take(c.p.AEAD.NonceLen())
 		makeNonce(nonce, c.p.RecipientID, ov.PartialIV, c.commonIV)
-		parts.idPIV, parts.noncePIV, parts.nonce, parts.pivFrom = c.p.RecipientID, ov.PartialIV, nonce, "own"
+		parts.idPIV, parts.noncePIV, parts.nonce, parts.ownPIV = c.p.RecipientID, ov.PartialIV, nonce, true
 	}
 	// Cheap freshness pre-check before decrypting (RFC 8613 7.4.1).
 	if err := b.checkResponse(ov.PartialIV, true, false); err != nil {

@@ -1,0 +1,69 @@
+package oscore
+
+import (
+	"testing"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+)
+
+// TestOptionClasses checks the registry against RFC 8613 Figure 5, RFC 9175,
+// RFC 9668 and draft section 3 (Hop-Limit U).
+func TestOptionClasses(t *testing.T) {
+	want := map[uint16]Class{
+		1: ClassE, 3: ClassU, 4: ClassE, 5: ClassE, 6: ClassE | ClassU, 7: ClassU, 8: ClassE, 9: ClassU,
+		11: ClassE, 12: ClassE, 14: ClassE | ClassU, 15: ClassE, 16: ClassU, 17: ClassE, 20: ClassE,
+		21: ClassU, 23: ClassE | ClassU, 27: ClassE | ClassU, 28: ClassE | ClassU, 35: ClassU, 39: ClassU,
+		60: ClassE | ClassU, 252: ClassE | ClassU, 258: ClassE | ClassU, 292: ClassE | ClassU,
+		OptProxyCRI: ClassU, OptProxySchemeNumber: ClassU,
+	}
+	for num, cl := range want {
+		d, ok := LookupOption(num)
+		if !ok || d.Class != cl {
+			t.Errorf("%d (%s): class %v, want %v", num, d.Name, d.Class, cl)
+		}
+	}
+	if _, ok := LookupOption(65000); ok || originalClass(65000) != ClassE || OptionName(65000) != "Option 65000" {
+		t.Error("unknown option must be unrecognised and Class E")
+	}
+	if d, _ := LookupOption(OptProxyCRI); !d.Provisional || !d.Critical {
+		t.Errorf("Proxy-Cri %+v", d)
+	}
+	if d, _ := LookupOption(OptOSCORE); !d.Critical || d.Unsafe || d.NoCacheKey || d.MaxLen != 255 {
+		t.Errorf("OSCORE properties %+v", d)
+	}
+	if d, _ := LookupOption(OptSize1); !d.NoCacheKey {
+		t.Error("Size1 is NoCacheKey")
+	}
+	for c, s := range map[Class]string{ClassE: "E", ClassU: "U", ClassI: "I", ClassE | ClassU: "E+U", 0: "-"} {
+		if c.String() != s {
+			t.Errorf("%d: %q", c, c.String())
+		}
+	}
+	prev := uint16(0)
+	for _, d := range Options() {
+		if d.Number <= prev && prev != 0 {
+			t.Fatal("Options() not sorted")
+		}
+		prev = d.Number
+	}
+}
+
+// TestRegisterGoCoapOptions: the critical options go-coap does not know are
+// registered, so its servers pass them to handlers (stack-notes 2.4).
+func TestRegisterGoCoapOptions(t *testing.T) {
+	RegisterGoCoapOptions()
+	for _, n := range []uint16{OptOSCORE, OptEDHOC, OptProxyCRI, OptProxySchemeNumber, OptURIPathAbbrev} {
+		if _, ok := message.CoapOptionDefs[message.OptionID(n)]; !ok {
+			t.Errorf("%s (%d) not registered", OptionName(n), n)
+		}
+	}
+	if d := message.CoapOptionDefs[message.OptionID(OptOSCORE)]; d.MaxLen != 255 || d.ValueFormat != message.ValueOpaque {
+		t.Errorf("OSCORE def %+v", d)
+	}
+	// A decoded OSCORE option survives go-coap's decoder.
+	v := loadVectors(t)
+	m := decodeDatagram(t, unhex(t, v.Requests[2].Protected))
+	if got, _ := findOption(m.Options, OptOSCORE); Hex(got).String() != v.Requests[2].OptionValue {
+		t.Fatalf("OSCORE option after decode: %x", got)
+	}
+}
