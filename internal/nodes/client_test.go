@@ -1,6 +1,8 @@
 package nodes
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"oscore-lab/internal/scenario"
@@ -49,5 +51,35 @@ func TestClientFeatures(t *testing.T) {
 	r = send(t, lab, large)
 	if r.Code != "2.05" || len(r.Payload) != 4096 || r.Payload != string(largeBody) {
 		t.Errorf("large: code %s, %d bytes", r.Code, len(r.Payload))
+	}
+}
+
+// TestOutgoingLayerLimit: a client whose layer limit is below the layers a
+// step asks for aborts the sending (draft 2.1): an error, and nothing on the
+// wire. State reports the limit and the untouched sequence numbers.
+func TestOutgoingLayerLimit(t *testing.T) {
+	s := builtinScenario(t, "draft-b3")
+	s.Nodes[0].LayerLimit = 1
+	lab, bus := startLab(t, s)
+	st := s.Steps[0]
+	r, err := lab.Send(context.Background(), st)
+	if err == nil || !strings.Contains(err.Error(), "layer limit") || r.OK {
+		t.Fatalf("want an abort, got %+v %v", r, err)
+	}
+	if n := len(datagrams(bus, r.Exchange)); n != 0 {
+		t.Errorf("%d datagrams sent", n)
+	}
+	for _, n := range lab.State().Nodes {
+		if n.ID != "C" {
+			continue
+		}
+		for _, c := range n.Contexts {
+			if c.LayerLimit != 1 {
+				t.Errorf("%s: layer limit %d", c.Name, c.LayerLimit)
+			}
+			if c.Name == "CTX_C_S" && c.SenderSeq != 42 {
+				t.Errorf("CTX_C_S sender seq %d, want the pinned 42 (nothing protected)", c.SenderSeq)
+			}
+		}
 	}
 }
