@@ -262,6 +262,34 @@ func TestBrowserEditorAddProxy(t *testing.T) {
 	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-testid="life-name"], .life-name').length`); n != 4 {
 		t.Errorf("%d lifelines, want 4 (C, P, P2, S)", n)
 	}
+
+	// A new context between C and P2, typed in the editor, adds a layer.
+	run(t, ctx,
+		chromedp.SetValue(`[data-testid="ctx-name"]`, "CTX_C_P2"),
+		chromedp.SetValue(`[data-testid="ctx-a"]`, "C"),
+		chromedp.SetValue(`[data-testid="ctx-b"]`, "P2"),
+		chromedp.SetValue(`[data-testid="ctx-sid-a"]`, "21"),
+		chromedp.SetValue(`[data-testid="ctx-sid-b"]`, "07"),
+		chromedp.Click(`[data-testid="add-ctx"]`))
+	waitJS(t, ctx, "CTX_C_P2 in the lab", `oscoreLab.store.scenario.contexts.some(c => c.name === 'CTX_C_P2')`)
+	run(t, ctx, chromedp.SetValue(`[data-testid="comp-contexts"]`, "CTX_C_S, CTX_C_P2"))
+	if code := clickSend(t, ctx); code != "2.05" {
+		t.Fatalf("send with CTX_C_P2 answered %q: %s", code, evalJS[string](t, ctx, `document.querySelector('[data-testid="send-result"]').textContent`))
+	}
+	waitJS(t, ctx, "the second exchange", `document.querySelectorAll('[data-testid="seq-row"][data-from="C"][data-to="P2"]').length === 2`)
+	if got := evalJS[string](t, ctx, `[...[...document.querySelectorAll('[data-testid="seq-row"][data-from="C"][data-to="P2"]')].pop().querySelectorAll('[data-testid="layer-chip"]')].map(c => c.dataset.ctx).join(' ')`); got != "CTX_C_P2 CTX_C_S" {
+		t.Errorf("C->P2 layers with the new context = %q, want CTX_C_P2 CTX_C_S", got)
+	}
+
+	// A link fault from the editor: duplicate the next datagram on C-P2.
+	run(t, ctx,
+		chromedp.Click(`[data-testid="fault-section"] summary`),
+		chromedp.SetValue(`[data-testid="fault-link"]`, "C-P2"),
+		chromedp.SetValue(`[data-testid="fault-kind"]`, "duplicate"))
+	run(t, ctx, chromedp.Click(`[data-testid="add-fault"]`))
+	waitJS(t, ctx, "the fault in the scenario", `(oscoreLab.store.scenario.links || []).some(l => (l.faults || []).some(f => f.kind === 'duplicate'))`)
+	clickSend(t, ctx)
+	waitJS(t, ctx, "the fault row", `document.querySelector('[data-testid="seq-row"][data-kind="fault"]')`)
 	screenshot(t, ctx, "editor-add-proxy.png")
 }
 

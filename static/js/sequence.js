@@ -18,7 +18,7 @@ function codeLabel(c) {
 
 export function mountSequence(root, { store }) {
   const nodeSel = el('select', { 'data-testid': 'filter-node', title: 'Only rows that involve this node' }, el('option', { value: '' }, 'all nodes'));
-  const exInput = el('input', { type: 'number', min: '1', placeholder: 'exchange', 'data-testid': 'filter-exchange', title: 'Only this exchange' });
+  const exInput = el('input', { type: 'number', min: '1', placeholder: 'exch. #', 'data-testid': 'filter-exchange', title: 'Only this exchange' });
   const errBox = el('input', { type: 'checkbox', 'data-testid': 'filter-errors' });
   const count = el('span', { class: 'count', 'data-testid': 'event-count' }, '0');
   const rowsShown = el('span', { class: 'count', 'data-testid': 'row-count' }, '0');
@@ -100,7 +100,7 @@ export function mountSequence(root, { store }) {
     const x = xs.get(r.node) ?? xs.get(r.from) ?? GUTTER;
     const text = r.kind === 'error' ? `${r.code} ${codeName(r.code)} — ${r.text}` : r.text;
     return `<div ${attrs} data-code="${esc(r.code || '')}"><span class="gut">${gut}</span>` +
-      `<div class="note ${r.kind}" style="left:${x}px" title="${esc(text)}">${r.kind === 'fault' ? '✕ ' : ''}${esc(text)}</div></div>`;
+      `<div class="note ${r.kind}${x > width * 0.55 ? ' flip' : ''}" style="left:${x}px" title="${esc(text)}">${r.kind === 'fault' ? '✕ ' : ''}${esc(text)}</div></div>`;
   }
 
   // Rows on screen, keyed by their index in `shown`: a scroll step adds the

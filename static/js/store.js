@@ -116,7 +116,10 @@ export function createStore() {
     },
     /** nodeOrder lists lifelines: scenario nodes first, then any seen only in events. */
     nodeOrder() {
-      const ids = s.nodes.map((n) => n.id);
+      // Clients on the left, then proxies, then servers and external
+      // endpoints, as the draft draws its figures; scenario order within.
+      const rank = { client: 0, proxy: 1, server: 2, external: 3 };
+      const ids = s.nodes.map((n, i) => [rank[n.role] ?? 2, i, n.id]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
       for (const id of s.seenNodes) if (!ids.includes(id)) ids.push(id);
       return ids;
     },
@@ -134,7 +137,7 @@ export function createStore() {
   }
 
   function exchangeOf(id) {
-    if (!s.exchanges.has(id)) s.exchanges.set(id, { id, rows: [], hasError: false, errors: [], decisions: [], events: [] });
+    if (!s.exchanges.has(id)) s.exchanges.set(id, { id, rows: [], hasError: false, errors: [], decisions: [], events: [], byBytes: new Map() });
     return s.exchanges.get(id);
   }
 
@@ -175,7 +178,12 @@ export function createStore() {
         const bytes = hexToBytes(ev.bytes || '');
         const parsed = parseCoap(bytes, 'udp');
         const kind = ev.dir === 'response' ? 'response' : ev.dir === 'request' ? 'request' : '';
-        const layers = kind ? [...(s.stacks.get(`${x}|${kind}`) || [])] : [];
+        // A retransmitted, duplicated or replayed datagram carries the layers
+        // of its first copy, even if the receiver has removed them since.
+        const xe = x ? exchangeOf(x) : null;
+        const again = xe?.byBytes.get(ev.bytes);
+        const layers = again || (kind ? [...(s.stacks.get(`${x}|${kind}`) || [])] : []);
+        if (xe && !again && layers.length) xe.byBytes.set(ev.bytes, layers);
         const inner = layers.length ? pick(pick(pick(layers[0].applied || layers[0].removed, 'layer_event') || {}, 'report') || {}, 'inner_code') : '';
         const row = {
           kind: 'datagram', seq: ev.seq, ev, exchange: x, hop: ev.hop, from: ev.from, to: ev.to, link: ev.link,

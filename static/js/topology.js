@@ -52,6 +52,7 @@ export function mountTopology(root, ctx) {
   const editor = el('div', { class: 'editor', 'data-testid': 'editor' });
   root.append(svgBox, editor);
   let selectedNode = null;
+  let faultsOpen = false;
   let scannedRows = 0;
   const seenPairs = new Set(); // node pairs that exchanged datagrams
   store.subscribe('reset', () => { scannedRows = 0; seenPairs.clear(); });
@@ -219,11 +220,11 @@ export function mountTopology(root, ctx) {
       ` ${c.a.node}(${c.a.sender_id || '∅'}) ↔ ${c.b.node}(${c.b.sender_id || '∅'}) alg ${c.alg || '10'} `,
       el('button', { type: 'button', class: 'small', 'data-testid': `remove-ctx-${c.name}`, onclick: () => apply((s) => { s.contexts = s.contexts.filter((x) => x.name !== c.name); }, `removed ${c.name}`) }, '✕'))));
     const a = select({ 'data-testid': 'ctx-a' }, ids), b = select({ 'data-testid': 'ctx-b' }, ids, ids[ids.length - 1]?.[0]);
-    const name = input({ placeholder: 'CTX_C_P2', size: 9, 'data-testid': 'ctx-name' });
-    const sa = input({ placeholder: 'A sender id hex', size: 6, value: '01' }), sb = input({ placeholder: 'B sender id hex', size: 6, value: '02' });
-    const secret = input({ placeholder: 'master secret hex', size: 34, value: randomHex(16), 'data-testid': 'ctx-secret' });
-    const salt = input({ placeholder: 'salt hex (optional)', size: 16 });
-    const idctx = input({ placeholder: 'ID context hex (optional)', size: 10 });
+    const name = input({ placeholder: 'CTX_A_B', size: 10, 'data-testid': 'ctx-name' });
+    const sa = input({ size: 6, value: '01', 'data-testid': 'ctx-sid-a' }), sb = input({ size: 6, value: '02', 'data-testid': 'ctx-sid-b' });
+    const secret = input({ size: 32, value: randomHex(16), 'data-testid': 'ctx-secret' });
+    const salt = input({ size: 16 });
+    const idctx = input({ size: 10 });
     const alg = select({}, ALGS.map(([v, t]) => [v, `${v} ${t}`]), '10');
     const hkdf = select({}, [['SHA-256'], ['SHA-512']]);
     const add = el('button', { type: 'button', 'data-testid': 'add-ctx', onclick: () => {
@@ -237,9 +238,14 @@ export function mountTopology(root, ctx) {
         s.contexts = [...(s.contexts || []).filter((x) => x.name !== nm), c];
       }, `added ${nm}`);
     } }, 'Add context');
+    const cap = (text, x, tip) => el('label', { title: tip || '' }, text, x);
     return el('details', { open: true }, el('summary', {}, 'Security contexts'), list,
-      el('div', { class: 'row-form' }, name, a, '↔', b, sa, sb),
-      el('div', { class: 'row-form' }, secret, el('button', { type: 'button', class: 'small', title: 'random secret', onclick: () => { secret.value = randomHex(16); } }, '🎲'), salt, idctx, alg, hkdf, add));
+      el('div', { class: 'row-form' }, cap('name', name), cap('node A', a), cap('node B', b)),
+      el('div', { class: 'row-form' }, cap("A's Sender ID", sa, 'hex; B uses it as its Recipient ID'), cap("B's Sender ID", sb, 'hex; A uses it as its Recipient ID'),
+        cap('ID Context', idctx, 'hex, optional')),
+      el('div', { class: 'row-form' }, cap('Master Secret', secret, 'hex; typed, or random'),
+        el('button', { type: 'button', class: 'small', title: 'a fresh random 16-byte secret', 'data-testid': 'ctx-random', onclick: () => { secret.value = randomHex(16); } }, 'random')),
+      el('div', { class: 'row-form' }, cap('Master Salt', salt, 'hex, optional'), cap('AEAD', alg), cap('HKDF', hkdf), add));
   }
 
   function faultSection(sc) {
@@ -248,7 +254,7 @@ export function mountTopology(root, ctx) {
     const link = select({ 'data-testid': 'fault-link' }, pairs);
     const kind = select({ 'data-testid': 'fault-kind' }, [['drop'], ['delay'], ['duplicate'], ['corrupt'], ['replay']]);
     const dir = select({}, [['', 'both ways'], ['a->b', 'a→b'], ['b->a', 'b→a']]);
-    const match = el('input', { type: 'number', min: 0, value: 1, title: 'Nth datagram (0 = every)', style: { width: '4em' } });
+    const match = el('input', { type: 'number', min: 0, value: 0, title: 'only the Nth datagram on this link, counted since it opened (0 = every one)', style: { width: '4em' } });
     const delay = input({ placeholder: '50ms', size: 5 });
     const byte = el('input', { type: 'number', min: 0, value: 0, title: 'corrupt: byte index', style: { width: '4em' } });
     const current = el('ul', {}, ...(sc.links || []).flatMap((l) => (l.faults || []).map((f, i) => el('li', {}, `${l.a}-${l.b}: ${f.kind} ${f.dir || ''} #${f.match || 'every'} `,
@@ -271,7 +277,7 @@ export function mountTopology(root, ctx) {
       if (kind.value === 'corrupt') f.byte = Number(byte.value) || 0;
       setFaults(link.value, [...(l?.faults || []), f]);
     } }, 'Add fault');
-    return el('details', {}, el('summary', {}, 'Link faults'), current, el('div', { class: 'row-form' }, link, kind, dir, match, delay, byte, add));
+    return el('details', { 'data-testid': 'fault-section', open: faultsOpen, ontoggle: (e) => { faultsOpen = e.target.open; } }, el('summary', {}, 'Link faults'), current, el('div', { class: 'row-form' }, link, kind, dir, match, delay, byte, add));
   }
 
   function drawAll() {
