@@ -91,3 +91,38 @@ func TestExternalNode(t *testing.T) {
 		t.Errorf("%d datagrams on P-X, want 2", px)
 	}
 }
+
+// TestUnrecognisedOptionInResponse: an outside server answers with an
+// option the proxy does not know (65000). The proxy must protect that
+// response with CTX_C_P, so it cannot classify the option and answers
+// 5.02 Bad Gateway instead, protected with CTX_C_P (draft 2.2).
+func TestUnrecognisedOptionInResponse(t *testing.T) {
+	l, err := coapNet.NewListenUDP("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := udp.NewServer(options.WithBlockwise(false, 0, 0), options.WithHandlerFunc(func(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
+		w.SetResponse(codes.Content, message.TextPlain, bytes.NewReader([]byte("odd")), message.Option{ID: 65000, Value: []byte{1}})
+	}))
+	go srv.Serve(l)
+	defer srv.Stop()
+	addr := l.LocalAddr().(*net.UDPAddr).String()
+	s := &scenario.Scenario{Name: "odd-option",
+		Nodes: []scenario.Node{
+			{ID: "C", Role: scenario.RoleClient},
+			{ID: "P", Role: scenario.RoleProxy, Forward: true},
+			{ID: "X", Role: scenario.RoleExternal, Addr: addr},
+		},
+		Contexts: []scenario.Context{{Name: "CTX_C_P", MasterSecret: "0102030405060708090a0b0c0d0e0f10",
+			A: scenario.Endpoint{Node: "C", SenderID: "20", RecipientID: "02"}, B: scenario.Endpoint{Node: "P", SenderID: "02", RecipientID: "20"}}},
+	}
+	lab, bus := startLab(t, s)
+	r := send(t, lab, scenario.Step{From: "C", Method: "GET", URI: "coap://" + addr + "/x", Route: []string{"P"}, Contexts: []string{"CTX_C_P"}})
+	if r.Code != "5.02" || len(r.Layers) != 1 {
+		t.Fatalf("%+v", r)
+	}
+	e := errorOf(t, bus, r.Exchange)
+	if e.Node != "P" || e.Error.Code != "5.02" {
+		t.Errorf("error event %+v", e.Error)
+	}
+}
