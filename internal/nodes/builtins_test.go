@@ -2,7 +2,6 @@ package nodes
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,5 +28,3 @@ func TestBuiltinScenarios(t *testing.T) {
 		})
 	}
 }
-
-var _ = strings.Contains

@@ -114,10 +114,7 @@ func (p *connPool) put(pc *pooledConn, healthy bool) {
 	pc.cc.Close()
 }
 
-// keep removes a socket from the pool without closing it (an observation
-// lives on it); release closes it later.
-func (p *connPool) keep(pc *pooledConn) {}
-
+// release closes a socket an observation kept out of the pool.
 func (p *connPool) release(pc *pooledConn) {
 	p.mu.Lock()
 	delete(p.all, pc)

@@ -80,7 +80,6 @@ type reply struct {
 	oscoreErr bool // an RFC 8613 8.2 error (outer Max-Age 0)
 	reason    string
 	section   string
-	silent    bool // send nothing
 }
 
 func newIncoming(n *node, cc *udpClient.Conn, req message.Message, peer peerRef) *incoming {

@@ -144,3 +144,31 @@ func contextSeq(lab *Lab, node, ctx string) uint64 {
 	}
 	return 0
 }
+
+// TestFixedPortReload: a node with a fixed listen address survives a
+// reload of the whole scenario (the old socket is freed before the new one
+// binds) and a live edit that changes only its routes keeps the socket.
+func TestFixedPortReload(t *testing.T) {
+	probe, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := probe.LocalAddr().String()
+	probe.Close()
+	s := builtinScenario(t, "rfc8613-c4-c7")
+	s.Nodes[1].Listen = addr
+	lab, _ := startLab(t, s)
+	for i := 0; i < 2; i++ {
+		if err := lab.Load(s); err != nil {
+			t.Fatalf("reload %d: %v", i, err)
+		}
+		if got := nodeAddr(lab, "S"); got != addr {
+			t.Fatalf("S listens on %s, want %s", got, addr)
+		}
+		st := s.Steps[0]
+		st.Token, st.MID, st.Expect = "", nil, nil
+		if r := send(t, lab, st); r.Code != "2.05" {
+			t.Fatalf("after reload %d: %+v", i, r)
+		}
+	}
+}

@@ -182,7 +182,8 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 		}
 		t.ctxOrder = append(t.ctxOrder, c.Name)
 	}
-	for name, p := range t.contexts {
+	for _, name := range t.ctxOrder { // scenario order: a kid shared by two contexts resolves the same way every run
+		p := t.contexts[name]
 		for _, side := range []struct {
 			node string
 			ctx  *oscore.Context
@@ -195,7 +196,6 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 			rid := string(side.ctx.Params().RecipientID)
 			m[rid] = append(m[rid], side.ctx)
 		}
-		_ = name
 	}
 
 	// Nodes: keep, restart or start.
