@@ -66,6 +66,23 @@ func TestAPIScenarioListLoadAndSend(t *testing.T) {
 	}
 }
 
+func TestAPILoadScenarioFile(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	sc := tl.lab.Scenario()
+	sc.Name = "my-topology"
+	b, _ := json.Marshal(sc)
+	code, body := do(t, "POST", tl.srv.URL+"/api/load", string(b), nil)
+	if code != 200 || !strings.Contains(body, `"name":"my-topology"`) {
+		t.Fatalf("POST /api/load with a file = %d %s", code, body)
+	}
+	if got := tl.lab.Scenario().Name; got != "my-topology" {
+		t.Fatalf("lab runs %q, want my-topology", got)
+	}
+	if res := tl.sendFirstStep(t); res.Code != "2.05" {
+		t.Fatalf("send after loading the file: %+v", res)
+	}
+}
+
 func TestAPIApplyScenarioLive(t *testing.T) {
 	tl := newTestLab(t, "draft-b3")
 	sc := tl.lab.Scenario()

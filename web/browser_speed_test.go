@@ -175,9 +175,16 @@ func TestBrowserViewerWithoutServer(t *testing.T) {
 	defer srv.Close()
 	tl.lab.Close() // nothing live remains
 
+	var ps uint64 // the P->S datagram, opened through a deep link
+	for _, e := range tr.Events {
+		if e.Type == trace.TypeDatagram && e.From == "P" && e.To == "S" {
+			ps = e.Seq
+		}
+	}
 	ctx := newTab(t)
-	run(t, ctx, chromedp.Navigate(srv.URL+"/view"))
+	run(t, ctx, chromedp.Navigate(srv.URL+"/view#msg="+itoa(int(ps))))
 	waitJS(t, ctx, "the trace rows", `document.querySelectorAll('[data-testid="seq-row"][data-kind="datagram"]').length === 4`)
+	waitJS(t, ctx, "the deep-linked message", `document.querySelector('[data-testid="insp-summary"]') && document.querySelector('[data-testid="insp-summary"]').textContent.startsWith('P → S')`)
 	run(t, ctx, chromedp.Click(`[data-testid="seq-row"][data-kind="datagram"][data-from="C"]`))
 	waitJS(t, ctx, "the inspector", `document.querySelector('[data-testid="opt-class"][data-opt="Uri-Host"][data-ctx="CTX_C_P"]')`)
 	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-view="composer"], [data-view="topology"]').length`); n != 0 {

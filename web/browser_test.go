@@ -313,5 +313,16 @@ func TestBrowserWrongKeyShowsWhy(t *testing.T) {
 	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-testid="seq-row"].err[data-kind="datagram"][data-from="P"][data-to="C"]').length`); n == 0 {
 		t.Error("the P->C error response is not marked as an error")
 	}
+	// A good exchange next to the failed one (end-to-end layer only, so the
+	// proxy's wrong key is not used), then the errors-only filter.
+	run(t, ctx, chromedp.SetValue(`[data-testid="comp-contexts"]`, "CTX_C_S"))
+	if code := clickSend(t, ctx); code != "2.05" {
+		t.Fatalf("the end-to-end layer alone answered %q", code)
+	}
+	waitJS(t, ctx, "both exchanges", `document.querySelector('[data-testid="row-count"]').textContent === '7'`)
+	run(t, ctx, chromedp.Click(`[data-testid="filter-errors"]`))
+	waitJS(t, ctx, "errors only", `document.querySelector('[data-testid="row-count"]').textContent === '3'`)
+	run(t, ctx, chromedp.Click(`[data-testid="filter-errors"]`))
+	waitJS(t, ctx, "all rows again", `document.querySelector('[data-testid="row-count"]').textContent === '7'`)
 	screenshot(t, ctx, "error-wrong-key.png")
 }

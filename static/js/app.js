@@ -108,8 +108,22 @@ function start() {
     }
     ctx.live = connectLive(store, { onStatus: (s) => { const b = document.querySelector('[data-testid="live"]'); if (b) { b.textContent = s; b.dataset.state = s; } } });
   }
+  deepLinks();
   window.oscoreLab = { store, api, ctx, registerView, registerTool };
   document.body.dataset.ready = '1';
+}
+
+// deepLinks keeps the selected message in the URL (#msg=SEQ), so a link
+// points at one datagram, and selects it again when the page opens.
+function deepLinks() {
+  store.subscribe('select', (seq) => {
+    history.replaceState(null, '', seq ? `#msg=${seq}` : location.pathname + location.search);
+  });
+  const want = Number((location.hash.match(/msg=(\d+)/) || [])[1]);
+  if (!want) return;
+  const off = store.subscribe('events', () => {
+    if (store.bySeq.has(want)) { off(); store.select(want); }
+  });
 }
 
 start();

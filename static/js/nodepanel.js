@@ -3,16 +3,19 @@
 // WebSocket; GET /api/state is the fallback.
 import { el, pick } from './util.js';
 
-function replayText(r) {
-  if (!r) return '—';
+// replayCell shows the replay window (RFC 8613 7.4): the highest Partial IV
+// received and a strip of cells, newest on the left, filled when seen.
+function replayCell(r) {
+  if (!r) return el('td', {}, '—');
   const hi = pick(r, 'highest', 'Highest');
-  const win = pick(r, 'window', 'Window');
-  const seen = pick(r, 'seen', 'Seen');
-  const bm = pick(r, 'bitmap', 'Bitmap');
-  const parts = [`window ${win ?? '?'}`, `highest ${hi === undefined || hi < 0 ? 'none' : hi}`];
-  if (Array.isArray(seen) && seen.length) parts.push(`seen ${seen.slice(-6).join(',')}`);
-  else if (bm !== undefined) parts.push(`bitmap ${typeof bm === 'number' ? bm.toString(2) : JSON.stringify(bm)}`);
-  return parts.join(' · ');
+  const win = pick(r, 'window', 'Window') ?? 0;
+  const seen = new Set(pick(r, 'seen', 'Seen') || []);
+  if (hi === undefined || hi < 0) return el('td', { 'data-testid': 'replay' }, `window ${win} · nothing received`);
+  const cells = Math.min(win, 32);
+  const strip = el('span', { class: 'replay-strip', title: `Partial IVs ${Math.max(0, hi - cells + 1)}..${hi}, newest first` });
+  for (let i = 0; i < cells && hi - i >= 0; i++) strip.append(el('i', { class: seen.has(hi - i) ? 'on' : '' }));
+  const recent = [...seen].slice(0, 5).join(', ');
+  return el('td', { 'data-testid': 'replay' }, `highest ${hi} · window ${win} `, strip, recent ? el('div', { class: 'hint' }, `seen ${recent}${seen.size > 5 ? ', …' : ''}`) : '');
 }
 
 export function mountNodePanel(root, { store }) {
@@ -36,7 +39,7 @@ export function mountNodePanel(root, { store }) {
           ...ctxs.map((c) => el('tr', { 'data-testid': 'ctx-state', 'data-ctx': pick(c, 'name', 'Name') },
             el('td', {}, el('span', { class: 'chip', style: `--c:${store.colorOf(pick(c, 'name', 'Name'))}` }, pick(c, 'name', 'Name'))),
             el('td', { 'data-testid': 'sender-seq' }, String(pick(c, 'sender_seq', 'SenderSeq') ?? '—')),
-            el('td', {}, replayText(pick(c, 'replay', 'Replay'))),
+            replayCell(pick(c, 'replay', 'Replay')),
             el('td', {}, String(pick(c, 'layer_limit', 'LayerLimit') ?? pick(n, 'layer_limit') ?? '—'))))) : el('div', { class: 'hint' }, 'no contexts'));
     }));
   }
