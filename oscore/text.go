@@ -1,6 +1,7 @@
 package oscore
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -27,8 +28,9 @@ func optionText(num uint16, v []byte) string {
 }
 
 // FormatMessage is the canonical one-line text form of a CoAP message (the
-// package's debug twin, in the manner of miekg/dns): code, token, options
-// in order with their values, payload size and bytes, e.g.
+// package's debug twin, in the manner of miekg/dns): code, token, the
+// OSCORE option first (it names the layer), then the other options in
+// number order with their values, payload size and bytes, e.g.
 //
 //	POST 0x8c OSCORE [kid:20, piv:1f] Uri-Host "example.com" payload(13) 612f...
 //
@@ -39,12 +41,22 @@ func FormatMessage(m message.Message) string {
 	sb.WriteString(CodeText(m.Code))
 	sb.WriteString(" 0x")
 	sb.WriteString(Hex(m.Token).String())
-	for _, o := range m.Options {
+	write := func(o message.Option) {
 		sb.WriteByte(' ')
 		sb.WriteString(OptionName(uint16(o.ID)))
 		if t := optionText(uint16(o.ID), o.Value); t != "" {
 			sb.WriteByte(' ')
 			sb.WriteString(t)
+		}
+	}
+	for _, o := range m.Options {
+		if o.ID == optOSCORE {
+			write(o)
+		}
+	}
+	for _, o := range m.Options {
+		if o.ID != optOSCORE {
+			write(o)
 		}
 	}
 	if len(m.Payload) > 0 {
@@ -66,5 +78,5 @@ func FormatDatagram(m message.Message) string {
 	if !ok {
 		t = "type(" + strconv.Itoa(int(m.Type)) + ")"
 	}
-	return t + " 0x" + strconv.FormatUint(uint64(uint16(m.MessageID)), 16) + " " + FormatMessage(m)
+	return t + " " + fmt.Sprintf("0x%04x", uint16(m.MessageID)) + " " + FormatMessage(m)
 }

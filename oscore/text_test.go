@@ -14,8 +14,8 @@ func TestFormatMessage(t *testing.T) {
 		want string
 	}{
 		{v.Requests[0].Unprotected, `GET 0x00003974 Uri-Host "localhost" Uri-Path "tv1"`},
-		{v.Requests[0].Protected, `POST 0x00003974 Uri-Host "localhost" OSCORE [kid:, piv:14] payload(13) 612f1092f1776f1c1668b3825e`},
-		{v.Requests[2].Protected, `POST 0xef9bbf7a Uri-Host "localhost" OSCORE [kid:, piv:14, kidctx:37cbf3210017a2d3] payload(13) 72cd7273fd331ac45cffbe55c3`},
+		{v.Requests[0].Protected, `POST 0x00003974 OSCORE [kid:, piv:14] Uri-Host "localhost" payload(13) 612f1092f1776f1c1668b3825e`},
+		{v.Requests[2].Protected, `POST 0xef9bbf7a OSCORE [kid:, piv:14, kidctx:37cbf3210017a2d3] Uri-Host "localhost" payload(13) 72cd7273fd331ac45cffbe55c3`},
 		{v.Responses[0].Protected, `2.04 0x00003974 OSCORE - payload(22) dbaad1e9a7e7b2a813d3c31524378303cdafae119106`},
 		{v.Responses[1].Protected, `2.04 0x00003974 OSCORE [piv:00] payload(22) 4d4c13669384b67354b2b6175ff4b8658c666a6cf88e`},
 	}
@@ -30,7 +30,7 @@ func TestFormatMessage(t *testing.T) {
 	m.Options = m.Options.Add(message.Option{ID: optHopLimit, Value: []byte{16}})
 	m.Options = m.Options.Add(message.Option{ID: optEDHOC, Value: nil})
 	m.Options = m.Options.Add(message.Option{ID: 65000, Value: []byte{1, 2}})
-	if got, want := FormatDatagram(m), `CON 0x5d1f POST 0x8c Uri-Host "example.com" OSCORE [kid:20, piv:1f] Hop-Limit 16 EDHOC Option 65000 0x0102`; got != want {
+	if got, want := FormatDatagram(m), `CON 0x5d1f POST 0x8c OSCORE [kid:20, piv:1f] Uri-Host "example.com" Hop-Limit 16 EDHOC Option 65000 0x0102`; got != want {
 		t.Errorf("\n got %s\nwant %s", got, want)
 	}
 }
