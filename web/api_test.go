@@ -20,7 +20,9 @@ func do(t *testing.T, method, url, body string, header map[string]string) (int, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range header {
-		if v == "" {
+		if k == "Host" {
+			req.Host = v
+		} else if v == "" {
 			req.Header.Del(k)
 		} else {
 			req.Header.Set(k, v)
@@ -165,6 +167,7 @@ func TestAPIHostileRequests(t *testing.T) {
 		{"bad fault kind", "POST", "/api/links/C-P/faults", `[{"kind":"explode"}]`, nil, 400, ""},
 		{"bad include_secrets", "GET", "/api/trace?include_secrets=yes", "", nil, 400, "include_secrets"},
 		{"unknown route", "GET", "/api/nothing", "", nil, 404, "no route"},
+		{"DNS-rebinding host", "GET", "/api/trace?include_secrets=1", "", map[string]string{"Host": "evil.example:8080"}, 421, "not served here"},
 		{"wrong method", "DELETE", "/api/scenario", "", nil, 405, "not allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -35,6 +35,10 @@ type Options struct {
 	StateInterval time.Duration // how often node state is pushed over /ws; 0 means 500 ms
 	SendTimeout   time.Duration // longest POST /api/send; 0 means 30 s
 	Logger        *slog.Logger  // nil means slog.Default()
+	// AllowedHosts are host names (besides IP addresses and localhost) the
+	// page may be reached by, e.g. a presenter's "laptop.local". Others get
+	// 421: this stops DNS-rebinding pages from reading the lab.
+	AllowedHosts []string
 	// Done, when closed, ends every WebSocket: http.Server.Shutdown does not
 	// wait for hijacked connections, so the command closes this first.
 	Done <-chan struct{}
@@ -79,6 +83,7 @@ func NewServer(lab Lab, bus *trace.Bus, opts Options) http.Handler {
 
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
+	r.Use(hostGuard(opts.AllowedHosts))
 	r.Use(securityHeaders)
 	r.Use(sameOrigin)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -54,6 +54,9 @@ func (s *server) trace(w http.ResponseWriter, r *http.Request) {
 // buildTrace assembles a trace from the running scenario and the ring.
 func (s *server) buildTrace() *trace.Trace {
 	sc := s.lab.Scenario()
+	if sc == nil {
+		sc = &scenario.Scenario{}
+	}
 	tr := &trace.Trace{
 		Format:   trace.FormatName,
 		Version:  trace.FormatVersion,
