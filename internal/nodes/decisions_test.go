@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 )
 
@@ -85,5 +86,27 @@ func TestConcurrentExchanges(t *testing.T) {
 		if n.ID == "S" && n.Received < workers*each {
 			t.Errorf("S received %d requests, want at least %d", n.Received, workers*each)
 		}
+	}
+}
+
+// TestForwardProxyOwnAuthority: a forward-proxy request whose authority is
+// the proxy itself is a local request (draft 2.4 step 4, back to step 1);
+// the proxy has no application, so step 5 answers 4.04.
+func TestForwardProxyOwnAuthority(t *testing.T) {
+	s := builtinScenario(t, "draft-b1")
+	s.Nodes[1].Authority = "proxy.example"
+	lab, bus := startLab(t, s)
+	r := send(t, lab, scenario.Step{From: "C", Method: "GET", URI: "coap://proxy.example/alarm_status", Route: []string{"P"}, Contexts: []string{"CTX_C_P"}})
+	if r.Code != "4.04" || !slices.Equal(r.Layers, []string{"CTX_C_P"}) {
+		t.Fatalf("%+v", r)
+	}
+	var steps []string
+	for _, e := range eventsOf(bus, trace.TypeDecision, r.Exchange) {
+		if e.Node == "P" {
+			steps = append(steps, e.Decision.Step)
+		}
+	}
+	if !slices.Contains(steps, "4->1") || steps[len(steps)-1] != "5" {
+		t.Errorf("steps %v", steps)
 	}
 }
