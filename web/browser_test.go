@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +18,10 @@ import (
 
 // The browser tests drive Debian's chromium against a real server and real
 // UDP nodes. They skip only when chromium is absent and CI is unset.
+
+// updateScreenshot refreshes docs/screenshot.png (the README's picture);
+// the other screenshots always go to artifacts/, which git ignores.
+var updateScreenshot = flag.Bool("update-screenshot", false, "write docs/screenshot.png from the draft-b3 inspector view")
 
 var browser struct {
 	once   sync.Once
@@ -212,8 +217,10 @@ func TestBrowserDraftB3LayersAndInspector(t *testing.T) {
 		t.Errorf("hovering the OSCORE option highlights %d bytes", hl)
 	}
 	png := screenshot(t, ctx, "inspector-draft-b3.png")
-	if err := os.WriteFile(filepath.Join("..", "docs", "screenshot.png"), png, 0o644); err != nil {
-		t.Errorf("docs/screenshot.png: %v", err)
+	if *updateScreenshot {
+		if err := os.WriteFile(filepath.Join("..", "docs", "screenshot.png"), png, 0o644); err != nil {
+			t.Errorf("docs/screenshot.png: %v", err)
+		}
 	}
 
 	// The second leg: the proxy consumed Proxy-Scheme, so Uri-Host is no
