@@ -68,4 +68,13 @@ func TestObserveThroughProxies(t *testing.T) {
 	if d.Code != "2.05" || d.Notifications < 2 {
 		t.Fatalf("deregister: %+v", d)
 	}
+	for _, id := range []string{"P1", "P2", "S"} {
+		n := lab.topo.Load().nodes[id]
+		n.observers.mu.Lock()
+		left := len(n.observers.server) + len(n.observers.client)
+		n.observers.mu.Unlock()
+		if left != 0 {
+			t.Errorf("%s still holds %d observations after the deregistration", id, left)
+		}
+	}
 }
