@@ -198,8 +198,15 @@ function decisionItem(ev) {
   const rule = ruleNames[d.rule] || d.rule || 'Decision';
   const step = d.step ? ` Step ${stepsText(d.step)}` : '';
   return el('li', { 'data-testid': 'decision', 'data-node': ev.node || '' },
-    el('b', {}, ev.node || '?'), ' · ', sectionLink(d.section || '', `${rule}${step}`), d.section ? ` (§${d.section})` : '',
+    el('b', {}, ev.node || '?'), ' · ', sectionLink(d.section || '', `${rule}${step}`), d.section ? ` (${/^RFC/i.test(d.section) ? d.section.replace(/(RFC\s*\d+)\s*/i, '$1 §') : `§${d.section}`})` : '',
     ': ', d.outcome || '', d.code ? el('span', { class: 'code-badge' }, ` ⇒ ${d.code} ${codeName(d.code)}`) : '');
+}
+
+function deliveryItem(ev) {
+  const d = pick(ev, 'delivery', 'Delivery') || {};
+  return el('li', { class: 'delivery', 'data-testid': 'delivery', 'data-node': ev.node || '' },
+    el('b', {}, ev.node || '?'), ` · delivered ${d.method || 'a message'}${d.resource ? ` to ${d.resource.startsWith('/') ? '' : '/'}${d.resource}` : ''}`,
+    d.code ? ` → ${d.code} ${codeName(d.code)}` : '', d.payload ? ` “${d.payload}”` : '');
 }
 
 function errorItem(ev) {
@@ -221,9 +228,10 @@ function decisions(r, store) {
   const i = dgs.indexOf(r);
   const lo = i > 0 ? dgs[i - 1].seq : 0;
   const hi = i >= 0 && i + 1 < dgs.length ? dgs[i + 1].seq : Infinity;
-  const near = x.events.filter((ev) => (ev.type === 'decision' || ev.type === 'error') && ev.seq > lo && ev.seq < hi);
-  const rest = x.events.filter((ev) => (ev.type === 'decision' || ev.type === 'error') && !near.includes(ev));
-  const item = (ev) => (ev.type === 'error' ? errorItem(ev) : decisionItem(ev));
+  const shown = (ev) => ev.type === 'decision' || ev.type === 'error' || ev.type === 'delivery';
+  const near = x.events.filter((ev) => shown(ev) && ev.seq > lo && ev.seq < hi);
+  const rest = x.events.filter((ev) => shown(ev) && !near.includes(ev));
+  const item = (ev) => (ev.type === 'error' ? errorItem(ev) : ev.type === 'delivery' ? deliveryItem(ev) : decisionItem(ev));
   return el('div', {},
     near.length ? el('ol', { class: 'decisions' }, ...near.map(item)) : el('p', { class: 'hint' }, 'No decision recorded around this datagram.'),
     rest.length ? el('details', {}, el('summary', {}, `The rest of exchange #${r.exchange} (${rest.length})`), el('ol', { class: 'decisions' }, ...rest.map(item))) : '');
@@ -234,7 +242,8 @@ function noteDetail(r, store) {
   if (r.kind === 'error') out.push(section('Why', 'why', el('ol', { class: 'decisions' }, errorItem(r.ev))));
   const x = store.exchanges.get(r.exchange);
   if (x) out.push(section('Decisions in this exchange', 'decisions', el('ol', { class: 'decisions' },
-    ...x.events.filter((ev) => ev.type === 'decision' || ev.type === 'error').map((ev) => (ev.type === 'error' ? errorItem(ev) : decisionItem(ev))))));
+    ...x.events.filter((ev) => ev.type === 'decision' || ev.type === 'error' || ev.type === 'delivery')
+      .map((ev) => (ev.type === 'error' ? errorItem(ev) : ev.type === 'delivery' ? deliveryItem(ev) : decisionItem(ev))))));
   out.push(section('Event', 'raw', el('pre', {}, JSON.stringify(r.ev, null, 2))));
   return out;
 }

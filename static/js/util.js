@@ -66,7 +66,8 @@ export function sectionLink(section, text) {
     const num = (s.match(/([A-Z]?\d+(?:\.\d+)*)/) || [])[1] || '';
     href = draftBase + (num ? `#${/^[A-Z]/.test(num) ? 'appendix' : 'section'}-${num}` : '');
   }
-  return el('a', { href, target: '_blank', rel: 'noopener', class: 'secref' }, text ?? `§${s}`);
+  const label = rfc ? `RFC ${rfc[1]}${rfc[2] ? ` §${rfc[2]}` : ''}` : `§${s}`;
+  return el('a', { href, target: '_blank', rel: 'noopener', class: 'secref' }, text ?? label);
 }
 
 /** download offers text as a file to save. */
