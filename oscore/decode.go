@@ -11,7 +11,7 @@ import (
 // payload whenever the option is present (RFC 8613 2). Values alias raw.
 // Coder failures wrap ErrBadMessage, OSCORE failures ErrDecodeCOSE.
 func DecodeMessage(raw []byte) (message.Message, error) {
-	m := message.Message{Options: make(message.Options, 0, min(len(raw), 64))}
+	m := message.Message{Options: make(message.Options, 0, min(len(raw), 1024))} // every option takes at least one byte
 	if _, err := coder.DefaultCoder.Decode(raw, &m); err != nil {
 		return message.Message{}, ErrBadMessage.withDetail(err.Error())
 	}

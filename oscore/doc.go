@@ -6,4 +6,39 @@
 // Report that a tracer can display without recomputing any cryptography.
 //
 // The package imports nothing of the lab; messages are go-coap message values.
+//
+// Map of the files:
+//
+//   - algorithms.go, ccm.go: COSE AEAD and HKDF algorithms; an allocation-free
+//     AES-CCM (RFC 3610) because pion's allocates on every call.
+//   - context.go, derivation.go, cbor.go, replay.go: Security Context
+//     derivation (RFC 8613 3.2) with hand-built CBOR, Sender Sequence Numbers
+//     and the replay window (3.2.2, 7.4).
+//   - option.go, classes.go: the OSCORE option codec (6.1) and the option
+//     registry with OSCORE classes (4.1, RFC 9175, RFC 9668, draft 3).
+//   - split.go, protect.go, unprotect.go, binding.go, nonce.go, aad.go,
+//     proxyuri.go, coapopts.go: one layer (RFC 8613 5, 8).
+//   - report.go, reportbuild.go, text.go: reports and the canonical text
+//     form of messages.
+//   - errors.go, errresponse.go: the error table and unprotected error
+//     responses (RFC 8613 8.2, draft 2.2, 2.4).
+//   - blockwise.go, decode.go: inner Block2 helpers (4.1.3.4.1) and datagram
+//     decoding.
+//   - rule.go, route.go, layers.go: the draft's rule and layer stacks.
+//
+// Choices where the texts leave room:
+//
+//   - Proxy-Cri (235) and Proxy-Scheme-Number (239) have no OSCORE class in
+//     draft-ietf-core-href; they are treated as Class U like Proxy-Uri and
+//     Proxy-Scheme, which they stand in for. Their numbers are the ones the
+//     href draft proposes and are marked provisional.
+//   - Hop-Limit is Class U (draft section 3), not the RFC 8613 default E.
+//   - Inner and Outer Observe of a request carry the request's value
+//     (RFC 8613 4.1.3.5.1: 0, encoded empty, for a registration); the Inner
+//     Observe of a notification is empty (4.1.3.5.2).
+//   - The first response to a request may reuse the request nonce; every
+//     later response uses an own Partial IV (RFC 8613 4.1.3.5, draft 2.5.1).
+//   - Without a ClassRule, a previous layer's OSCORE option is always
+//     protected (Class E) by the new layer: two OSCORE options in one message
+//     are invalid.
 package oscore

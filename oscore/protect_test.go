@@ -495,3 +495,52 @@ func TestErrorTable(t *testing.T) {
 		t.Fatal("distinct rows match")
 	}
 }
+
+// TestNestedResponse: a responder adding a second layer to a response
+// protects the inner layer's empty OSCORE option (draft 2.5; examples B.2,
+// B.3: "OSCORE: -" inside the outer ciphertext), and the client removes
+// both layers in reverse order (draft 2.6).
+func TestNestedResponse(t *testing.T) {
+	cliS, srvS := pair(t, 0, 0)
+	cliP := mustContext(t, "P-S", Params{MasterSecret: []byte("leg secret"), SenderID: []byte{0xd4}, RecipientID: []byte{0xd5}})
+	srvP := mustContext(t, "S-P", Params{MasterSecret: []byte("leg secret"), SenderID: []byte{0xd5}, RecipientID: []byte{0xd4}})
+	e2e, cbS, _, _ := ProtectRequest(cliS, getRequest("/alarm_status"), ProtectOptions{})
+	leg, cbP, _, err := ProtectRequest(cliP, e2e, ProtectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mid, sbP, _, err := UnprotectRequest(leg, recipientLookup(srvP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sbS, _, err := UnprotectRequest(mid, recipientLookup(srvS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, _, err := ProtectResponse(sbS, contentResponse("0"), ProtectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outer, rep, err := ProtectResponse(sbP, inner, ProtectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Outer plaintext: 2.04, OSCORE (delta 9, length 0), payload marker.
+	if !bytes.HasPrefix(rep.Plaintext, []byte{byte(codes.Changed), 0x90, 0xff}) {
+		t.Fatalf("outer plaintext %x", rep.Plaintext)
+	}
+	if got := FormatMessage(outer); !strings.HasPrefix(got, "2.04 0x8c OSCORE - payload(") {
+		t.Fatalf("outer %s", got)
+	}
+	back, _, err := UnprotectResponse(cbP, outer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, _, err := UnprotectResponse(cbS, back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if final.Code != codes.Content || string(final.Payload) != "0" {
+		t.Fatalf("final %s", FormatMessage(final))
+	}
+}
