@@ -1,6 +1,7 @@
 package oscore
 
 import (
+	"fmt"
 	"sync"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -82,4 +83,20 @@ func (b *Binding) Responses() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.responses + b.verified
+}
+
+// check rejects a Binding that cannot produce a valid nonce (a hand-made
+// value with a wrong nonce size or an over-long Partial IV), so that the
+// AEAD is never handed bad input.
+func (b *Binding) check() error {
+	if b == nil || b.Ctx == nil {
+		return errContextInvalid
+	}
+	if len(b.Nonce) != b.Ctx.p.AEAD.NonceLen() {
+		return fmt.Errorf("oscore: binding nonce of %d bytes, %v needs %d", len(b.Nonce), b.Ctx.p.AEAD, b.Ctx.p.AEAD.NonceLen())
+	}
+	if len(b.PIV) > maxPIVLen {
+		return fmt.Errorf("oscore: binding Partial IV of %d bytes (max %d)", len(b.PIV), maxPIVLen)
+	}
+	return nil
 }

@@ -78,8 +78,8 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 // Observe with the original value, outer Code 2.05; other responses 2.04
 // (RFC 8613 4.1.3.5.2, 4.2).
 func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.Message, *Report, error) {
-	if b == nil || b.Ctx == nil {
-		return message.Message{}, nil, errContextInvalid
+	if err := b.check(); err != nil {
+		return message.Message{}, nil, err
 	}
 	c := b.Ctx
 	rep := newReport("protect", "response")

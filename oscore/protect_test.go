@@ -544,3 +544,28 @@ func TestNestedResponse(t *testing.T) {
 		t.Fatalf("final %s", FormatMessage(final))
 	}
 }
+
+// TestBadBindings: hand-made bindings that cannot give a valid nonce are
+// refused, never handed to the AEAD.
+func TestBadBindings(t *testing.T) {
+	cli, _ := pair(t, 0, 0)
+	for _, b := range []*Binding{nil, {}, {Ctx: cli, Nonce: make([]byte, 12)}, {Ctx: cli, Nonce: make([]byte, 13), PIV: make([]byte, 6)}} {
+		if _, _, err := ProtectResponse(b, contentResponse("x"), ProtectOptions{}); err == nil {
+			t.Errorf("ProtectResponse accepted %+v", b)
+		}
+		resp := contentResponse("x")
+		resp.Options = resp.Options.Add(message.Option{ID: optOSCORE, Value: []byte{}})
+		if _, _, err := UnprotectResponse(b, resp); err == nil {
+			t.Errorf("UnprotectResponse accepted %+v", b)
+		}
+	}
+	if _, _, _, err := ProtectRequest(nil, getRequest("/"), ProtectOptions{}); err == nil {
+		t.Error("nil context accepted")
+	}
+	if _, _, _, err := ProtectRequest(cli, contentResponse("x"), ProtectOptions{}); err == nil {
+		t.Error("response code protected as a request")
+	}
+	if _, _, _, err := UnprotectRequest(getRequest("/"), nil); err == nil {
+		t.Error("nil lookup accepted")
+	}
+}

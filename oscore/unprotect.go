@@ -126,8 +126,8 @@ func (r *Report) partialHeader(ov OptionValue, raw []byte) {
 // (RFC 8613 4.1.3.5.2, 7.4.1; draft 2.6.1). Every failure also matches
 // ErrResponseNotVerified: the client stops silently and sends nothing.
 func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report, error) {
-	if b == nil || b.Ctx == nil {
-		return message.Message{}, nil, errContextInvalid
+	if err := b.check(); err != nil {
+		return message.Message{}, nil, silent(err)
 	}
 	c := b.Ctx
 	rep := newReport("unprotect", "response")
