@@ -256,6 +256,18 @@ func TestBrowserEditorAddProxy(t *testing.T) {
 	if !found {
 		t.Fatalf("the running lab has no forward proxy P2: %+v", tl.lab.Scenario().Nodes)
 	}
+	// The node form edits the running node: a layer limit and an allow-list.
+	run(t, ctx,
+		chromedp.Click(`[data-testid="topo-node"][data-node="P2"]`),
+		chromedp.SetValue(`[data-testid="node-layer-limit"]`, "3"),
+		chromedp.SetValue(`[data-testid="node-allow"]`, "-: S, P"),
+		chromedp.Click(`[data-testid="node-apply"]`))
+	waitJS(t, ctx, "the node edit", `oscoreLab.store.scenario.nodes.some(n => n.id === 'P2' && n.layer_limit === 3)`)
+	for _, n := range tl.lab.Scenario().Nodes {
+		if n.ID == "P2" && (n.LayerLimit != 3 || len(n.Allow[""]) != 2) {
+			t.Errorf("P2 in the running lab: layer limit %d, allow %v", n.LayerLimit, n.Allow)
+		}
+	}
 	run(t, ctx,
 		chromedp.SetValue(`[data-testid="comp-route"]`, "P2"),
 		chromedp.SetValue(`[data-testid="comp-contexts"]`, "CTX_C_S"))
@@ -280,10 +292,21 @@ func TestBrowserEditorAddProxy(t *testing.T) {
 		chromedp.Click(`[data-testid="add-ctx"]`))
 	waitJS(t, ctx, "CTX_C_P2 in the lab", `oscoreLab.store.scenario.contexts.some(c => c.name === 'CTX_C_P2')`)
 	run(t, ctx, chromedp.SetValue(`[data-testid="comp-contexts"]`, "CTX_C_S, CTX_C_P2"))
+	// P2's allow-list names only requests that came without a layer, so a
+	// request under CTX_C_P2 is not acceptable (draft 2.4 step 4)...
+	if code := clickSend(t, ctx); code != "4.01" {
+		t.Fatalf("P2 forwarded a request its allow-list does not cover: %q", code)
+	}
+	// ...until the allow-list admits CTX_C_P2, changed live.
+	run(t, ctx,
+		chromedp.Click(`[data-testid="topo-node"][data-node="P2"]`),
+		chromedp.SetValue(`[data-testid="node-allow"]`, "-: S, P; CTX_C_P2: S"),
+		chromedp.Click(`[data-testid="node-apply"]`))
+	waitJS(t, ctx, "the new allow-list", `oscoreLab.store.scenario.nodes.some(n => n.id === 'P2' && n.allow && n.allow.CTX_C_P2)`)
 	if code := clickSend(t, ctx); code != "2.05" {
 		t.Fatalf("send with CTX_C_P2 answered %q: %s", code, evalJS[string](t, ctx, `document.querySelector('[data-testid="send-result"]').textContent`))
 	}
-	waitJS(t, ctx, "the second exchange", `document.querySelectorAll('[data-testid="seq-row"][data-from="C"][data-to="P2"]').length === 2`)
+	waitJS(t, ctx, "the third exchange", `document.querySelectorAll('[data-testid="seq-row"][data-from="C"][data-to="P2"]').length === 3`)
 	if got := evalJS[string](t, ctx, `[...[...document.querySelectorAll('[data-testid="seq-row"][data-from="C"][data-to="P2"]')].pop().querySelectorAll('[data-testid="layer-chip"]')].map(c => c.dataset.ctx).join(' ')`); got != "CTX_C_P2 CTX_C_S" {
 		t.Errorf("C->P2 layers with the new context = %q, want CTX_C_P2 CTX_C_S", got)
 	}
