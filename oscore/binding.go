@@ -38,7 +38,12 @@ type Binding struct {
 // binding (inline storage for the usual sizes). The nonce is filled by the
 // caller through b.Nonce, which has the context's nonce length.
 func newBinding(c *Context, kid, piv, kidContext []byte, observe bool, tok message.Token) *Binding {
-	b := &Binding{Ctx: c, Observe: observe, notifNum: -1}
+	return initBinding(new(Binding), c, kid, piv, kidContext, observe, tok)
+}
+
+// initBinding fills a zero Binding (see newBinding).
+func initBinding(b *Binding, c *Context, kid, piv, kidContext []byte, observe bool, tok message.Token) *Binding {
+	b.Ctx, b.Observe, b.notifNum = c, observe, -1
 	b.KID = inlineCopy(b.kidBuf[:], kid)
 	b.PIV = inlineCopy(b.pivBuf[:], piv)
 	if kidContext != nil {

@@ -33,7 +33,7 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if c == nil {
 		return message.Message{}, nil, nil, errContextInvalid
 	}
-	rep := newReport("protect", "request")
+	rep, bind := newReportAndBinding("protect", "request")
 	rep.Context = c.name
 	if !isRequestCode(m.Code) {
 		return message.Message{}, nil, rep, fmt.Errorf("oscore: protect request: code %v is not a request method", codeString(m.Code))
@@ -54,7 +54,7 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if o.IncludeKIDContext && c.p.IDContext != nil {
 		ov.KIDContext = c.p.IDContext
 	}
-	b := newBinding(c, c.p.SenderID, piv, ov.KIDContext, sp.observeRegister, m.Token)
+	b := initBinding(bind, c, c.p.SenderID, piv, ov.KIDContext, sp.observeRegister, m.Token)
 	makeNonce(b.Nonce, c.p.SenderID, piv, c.commonIV)
 	outerCode := codes.POST
 	if sp.observe {

@@ -29,6 +29,20 @@ type Report struct {
 	optsBuf   [reportOptsLen]OptionReport
 }
 
+// reportAndBinding puts a request's report and binding in one allocation
+// (they live as long as each other in practice).
+type reportAndBinding struct {
+	rep Report
+	b   Binding
+}
+
+func newReportAndBinding(action, msg string) (*Report, *Binding) {
+	x := new(reportAndBinding)
+	x.rep = Report{Action: action, Message: msg, Seq: -1}
+	x.rep.Options = x.rep.optsBuf[:0]
+	return &x.rep, &x.b
+}
+
 // newReport starts a report with its option rows in inline storage.
 func newReport(action, msg string) *Report {
 	r := &Report{Action: action, Message: msg, Seq: -1}

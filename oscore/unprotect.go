@@ -42,7 +42,7 @@ func findOSCORE(m *message.Message) ([]byte, error) {
 // (draft 2.1). Errors carry the response to send (ErrDecodeCOSE 4.02,
 // ErrContextNotFound 4.01, ErrReplay 4.01, ErrDecryptionFailed 4.00).
 func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message, *Binding, *Report, error) {
-	rep := newReport("unprotect", "request")
+	rep, bind := newReportAndBinding("unprotect", "request")
 	rep.OuterCode = codeString(m.Code)
 	raw, err := findOSCORE(&m)
 	if err != nil {
@@ -85,7 +85,7 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 		rep.fill(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q", seq, c.name))
 	}
-	b := newBinding(c, ov.KID, ov.PartialIV, ov.KIDContext, false, m.Token)
+	b := initBinding(bind, c, ov.KID, ov.PartialIV, ov.KIDContext, false, m.Token)
 	makeNonce(b.Nonce, ov.KID, ov.PartialIV, c.commonIV)
 	parts.nonce = b.Nonce
 	pt, err := open(c, b.Nonce, m.Payload, ov.KID, ov.PartialIV)
