@@ -135,13 +135,19 @@ func (in *incoming) selfRole() oscore.Role {
 
 // hopLimit applies RFC 8768 section 3 (Hop-Limit is Class U, draft 3): a
 // value 0 is a bad request; a request that would leave with 0 gets 5.08
-// Hop Limit Reached; a missing option is inserted with the configured value.
+// Hop Limit Reached; a missing option is inserted with the configured value
+// (default 16), unless the proxy is configured to insert none (hop_limit -1:
+// the draft's section 3 says the first proxy "can include it", and its
+// Appendix B figures show none).
 func (in *incoming) hopLimit(m *message.Message, added *[]uint16) *reply {
 	at := where{in.at.ex, in.at.hop}
 	v, err := m.Options.GetUint32(optHopLimit)
 	if err != nil {
 		hl := in.cfg.HopLimit
-		if hl <= 0 {
+		switch {
+		case hl == scenario.NoHopLimit:
+			return nil
+		case hl <= 0:
 			hl = scenario.DefaultHopLimit
 		}
 		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optHopLimit, uint32(hl))

@@ -31,6 +31,10 @@ const DefaultLayerLimit = 4
 // none (RFC 8768 section 3).
 const DefaultHopLimit = 16
 
+// NoHopLimit as a proxy's hop_limit means it inserts no Hop-Limit (it still
+// decrements one it receives), as in the draft's Appendix B figures.
+const NoHopLimit = -1
+
 // Node is one CoAP endpoint of the lab.
 type Node struct {
 	ID              string              `json:"id"`                          // "C", "P1", "S"
@@ -46,7 +50,7 @@ type Node struct {
 	LayerLimit      int                 `json:"layer_limit,omitempty"`       // 0 = DefaultLayerLimit
 	SourcePolicy    map[string][]string `json:"source_policy,omitempty"`     // (draft 2.4.1) previous-hop node id -> contexts accepted from it
 	Resources       []string            `json:"resources,omitempty"`         // server: "name", "alias=name" or "path=text:VALUE"; see ParseResource
-	HopLimit        int                 `json:"hop_limit,omitempty"`         // proxy: Hop-Limit to insert when missing (0 = DefaultHopLimit)
+	HopLimit        int                 `json:"hop_limit,omitempty"`         // proxy: Hop-Limit to insert when missing (0 = DefaultHopLimit, NoHopLimit = none)
 }
 
 // ReverseRoute sends requests that match Host and/or PathPrefix to node To.

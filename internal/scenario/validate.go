@@ -142,8 +142,8 @@ func (v *validator) node(p string, n *Node) error {
 	if len(n.SourcePolicy) > 0 && n.Role != RoleServer && n.Role != RoleProxy {
 		return errAt(field(p, "source_policy"), "only servers and proxies have a source policy")
 	}
-	if n.HopLimit < 0 || n.HopLimit > 255 {
-		return errAt(field(p, "hop_limit"), fmt.Sprintf("%d is out of range (1 to 255; 0 for the default %d)", n.HopLimit, DefaultHopLimit))
+	if n.HopLimit < NoHopLimit || n.HopLimit > 255 {
+		return errAt(field(p, "hop_limit"), fmt.Sprintf("%d is out of range (1 to 255; 0 for the default %d; -1 to insert none)", n.HopLimit, DefaultHopLimit))
 	}
 	for i, r := range n.Reverse {
 		rp := index(field(p, "reverse"), i)

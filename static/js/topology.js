@@ -180,7 +180,7 @@ export function mountTopology(root, ctx) {
       forward: el('input', { type: 'checkbox', checked: !!n.forward }),
       upstream: input({ value: n.upstream || '', placeholder: 'next proxy id' }),
       layer_limit: el('input', { type: 'number', min: 0, max: 16, value: n.layer_limit || '', placeholder: '4', 'data-testid': 'node-layer-limit' }),
-      hop_limit: el('input', { type: 'number', min: 0, max: 255, value: n.hop_limit || '', placeholder: '16' }),
+      hop_limit: el('input', { type: 'number', min: -1, max: 255, value: n.hop_limit || '', placeholder: '16', title: '0 or empty: 16; -1: insert none' }),
       allow: input({ value: mapText(n.allow), placeholder: 'CTX_C_P: S, *; -: *', 'data-testid': 'node-allow' }),
       next: input({ value: mapText(n.next_hop_contexts), placeholder: 'S: CTX_P_S' }),
       source: input({ value: mapText(n.source_policy), placeholder: 'P: CTX_P_S' }),
