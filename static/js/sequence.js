@@ -29,7 +29,8 @@ export function mountSequence(root, { store }) {
   const head = el('div', { class: 'seq-head', 'data-testid': 'lifelines' });
   const lanes = el('div', { class: 'seq-lanes' });
   const rowsEl = el('div', { class: 'seq-rows' });
-  const space = el('div', { class: 'seq-space' }, lanes, rowsEl);
+  const empty = el('p', { class: 'hint seq-empty', 'data-testid': 'seq-empty' }, 'No datagram yet: send a request (Request panel) or run the scenario\'s steps.');
+  const space = el('div', { class: 'seq-space' }, lanes, rowsEl, empty);
   const scroller = el('div', { class: 'seq-scroll', tabindex: '0', 'data-testid': 'seq-scroll' }, space);
   root.append(filters, head, scroller);
 
@@ -136,6 +137,8 @@ export function mountSequence(root, { store }) {
     const key = `${shown.length}:${store.events.length}`;
     if (key !== lastRange) {
       lastRange = key;
+      empty.hidden = shown.length > 0;
+      if (!shown.length) empty.textContent = store.rows.length ? 'No row matches the filters.' : 'No datagram yet: send a request (Request panel) or run the scenario\'s steps.';
       rowsShown.textContent = String(shown.length);
       count.textContent = String(store.events.length);
     }

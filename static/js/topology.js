@@ -154,7 +154,12 @@ export function mountTopology(root, ctx) {
         if (s.nodes.some((n) => n.id === nid)) throw new Error(`topology: node ${nid} exists already`);
         const n = { id: nid, role: kind.value === 'forward' || kind.value === 'reverse' ? 'proxy' : kind.value };
         if (kind.value === 'forward') n.forward = true;
-        if (kind.value === 'reverse') { const srv = s.nodes.find((x) => x.role === 'server'); n.reverse = [{ to: srv ? srv.id : '' }]; }
+        if (kind.value === 'reverse') {
+          // A reverse proxy maps a path prefix to a server: coap://NODE/<id>/... goes there.
+          const srv = s.nodes.find((x) => x.role === 'server');
+          if (!srv) throw new Error('topology: a reverse proxy needs a server to route to; add one first');
+          n.reverse = [{ path_prefix: [nid.toLowerCase()], to: srv.id }];
+        }
         if (kind.value === 'external') n.addr = '127.0.0.1:5683';
         s.nodes.push(n);
         selectedNode = nid;
