@@ -3,7 +3,6 @@ package oscore
 import (
 	"bytes"
 	"crypto/aes"
-	"syscall"
 	"testing"
 	"time"
 
@@ -146,17 +145,6 @@ func fixedLookup(c *Context) ContextLookup {
 		}
 		return nil, nil
 	}
-}
-
-// cpuTime is the process's user+system CPU time. On a shared machine the
-// wall-clock ns/op counts time spent descheduled; cpu-ns/op does not (it
-// does count GC work on other threads, which belongs to the cost).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loopCPU runs f in a b.Loop and reports cpu-ns/op.
