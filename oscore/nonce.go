@@ -18,20 +18,3 @@ func makeNonce(dst, idPIV, piv, commonIV []byte) {
 		dst[i] ^= commonIV[i]
 	}
 }
-
-// nonceReport reconstructs the parts of the nonce for a Report.
-func nonceReport(idPIV, piv, commonIV, nonce []byte, from string) NonceReport {
-	n := len(commonIV)
-	padded := make([]byte, n-pivPadLen+pivPadLen)
-	padded[0] = byte(len(idPIV))
-	copy(padded[n-pivPadLen-len(idPIV):n-pivPadLen], idPIV)
-	copy(padded[n-len(piv):], piv)
-	return NonceReport{
-		IDPIV:       Hex(nonNil(clone(idPIV))),
-		PaddedIDPIV: Hex(padded[:n-pivPadLen]),
-		PaddedPIV:   Hex(padded[n-pivPadLen:]),
-		CommonIV:    Hex(clone(commonIV)),
-		Nonce:       Hex(clone(nonce)),
-		PIVFrom:     from,
-	}
-}
