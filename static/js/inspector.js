@@ -40,14 +40,24 @@ export function mountInspector(root, { store }) {
   const body = el('div', { class: 'insp-body', 'data-testid': 'inspector' },
     el('p', { class: 'hint' }, 'Click an arrow in the sequence diagram to open its layers, options, bytes and calculations.'));
   root.append(body);
-  const show = (seq) => {
+  let shownCount = 0; // events of the selected exchange when it was drawn
+  const show = (seq, keepScroll = false) => {
     const row = store.bySeq.get(seq);
+    const top = body.scrollTop;
     body.replaceChildren();
     if (!row) return;
+    shownCount = store.exchanges.get(row.exchange)?.events.length || 0;
     body.append(...(row.kind === 'datagram' ? datagramDetail(row, store) : noteDetail(row, store)));
-    body.scrollTop = 0;
+    body.scrollTop = keepScroll ? top : 0;
   };
-  store.subscribe('select', show);
+  store.subscribe('select', (seq) => show(seq));
+  // Later events of the same exchange (the receiver removing a layer, its
+  // decisions) complete the picture: redraw, keeping the scroll position.
+  store.subscribe('events', () => {
+    const row = store.bySeq.get(store.selected);
+    const n = row && store.exchanges.get(row.exchange)?.events.length;
+    if (n && n !== shownCount) show(store.selected, true);
+  });
   store.subscribe('reset', () => body.replaceChildren(el('p', { class: 'hint' }, 'No message selected.')));
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && store.selected !== null && !e.target.closest('input,select,textarea')) store.select(null);
