@@ -213,7 +213,7 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 	}
 
 	if st.Observe == "register" && tok == nil {
-		tok = randomToken()
+		tok = n.lab.ids.token()
 	}
 	so := sendOpts{token: tok, mid: mid, uri: st.URI, register: st.Observe == "register"}
 	var obs *clientObservation

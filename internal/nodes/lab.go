@@ -29,6 +29,7 @@ type Lab struct {
 
 	peers     sync.Map // relay socket address -> peerRef
 	exchanges exchangeTable
+	ids       *idSource // unpinned tokens and MIDs, reproducible per scenario
 }
 
 // peerRef names the node a relay socket stands for, and its link.
@@ -42,7 +43,7 @@ func NewLab(bus *trace.Bus) *Lab {
 		bus = trace.NewBus(0)
 	}
 	oscore.RegisterGoCoapOptions()
-	l := &Lab{bus: bus, reg: newRegistry(), links: map[[2]string]*Link{}}
+	l := &Lab{bus: bus, reg: newRegistry(), links: map[[2]string]*Link{}, ids: newIDSource("")}
 	l.exchanges.init()
 	l.topo.Store(emptyTopology())
 	return l
@@ -85,6 +86,7 @@ func (l *Lab) Load(s *scenario.Scenario) error {
 	}
 	l.stopAll()
 	l.bus.Reset()
+	l.ids.reset(s.Name)
 	return l.applyLocked(s.Clone())
 }
 

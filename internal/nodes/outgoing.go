@@ -3,7 +3,6 @@ package nodes
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -89,7 +88,7 @@ func (in *incoming) forwardRequest() *reply {
 	if v, err := in.req.Options.GetUint32(optObserve); err == nil && in.cc != nil {
 		downKey := in.cc.RemoteAddr().String() + "/" + hex.EncodeToString(in.req.Token)
 		if v == 0 {
-			so.register, so.token = true, randomToken()
+			so.register, so.token = true, in.n.lab.ids.token()
 			if pt := in.xch.pinnedToken(in.at.hop + 1); pt != nil {
 				so.token = pt
 			}
@@ -197,7 +196,7 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 		if pt := xch.pinnedToken(at.hop); pt != nil {
 			tok = pt
 		} else {
-			tok = randomToken()
+			tok = n.lab.ids.token()
 		}
 	}
 	mid, pinned := xch.pinnedMID(at.hop)
@@ -205,7 +204,7 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 		mid, pinned = *pinMID, true
 	}
 	if !pinned {
-		mid = uint16(pc.cc.GetMessageID())
+		mid = n.lab.ids.mid()
 	}
 	req.SetCode(m.Code)
 	req.SetToken(tok)
@@ -256,8 +255,3 @@ type sendOpts struct {
 	relay    *relay // proxy: where the notifications of a registration go
 }
 
-func randomToken() []byte {
-	t := make([]byte, 8)
-	rand.Read(t)
-	return t
-}

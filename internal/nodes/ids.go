@@ -1,0 +1,53 @@
+package nodes
+
+import (
+	"hash/fnv"
+	"math/rand/v2"
+	"sync"
+)
+
+// idSource hands out the tokens and message IDs a scenario does not pin. It
+// is seeded from the scenario's name at every Load, so two runs of the same
+// scenario put the same bytes on the wire (the lab's determinism promise,
+// docs/architecture.md) while every request still gets a fresh value.
+// RFC 7252 5.3.1 asks for random tokens against off-path spoofing; on
+// loopback, in a lab, reproducible runs matter more. Pin a token or MID in
+// the scenario to choose it.
+type idSource struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+func newIDSource(seed string) *idSource {
+	s := &idSource{}
+	s.reset(seed)
+	return s
+}
+
+func (s *idSource) reset(seed string) {
+	h := fnv.New64a()
+	h.Write([]byte(seed))
+	v := h.Sum64()
+	s.mu.Lock()
+	s.rng = rand.New(rand.NewPCG(v, v^0x6f73636f72652d6c)) // "oscore-l"
+	s.mu.Unlock()
+}
+
+// token returns an 8-byte token.
+func (s *idSource) token() []byte {
+	s.mu.Lock()
+	v := s.rng.Uint64()
+	s.mu.Unlock()
+	t := make([]byte, 8)
+	for i := range t {
+		t[i] = byte(v >> (56 - 8*i))
+	}
+	return t
+}
+
+// mid returns a message ID.
+func (s *idSource) mid() uint16 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return uint16(s.rng.Uint32())
+}
