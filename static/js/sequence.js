@@ -94,7 +94,7 @@ export function mountSequence(root, { store }) {
       const left = Math.min(x1, x2), w = Math.max(Math.abs(x2 - x1), 8);
       const code = r.innerCode || r.code;
       const label = `${r.type} ${codeLabel(r.code)}` + (r.innerCode ? ` ⟨${codeLabel(r.innerCode)}⟩` : '');
-      return `<div ${attrs} data-code="${code}" data-from="${esc(r.from)}" data-to="${esc(r.to)}" title="${esc(r.link)} · ${r.size} bytes">` +
+      return `<div ${attrs} data-code="${code}" data-from="${esc(r.from)}" data-to="${esc(r.to)}" title="${esc(r.link)} · ${r.size} bytes · seq ${r.seq} · ${esc(String(r.ev.time || '').slice(11, 23))}">` +
         `<span class="gut">${gut}</span><div class="arrow ${x2 >= x1 ? 'r' : 'l'}" style="left:${left}px;width:${w}px">` +
         `<span class="lbl"><span class="chips">${chips(r)}</span><span class="code">${esc(label)}</span></span></div></div>`;
     }
