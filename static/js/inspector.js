@@ -149,7 +149,7 @@ function optionsTable(r, outer, store) {
   })));
   return el('div', {},
     el('table', { class: 'opts-table' }, el('thead', {}, head), el('tbody', {}, ...trs)),
-    el('p', { class: 'hint' }, 'Class per layer: E encrypted in that layer, U visible to the next hop, I integrity-protected. The step path is the draft\'s option-protection algorithm (', sectionLink(OPTION_SECTION, '§2.2'), ').'));
+    el('p', { class: 'hint' }, 'Class per layer: E encrypted in that layer, U visible to the next hop, I integrity-protected. Each column lists the options as the layer\'s sender saw them when it applied the layer. The step path is the draft\'s option-protection algorithm (', sectionLink(OPTION_SECTION, '§2.2'), ').'));
 }
 
 function bytesTabs(r, outer) {
