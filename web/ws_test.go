@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"oscore-lab/internal/trace"
 )
 
 func TestWebSocketRefusesOtherOrigins(t *testing.T) {
@@ -72,4 +74,80 @@ func TestWebSocketStreamsRingThenLive(t *testing.T) {
 	if kinds[kindScenario] == 0 || kinds[kindState] == 0 {
 		t.Fatalf("message kinds %v: want scenario and state too", kinds)
 	}
+}
+
+// TestWebSocketTellsASlowClientWhatItLost: a client that stops reading loses
+// events once its queue is full, and is then told how many.
+func TestWebSocketTellsASlowClientWhatItLost(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	tmpl := exchangeTemplate(t, tl)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(tl.srv.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(64 << 20)
+	read := func() wsMessage {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m wsMessage
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	got := 0
+	for got < len(tmpl) { // the ring first
+		got += len(read().Events)
+	}
+	// Stop reading while far more events than the queue holds are published.
+	const burst = wsBuffer * 4
+	for i := 0; i < burst; i++ {
+		e := tmpl[i%len(tmpl)]
+		e.Time = time.Time{}
+		tl.bus.Publish(e)
+	}
+	// Read again; once the queue has drained, one more event brings the
+	// notice of the loss (the bus tells at the next event that fits).
+	type result struct {
+		got  int
+		lost uint64
+	}
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				done <- r
+				return
+			}
+			var m wsMessage
+			json.Unmarshal(data, &m)
+			if m.Kind == kindDropped {
+				r.lost += m.Count
+			}
+			r.got += len(m.Events)
+			if n := len(m.Events); n > 0 && m.Events[n-1].Note == "end" {
+				done <- r
+				return
+			}
+		}
+	}()
+	time.Sleep(time.Second)
+	tl.bus.Publish(trace.Event{Type: trace.TypeNotice, Note: "end"})
+	r := <-done
+	got += r.got
+	lost := r.lost
+	if lost == 0 {
+		t.Fatal("no dropped notice although the client stopped reading")
+	}
+	if want := len(tmpl) + burst + 1; got+int(lost) != want {
+		t.Fatalf("received %d + lost %d = %d events, want %d", got, lost, got+int(lost), want)
+	}
+	t.Logf("received %d events, told of %d lost", got, lost)
 }
