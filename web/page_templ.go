@@ -51,7 +51,7 @@ func Page(d PageData) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = BuiltinList(d.Builtins, d.Current).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = builtinList(d.Builtins, d.Current).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -173,8 +173,8 @@ func Panel(id, title string) templ.Component {
 	})
 }
 
-// BuiltinList carries the built-in scenarios for the toolbar picker.
-func BuiltinList(list []scenarioSummary, current string) templ.Component {
+// builtinList carries the built-in scenarios for the toolbar picker.
+func builtinList(list []scenarioSummary, current string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
