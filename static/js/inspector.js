@@ -215,7 +215,7 @@ function decisionItem(ev) {
 function deliveryItem(ev) {
   const d = pick(ev, 'delivery', 'Delivery') || {};
   return el('li', { class: 'delivery', 'data-testid': 'delivery', 'data-node': ev.node || '' },
-    el('b', {}, ev.node || '?'), ` · delivered ${d.method || 'a message'}${d.resource ? ` to ${d.resource.startsWith('/') ? '' : '/'}${d.resource}` : ''}`,
+    el('b', {}, ev.node || '?'), ` · delivered ${d.method || 'a message'}${d.resource ? ` to ${/^(\/|[a-z][a-z0-9+.-]*:)/i.test(d.resource) ? '' : '/'}${d.resource}` : ''}`,
     d.code ? ` → ${d.code} ${codeName(d.code)}` : '', d.payload ? ` “${d.payload}”` : '');
 }
 
