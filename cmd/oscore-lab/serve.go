@@ -43,14 +43,17 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// done ends the WebSockets: http.Server.Shutdown does not wait for them.
+	done := make(chan struct{})
 	srv := &http.Server{
-		Handler:           web.NewServer(lab, bus, web.Options{}),
+		Handler:           web.NewServer(lab, bus, web.Options{Version: version, Done: done}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {
 		<-ctx.Done()
+		close(done)
 		shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		srv.Shutdown(shut)
