@@ -254,4 +254,3 @@ type sendOpts struct {
 	uri      string
 	relay    *relay // proxy: where the notifications of a registration go
 }
-
