@@ -118,8 +118,8 @@ func checkStack(m message.Message, layers []Layer, limit int, what string) error
 // with exactly those layers (draft 2.5, ProtectResponseLayers).
 func UnprotectRequestLayers(m message.Message, lookup ContextLookup, limit int) (message.Message, []*Binding, []*Report, error) {
 	limit = limitOrDefault(limit)
-	var bindings []*Binding
-	var reports []*Report
+	bindings := make([]*Binding, 0, min(limit, 4))
+	reports := make([]*Report, 0, min(limit, 4))
 	for hasOSCORE(&m) {
 		if len(bindings) == limit {
 			return m, bindings, reports, &LayerError{Layer: len(bindings),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/udp/coder"
 )
 
 var allAEADs = []AEADAlg{AESCCM16_64_128, AESCCM16_64_256, AESCCM16_128_128, AESCCM16_128_256, A128GCM, A192GCM, A256GCM, ChaCha20Poly1305}
@@ -581,6 +582,96 @@ func TestResponsePartialIVRules(t *testing.T) {
 		}
 		if step.ok && string(got.Payload) != step.want {
 			t.Fatalf("payload %q, want %q", got.Payload, step.want)
+		}
+	}
+}
+
+// fuzzStack is the receiving side of a fixed 3-layer onion (C_S, C_P2,
+// C_P1) and the wire bytes of one request through it.
+func fuzzStack(f *testing.F) ([]*Context, [][]byte) {
+	req := benchGET()
+	req.Options = req.Options.Add(message.Option{ID: OptProxyScheme, Value: []byte("coap")})
+	req.Options = req.Options.Add(message.Option{ID: OptHopLimit, Value: []byte{16}})
+	pairs, layers := chain(f, 3, AESCCM16_64_128, &req, false)
+	var seeds [][]byte
+	for n := 1; n <= 3; n++ {
+		prot, _, _, err := ProtectRequestLayers(req, layers[:n], 0)
+		if err != nil {
+			f.Fatal(err)
+		}
+		buf := make([]byte, encodeSize(prot))
+		n, err := coder.DefaultCoder.Encode(prot, buf)
+		if err != nil {
+			f.Fatal(err)
+		}
+		seeds = append(seeds, buf[:n])
+	}
+	return responders(pairs), seeds
+}
+
+func decodeRaw(f *testing.F, raw []byte) message.Message {
+	m := message.Message{Options: make(message.Options, 0, 32)}
+	if _, err := coder.DefaultCoder.Decode(raw, &m); err != nil {
+		f.Fatal(err)
+	}
+	return m
+}
+
+func encodeSize(m message.Message) int {
+	n, _ := coder.DefaultCoder.Size(m)
+	return n
+}
+
+// FuzzUnprotectRequestLayers feeds arbitrary datagrams to the layer
+// removal of a node holding three contexts: it must never panic, never
+// remove more layers than the limit, and leave no OSCORE option on success.
+func FuzzUnprotectRequestLayers(f *testing.F) {
+	ctxs, seeds := fuzzStack(f)
+	for _, s := range seeds {
+		f.Add(s, uint8(3))
+	}
+	if out, bs, _, err := UnprotectRequestLayers(decodeRaw(f, seeds[2]), lookupOf(ctxs...), 3); err != nil || len(bs) != 3 || out.Code != codes.GET {
+		f.Fatalf("3-layer seed: %d layers removed, %v", len(bs), err)
+	}
+	for _, c := range ctxs {
+		c.ResetReplay()
+	}
+	f.Add(seeds[2], uint8(2))
+	f.Add(seeds[2][:len(seeds[2])-3], uint8(3))
+	lookup := lookupOf(ctxs...)
+	f.Fuzz(func(t *testing.T, raw []byte, limit uint8) {
+		for _, c := range ctxs {
+			c.ResetReplay() // every input is a fresh request
+		}
+		checkUnprotectLayers(t, raw, lookup, int(limit%10))
+	})
+}
+
+func checkUnprotectLayers(t *testing.T, raw []byte, lookup ContextLookup, limit int) {
+	m := message.Message{Options: make(message.Options, 0, 32)}
+	if _, err := coder.DefaultCoder.Decode(raw, &m); err != nil {
+		return
+	}
+	out, bindings, reports, err := UnprotectRequestLayers(m, lookup, limit)
+	if len(bindings) > limitOrDefault(limit) || len(reports) != len(bindings) {
+		t.Fatalf("removed %d layers (%d reports), limit %d", len(bindings), len(reports), limit)
+	}
+	if err != nil {
+		var le *LayerError
+		var oe *Error
+		if !errors.As(err, &le) || !errors.As(err, &oe) || oe.Code>>5 != 4 {
+			t.Fatalf("error without a layer and a 4.xx code: %v", err)
+		}
+		return
+	}
+	if out.Options.HasOption(OptOSCORE) {
+		t.Fatalf("OSCORE option left after success")
+	}
+	// The removed layers protect a response (draft 2.5).
+	resp := message.Message{Code: codes.Content, Token: out.Token, Payload: []byte("0")}
+	if _, _, err := ProtectResponseLayers(resp, bindings, nil); err != nil && len(bindings) > 0 {
+		if !errors.Is(err, ErrSequenceExhausted) {
+			t.Fatalf("response over the removed layers: %v", err)
 		}
 	}
 }
