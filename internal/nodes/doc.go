@@ -17,4 +17,6 @@
 //	observe.go            Observe (RFC 7641, RFC 8613 4.1.3.5) at clients, servers and proxies
 //	plan.go, client.go    a scenario step turned into a request, its layers (2.3) and response (2.6)
 //	events.go, exchange.go trace events and per-exchange pins and layer stacks
+//	ids.go                unpinned tokens and MIDs, seeded by the scenario name (reproducible runs)
+//	tracefile.go          Lab.Trace: the run as a trace file (docs/trace-format.md)
 package nodes
