@@ -47,15 +47,18 @@ func OriginalClass(opt uint16) Class {
 // steps. For an option originally only outer (Class U or I) the sender MUST
 // run steps 1 to 9; the result is Class E (step 8) or the original class
 // (step 9), with the path of steps taken.
+//
+// Steps is shared between results with the same path and must not be
+// modified.
 func ProtectionRule(in RuleInput) RuleResult {
 	orig := OriginalClass(in.Option)
 	if orig&ClassE != 0 {
 		return RuleResult{Class: orig, Original: orig}
 	}
-	steps := make([]int, 0, 8)
+	var mask uint16 // steps only ever increase along the diagram: a set names a path
 	step := 1
 	for {
-		steps = append(steps, step)
+		mask |= 1 << step
 		switch step {
 		case 1: // did the sender add OPT to M?
 			step = pick(in.AddedBySender, 2, 4)
@@ -72,9 +75,41 @@ func ProtectionRule(in RuleInput) RuleResult {
 		case 7: // does M include Proxy-Scheme or Proxy-Scheme-Number?
 			step = pick(in.HasProxyScheme, 8, 9)
 		case 8:
-			return RuleResult{Class: ClassE, Steps: steps, Original: orig}
+			return RuleResult{Class: ClassE, Steps: stepPath(mask), Original: orig}
 		default: // 9
-			return RuleResult{Class: orig, Steps: steps, Original: orig}
+			return RuleResult{Class: orig, Steps: stepPath(mask), Original: orig}
+		}
+	}
+}
+
+// stepPaths interns the few paths through the diagram, so that running the
+// rule allocates nothing.
+var stepPaths [1 << 10][]int
+
+func stepPath(mask uint16) []int {
+	if p := stepPaths[mask]; p != nil {
+		return p
+	}
+	var p []int
+	for s := 1; s <= 9; s++ {
+		if mask&(1<<s) != 0 {
+			p = append(p, s)
+		}
+	}
+	return p[:len(p):len(p)]
+}
+
+func init() {
+	for bits := range 1 << 7 {
+		for _, opt := range []uint16{optURIHost, optOSCORE} {
+			r := ProtectionRule(RuleInput{Option: opt, AddedBySender: bits&1 != 0, XIsConsumer: bits&2 != 0,
+				XIsNextConsumer: bits&4 != 0, XIsNextHop: bits&8 != 0, NextHopIsNextConsumer: bits&16 != 0,
+				XNeedsBeforeRemoval: bits&32 != 0, HasProxyScheme: bits&64 != 0})
+			var mask uint16
+			for _, s := range r.Steps {
+				mask |= 1 << s
+			}
+			stepPaths[mask] = r.Steps
 		}
 	}
 }

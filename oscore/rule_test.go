@@ -160,3 +160,12 @@ func TestProtectionRuleSkipsClassE(t *testing.T) {
 		})
 	}
 }
+
+// TestProtectionRuleAllocs: the rule runs per option and layer on the hot
+// path; its step paths are interned.
+func TestProtectionRuleAllocs(t *testing.T) {
+	in := RuleInput{Option: OptURIHost, AddedBySender: true, XIsConsumer: true, XIsNextConsumer: true, HasProxyScheme: true}
+	if n := testing.AllocsPerRun(100, func() { ProtectionRule(in) }); n != 0 {
+		t.Errorf("ProtectionRule allocates %v times", n)
+	}
+}
