@@ -38,8 +38,9 @@ type Context struct {
 	recipientKey []byte
 	commonIV     []byte
 	deriv        Derivation
-	sealer       cipher.AEAD // sender key
-	opener       cipher.AEAD // recipient key
+	keyReports   [2]KeyReport // what a report shows for the sender and the recipient key
+	sealer       cipher.AEAD  // sender key
+	opener       cipher.AEAD  // recipient key
 	seq          atomic.Uint64
 	replay       *replayWindow
 }
@@ -111,6 +112,10 @@ func NewContext(name string, p Params) (*Context, error) {
 		return nil, err
 	}
 	c.senderKey, c.recipientKey, c.commonIV = d.SenderKey.Output, d.RecipientKey.Output, d.CommonIV.Output
+	c.keyReports = [2]KeyReport{
+		{Which: "sender", Alg: d.AEAD, Info: d.SenderKey.Info, InfoDiag: d.SenderKey.InfoDiag, Key: c.senderKey},
+		{Which: "recipient", Alg: d.AEAD, Info: d.RecipientKey.Info, InfoDiag: d.RecipientKey.InfoDiag, Key: c.recipientKey},
+	}
 	if c.sealer, err = p.AEAD.newAEAD(c.senderKey); err != nil {
 		return nil, err
 	}

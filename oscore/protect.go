@@ -65,8 +65,9 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 		return message.Message{}, nil, rep, err
 	}
 	rep.OuterCode = codeString(outerCode)
-	rep.fill(c, &cryptoParts{ov: ov, optVal: optVal, idPIV: c.p.SenderID, noncePIV: piv,
-		nonce: b.Nonce, ownPIV: true, reqKID: c.p.SenderID, reqPIV: piv}, pt, ct)
+	hov := heapOption(optVal) // the report keeps the option's fields: not the stack copies
+	rep.record(c, &cryptoParts{ov: hov, optVal: optVal, idPIV: c.p.SenderID, noncePIV: hov.PartialIV,
+		nonce: b.Nonce, ownPIV: true, reqKID: c.p.SenderID, reqPIV: hov.PartialIV}, pt, ct)
 	return out, b, rep, nil
 }
 
@@ -82,7 +83,8 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		return message.Message{}, nil, err
 	}
 	c := b.Ctx
-	rep := newReport("protect", "response")
+	box := new(reportBox)
+	rep := box.init("protect", "response")
 	rep.Context = c.name
 	if !isResponseCode(m.Code) {
 		return message.Message{}, rep, fmt.Errorf("oscore: protect response: code %v is not a response code", codeString(m.Code))
@@ -129,8 +131,14 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		return message.Message{}, rep, err
 	}
 	rep.OuterCode = codeString(outerCode)
-	rep.fill(c, &cryptoParts{ov: ov, optVal: optVal, idPIV: nonceID, noncePIV: noncePIV,
-		nonce: nonce, ownPIV: ownPIV, reqKID: b.KID, reqPIV: b.PIV}, pt, ct)
+	hov := heapOption(optVal) // the report keeps the option's fields: not the stack copies
+	parts := cryptoParts{ov: hov, optVal: optVal, idPIV: nonceID, noncePIV: noncePIV,
+		nonce: b.Nonce, ownPIV: ownPIV, reqKID: b.KID, reqPIV: b.PIV}
+	if ownPIV {
+		parts.noncePIV = hov.PartialIV
+		parts.nonce = box.nonceBuf[:copy(box.nonceBuf[:], nonce)]
+	}
+	rep.record(c, &parts, pt, ct)
 	return out, rep, nil
 }
 
@@ -175,6 +183,13 @@ func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov O
 	outer := outerOpts.Add(message.Option{ID: optOSCORE, Value: optVal})
 	out = message.Message{Token: m.Token, Options: outer, Code: outerCode, Payload: ct, MessageID: m.MessageID, Type: m.Type}
 	return out, ct, pt, optVal, nil
+}
+
+// heapOption decodes the OSCORE option value that seal put in the message,
+// so that a report refers to it rather than to the caller's stack.
+func heapOption(optVal []byte) OptionValue {
+	ov, _ := ParseOption(optVal) // seal encoded it: it parses
+	return ov
 }
 
 // maxPlaintext is the longest plaintext the AEAD accepts (CCM with L=2:

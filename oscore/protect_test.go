@@ -27,6 +27,7 @@ func TestRoundTripEveryAlgorithm(t *testing.T) {
 				if len(rep.Nonce.Nonce) != alg.NonceLen() || len(prot.Payload) != len(rep.Plaintext)+alg.TagLen() {
 					t.Fatalf("nonce %d, ct %d, pt %d", len(rep.Nonce.Nonce), len(prot.Payload), len(rep.Plaintext))
 				}
+				rep.Complete()
 				if len(rep.Nonce.PaddedIDPIV) != alg.NonceLen()-5 || len(rep.Nonce.PaddedPIV) != 5 {
 					t.Fatalf("nonce parts %x %x", rep.Nonce.PaddedIDPIV, rep.Nonce.PaddedPIV)
 				}

@@ -4,6 +4,15 @@ package oscore
 // or the UI can show every intermediate value without recomputing any
 // cryptography (RFC 8613 5.2 nonce, 5.3 plaintext, 5.4 AAD, 3.2.1 keys,
 // 4.1 option classes; draft 2.2 step paths). All byte fields marshal to hex.
+//
+// Protect and unprotect record only what is cheap: references to the bytes
+// they used and each option's class decision. The fields derived from
+// those (Option, Nonce.PaddedIDPIV, Nonce.PaddedPIV, AAD.AADArray,
+// AAD.ExternalAAD, AAD.AAD, AAD.Diag and each option row's Text) are
+// filled on first use: by Complete and by MarshalJSON. Read them directly
+// only after Complete. Every other field is set when the call returns.
+// Byte fields share memory with the messages and the context: treat a
+// report as read-only.
 type Report struct {
 	Context     string         `json:"context"`
 	Action      string         `json:"action"`  // "protect" | "unprotect"
@@ -24,30 +33,36 @@ type Report struct {
 	Ciphertext  Hex            `json:"ciphertext"`
 	Notes       []string       `json:"notes,omitempty"` // decisions in plain words (e.g. "Proxy-Uri decomposed (RFC 8613 4.1.3.3)")
 
-	arena     [reportArenaLen]byte
-	arenaUsed int
-	optsBuf   [reportOptsLen]OptionReport
+	lazy    *reportLazy // nil for reports decoded from JSON or made by hand
+	optsBuf [reportOptsLen]OptionReport
+}
+
+// reportBox holds a report with its lazy state and scratch in one
+// allocation.
+type reportBox struct {
+	rep      Report
+	lz       reportLazy
+	nonceBuf [13]byte // a nonce that was built on the stack
 }
 
 // reportAndBinding puts a request's report and binding in one allocation
 // (they live as long as each other in practice).
 type reportAndBinding struct {
-	rep Report
-	b   Binding
+	reportBox
+	b Binding
+}
+
+func (x *reportBox) init(action, msg string) *Report {
+	r := &x.rep // fields set one by one: the box is already zero
+	r.Action, r.Message, r.Seq, r.lazy = action, msg, -1, &x.lz
+	r.Options = r.optsBuf[:0]
+	x.lz.owner = r
+	return r
 }
 
 func newReportAndBinding(action, msg string) (*Report, *Binding) {
 	x := new(reportAndBinding)
-	x.rep = Report{Action: action, Message: msg, Seq: -1}
-	x.rep.Options = x.rep.optsBuf[:0]
-	return &x.rep, &x.b
-}
-
-// newReport starts a report with its option rows in inline storage.
-func newReport(action, msg string) *Report {
-	r := &Report{Action: action, Message: msg, Seq: -1}
-	r.Options = r.optsBuf[:0]
-	return r
+	return x.init(action, msg), &x.b
 }
 
 // NonceReport shows the nonce construction of RFC 8613 5.2: the Sender ID
@@ -103,7 +118,9 @@ type OptionReport struct {
 	Note      string `json:"note,omitempty"`
 }
 
-// Redact clears the key bytes (for exports without secrets).
+// Redact clears the key bytes (for exports without secrets). The bytes
+// are shared with the context: Redact drops the reference, it does not
+// overwrite them.
 func (r *Report) Redact() {
 	if r != nil {
 		r.Key.Key = nil

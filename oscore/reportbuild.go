@@ -6,38 +6,13 @@ import (
 	"unicode/utf8"
 )
 
-// Reports are built on every protect and unprotect, so their construction
-// is kept to two allocations: the Report itself, whose inline arena holds
-// the byte fields and first option rows, and one string holding every text
-// field. Byte fields may also share memory with the message that was
-// produced or consumed; treat reports as read-only.
+// Reports are recorded on every protect and unprotect, so recording is
+// kept to references and constants in the report's one allocation (shared
+// with the request's Binding); the text and byte fields derived from them
+// are built by Complete (reportlazy.go).
 
-// reportInline sizes the inline storage of a Report.
-const (
-	reportArenaLen = 160
-	reportOptsLen  = 4
-)
-
-// take returns n bytes of the report's arena, or a fresh slice when the
-// arena is used up (existing slices are never moved).
-func (r *Report) take(n int) []byte {
-	if r.arenaUsed+n <= len(r.arena) {
-		s := r.arena[r.arenaUsed : r.arenaUsed+n : r.arenaUsed+n]
-		r.arenaUsed += n
-		return s
-	}
-	return make([]byte, n)
-}
-
-// copyBytes copies b into the arena; nil stays nil.
-func (r *Report) copyBytes(b []byte) Hex {
-	if b == nil {
-		return nil
-	}
-	s := r.take(len(b))
-	copy(s, b)
-	return s
-}
+// reportOptsLen is how many option rows fit in a report's inline storage.
+const reportOptsLen = 4
 
 // appendOptionText renders an option value in its registered format:
 // strings quoted, uints as numbers, the OSCORE option canonically, empty
@@ -122,94 +97,52 @@ func appendAADDiag(dst []byte, alg AEADAlg, kid, piv []byte) []byte {
 	return append(dst, `', h''] >>]`...)
 }
 
-// cryptoParts are the values a report shows for one AEAD operation.
+// cryptoParts are the values a report shows for one AEAD operation. Every
+// slice must outlive the call (message, context, binding or report memory,
+// never the caller's stack): the report keeps them.
 type cryptoParts struct {
 	recipient       bool // the Recipient Key was used (else the Sender Key)
 	ov              OptionValue
 	optVal          []byte
 	idPIV, noncePIV []byte // the Partial IV's generator and the Partial IV used in the nonce
-	nonce           []byte
-	ownPIV          bool // the Partial IV is the sender's own (else the request's)
+	nonce           []byte // nil: no nonce was built (processing stopped before)
+	ownPIV          bool   // the Partial IV is the sender's own (else the request's)
 	reqKID, reqPIV  []byte
 }
 
-// fill completes a report: header fields, nonce parts, AAD, key and all
-// text fields (RFC 8613 5.2, 5.4, 3.2.1).
+// record sets the report's header, nonce, AAD and key fields by reference
+// (RFC 8613 5.2, 5.4, 3.2.1) and leaves the derived ones to Complete.
 // plaintext and ciphertext are kept by reference (not copied).
-func (r *Report) fill(c *Context, p *cryptoParts, plaintext, ciphertext []byte) {
+func (r *Report) record(c *Context, p *cryptoParts, plaintext, ciphertext []byte) {
 	r.Context = c.name
-	r.KID, r.KIDContext, r.PartialIV = r.copyBytes(p.ov.KID), r.copyBytes(p.ov.KIDContext), r.copyBytes(p.ov.PartialIV)
+	r.KID, r.KIDContext, r.PartialIV = p.ov.KID, p.ov.KIDContext, p.ov.PartialIV
 	r.Seq = -1
 	if p.ov.PartialIV != nil {
 		r.Seq = int64(pivValue(p.ov.PartialIV))
 	}
-	r.OptionValue = r.copyBytes(nonNil(p.optVal))
+	r.OptionValue = nonNil(p.optVal)
 	r.Plaintext, r.Ciphertext = plaintext, ciphertext
-
-	// Nonce parts (RFC 8613 5.2).
-	n := len(c.commonIV)
-	padded := r.take(n)
-	clear(padded)
-	padded[0] = byte(len(p.idPIV))
-	copy(padded[n-pivPadLen-len(p.idPIV):n-pivPadLen], p.idPIV)
-	copy(padded[n-len(p.noncePIV):], p.noncePIV)
-	r.Nonce = NonceReport{IDPIV: r.copyBytes(nonNil(p.idPIV)), PaddedIDPIV: padded[:n-pivPadLen],
-		PaddedPIV: padded[n-pivPadLen:], CommonIV: c.commonIV, Nonce: r.copyBytes(p.nonce), PIVFrom: "request"}
+	from := "request"
 	if p.ownPIV {
-		r.Nonce.PIVFrom = "own"
+		from = "own"
 	}
-
-	// AAD (RFC 8613 5.4).
-	need := len(encrypt0Prefix) + 8 + 2*len(p.reqKID) + len(p.reqPIV) + 8
-	aad, ext, arr := appendAAD(r.take(need)[:0], c.p.AEAD, p.reqKID, p.reqPIV)
-	r.AAD = AADReport{Alg: int(c.p.AEAD), RequestKID: r.copyBytes(nonNil(p.reqKID)), RequestPIV: r.copyBytes(nonNil(p.reqPIV)),
-		Options: Hex{}, AADArray: aad[arr:], ExternalAAD: aad[ext:], AAD: aad}
-
-	// Key (RFC 8613 3.2.1).
-	d, key, which := c.deriv.SenderKey, c.senderKey, "sender"
+	r.Nonce = NonceReport{IDPIV: nonNil(p.idPIV), CommonIV: c.commonIV, Nonce: p.nonce, PIVFrom: from}
+	r.AAD = AADReport{Alg: int(c.p.AEAD), RequestKID: nonNil(p.reqKID), RequestPIV: nonNil(p.reqPIV), Options: Hex{}}
+	r.Key = c.keyReports[0]
 	if p.recipient {
-		d, key, which = c.deriv.RecipientKey, c.recipientKey, "recipient"
+		r.Key = c.keyReports[1]
 	}
-	r.Key = KeyReport{Which: which, Alg: c.deriv.AEAD, Info: d.Info, InfoDiag: d.InfoDiag, Key: r.copyBytes(key)}
-
-	// Text fields: built in one buffer, converted to one string, sliced.
-	var tbuf [384]byte
-	buf := p.ov.appendText(tbuf[:0])
-	endOption := len(buf)
-	buf = appendAADDiag(buf, c.p.AEAD, p.reqKID, p.reqPIV)
-	endDiag := len(buf)
-	var endsBuf [2 * reportOptsLen]int
-	ends := endsBuf[:0]
-	for i := range r.Options {
-		o := &r.Options[i]
-		buf = appendOptionText(buf, o.Number, o.Value)
-		ends = append(ends, len(buf))
-		if o.Name == "" {
-			buf = append(buf, "Option "...)
-			buf = strconv.AppendUint(buf, uint64(o.Number), 10)
-		}
-		ends = append(ends, len(buf))
-	}
-	s := string(buf)
-	r.Option, r.AAD.Diag = s[:endOption], s[endOption:endDiag]
-	start := endDiag
-	for i := range r.Options {
-		o := &r.Options[i]
-		o.Text = s[start:ends[2*i]]
-		if o.Name == "" {
-			o.Name = s[ends[2*i]:ends[2*i+1]]
-		}
-		start = ends[2*i+1]
+	if lz := r.lazy; lz != nil {
+		lz.noncePIV, lz.crypto, lz.option = p.noncePIV, true, true
 	}
 }
 
-// optionName is OptionName without allocating: "" for unknown numbers,
-// which fill names later.
+// optionName is OptionName, allocating only for unregistered numbers.
 func optionName(num uint16) string {
 	if d := lookup(num); d != nil {
 		return d.Name
 	}
-	return ""
+	return OptionName(num)
 }
 
 // classNames avoids building class strings per option.

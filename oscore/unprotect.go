@@ -82,7 +82,7 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 	seq := pivValue(ov.PartialIV)
 	parts := cryptoParts{recipient: true, ov: ov, optVal: raw, idPIV: ov.KID, noncePIV: ov.PartialIV, reqKID: ov.KID, reqPIV: ov.PartialIV}
 	if !c.replay.check(seq) {
-		rep.fill(c, &parts, nil, m.Payload)
+		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q", seq, c.name))
 	}
 	b := initBinding(bind, c, ov.KID, ov.PartialIV, ov.KIDContext, false, m.Token)
@@ -90,15 +90,15 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 	parts.nonce = b.Nonce
 	pt, err := open(c, b.Nonce, m.Payload, ov.KID, ov.PartialIV)
 	if err != nil {
-		rep.fill(c, &parts, nil, m.Payload)
+		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, err
 	}
 	if !c.replay.accept(seq) {
-		rep.fill(c, &parts, nil, m.Payload)
+		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q (concurrent duplicate)", seq, c.name))
 	}
 	out, flags, err := rebuild(&m, pt, rep)
-	rep.fill(c, &parts, pt, m.Payload)
+	rep.record(c, &parts, pt, m.Payload)
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
@@ -112,9 +112,11 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 // partialHeader records what is known of the OSCORE option when
 // processing stops before a context is found.
 func (r *Report) partialHeader(ov OptionValue, raw []byte) {
-	r.KID, r.KIDContext, r.PartialIV = r.copyBytes(ov.KID), r.copyBytes(ov.KIDContext), r.copyBytes(ov.PartialIV)
-	r.OptionValue = r.copyBytes(nonNil(raw))
-	r.Option = ov.String()
+	r.KID, r.KIDContext, r.PartialIV = ov.KID, ov.KIDContext, ov.PartialIV
+	r.OptionValue = nonNil(raw)
+	if r.lazy != nil {
+		r.lazy.option = true
+	}
 }
 
 // UnprotectResponse verifies and removes one OSCORE layer from response m
@@ -130,7 +132,8 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 		return message.Message{}, nil, silent(err)
 	}
 	c := b.Ctx
-	rep := newReport("unprotect", "response")
+	box := new(reportBox)
+	rep := box.init("unprotect", "response")
 	rep.Context = c.name
 	rep.OuterCode = codeString(m.Code)
 	raw, err := findOSCORE(&m)
@@ -148,22 +151,22 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 			rep.partialHeader(ov, raw)
 			return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail("Partial IV too long"))
 		}
-		nonce := rep.take(c.p.AEAD.NonceLen())
+		nonce := box.nonceBuf[:c.p.AEAD.NonceLen()]
 		makeNonce(nonce, c.p.RecipientID, ov.PartialIV, c.commonIV)
 		parts.idPIV, parts.noncePIV, parts.nonce, parts.ownPIV = c.p.RecipientID, ov.PartialIV, nonce, true
 	}
 	// Cheap freshness pre-check before decrypting (RFC 8613 7.4.1).
 	if err := b.checkResponse(ov.PartialIV, true, false); err != nil {
-		rep.fill(c, &parts, nil, m.Payload)
+		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, rep, silent(err)
 	}
 	pt, err := open(c, parts.nonce, m.Payload, b.KID, b.PIV)
 	if err != nil {
-		rep.fill(c, &parts, nil, m.Payload)
+		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, rep, silent(err)
 	}
 	out, flags, err := rebuild(&m, pt, rep)
-	rep.fill(c, &parts, pt, m.Payload)
+	rep.record(c, &parts, pt, m.Payload)
 	if err != nil {
 		return message.Message{}, rep, silent(err)
 	}
@@ -269,7 +272,11 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 		return message.Message{}, fl, ErrDecodeCOSE.withDetail("empty plaintext")
 	}
 	rep.InnerCode = codeString(codes.Code(pt[0]))
-	opts := make(message.Options, 0, len(m.Options)+8)
+	// Inner options are decoded on the stack first, so that the message's
+	// option list is allocated at its exact size.
+	var innerBuf [innerInline]message.Option
+	inner, payload, perr := parseOptions(pt[1:], innerBuf[:0])
+	opts := make(message.Options, 0, len(m.Options)+len(inner))
 	for _, o := range m.Options {
 		num := uint16(o.ID)
 		cl := originalClass(num)
@@ -285,11 +292,11 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 		}
 		rep.Options = append(rep.Options, or)
 	}
-	nOuter := len(opts)
-	opts, payload, err := parseOptions(pt[1:], opts)
-	if err != nil {
-		return message.Message{}, fl, ErrDecodeCOSE.withDetail("plaintext: " + err.Error())
+	if perr != nil {
+		return message.Message{}, fl, ErrDecodeCOSE.withDetail("plaintext: " + perr.Error())
 	}
+	nOuter := len(opts)
+	opts = append(opts, inner...)
 	for _, o := range opts[nOuter:] {
 		num := uint16(o.ID)
 		cl := originalClass(num)

@@ -27,7 +27,7 @@ func (e Event) String() string {
 		fmt.Fprintf(&b, " %d %s", e.Layer, e.Node)
 		if l := e.Layer_; l != nil {
 			b.WriteString(" " + l.Action)
-			if r := l.Report; r != nil {
+			if r := l.Report.Complete(); r != nil { // Option is filled on first use
 				fmt.Fprintf(&b, " %s %s %s", r.Context, r.Message, r.Option)
 			}
 		}

@@ -31,7 +31,7 @@ func eventDetail(e Event) string {
 			if verb == LayerFailed {
 				verb = "could not remove"
 			}
-			return fmt.Sprintf("%s %s (layer %d) %s", verb, l.Report.Context, e.Layer, l.Report.Option)
+			return fmt.Sprintf("%s %s (layer %d) %s", verb, l.Report.Context, e.Layer, l.Report.Complete().Option)
 		}
 	case TypeDecision:
 		if e.Decision != nil {

@@ -47,7 +47,7 @@ func redacted(t *Trace, includeSecrets bool) *Trace {
 	out.Events = make([]Event, len(t.Events))
 	for i, e := range t.Events {
 		if l := e.Layer_; l != nil && l.Report != nil && l.Report.Key.Key != nil && !public[l.Report.Context] {
-			r := *l.Report
+			r := *l.Report.Complete() // complete before copying: derived fields are filled on first use
 			r.Redact()
 			e.Layer_ = &LayerEvent{Action: l.Action, Report: &r}
 		}
