@@ -2,6 +2,7 @@ package oscore
 
 import (
 	"bytes"
+	"encoding/json"
 	"testing"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -92,9 +93,7 @@ func FuzzUnprotectRequest(f *testing.F) {
 			return
 		}
 		out, b, rep, err := UnprotectRequest(m, lookup)
-		if rep == nil {
-			t.Fatal("no report")
-		}
+		checkReport(t, rep)
 		if err == nil {
 			if b == nil || out.Options.HasOption(optOSCORE) && countOSCORE(out) > 1 {
 				t.Fatal("bad result")
@@ -121,13 +120,31 @@ func FuzzUnprotectRequest(f *testing.F) {
 		opts = opts.Add(message.Option{ID: optOSCORE, Value: OptionValue{PartialIV: piv, KID: []byte{}}.Marshal()})
 		sealed := message.Message{Token: m.Token, Code: m.Code, Type: m.Type, MessageID: m.MessageID, Options: opts, Payload: ct}
 		out, _, rep, err = UnprotectRequest(sealed, lookup)
-		if rep == nil {
-			t.Fatal("no report")
-		}
+		checkReport(t, rep)
 		if err == nil && (len(plaintext) == 0 || byte(out.Code) != plaintext[0]) {
 			t.Fatalf("accepted plaintext %x as code %v", plaintext, out.Code)
 		}
 	})
+}
+
+// checkReport completes a report from hostile input and checks that its
+// JSON decodes to a report with the same JSON.
+func checkReport(t *testing.T, rep *Report) {
+	t.Helper()
+	if rep == nil {
+		t.Fatal("no report")
+	}
+	b1, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(b1, &back); err != nil {
+		t.Fatal(err)
+	}
+	if b2, err := json.Marshal(&back); err != nil || !bytes.Equal(b1, b2) {
+		t.Fatalf("report JSON does not round-trip (%v):\n%s\n%s", err, b1, b2)
+	}
 }
 
 func countOSCORE(m message.Message) int {
@@ -153,9 +170,7 @@ func FuzzUnprotectResponse(f *testing.F) {
 			return
 		}
 		out, rep, err := UnprotectResponse(b, m)
-		if rep == nil {
-			t.Fatal("no report")
-		}
+		checkReport(t, rep)
 		if err == nil {
 			_, _ = EncodeMessage(out)
 		} else if e, ok := err.(*Error); !ok || !e.Silent {
@@ -179,9 +194,7 @@ func FuzzUnprotectResponse(f *testing.F) {
 			resp := message.Message{Token: m.Token, Code: m.Code, Type: m.Type, MessageID: m.MessageID, Payload: ct}
 			resp.Options = resp.Options.Add(message.Option{ID: optOSCORE, Value: ov.Marshal()})
 			out, rep, err := UnprotectResponse(b2, resp)
-			if rep == nil {
-				t.Fatal("no report")
-			}
+			checkReport(t, rep)
 			if err == nil && (len(plaintext) == 0 || byte(out.Code) != plaintext[0]) {
 				t.Fatalf("accepted plaintext %x as code %v", plaintext, out.Code)
 			}
