@@ -102,10 +102,8 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 
 	var ov OptionValue
 	nonce := b.Nonce
-	nonceID, noncePIV := b.KID, b.PIV // the nonce's parts: whoever generated the Partial IV
 	ownPIV := false
 	var pivBuf [maxPIVLen]byte
-	var nonceBuf [13]byte
 	if o.ResponsePIV || !first {
 		s, err := c.nextSeq()
 		if err != nil {
@@ -113,14 +111,14 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		}
 		piv := encodePIV(pivBuf[:0], s)
 		ov.PartialIV = piv
-		nonce = nonceBuf[:c.p.AEAD.NonceLen()]
+		nonce = box.nonceBuf[:c.p.AEAD.NonceLen()] // the AEAD keeps no reference, the report does
 		makeNonce(nonce, c.p.SenderID, piv, c.commonIV)
-		nonceID, noncePIV, ownPIV = c.p.SenderID, piv, true
+		ownPIV = true
 		if !first {
-			rep.Notes = append(rep.Notes, "own Partial IV: only the first response may reuse the request nonce (RFC 8613 4.1.3.5, draft 2.5.1)")
+			rep.addNote("own Partial IV: only the first response may reuse the request nonce (RFC 8613 4.1.3.5, draft 2.5.1)")
 		}
 	} else {
-		rep.Notes = append(rep.Notes, "request nonce reused: first response without Partial IV (RFC 8613 8.3)")
+		rep.addNote("request nonce reused: first response without Partial IV (RFC 8613 8.3)")
 	}
 	outerCode := codes.Changed
 	if sp.notification {
@@ -132,11 +130,11 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	}
 	rep.OuterCode = codeString(outerCode)
 	hov := heapOption(optVal) // the report keeps the option's fields: not the stack copies
-	parts := cryptoParts{ov: hov, optVal: optVal, idPIV: nonceID, noncePIV: noncePIV,
-		nonce: b.Nonce, ownPIV: ownPIV, reqKID: b.KID, reqPIV: b.PIV}
+	// The nonce's parts come from whoever generated its Partial IV (RFC 8613 5.2).
+	parts := cryptoParts{ov: hov, optVal: optVal, idPIV: b.KID, noncePIV: b.PIV,
+		nonce: nonce, ownPIV: ownPIV, reqKID: b.KID, reqPIV: b.PIV}
 	if ownPIV {
-		parts.noncePIV = hov.PartialIV
-		parts.nonce = box.nonceBuf[:copy(box.nonceBuf[:], nonce)]
+		parts.idPIV, parts.noncePIV = c.p.SenderID, hov.PartialIV
 	}
 	rep.record(c, &parts, pt, ct)
 	return out, rep, nil

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"sync"
+
+	"github.com/plgd-dev/go-coap/v3/message"
 )
 
 // reportLazy is what a report needs to build its derived fields on first
@@ -14,6 +16,17 @@ type reportLazy struct {
 	noncePIV []byte  // the Partial IV in the nonce: own or the request's (RFC 8613 5.2)
 	crypto   bool    // nonce and AAD inputs were recorded
 	option   bool    // the OSCORE option was decoded: Option can be rendered
+
+	firstNote [1]string       // inline storage for the first note
+	ruleMsg   message.Message // scratch: the copy of the message a ClassRule sees while protecting
+}
+
+// addNote appends a note, the first one in the report's own allocation.
+func (r *Report) addNote(s string) {
+	if r.Notes == nil && r.lazy != nil {
+		r.Notes = r.lazy.firstNote[:0:1]
+	}
+	r.Notes = append(r.Notes, s)
 }
 
 // Complete builds the derived fields of a report made by protect or

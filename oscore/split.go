@@ -33,10 +33,18 @@ type splitResult struct {
 func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report, innerBuf message.Options) (inner, outer message.Options, sp splitResult, err error) {
 	inner = innerBuf[:0]
 	outer = make(message.Options, 0, len(m.Options)+2)
-	var ruleMsg *message.Message // a copy handed to the rule, made on first use
+	if n := len(m.Options); n > cap(rep.Options) { // one row per option
+		rep.Options = make([]OptionReport, 0, n)
+	}
+	var ruleMsg *message.Message // a copy handed to the rule, so that m stays as it is
+	if o.Rule != nil && rep.lazy != nil {
+		ruleMsg = &rep.lazy.ruleMsg // scratch in the report's allocation
+		*ruleMsg = *m
+		defer func() { *ruleMsg = message.Message{} }() // the report keeps no reference to m
+	}
 	for _, opt := range m.Options {
 		num := uint16(opt.ID)
-		_, known := LookupOption(num)
+		known := lookup(num) != nil
 		if !known && o.StrictOptions {
 			e := ErrUnrecognisedOption.withDetail(fmt.Sprintf("%s in a %s", OptionName(num), rep.Message))
 			if !isRequest {
@@ -111,7 +119,7 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 			}
 			outer = append(outer, message.Option{ID: opt.ID, Value: []byte(composed)})
 			or.Note = fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", composed, len(path), len(query))
-			rep.Notes = append(rep.Notes, or.Note)
+			rep.addNote(or.Note)
 			rep.Options = append(rep.Options, or)
 			continue
 		}

@@ -180,7 +180,7 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 		return message.Message{}, rep, silent(err)
 	}
 	if flags.observe {
-		rep.Notes = append(rep.Notes, "notification accepted (RFC 8613 7.4.1)")
+		rep.addNote("notification accepted (RFC 8613 7.4.1)")
 	}
 	return out, rep, nil
 }
@@ -277,6 +277,9 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 	var innerBuf [innerInline]message.Option
 	inner, payload, perr := parseOptions(pt[1:], innerBuf[:0])
 	opts := make(message.Options, 0, len(m.Options)+len(inner))
+	if n := len(m.Options) + len(inner); n > cap(rep.Options) { // one row per option
+		rep.Options = make([]OptionReport, 0, n)
+	}
 	for _, o := range m.Options {
 		num := uint16(o.ID)
 		cl := originalClass(num)
