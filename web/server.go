@@ -105,6 +105,7 @@ func NewServer(lab Lab, bus *trace.Bus, opts Options) http.Handler {
 		r.Get("/state", s.state)
 		r.Get("/nodes", s.nodesInfo)
 		r.Get("/trace", s.trace)
+		r.Get("/export.{ext:html|txt|mmd}", s.export)
 		r.Post("/links/{id}/faults", s.faults)
 	})
 	return r

@@ -12,6 +12,10 @@ import { mountTopology } from './topology.js';
 import { mountComposer } from './composer.js';
 import { mountNodePanel } from './nodepanel.js';
 import { el, download } from './util.js';
+import { replay } from './replay.js';
+import { presenter } from './presenter.js';
+import { quiz } from './quiz.js';
+import { share } from './share.js';
 
 registerView({ id: 'topology', title: 'Topology', mount: mountTopology });
 registerView({ id: 'sequence', title: 'Sequence', mount: mountSequence, offline: true });
