@@ -1,0 +1,245 @@
+// Sharing traces: export (one self-contained HTML file, a text rendering
+// short enough for an issue, Mermaid), import (drop a trace JSON or an
+// exported HTML file onto the lab), and run-vs-run comparison (two traces
+// side by side, datagrams aligned by exchange order, hop and direction, the
+// first differing field highlighted).
+import { store, createStore } from './store.js';
+import { registerTool } from './registry.js';
+import { el, download, hexToBytes } from './util.js';
+import { parseCoap } from './coap.js';
+import { classText } from './inspector.js';
+import { replay } from './replay.js';
+
+export const share = {
+  /** traceFromHTML pulls the embedded trace JSON out of an exported HTML file. */
+  traceFromHTML(html) {
+    const doc = new DOMParser().parseFromString(html, 'text/html');
+    const s = doc.getElementById('trace-data');
+    if (!s) throw new Error('share: this HTML file holds no oscore-lab trace (no trace-data script)');
+    return JSON.parse(s.textContent);
+  },
+
+  /** parseTraceText reads a trace JSON or an exported HTML file. */
+  parseTraceText(text, name = 'file') {
+    const t = String(text).trimStart();
+    let tr;
+    try {
+      tr = t.startsWith('<') ? share.traceFromHTML(t) : JSON.parse(t);
+    } catch (e) {
+      throw new Error(`share: ${name}: ${e.message.replace(/^share: /, '')}`);
+    }
+    if (!tr || tr.format !== 'oscore-lab-trace') throw new Error(`share: ${name} is not an oscore-lab trace (format field)`);
+    return tr;
+  },
+
+  /** current is the trace on screen, as a trace object. */
+  current() {
+    return { format: 'oscore-lab-trace', version: 1, scenario: store.scenario || {}, nodes: store.nodes, contexts: store.contexts,
+      events: replay.active ? replay.all.slice() : store.events.slice() };
+  },
+
+  /** view shows a trace in place of the live lab (until reload). */
+  view(tr, name, ctx) {
+    if (replay.active) replay.stop();
+    shareCtx?.live?.close();
+    store.loadTrace(tr);
+    document.body.dataset.mode = 'trace';
+    ctx?.status(`viewing ${name} (reload for the live lab)`);
+  },
+
+  /** compare shows a and b side by side and returns the first difference (or null). */
+  compare(a, b, names = ['A', 'B']) {
+    const result = shareCompare(a, b);
+    shareRenderCompare(result, names);
+    return result.first;
+  },
+
+  /** diff aligns and compares two traces without drawing anything. */
+  diff(a, b) { return shareCompare(a, b); },
+};
+
+let shareCtx = null;
+
+// shareRows decodes a trace's datagrams with their layer stacks, keyed by
+// (exchange order, hop, dir, occurrence): tokens, MIDs and Partial IVs
+// change per hop and per run, so they cannot align two runs.
+function shareRows(tr) {
+  const st = createStore();
+  st.loadTrace(tr);
+  const order = new Map();
+  const seen = new Map();
+  const out = [];
+  for (const r of st.rows) {
+    if (r.kind !== 'datagram') continue;
+    if (r.exchange && !order.has(r.exchange)) order.set(r.exchange, order.size + 1);
+    const base = `${order.get(r.exchange) || 0}|${r.hop}|${r.dir || '?'}`;
+    const n = (seen.get(base) || 0) + 1;
+    seen.set(base, n);
+    out.push({ key: `${base}|${n}`, exOrder: order.get(r.exchange) || 0, row: r, fields: shareFields(r) });
+  }
+  return out;
+}
+
+// shareFields lists what two runs should agree on, in reading order.
+function shareFields(r) {
+  const p = parseCoap(hexToBytes(r.ev.bytes || ''), 'udp');
+  const f = [['from → to', `${r.from} → ${r.to}`], ['type and code', `${p.type} ${p.code}`]];
+  const count = new Map();
+  for (const o of p.options) {
+    const n = (count.get(o.name) || 0) + 1;
+    count.set(o.name, n);
+    f.push([`outer option ${o.name}${n > 1 ? ` #${n}` : ''}`, o.field?.text ?? '']);
+  }
+  f.push(['outer options', p.options.map((o) => o.name).join(', ')]);
+  const outer = r.layers.slice().reverse();
+  f.push(['layer contexts', outer.map((e) => e.ctx).join(' ⊃ ') || 'none']);
+  for (const e of outer) {
+    const rep = (e.applied || e.removed)?.layer_event?.report;
+    for (const o of rep?.options || []) f.push([`layer ${e.ctx} option ${o.name}`, `${o.text ?? o.value ?? ''} (Class ${classText(o.class)})`]);
+    f.push([`layer ${e.ctx} options`, (rep?.options || []).map((o) => `${o.name}:${classText(o.class)}`).join(', ')]);
+  }
+  return f;
+}
+
+function shareCompare(a, b) {
+  const ra = shareRows(a), rb = shareRows(b);
+  const mb = new Map(rb.map((x) => [x.key, x]));
+  const keys = [...ra.map((x) => x.key), ...rb.filter((x) => !ra.some((y) => y.key === x.key)).map((x) => x.key)];
+  const ma = new Map(ra.map((x) => [x.key, x]));
+  const pairs = [];
+  let first = null;
+  for (const key of keys) {
+    const x = ma.get(key), y = mb.get(key);
+    let diff = null;
+    if (!x || !y) diff = { field: 'datagram', a: x ? 'present' : 'absent', b: y ? 'present' : 'absent' };
+    else {
+      const fy = new Map(y.fields);
+      const fx = new Map(x.fields);
+      for (const [name, v] of x.fields) if (fy.get(name) !== v) { diff = { field: name, a: v, b: fy.has(name) ? fy.get(name) : '(absent)' }; break; }
+      if (!diff) for (const [name, v] of y.fields) if (!fx.has(name)) { diff = { field: name, a: '(absent)', b: v }; break; }
+    }
+    const [exOrder, hop, dir] = key.split('|');
+    const pair = { key, exOrder: Number(exOrder), hop: Number(hop), dir, a: x?.row || null, b: y?.row || null, diff };
+    if (diff && !first) first = pair;
+    pairs.push(pair);
+  }
+  return { pairs, first, countA: ra.length, countB: rb.length };
+}
+
+const shareCompareRoot = el('section', { class: 'panel compare-panel', 'data-view': 'compare', 'data-testid': 'view-compare', hidden: true });
+
+function shareRowText(r) {
+  if (!r) return '—';
+  const chips = r.layers.slice().reverse().map((e) => e.ctx).join(' ⊃ ');
+  return `${r.from}→${r.to} ${r.type} ${r.code}${r.innerCode ? ` ⟨${r.innerCode}⟩` : ''}${chips ? ` [${chips}]` : ''}`;
+}
+
+function shareRenderCompare(res, names) {
+  const { pairs, first } = res;
+  const summary = first
+    ? el('p', { class: 'compare-first', 'data-testid': 'compare-first', 'data-field': first.diff.field },
+      `First difference: exchange ${first.exOrder}, hop ${first.hop}, ${first.dir} — ${first.diff.field}: `,
+      el('code', { class: 'a' }, first.diff.a), ' ≠ ', el('code', { class: 'b' }, first.diff.b))
+    : el('p', { class: 'compare-same', 'data-testid': 'compare-first', 'data-field': '' }, `No difference in ${pairs.length} aligned datagrams.`);
+  const rows = pairs.map((p) => el('tr', {
+    class: `${p.diff ? 'differs' : 'same'}${p === first ? ' first-diff' : ''}`, 'data-testid': 'compare-row', 'data-key': p.key, 'data-differs': p.diff ? '1' : '',
+    title: p.diff ? `${p.diff.field}: ${p.diff.a} ≠ ${p.diff.b}` : 'same' },
+  el('td', {}, `#${p.exOrder} hop ${p.hop} ${p.dir}`), el('td', {}, shareRowText(p.a)), el('td', {}, shareRowText(p.b)),
+  el('td', { class: 'compare-diff' }, p.diff ? p.diff.field : '')));
+  shareCompareRoot.replaceChildren(
+    el('h2', {}, 'Comparison', el('button', { type: 'button', class: 'close', 'data-testid': 'compare-close', onclick: () => { shareCompareRoot.hidden = true; } }, '×')),
+    summary,
+    el('table', { class: 'compare-table' },
+      el('thead', {}, el('tr', {}, el('th', {}, 'exchange · hop · dir'), el('th', {}, names[0]), el('th', {}, names[1]), el('th', {}, 'first differing field'))),
+      el('tbody', {}, ...rows)));
+  shareCompareRoot.hidden = false;
+  if (!shareCompareRoot.parentNode) (document.querySelector('[data-slot="extra-views"]') || document.body).append(shareCompareRoot);
+  shareCompareRoot.querySelector('.first-diff')?.scrollIntoView({ block: 'nearest' });
+}
+
+async function shareReadFiles(files) {
+  const out = [];
+  for (const f of files) out.push({ name: f.name, trace: share.parseTraceText(await f.text(), f.name) });
+  return out;
+}
+
+// Exports need the server (it owns the bundle and the renderers).
+async function shareFetchExport(ctx, kind, ext, type) {
+  const secrets = document.querySelector('[data-testid="export-secrets"]')?.checked;
+  try {
+    const res = await fetch(`/api/export.${kind}${secrets ? '?include_secrets=1' : ''}`);
+    const text = await res.text();
+    if (!res.ok) throw new Error(JSON.parse(text || '{}').error || `HTTP ${res.status}`);
+    download(`${store.scenario?.name || 'trace'}-trace.${ext}`, text, type);
+    const note = res.headers.get('X-Size-Note');
+    ctx.status(`exported ${kind} (${text.length} bytes${note ? `; ${note}` : ''})`);
+  } catch (e) { ctx.status(`share: export ${kind}: ${e.message}`, true); }
+}
+
+function shareExportTools(ctx) {
+  shareCtx = ctx;
+  if (ctx.mode === 'trace') {
+    return el('span', { class: 'tool share-tool' },
+      el('button', { type: 'button', 'data-testid': 'tool-export-json-offline', title: 'save the trace on screen as JSON', onclick: () =>
+        download(`${store.scenario?.name || 'trace'}-trace.json`, JSON.stringify(share.current(), null, 1)) }, 'Save JSON'));
+  }
+  const b = (id, label, title, kind, ext, type) => el('button', { type: 'button', 'data-testid': `tool-${id}`, title, onclick: () => shareFetchExport(ctx, kind, ext, type) }, label);
+  return el('span', { class: 'tool share-tool' },
+    b('export-html', 'Export HTML', 'one HTML file with the viewer and the trace; opens offline (secrets redacted)', 'html', 'html', 'text/html'),
+    b('export-txt', 'Export text', 'a text rendering to paste into an issue', 'txt', 'txt', 'text/plain'),
+    b('export-mmd', 'Export Mermaid', 'a Mermaid sequence diagram for GitHub', 'mmd', 'mmd', 'text/plain'),
+    el('label', { title: 'include master secrets and keys (share only with people who may read the exchange)' },
+      el('input', { type: 'checkbox', 'data-testid': 'export-secrets' }), ' secrets'));
+}
+
+function shareImportTools(ctx) {
+  shareCtx = ctx;
+  const inp = el('input', { type: 'file', multiple: true, accept: '.json,.html,.htm,application/json,text/html', hidden: true, 'data-testid': 'compare-file',
+    onchange: async () => {
+      try {
+        const got = await shareReadFiles([...inp.files]);
+        if (got.length >= 2) share.compare(got[0].trace, got[1].trace, [got[0].name, got[1].name]);
+        else if (got.length === 1) share.compare(share.current(), got[0].trace, ['on screen', got[0].name]);
+        ctx.status(got.length ? 'comparison ready' : 'no file');
+      } catch (e) { ctx.status(e.message, true); }
+      inp.value = '';
+    } });
+  const imp = el('input', { type: 'file', multiple: true, accept: '.json,.html,.htm,application/json,text/html', hidden: true, 'data-testid': 'import-file',
+    onchange: async () => {
+      try {
+        const got = await shareReadFiles([...imp.files].slice(0, 2));
+        if (got.length === 2) { share.compare(got[0].trace, got[1].trace, [got[0].name, got[1].name]); ctx.status('comparison ready'); }
+        else if (got.length === 1) share.view(got[0].trace, got[0].name, ctx);
+      } catch (e) { ctx.status(e.message, true); }
+      imp.value = '';
+    } });
+  return el('span', { class: 'tool' }, imp, el('button', { type: 'button', 'data-testid': 'tool-import', title: 'view a trace JSON or an exported HTML file (or drop it on the page; two files are compared)', onclick: () => imp.click() }, 'Import…'),
+    inp, el('button', { type: 'button', 'data-testid': 'tool-compare', title: 'compare the trace on screen with a file, or two files (JSON or exported HTML)', onclick: () => inp.click() }, 'Compare…'));
+}
+
+// Drop one trace (JSON or exported HTML) to view it; drop two to compare them.
+function shareDrop() {
+  document.addEventListener('dragover', (e) => {
+    if ([...(e.dataTransfer?.types || [])].includes('Files')) { e.preventDefault(); document.body.classList.add('drop-target'); }
+  });
+  document.addEventListener('dragleave', (e) => { if (!e.relatedTarget) document.body.classList.remove('drop-target'); });
+  document.addEventListener('drop', async (e) => {
+    const files = [...(e.dataTransfer?.files || [])];
+    if (!files.length) return;
+    e.preventDefault();
+    document.body.classList.remove('drop-target');
+    const status = shareCtx?.status || ((t) => store.notice(t));
+    try {
+      const got = await shareReadFiles(files.slice(0, 2));
+      if (got.length === 2) { share.compare(got[0].trace, got[1].trace, [got[0].name, got[1].name]); status('comparison ready'); }
+      else share.view(got[0].trace, got[0].name, shareCtx);
+    } catch (err) { status(err.message, true); }
+  });
+}
+
+queueMicrotask(() => {
+  registerTool({ id: 'share-export', offline: true, render: shareExportTools });
+  registerTool({ id: 'share-compare', offline: true, render: shareImportTools });
+  shareDrop();
+  if (window.oscoreLab) window.oscoreLab.share = share;
+});
