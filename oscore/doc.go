@@ -18,7 +18,8 @@
 //     registry with OSCORE classes (4.1, RFC 9175, RFC 9668, draft 3).
 //   - split.go, protect.go, unprotect.go, binding.go, nonce.go, aad.go,
 //     proxyuri.go, coapopts.go: one layer (RFC 8613 5, 8).
-//   - report.go, reportbuild.go, text.go: reports and the canonical text
+//   - report.go, reportbuild.go, reportlazy.go, text.go: reports (recorded
+//     by reference, completed on first use) and the canonical text
 //     form of messages.
 //   - errors.go, errresponse.go: the error table and unprotected error
 //     responses (RFC 8613 8.2, draft 2.2, 2.4).
