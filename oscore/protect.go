@@ -39,8 +39,8 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 		return message.Message{}, nil, rep, fmt.Errorf("oscore: protect request: code %v is not a request method", codeString(m.Code))
 	}
 	rep.InnerCode = codeString(m.Code)
-	var innerBuf [innerInline]message.Option
-	inner, outerOpts, sp, err := split(&m, o, true, false, rep, innerBuf[:0])
+	var innerBuf, outerBuf [innerInline]message.Option
+	inner, outerOpts, sp, err := split(&m, o, true, false, rep, innerBuf[:0], outerBuf[:0])
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
@@ -90,8 +90,8 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		return message.Message{}, rep, fmt.Errorf("oscore: protect response: code %v is not a response code", codeString(m.Code))
 	}
 	rep.InnerCode = codeString(m.Code)
-	var innerBuf [innerInline]message.Option
-	inner, outerOpts, sp, err := split(&m, o, false, b.Observe, rep, innerBuf[:0])
+	var innerBuf, outerBuf [innerInline]message.Option
+	inner, outerOpts, sp, err := split(&m, o, false, b.Observe, rep, innerBuf[:0], outerBuf[:0])
 	if err != nil {
 		return message.Message{}, rep, err
 	}
@@ -178,7 +178,8 @@ func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov O
 	ct = c.sealer.Seal(buf[ctStart:ctStart], nonce, pt, aad)
 	ct = ct[:len(ct):len(ct)]
 
-	outer := outerOpts.Add(message.Option{ID: optOSCORE, Value: optVal})
+	outer := make(message.Options, 0, len(outerOpts)+1)
+	outer = append(outer, outerOpts...).Add(message.Option{ID: optOSCORE, Value: optVal})
 	out = message.Message{Token: m.Token, Options: outer, Code: outerCode, Payload: ct, MessageID: m.MessageID, Type: m.Type}
 	return out, ct, pt, optVal, nil
 }

@@ -28,11 +28,11 @@ type splitResult struct {
 //     rule; it becomes Inner when escalated (draft 2.1, 2.2). Without a rule
 //     it is always escalated: two OSCORE options in one message are invalid.
 //
-// Inner and outer options come back separately (inner reuses the caller's
-// buffer, which stays on its stack).
-func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report, innerBuf message.Options) (inner, outer message.Options, sp splitResult, err error) {
-	inner = innerBuf[:0]
-	outer = make(message.Options, 0, len(m.Options)+2)
+// Inner and outer options come back separately, in the caller's buffers
+// (which stay on its stack; seal copies the outer ones out at their exact
+// size).
+func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report, innerBuf, outerBuf message.Options) (inner, outer message.Options, sp splitResult, err error) {
+	inner, outer = innerBuf[:0], outerBuf[:0]
 	if n := len(m.Options); n > cap(rep.Options) { // one row per option
 		rep.Options = make([]OptionReport, 0, n)
 	}
