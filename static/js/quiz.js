@@ -58,6 +58,7 @@ export const quiz = {
     quiz.on = !!on;
     if (quiz.on && !replay.active) replay.start(0);
     quizRefresh();
+    presenter.broadcast();
   },
 
   /** questionFor builds the question for a datagram row, or null. */

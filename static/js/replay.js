@@ -220,7 +220,7 @@ function replayNotify() {
 // plays and pauses, R resets, End jumps to the end. Only while replaying,
 // and never while typing in a field.
 document.addEventListener('keydown', (e) => {
-  if (!replay.active || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (!replay.active || e.ctrlKey || e.metaKey || e.altKey || document.body.dataset.audience === '1') return;
   if (e.target.closest?.('input,select,textarea,[contenteditable]')) return;
   let done = true;
   switch (e.key) {
@@ -249,7 +249,7 @@ function replayControls(ctx) {
     el('option', { value: 'message' }, 'by message'), el('option', { value: 'event' }, 'by event'));
   const pos = el('span', { class: 'replay-pos', 'data-testid': 'replay-pos' });
   const bar = el('span', { class: 'replay-bar', 'data-testid': 'replay-bar', hidden: true },
-    btn('replay-reset', '⏮', 'reset (R)', () => replay.reset()),
+    btn('replay-reset', '↺', 'reset (R)', () => replay.reset()),
     btn('replay-prev', '◀', 'step back (←)', () => { replay.pause(); replay.prev(); }),
     play,
     btn('replay-next', '▶|', 'step forward (Space, →)', () => { replay.pause(); replay.next(); }),

@@ -83,7 +83,7 @@ function shareRows(tr) {
 // shareFields lists what two runs should agree on, in reading order.
 function shareFields(r) {
   const p = parseCoap(hexToBytes(r.ev.bytes || ''), 'udp');
-  const f = [['from → to', `${r.from} → ${r.to}`], ['type and code', `${p.type} ${p.code}`]];
+  const f = [['from → to', `${r.from} → ${r.to}`], ['type and code', `${p.type} ${p.code}`], ['inner code', r.innerCode || '']];
   const count = new Map();
   for (const o of p.options) {
     const n = (count.get(o.name) || 0) + 1;
