@@ -15,24 +15,24 @@ import { classText, stepsText } from './inspector.js';
 // (the step it leads to) means (draft 2.2, Steps 1-9).
 const quizOptionSteps = {
   1: { 2: 'the sender added OPT itself', 4: 'the sender did not add OPT itself' },
-  2: { 3: 'X (the other end of this layer) consumes OPT', 4: 'X does not consume OPT' },
+  2: { 3: 'X (the other end of this layer) consumes OPT', 4: 'X (the other end of this layer) does not consume OPT' },
   3: { 5: 'X is the immediately next consumer of OPT', 9: 'X is not the immediately next consumer of OPT' },
   4: { 6: 'X is the sender\'s next hop, or the next hop does not consume OPT', 9: 'the next hop consumes OPT and is not X' },
   5: { 6: 'X does not need OPT to remove this layer', 9: 'X needs OPT before or to remove this layer' },
-  6: { 7: 'OPT is Uri-Host or Uri-Port', 8: 'OPT is neither Uri-Host nor Uri-Port' },
+  6: { 7: 'OPT is one of Uri-Host and Uri-Port', 8: 'OPT is neither Uri-Host nor Uri-Port' },
   7: { 8: 'the message carries Proxy-Scheme(-Number)', 9: 'the message carries no Proxy-Scheme(-Number)' },
-  8: { end: 'so OPT is processed as Class E (inside this layer)' },
-  9: { end: 'so OPT keeps its original class (outside this layer)' },
+  8: { end: 'encrypted inside this layer' },
+  9: { end: 'OPT keeps its original class, outside this layer' },
 };
 
 /** quizStepWords turns a step path ([1,2,3,5,6,7,8]) into the draft's reasoning in words. */
-export function quizStepWords(steps, opt, cls) {
+export function quizStepWords(steps, opt, cls, x = 'X') {
   const path = (Array.isArray(steps) ? steps : String(steps ?? '').split(/->|→|,/)).map((s) => Number(String(s).trim())).filter((n) => n > 0);
   const words = path.map((s, i) => {
     const next = path[i + 1] ?? 'end';
     let w = quizOptionSteps[s]?.[next] || (next === 'end' ? '' : `go to Step ${next}`);
-    w = w.replace(/OPT/g, opt);
-    if (next === 'end') return `Step ${s}: Class ${cls}${w ? ` (${w.replace(/^so /, '')})` : ''}`;
+    w = w.replace(/OPT/g, opt).replace(/X \(the other end of this layer\)/g, x === 'X' ? 'X (the other end of this layer)' : x).replace(/\bX\b/g, x);
+    if (next === 'end') return `Step ${s}: Class ${cls}${w ? ` — ${w}` : ''}`;
     return `Step ${s}: ${w}`;
   });
   return words.join(' → ');
@@ -47,6 +47,13 @@ const quizIncomingChoices = [
   ['4', 'Step 4: refuse to forward (4.01 Unauthorized)'],
   ['2', 'Step 2: not a forward-proxy (5.05 Proxying Not Supported)'],
 ];
+
+// quizOtherEnd names X, the endpoint the layer's sender shares the context with.
+function quizOtherEnd(ctx, sender) {
+  const c = (store.contexts || []).find((k) => k.name === ctx);
+  const nodes = (c?.endpoints || [c?.a, c?.b].filter(Boolean)).map((e) => e.node).filter((n) => n && n !== sender);
+  return nodes[0] || 'X';
+}
 
 export const quiz = {
   on: false,
@@ -72,7 +79,7 @@ export const quiz = {
         const cls = classText(o.class);
         if (!steps.length || !/^[EU]$/.test(cls)) continue;
         classQs.push({ id: `${r.seq}:${e.ctx}:${o.name}`, type: 'class', seq: r.seq, ctx: e.ctx, opt: o.name,
-          by: e.applied?.node || '?', answer: cls, steps, choices: [['E', 'Class E (inside the layer)'], ['U', 'Class U (outside the layer)']] });
+          by: e.applied?.node || '?', x: quizOtherEnd(e.ctx, e.applied?.node), answer: cls, steps, choices: [['E', 'Class E (inside the layer)'], ['U', 'Class U (outside the layer)']] });
       }
     }
     // Prefer the option that changed class: that is the lesson of 2.2.
@@ -127,7 +134,7 @@ function quizCard(q) {
   if (done) {
     const verdict = given === '' ? 'Revealed.' : given === q.answer ? 'Right!' : 'Not quite.';
     const why = q.type === 'class'
-      ? el('div', { 'data-testid': 'quiz-why' }, `${verdict} ${quizStepWords(q.steps, q.opt, q.answer)} `, sectionLink('2.2', '(draft §2.2, Protection of CoAP Options)'))
+      ? el('div', { 'data-testid': 'quiz-why' }, `${verdict} ${quizStepWords(q.steps, q.opt, q.answer, q.x)} `, sectionLink('2.2', '(draft §2.2, Protection of CoAP Options)'))
       : el('div', { 'data-testid': 'quiz-why' }, `${verdict} ${q.node}: Step ${stepsText(q.answer)} — ${q.outcome} `, sectionLink(q.section, `(draft §${q.section}, Processing of an Incoming Request)`));
     card.append(why, el('div', { class: 'quiz-score', 'data-testid': 'quiz-score' }, `score ${quiz.score.right}/${quiz.score.asked}`));
   }
