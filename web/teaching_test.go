@@ -190,10 +190,14 @@ func TestBrowserExportOfflineImportCompare(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("no audience window opened")
 		}
+		// The presenter steps on once the audience has caught up; a second
+		// chromedp call on the pop-up's target hangs (chromedp, not the page),
+		// so the audience is checked with a single poll.
+		evalJS[bool](t, ctx, `(() => { const iv = setInterval(() => { if (oscoreLab.presenter.child && oscoreLab.presenter.child.closed === false && oscoreLab.replay.cursor > 0 && !window.__stepped) { window.__stepped = 1; setTimeout(() => oscoreLab.replay.next(), 600); clearInterval(iv); } }, 50); return true; })()`)
 		actx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id))
 		defer cancel()
-		waitJS(t, actx, "the audience of the file on the presenter's step", `document.body.dataset.audience === '1' && oscoreLab.replay.active && `+
-			`[...document.querySelectorAll('[data-testid="stage-layer"]')].map(e => e.dataset.ctx).join(' ') === 'CTX_C_P CTX_C_S'`)
+		waitJS(t, actx, "the audience of the file following the presenter to the second hop", `document.body.dataset.audience === '1' && oscoreLab.replay.active && `+
+			`[...document.querySelectorAll('[data-testid="stage-layer"]')].map(e => e.dataset.ctx).join(' ') === 'CTX_P_S CTX_C_S'`)
 	})
 
 	t.Run("import-and-compare", func(t *testing.T) {
