@@ -14,8 +14,9 @@ import (
 // loopback, in a lab, reproducible runs matter more. Pin a token or MID in
 // the scenario to choose it.
 type idSource struct {
-	mu  sync.Mutex
-	rng *rand.Rand
+	mu      sync.Mutex
+	rng     *rand.Rand
+	nextMID uint16
 }
 
 func newIDSource(seed string) *idSource {
@@ -30,6 +31,7 @@ func (s *idSource) reset(seed string) {
 	v := h.Sum64()
 	s.mu.Lock()
 	s.rng = rand.New(rand.NewPCG(v, v^0x6f73636f72652d6c)) // "oscore-l"
+	s.nextMID = uint16(s.rng.Uint32())
 	s.mu.Unlock()
 }
 
@@ -45,9 +47,14 @@ func (s *idSource) token() []byte {
 	return t
 }
 
-// mid returns a message ID.
+// mid returns the next message ID: a seeded start, then consecutive values,
+// so no MID repeats within 65,536 requests. Random MIDs would repeat after a
+// few hundred, and a receiver's deduplication (RFC 7252 4.5) would answer a
+// new request with an old cached response.
 func (s *idSource) mid() uint16 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return uint16(s.rng.Uint32())
+	m := s.nextMID
+	s.nextMID++
+	return m
 }
