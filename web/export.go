@@ -137,26 +137,7 @@ func SizeNote(size, datagrams int) string {
 // from disk (file://) with no server and no network. Secrets are redacted
 // unless includeSecrets.
 func WriteExportHTML(ctx context.Context, w io.Writer, tr *trace.Trace, includeSecrets bool) error {
-	var buf bytes.Buffer
-	if err := trace.WriteJSON(&buf, tr, includeSecrets); err != nil {
-		return err
-	}
-	// "</" cannot end the script element once written as "<\/", which JSON
-	// reads back as the same two characters.
-	traceJSON := strings.ReplaceAll(buf.String(), "</", `<\/`)
-	js, err := static.Bundle()
-	if err != nil {
-		return err
-	}
-	css, err := allCSS()
-	if err != nil {
-		return err
-	}
-	title := tr.Scenario.Name
-	if title == "" {
-		title = "trace"
-	}
-	return StandalonePage(title, css, traceJSON, js).Render(ctx, w)
+	return WriteStandaloneTrace(ctx, w, tr, includeSecrets)
 }
 
 // allCSS joins the embedded stylesheets, lab.css first, as the page links them.

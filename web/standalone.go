@@ -3,7 +3,6 @@ package web
 import (
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"strings"
 
@@ -12,8 +11,8 @@ import (
 )
 
 // WriteStandaloneTrace writes one HTML file that shows tr in the viewer
-// (sequence diagram and inspector) with nothing else needed: the
-// stylesheet, the bundled ES modules and the trace are inline, so it opens
+// (sequence diagram, inspector and the teaching tools) with nothing else
+// needed: every stylesheet, the bundled ES modules and the trace are inline, so it opens
 // from disk or an e-mail attachment with no server and no network. Secrets
 // are redacted unless includeSecrets (trace.WriteJSON).
 func WriteStandaloneTrace(ctx context.Context, w io.Writer, tr *trace.Trace, includeSecrets bool) error {
@@ -28,16 +27,13 @@ func WriteStandaloneTrace(ctx context.Context, w io.Writer, tr *trace.Trace, inc
 	if err != nil {
 		return err
 	}
-	css, err := static.FS.ReadFile("lab.css")
+	css, err := allCSS()
 	if err != nil {
 		return err
-	}
-	if bytes.Contains(bytes.ToLower(css), []byte("</style")) {
-		return errors.New("web: lab.css contains \"</style\"")
 	}
 	title := tr.Scenario.Name
 	if title == "" {
 		title = "trace"
 	}
-	return StandalonePage(title, string(css), traceJSON, js).Render(ctx, w)
+	return StandalonePage(title, css, traceJSON, js).Render(ctx, w)
 }
