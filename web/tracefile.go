@@ -28,15 +28,7 @@ func (s *server) trace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "web: include_secrets must be 1 or 0, not %q", v)
 		return
 	}
-	var tr *trace.Trace
-	if t, ok := s.lab.(tracer); ok {
-		tr = t.Trace()
-	} else {
-		tr = s.buildTrace()
-	}
-	if tr.Creator == "" {
-		tr.Creator = "oscore-lab " + s.opts.Version
-	}
+	tr := s.currentTrace()
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	name := tr.Scenario.Name
