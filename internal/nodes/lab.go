@@ -72,30 +72,17 @@ func (l *Lab) peerOf(addr net.Addr) (peerRef, bool) {
 
 // Load replaces the whole topology: the old nodes stop and free their
 // sockets, the bus is reset, the new nodes start.
-func (l *Lab) Load(s *scenario.Scenario) error {
-	if s == nil {
-		return errors.New("nodes: no scenario")
-	}
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return errors.New("nodes: lab closed")
-	}
-	l.stopAll()
-	l.bus.Reset()
-	l.ids.reset(s.Name)
-	return l.applyLocked(s.Clone())
-}
+func (l *Lab) Load(s *scenario.Scenario) error { return l.change(s, true) }
 
 // Apply edits the running topology: nodes whose identity (role, listen
 // address, external address) is unchanged keep running with their sockets;
 // removed nodes stop and free their sockets; contexts whose configuration is
 // unchanged keep their sequence numbers and replay windows; link faults are
 // replaced. Exchanges in flight through a removed node fail with an error.
-func (l *Lab) Apply(s *scenario.Scenario) error {
+func (l *Lab) Apply(s *scenario.Scenario) error { return l.change(s, false) }
+
+// change validates s and applies it, after stopping everything when reload.
+func (l *Lab) change(s *scenario.Scenario, reload bool) error {
 	if s == nil {
 		return errors.New("nodes: no scenario")
 	}
@@ -106,6 +93,11 @@ func (l *Lab) Apply(s *scenario.Scenario) error {
 	defer l.mu.Unlock()
 	if l.closed {
 		return errors.New("nodes: lab closed")
+	}
+	if reload {
+		l.stopAll()
+		l.bus.Reset()
+		l.ids.reset(s.Name)
 	}
 	return l.applyLocked(s.Clone())
 }
