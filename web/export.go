@@ -29,13 +29,8 @@ const IssueLimit = 65536
 // docs/trace-format.md), exchange=N (only that exchange, to keep it short).
 func (s *server) export(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	secrets := false
-	switch v := q.Get("include_secrets"); v {
-	case "", "0", "false":
-	case "1", "true":
-		secrets = true
-	default:
-		writeError(w, http.StatusBadRequest, "web: include_secrets must be 1 or 0, not %q", v)
+	secrets, ok := includeSecrets(w, r)
+	if !ok {
 		return
 	}
 	tr := s.currentTrace()

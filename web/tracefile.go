@@ -19,13 +19,8 @@ type tracer interface {
 // trace answers the recorded run as trace JSON v1 (docs/trace-format.md),
 // secrets redacted to fingerprints unless ?include_secrets=1.
 func (s *server) trace(w http.ResponseWriter, r *http.Request) {
-	secrets := false
-	switch v := r.URL.Query().Get("include_secrets"); v {
-	case "", "0", "false":
-	case "1", "true":
-		secrets = true
-	default:
-		writeError(w, http.StatusBadRequest, "web: include_secrets must be 1 or 0, not %q", v)
+	secrets, ok := includeSecrets(w, r)
+	if !ok {
 		return
 	}
 	tr := s.currentTrace()
@@ -123,4 +118,18 @@ func ViewTrace(tr *trace.Trace) http.Handler {
 // StaticHandler serves the embedded assets; mount it at /static/.
 func StaticHandler() http.Handler {
 	return http.StripPrefix("/static/", staticHandler(http.FileServerFS(static.FS)))
+}
+
+// includeSecrets reads ?include_secrets (1/true or 0/false, default false);
+// on a bad value it answers 400 and reports false for ok.
+func includeSecrets(w http.ResponseWriter, r *http.Request) (secrets, ok bool) {
+	switch v := r.URL.Query().Get("include_secrets"); v {
+	case "", "0", "false":
+		return false, true
+	case "1", "true":
+		return true, true
+	default:
+		writeError(w, http.StatusBadRequest, "web: include_secrets must be 1 or 0, not %q", v)
+		return false, false
+	}
 }
