@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
@@ -30,10 +31,14 @@ func TestClientFeatures(t *testing.T) {
 	if r.Code != "2.05" || r.Payload != "0" {
 		t.Errorf("NON: %+v", r)
 	}
+	// The client ACKs the CON response after handing the response over, so
+	// the ACK may cross the link a moment after Send returns: wait for it.
 	var acks int
-	for _, d := range datagrams(bus, r.Exchange) {
-		if d.Dir == trace.DirACK {
-			acks++
+	for deadline := time.Now().Add(2 * time.Second); acks == 0 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		for _, d := range datagrams(bus, r.Exchange) {
+			if d.Dir == trace.DirACK {
+				acks++
+			}
 		}
 	}
 	if acks == 0 {
