@@ -266,21 +266,19 @@ func (l *Link) janitor() {
 // its exchange through the registry.
 func (l *Link) publishDatagram(d int, b []byte) {
 	l.total.Add(1)
-	h := parseHeader(b)
-	ev := trace.Event{Type: trace.TypeDatagram, Link: l.id, Bytes: b, Dir: h.dir()}
-	ev.From, ev.To = l.a, l.b
-	if d == dirBA {
-		ev.From, ev.To = l.b, l.a
-	}
-	if c, ok := l.lab.reg.lookup(l.id, h); ok {
-		ev.Exchange, ev.Hop = c.Exchange, c.Hop
-	}
-	l.lab.publish(ev)
+	l.publishAbout(d, b, trace.Event{Type: trace.TypeDatagram, Bytes: b})
 }
 
 func (l *Link) publishFault(d int, kind, detail string, b []byte) {
+	l.publishAbout(d, b, trace.Event{Type: trace.TypeFault, Fault: &trace.Fault{Kind: kind, Detail: detail}})
+}
+
+// publishAbout publishes ev as an event of datagram b travelling in
+// direction d: the link's ends, the header's direction and, through the
+// registry, the exchange and hop it belongs to.
+func (l *Link) publishAbout(d int, b []byte, ev trace.Event) {
 	h := parseHeader(b)
-	ev := trace.Event{Type: trace.TypeFault, Link: l.id, Dir: h.dir(), Fault: &trace.Fault{Kind: kind, Detail: detail}}
+	ev.Link, ev.Dir = l.id, h.dir()
 	ev.From, ev.To = l.a, l.b
 	if d == dirBA {
 		ev.From, ev.To = l.b, l.a
