@@ -34,7 +34,7 @@ func TestInnerBlock2(t *testing.T) {
 			t.Fatalf("piece %d: Block2 outer", i)
 		}
 		inner := false
-		for _, o := range rep.Options {
+		for _, o := range rep.Complete().Options {
 			inner = inner || (o.Number == optBlock2 && o.Where == "inner")
 		}
 		if !inner {

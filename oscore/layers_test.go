@@ -233,7 +233,7 @@ func TestLayersRoundTripProperty(t *testing.T) {
 					t.Fatalf("%s: %d bindings, %d reports", name, len(cb), len(creps))
 				}
 				for _, rep := range creps {
-					for _, o := range rep.Options {
+					for _, o := range rep.Complete().Options {
 						switch {
 						case o.Original == "U" && o.Number != OptOSCORE && o.Escalated:
 							escalated++
@@ -324,14 +324,14 @@ func TestLayersEscalationOnTheWire(t *testing.T) {
 	wantCS := map[uint16]string{OptURIHost: "outer", OptHopLimit: "outer", OptProxyScheme: "outer", OptURIPath: "inner"}
 	wantCP := map[uint16]string{OptURIHost: "inner", OptHopLimit: "inner", OptProxyScheme: "inner", OptOSCORE: "inner"}
 	for i, want := range []map[uint16]string{wantCS, wantCP} {
-		for _, o := range reps[i].Options {
+		for _, o := range reps[i].Complete().Options {
 			if w, ok := want[o.Number]; ok && o.Where != w {
 				t.Errorf("layer %d (%s): %s is %s, want %s (steps %v)", i, reps[i].Context, o.Name, o.Where, w, o.Steps)
 			}
 		}
 	}
 	var osc OptionReport
-	for _, o := range reps[1].Options {
+	for _, o := range reps[1].Complete().Options {
 		if o.Number == OptOSCORE {
 			osc = o
 		}

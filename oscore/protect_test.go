@@ -24,7 +24,7 @@ func TestRoundTripEveryAlgorithm(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(rep.Nonce.Nonce) != alg.NonceLen() || len(prot.Payload) != len(rep.Plaintext)+alg.TagLen() {
+				if len(rep.Complete().Nonce.Nonce) != alg.NonceLen() || len(prot.Payload) != len(rep.Plaintext)+alg.TagLen() {
 					t.Fatalf("nonce %d, ct %d, pt %d", len(rep.Nonce.Nonce), len(prot.Payload), len(rep.Plaintext))
 				}
 				rep.Complete()
@@ -95,7 +95,7 @@ func TestOuterCodesAndClasses(t *testing.T) {
 		t.Fatalf("outer options %s", got)
 	}
 	where := map[string]string{}
-	for _, o := range rep.Options {
+	for _, o := range rep.Complete().Options {
 		where[o.Name] = o.Where + "/" + o.Class
 	}
 	want := map[string]string{"Uri-Host": "outer/U", "Uri-Port": "outer/U", "ETag": "inner/E", "Uri-Path": "inner/E",
@@ -143,7 +143,7 @@ func TestEscalationRule(t *testing.T) {
 	if got := FormatMessage(outer); !strings.HasPrefix(got, "POST 0x8c OSCORE [kid:20, piv:00] payload(") {
 		t.Fatalf("outer %s", got)
 	}
-	for _, o := range rep.Options {
+	for _, o := range rep.Complete().Options {
 		if o.Name == "OSCORE" && (!o.Escalated || o.Where != "inner" || len(o.Steps) != 6) {
 			t.Errorf("OSCORE report %+v", o)
 		}
@@ -157,7 +157,7 @@ func TestEscalationRule(t *testing.T) {
 		t.Fatalf("after P\n got %s\nwant %s", FormatMessage(mid), FormatMessage(e2e))
 	}
 	escalated := 0
-	for _, o := range prep.Options {
+	for _, o := range prep.Complete().Options {
 		if o.Escalated {
 			escalated++
 		}
@@ -317,7 +317,7 @@ func TestNoResponseInnerOnly(t *testing.T) {
 	if prot.Options.HasOption(optNoResponse) {
 		t.Fatal("outer No-Response")
 	}
-	for _, o := range rep.Options {
+	for _, o := range rep.Complete().Options {
 		if o.Name == "No-Response" && o.Where != "inner" {
 			t.Fatalf("No-Response %+v", o)
 		}
@@ -461,7 +461,7 @@ func TestReportJSON(t *testing.T) {
 			t.Errorf("report JSON lacks %s", want)
 		}
 	}
-	if rep.AAD.Diag != `["Encrypt0", h'', << [1, [10], h'', h'14', h''] >>]` {
+	if rep.Complete().AAD.Diag != `["Encrypt0", h'', << [1, [10], h'', h'14', h''] >>]` {
 		t.Errorf("AAD diag %s", rep.AAD.Diag)
 	}
 	var back Report
@@ -471,6 +471,11 @@ func TestReportJSON(t *testing.T) {
 	rep.Redact()
 	if rep.Key.Key != nil {
 		t.Fatal("Redact left the key")
+	}
+	// The key report is shared with the context: redacting one report
+	// must not take the key from the next.
+	if _, _, next, err := ProtectRequest(c, req, ProtectOptions{}); err != nil || next.Complete().Key.Key == nil {
+		t.Fatalf("Redact cleared the context's key report (%v)", err)
 	}
 }
 

@@ -122,7 +122,7 @@ func TestConcurrentProtectUniqueNonces(t *testing.T) {
 					return
 				}
 				// A response with its own Partial IV on the server side too.
-				key := string(rep.Key.Key) + "/" + string(b.Nonce)
+				key := string(rep.Complete().Key.Key) + "/" + string(b.Nonce)
 				mu.Lock()
 				if seen[key] {
 					t.Errorf("nonce %x used twice", b.Nonce)
@@ -207,7 +207,7 @@ func TestConcurrentResponsesUniqueNonces(t *testing.T) {
 					return
 				}
 				mu.Lock()
-				if seen[string(rep.Nonce.Nonce)] {
+				if seen[string(rep.Complete().Nonce.Nonce)] {
 					t.Errorf("nonce %x reused", rep.Nonce.Nonce)
 				}
 				seen[string(rep.Nonce.Nonce)] = true

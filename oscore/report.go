@@ -5,14 +5,13 @@ package oscore
 // cryptography (RFC 8613 5.2 nonce, 5.3 plaintext, 5.4 AAD, 3.2.1 keys,
 // 4.1 option classes; draft 2.2 step paths). All byte fields marshal to hex.
 //
-// Protect and unprotect record only what is cheap: references to the bytes
-// they used and each option's class decision. The fields derived from
-// those (Option, Nonce.PaddedIDPIV, Nonce.PaddedPIV, AAD.AADArray,
-// AAD.ExternalAAD, AAD.AAD, AAD.Diag and each option row's Text) are
-// filled on first use: by Complete and by MarshalJSON. Read them directly
-// only after Complete. Every other field is set when the call returns.
-// Byte fields share memory with the messages and the context: treat a
-// report as read-only.
+// Protect and unprotect run on every message, so they record only what is
+// cheap: the header fields, references to the bytes they used and each
+// option's class decision in compact form. Option, Nonce, AAD, Key and
+// Options are built from those on first use: by Complete and by
+// MarshalJSON. Read them only after Complete (they are nil before). Every
+// other field is set when the call returns. Byte fields share memory with
+// the messages and the context: treat a report as read-only.
 type Report struct {
 	Context     string         `json:"context"`
 	Action      string         `json:"action"`  // "protect" | "unprotect"
@@ -23,9 +22,9 @@ type Report struct {
 	Seq         int64          `json:"seq"`          // sequence number from the Partial IV, -1 when absent
 	Option      string         `json:"option"`       // canonical text of the OSCORE option: "[kid:, piv:14]" or "-"
 	OptionValue Hex            `json:"option_value"` // the OSCORE option bytes
-	Nonce       NonceReport    `json:"nonce"`
-	AAD         AADReport      `json:"aad"`
-	Key         KeyReport      `json:"key"`
+	Nonce       *NonceReport   `json:"nonce"`
+	AAD         *AADReport     `json:"aad"`
+	Key         *KeyReport     `json:"key"`
 	Options     []OptionReport `json:"options"`
 	OuterCode   string         `json:"outer_code"`
 	InnerCode   string         `json:"inner_code"`
@@ -33,8 +32,7 @@ type Report struct {
 	Ciphertext  Hex            `json:"ciphertext"`
 	Notes       []string       `json:"notes,omitempty"` // decisions in plain words (e.g. "Proxy-Uri decomposed (RFC 8613 4.1.3.3)")
 
-	lazy    *reportLazy // nil for reports decoded from JSON or made by hand
-	optsBuf [reportOptsLen]OptionReport
+	lazy *reportLazy // nil for reports decoded from JSON or made by hand
 }
 
 // reportBox holds a report with its lazy state and scratch in one
@@ -55,8 +53,8 @@ type reportAndBinding struct {
 func (x *reportBox) init(action, msg string) *Report {
 	r := &x.rep // fields set one by one: the box is already zero
 	r.Action, r.Message, r.Seq, r.lazy = action, msg, -1, &x.lz
-	r.Options = r.optsBuf[:0]
 	x.lz.owner = r
+	x.lz.rows = x.lz.rowBuf[:0]
 	return r
 }
 
@@ -118,11 +116,13 @@ type OptionReport struct {
 	Note      string `json:"note,omitempty"`
 }
 
-// Redact clears the key bytes (for exports without secrets). The bytes
-// are shared with the context: Redact drops the reference, it does not
-// overwrite them.
+// Redact completes the report and clears its key bytes (for exports
+// without secrets). The key report is shared with the context: Redact
+// replaces it with a copy without the key, it does not overwrite anything.
 func (r *Report) Redact() {
-	if r != nil {
-		r.Key.Key = nil
+	if r = r.Complete(); r != nil && r.Key != nil && r.Key.Key != nil {
+		k := *r.Key
+		k.Key = nil
+		r.Key = &k
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 // Reports are recorded on every protect and unprotect, so recording is
 // kept to references and constants in the report's one allocation (shared
-// with the request's Binding); the text and byte fields derived from them
-// are built by Complete (reportlazy.go).
+// with the request's Binding); the text, byte and sub-report fields derived
+// from them are built by Complete (reportlazy.go).
 
 // reportOptsLen is how many option rows fit in a report's inline storage.
 const reportOptsLen = 4
@@ -110,9 +110,9 @@ type cryptoParts struct {
 	reqKID, reqPIV  []byte
 }
 
-// record sets the report's header, nonce, AAD and key fields by reference
-// (RFC 8613 5.2, 5.4, 3.2.1) and leaves the derived ones to Complete.
-// plaintext and ciphertext are kept by reference (not copied).
+// record sets the report's header fields and keeps the nonce, AAD and key
+// inputs (RFC 8613 5.2, 5.4, 3.2.1) for Complete. plaintext and ciphertext
+// are kept by reference (not copied).
 func (r *Report) record(c *Context, p *cryptoParts, plaintext, ciphertext []byte) {
 	r.Context = c.name
 	r.KID, r.KIDContext, r.PartialIV = p.ov.KID, p.ov.KIDContext, p.ov.PartialIV
@@ -122,18 +122,10 @@ func (r *Report) record(c *Context, p *cryptoParts, plaintext, ciphertext []byte
 	}
 	r.OptionValue = nonNil(p.optVal)
 	r.Plaintext, r.Ciphertext = plaintext, ciphertext
-	from := "request"
-	if p.ownPIV {
-		from = "own"
-	}
-	r.Nonce = NonceReport{IDPIV: nonNil(p.idPIV), CommonIV: c.commonIV, Nonce: p.nonce, PIVFrom: from}
-	r.AAD = AADReport{Alg: int(c.p.AEAD), RequestKID: nonNil(p.reqKID), RequestPIV: nonNil(p.reqPIV), Options: Hex{}}
-	r.Key = c.keyReports[0]
-	if p.recipient {
-		r.Key = c.keyReports[1]
-	}
 	if lz := r.lazy; lz != nil {
-		lz.noncePIV, lz.crypto, lz.option = p.noncePIV, true, true
+		lz.ctx, lz.recipient, lz.ownPIV, lz.option = c, p.recipient, p.ownPIV, true
+		lz.idPIV, lz.noncePIV, lz.nonce = p.idPIV, p.noncePIV, p.nonce
+		lz.reqKID, lz.reqPIV = p.reqKID, p.reqPIV
 	}
 }
 

@@ -37,7 +37,7 @@ func fourReports(t *testing.T, responsePIV bool) []*Report {
 func TestReportDerivedFields(t *testing.T) {
 	for _, own := range []bool{false, true} {
 		for i, r := range fourReports(t, own) {
-			if r.Option != "" || r.AAD.AAD != nil {
+			if r.Option != "" || r.AAD != nil || r.Nonce != nil || r.Key != nil || r.Options != nil {
 				t.Errorf("report %d: derived fields set before first use", i)
 			}
 			r.Complete()
@@ -137,6 +137,22 @@ func TestReportJSONRoundTrip(t *testing.T) {
 		}
 		if !bytes.Contains(raw.Bytes(), []byte(`<< [1,`)) || bytes.Contains(b1, []byte(`<<`)) {
 			t.Errorf("HTML escaping not left to the caller's encoder:\n%s\n%s", raw.Bytes(), b1)
+		}
+	}
+}
+
+// TestReportRedactCopy: a redacted copy stays redacted when it is encoded
+// (encoding completes it), and the original keeps its key.
+func TestReportRedactCopy(t *testing.T) {
+	for _, r := range fourReports(t, false) {
+		cp := *r
+		cp.Redact()
+		b, err := json.Marshal(&cp)
+		if err != nil || bytes.Contains(b, []byte(`"key":"`)) {
+			t.Errorf("%s %s: redacted copy encodes a key (%v): %s", r.Action, r.Message, err, b)
+		}
+		if r.Complete().Key.Key == nil {
+			t.Errorf("%s %s: redacting a copy cleared the original's key", r.Action, r.Message)
 		}
 	}
 }

@@ -15,7 +15,7 @@ type splitResult struct {
 
 // split divides m's options into Inner (Class E) and Outer (Class U and I)
 // for one layer (RFC 8613 4.1, 4.1.3), with o.Rule deciding outer-only
-// options per draft 2.2, and records each decision in rep.Options.
+// options per draft 2.2, and records each decision as a report row.
 //
 //   - Options with an E bit are Inner. Observe is Inner and Outer: in
 //     requests both carry the original value (4.1.3.5.1); in notifications
@@ -33,15 +33,7 @@ type splitResult struct {
 // size).
 func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report, innerBuf, outerBuf message.Options) (inner, outer message.Options, sp splitResult, err error) {
 	inner, outer = innerBuf[:0], outerBuf[:0]
-	if n := len(m.Options); n > cap(rep.Options) { // one row per option
-		rep.Options = make([]OptionReport, 0, n)
-	}
 	var ruleMsg *message.Message // a copy handed to the rule, so that m stays as it is
-	if o.Rule != nil && rep.lazy != nil {
-		ruleMsg = &rep.lazy.ruleMsg // scratch in the report's allocation
-		*ruleMsg = *m
-		defer func() { *ruleMsg = message.Message{} }() // the report keeps no reference to m
-	}
 	for _, opt := range m.Options {
 		num := uint16(opt.ID)
 		known := lookup(num) != nil
@@ -53,31 +45,31 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 			return nil, nil, sp, e
 		}
 		orig := originalClass(num)
-		or := OptionReport{Number: num, Name: optionName(num), Value: Hex(nonNil(opt.Value)), Original: orig.name()}
+		or := optRow{num: num, value: opt.Value, orig: orig}
 		if orig&ClassE != 0 {
-			or.Class, or.Where = orig.name(), "inner"
+			or.cl, or.where = orig, whereInner
 			switch {
 			case num == optObserve && isRequest:
 				sp.observe = true
 				sp.observeRegister = decodeUint(opt.Value) == 0
 				inner = append(inner, opt)
 				outer = append(outer, opt)
-				or.Where, or.Note = "inner+outer", "Inner and Outer Observe carry the request's value (RFC 8613 4.1.3.5.1)"
+				or.where, or.note = whereBoth, "Inner and Outer Observe carry the request's value (RFC 8613 4.1.3.5.1)"
 			case num == optObserve && boundObserve:
 				sp.notification = true
 				inner = append(inner, message.Option{ID: opt.ID, Value: []byte{}})
 				outer = append(outer, opt)
-				or.Where, or.Note = "inner+outer", "notification: Inner Observe empty, Outer keeps the value (RFC 8613 4.1.3.5.2)"
+				or.where, or.note = whereBoth, "notification: Inner Observe empty, Outer keeps the value (RFC 8613 4.1.3.5.2)"
 			case num == optNoResponse:
 				inner = append(inner, opt)
-				or.Note = "No-Response is Inner only (RFC 8613 4.1.3.6)"
+				or.note = "No-Response is Inner only (RFC 8613 4.1.3.6)"
 			default:
 				if !known {
-					or.Note = "unrecognised option: Class E (RFC 8613 4.1)"
+					or.note = "unrecognised option: Class E (RFC 8613 4.1)"
 				}
 				inner = append(inner, opt)
 			}
-			rep.Options = append(rep.Options, or)
+			rep.addRow(or)
 			continue
 		}
 		res := RuleResult{Class: orig, Original: orig}
@@ -90,22 +82,22 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 		}
 		if num == optOSCORE && o.Rule == nil {
 			res = RuleResult{Class: ClassE, Original: orig}
-			or.Note = "previous layer's OSCORE option: protected by the new layer (draft 2.1)"
+			or.note = "previous layer's OSCORE option: protected by the new layer (draft 2.1)"
 		}
-		or.Class, or.Steps = res.Class.name(), res.Steps
+		or.cl, or.steps = res.Class, res.Steps
 		if res.Class&ClassE != 0 {
-			or.Where, or.Escalated = "inner", true
-			if or.Note == "" {
-				or.Note = "escalated to Class E (draft 2.2 step 8)"
+			or.where, or.escalated = whereInner, true
+			if or.note == "" {
+				or.note = "escalated to Class E (draft 2.2 step 8)"
 			}
 			inner = append(inner, opt)
-			rep.Options = append(rep.Options, or)
+			rep.addRow(or)
 			continue
 		}
 		if num == optOSCORE {
 			return nil, nil, sp, fmt.Errorf("oscore: the previous layer's OSCORE option must be Class E in a new layer (draft 2.1, 2.2); the rule gave %v", res.Class)
 		}
-		or.Where = "outer"
+		or.where = whereOuter
 		if num == optProxyURI && isRequest {
 			composed, path, query, err := decomposeProxyURI(string(opt.Value))
 			if err != nil {
@@ -118,13 +110,13 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 				inner = append(inner, message.Option{ID: optURIQuery, Value: []byte(q)})
 			}
 			outer = append(outer, message.Option{ID: opt.ID, Value: []byte(composed)})
-			or.Note = fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", composed, len(path), len(query))
-			rep.addNote(or.Note)
-			rep.Options = append(rep.Options, or)
+			or.note = fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", composed, len(path), len(query))
+			rep.addNote(or.note)
+			rep.addRow(or)
 			continue
 		}
 		outer = append(outer, opt)
-		rep.Options = append(rep.Options, or)
+		rep.addRow(or)
 	}
 	sortOptions(inner)
 	sortOptions(outer)

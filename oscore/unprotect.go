@@ -277,23 +277,20 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 	var innerBuf [innerInline]message.Option
 	inner, payload, perr := parseOptions(pt[1:], innerBuf[:0])
 	opts := make(message.Options, 0, len(m.Options)+len(inner))
-	if n := len(m.Options) + len(inner); n > cap(rep.Options) { // one row per option
-		rep.Options = make([]OptionReport, 0, n)
-	}
 	for _, o := range m.Options {
 		num := uint16(o.ID)
 		cl := originalClass(num)
-		or := OptionReport{Number: num, Name: optionName(num), Value: Hex(nonNil(o.Value)), Original: cl.name(), Class: cl.name()}
+		or := optRow{num: num, value: o.Value, orig: cl, cl: cl}
 		switch {
 		case num == optOSCORE:
-			or.Where, or.Note = "discarded", "this layer's OSCORE option"
+			or.where, or.note = whereDiscarded, "this layer's OSCORE option"
 		case cl&ClassE != 0:
-			or.Where, or.Note = "discarded", "outer copy of a Class E option (RFC 8613 8.2 step 2)"
+			or.where, or.note = whereDiscarded, "outer copy of a Class E option (RFC 8613 8.2 step 2)"
 		default:
-			or.Where = "outer"
+			or.where = whereOuter
 			opts = append(opts, o)
 		}
-		rep.Options = append(rep.Options, or)
+		rep.addRow(or)
 	}
 	if perr != nil {
 		return message.Message{}, fl, ErrDecodeCOSE.withDetail("plaintext: " + perr.Error())
@@ -303,16 +300,16 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 	for _, o := range opts[nOuter:] {
 		num := uint16(o.ID)
 		cl := originalClass(num)
-		or := OptionReport{Number: num, Name: optionName(num), Value: Hex(nonNil(o.Value)), Original: cl.name(), Class: "E", Where: "inner"}
+		or := optRow{num: num, value: o.Value, orig: cl, cl: ClassE, where: whereInner}
 		if cl&ClassE == 0 {
-			or.Escalated = true
-			or.Note = "outer option found inside the plaintext: escalated by the sender (draft 2.2)"
+			or.escalated = true
+			or.note = "outer option found inside the plaintext: escalated by the sender (draft 2.2)"
 		}
 		if num == optObserve {
 			fl.observe = true
 			fl.observeRegister = decodeUint(o.Value) == 0
 		}
-		rep.Options = append(rep.Options, or)
+		rep.addRow(or)
 	}
 	sortOptions(opts)
 	out := message.Message{Token: m.Token, Options: opts, Code: codes.Code(pt[0]), Payload: payload, MessageID: m.MessageID, Type: m.Type}

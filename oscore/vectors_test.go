@@ -218,7 +218,7 @@ func TestVectorsRequests(t *testing.T) {
 				eqHex(t, "kid context", rep.KIDContext, *r.KIDContext)
 			}
 			rep.Complete()
-			eqHex(t, "aad_array", rep.AAD.AADArray, r.AADArray)
+			eqHex(t, "aad_array", rep.Complete().AAD.AADArray, r.AADArray)
 			eqHex(t, "aad", rep.AAD.AAD, r.AAD)
 			eqHex(t, "plaintext", rep.Plaintext, r.Plaintext)
 			eqHex(t, "key", rep.Key.Key, r.Key)
@@ -270,7 +270,7 @@ func TestVectorsResponses(t *testing.T) {
 				t.Errorf("unexpected partial iv %x", rep.PartialIV)
 			}
 			rep.Complete()
-			eqHex(t, "aad_array", rep.AAD.AADArray, r.AADArray)
+			eqHex(t, "aad_array", rep.Complete().AAD.AADArray, r.AADArray)
 			eqHex(t, "aad", rep.AAD.AAD, r.AAD)
 			eqHex(t, "plaintext", rep.Plaintext, r.Plaintext)
 			eqHex(t, "key", rep.Key.Key, r.Key)

@@ -155,7 +155,7 @@ func checkLayers(t *testing.T, hop int, dir string, layers []trace.Event, want m
 		}
 		rep := e.Layer_.Report
 		var inner []string
-		for _, o := range rep.Options {
+		for _, o := range rep.Complete().Options {
 			if strings.Contains(o.Where, "inner") && o.Number != 16 {
 				inner = append(inner, o.Name)
 			}

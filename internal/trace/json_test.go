@@ -55,7 +55,7 @@ func TestJSONRedaction(t *testing.T) {
 	}
 	keys := map[string]int{}
 	for _, e := range back.Events {
-		if e.Layer_ != nil && e.Layer_.Report != nil && e.Layer_.Report.Key.Key != nil {
+		if e.Layer_ != nil && e.Layer_.Report != nil && e.Layer_.Report.Key != nil && e.Layer_.Report.Key.Key != nil {
 			keys[e.Layer_.Report.Context]++
 		}
 	}
@@ -67,7 +67,7 @@ func TestJSONRedaction(t *testing.T) {
 		t.Error("WriteJSON redacted the caller's trace")
 	}
 	for _, e := range tr.Events {
-		if e.Layer_ != nil && e.Layer_.Report.Context == "CTX_C_P" && e.Layer_.Report.Key.Key == nil {
+		if e.Layer_ != nil && e.Layer_.Report.Context == "CTX_C_P" && e.Layer_.Report.Complete().Key.Key == nil {
 			t.Fatal("WriteJSON cleared a key in the caller's report")
 		}
 	}
