@@ -277,7 +277,7 @@ func TestLayersRoundTripProperty(t *testing.T) {
 				}
 				for i, rep := range rreps { // application order: innermost first
 					wantCtx, wantPIV := sb[n-1-i].Ctx.Name(), opts[n-1-i].ResponsePIV
-					if rep.Context != wantCtx || (rep.PartialIV != nil) != wantPIV {
+					if rep.Context != wantCtx || (rep.Complete().PartialIV != nil) != wantPIV {
 						t.Fatalf("%s: response layer %d: context %s piv %x, want %s piv=%v", name, i, rep.Context, rep.PartialIV, wantCtx, wantPIV)
 					}
 				}
@@ -558,13 +558,13 @@ func TestResponsePartialIVRules(t *testing.T) {
 	}
 	first, reps := notify(1, "first", false)
 	for _, rep := range reps {
-		if rep.PartialIV != nil {
+		if rep.Complete().PartialIV != nil {
 			t.Errorf("first response, %s: Partial IV %x, want none", rep.Context, rep.PartialIV)
 		}
 	}
 	second, reps := notify(2, "second", false)
 	for _, rep := range reps {
-		if rep.PartialIV == nil {
+		if rep.Complete().PartialIV == nil {
 			t.Errorf("second response, %s: no Partial IV (draft 2.5.1)", rep.Context)
 		}
 	}

@@ -38,7 +38,7 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if !isRequestCode(m.Code) {
 		return message.Message{}, nil, rep, fmt.Errorf("oscore: protect request: code %v is not a request method", codeString(m.Code))
 	}
-	rep.InnerCode = codeString(m.Code)
+	rep.setInner(m.Code)
 	var innerBuf, outerBuf [innerInline]message.Option
 	inner, outerOpts, sp, err := split(&m, o, true, false, rep, innerBuf[:0], outerBuf[:0])
 	if err != nil {
@@ -64,10 +64,8 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
-	rep.OuterCode = codeString(outerCode)
-	hov := heapOption(optVal) // the report keeps the option's fields: not the stack copies
-	rep.record(c, &cryptoParts{ov: hov, optVal: optVal, idPIV: c.p.SenderID, noncePIV: hov.PartialIV,
-		nonce: b.Nonce, ownPIV: true, reqKID: c.p.SenderID, reqPIV: hov.PartialIV}, pt, ct)
+	rep.setOuter(outerCode)
+	rep.record(c, &cryptoParts{optVal: optVal, nonce: b.Nonce, ownPIV: true, reqKID: b.KID, reqPIV: b.PIV}, pt, ct)
 	return out, b, rep, nil
 }
 
@@ -89,7 +87,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	if !isResponseCode(m.Code) {
 		return message.Message{}, rep, fmt.Errorf("oscore: protect response: code %v is not a response code", codeString(m.Code))
 	}
-	rep.InnerCode = codeString(m.Code)
+	rep.setInner(m.Code)
 	var innerBuf, outerBuf [innerInline]message.Option
 	inner, outerOpts, sp, err := split(&m, o, false, b.Observe, rep, innerBuf[:0], outerBuf[:0])
 	if err != nil {
@@ -128,15 +126,8 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	if err != nil {
 		return message.Message{}, rep, err
 	}
-	rep.OuterCode = codeString(outerCode)
-	hov := heapOption(optVal) // the report keeps the option's fields: not the stack copies
-	// The nonce's parts come from whoever generated its Partial IV (RFC 8613 5.2).
-	parts := cryptoParts{ov: hov, optVal: optVal, idPIV: b.KID, noncePIV: b.PIV,
-		nonce: nonce, ownPIV: ownPIV, reqKID: b.KID, reqPIV: b.PIV}
-	if ownPIV {
-		parts.idPIV, parts.noncePIV = c.p.SenderID, hov.PartialIV
-	}
-	rep.record(c, &parts, pt, ct)
+	rep.setOuter(outerCode)
+	rep.record(c, &cryptoParts{optVal: optVal, nonce: nonce, ownPIV: ownPIV, reqKID: b.KID, reqPIV: b.PIV}, pt, ct)
 	return out, rep, nil
 }
 
@@ -182,13 +173,6 @@ func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov O
 	outer = append(outer, outerOpts...).Add(message.Option{ID: optOSCORE, Value: optVal})
 	out = message.Message{Token: m.Token, Options: outer, Code: outerCode, Payload: ct, MessageID: m.MessageID, Type: m.Type}
 	return out, ct, pt, optVal, nil
-}
-
-// heapOption decodes the OSCORE option value that seal put in the message,
-// so that a report refers to it rather than to the caller's stack.
-func heapOption(optVal []byte) OptionValue {
-	ov, _ := ParseOption(optVal) // seal encoded it: it parses
-	return ov
 }
 
 // maxPlaintext is the longest plaintext the AEAD accepts (CCM with L=2:

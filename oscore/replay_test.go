@@ -94,7 +94,7 @@ func TestSequenceNumberLimit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("last number: %v", err)
 	}
-	eqHex(t, "last piv", rep.PartialIV, "ffffffffff")
+	eqHex(t, "last piv", rep.Complete().PartialIV, "ffffffffff")
 	_, _, _, err = ProtectRequest(cli, getRequest("/"), ProtectOptions{})
 	if !errors.Is(err, ErrSequenceExhausted) {
 		t.Fatalf("after 2^40-1: %v", err)

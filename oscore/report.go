@@ -6,33 +6,41 @@ package oscore
 // 4.1 option classes; draft 2.2 step paths). All byte fields marshal to hex.
 //
 // Protect and unprotect run on every message, so they record only what is
-// cheap: the header fields, references to the bytes they used and each
-// option's class decision in compact form. Option, Nonce, AAD, Key and
-// Options are built from those on first use: by Complete and by
-// MarshalJSON. Read them only after Complete (they are nil before). Every
-// other field is set when the call returns. Byte fields share memory with
-// the messages and the context: treat a report as read-only.
+// cheap: Context, Action, Message, Plaintext, Ciphertext and Notes are set
+// when the call returns; the Details are built on first use, by Complete
+// and by MarshalJSON, from references to the bytes the call used and each
+// option's class decision in compact form. Read Details only after Complete
+// (the pointer is nil before). Byte fields share memory with the messages
+// and the context: treat a report as read-only.
 type Report struct {
-	Context     string         `json:"context"`
-	Action      string         `json:"action"`  // "protect" | "unprotect"
-	Message     string         `json:"message"` // "request" | "response"
+	Context    string   `json:"context"`
+	Action     string   `json:"action"`  // "protect" | "unprotect"
+	Message    string   `json:"message"` // "request" | "response"
+	*Details            // built by Complete; its fields encode here, in this order
+	Plaintext  Hex      `json:"plaintext"`
+	Ciphertext Hex      `json:"ciphertext"`
+	Notes      []string `json:"notes,omitempty"` // decisions in plain words (e.g. "Proxy-Uri decomposed (RFC 8613 4.1.3.3)")
+
+	lazy *reportLazy // nil for reports decoded from JSON or made by hand
+}
+
+// Details are the fields of a report derived from what protect or
+// unprotect recorded: the OSCORE option and its parts (RFC 8613 6.1), the
+// nonce (5.2), the AAD (5.4), the key (3.2.1), every option's class in this
+// layer (4.1, draft 2.2) and the outer and inner codes (4.2).
+type Details struct {
 	KID         Hex            `json:"kid,omitempty"`
 	KIDContext  Hex            `json:"kid_context,omitempty"`
 	PartialIV   Hex            `json:"partial_iv,omitempty"`
 	Seq         int64          `json:"seq"`          // sequence number from the Partial IV, -1 when absent
 	Option      string         `json:"option"`       // canonical text of the OSCORE option: "[kid:, piv:14]" or "-"
 	OptionValue Hex            `json:"option_value"` // the OSCORE option bytes
-	Nonce       *NonceReport   `json:"nonce"`
-	AAD         *AADReport     `json:"aad"`
-	Key         *KeyReport     `json:"key"`
+	Nonce       NonceReport    `json:"nonce"`
+	AAD         AADReport      `json:"aad"`
+	Key         KeyReport      `json:"key"`
 	Options     []OptionReport `json:"options"`
 	OuterCode   string         `json:"outer_code"`
 	InnerCode   string         `json:"inner_code"`
-	Plaintext   Hex            `json:"plaintext"`
-	Ciphertext  Hex            `json:"ciphertext"`
-	Notes       []string       `json:"notes,omitempty"` // decisions in plain words (e.g. "Proxy-Uri decomposed (RFC 8613 4.1.3.3)")
-
-	lazy *reportLazy // nil for reports decoded from JSON or made by hand
 }
 
 // reportBox holds a report with its lazy state and scratch in one
@@ -52,7 +60,7 @@ type reportAndBinding struct {
 
 func (x *reportBox) init(action, msg string) *Report {
 	r := &x.rep // fields set one by one: the box is already zero
-	r.Action, r.Message, r.Seq, r.lazy = action, msg, -1, &x.lz
+	r.Action, r.Message, r.lazy = action, msg, &x.lz
 	x.lz.owner = r
 	x.lz.rows = x.lz.rowBuf[:0]
 	return r
@@ -117,12 +125,12 @@ type OptionReport struct {
 }
 
 // Redact completes the report and clears its key bytes (for exports
-// without secrets). The key report is shared with the context: Redact
-// replaces it with a copy without the key, it does not overwrite anything.
+// without secrets). Copies of a report share its Details: Redact gives r
+// its own copy without the key and changes nothing the others see.
 func (r *Report) Redact() {
-	if r = r.Complete(); r != nil && r.Key != nil && r.Key.Key != nil {
-		k := *r.Key
-		k.Key = nil
-		r.Key = &k
+	if r = r.Complete(); r != nil && r.Details != nil && r.Key.Key != nil {
+		d := *r.Details
+		d.Key.Key = nil
+		r.Details = &d
 	}
 }

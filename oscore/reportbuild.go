@@ -101,31 +101,23 @@ func appendAADDiag(dst []byte, alg AEADAlg, kid, piv []byte) []byte {
 // slice must outlive the call (message, context, binding or report memory,
 // never the caller's stack): the report keeps them.
 type cryptoParts struct {
-	recipient       bool // the Recipient Key was used (else the Sender Key)
-	ov              OptionValue
-	optVal          []byte
-	idPIV, noncePIV []byte // the Partial IV's generator and the Partial IV used in the nonce
-	nonce           []byte // nil: no nonce was built (processing stopped before)
-	ownPIV          bool   // the Partial IV is the sender's own (else the request's)
-	reqKID, reqPIV  []byte
+	recipient      bool   // the Recipient Key was used (else the Sender Key)
+	optVal         []byte // the OSCORE option as sent or received
+	nonce          []byte // nil: no nonce was built (processing stopped before)
+	ownPIV         bool   // the nonce's Partial IV is the sender's own (else the request's)
+	reqKID, reqPIV []byte
 }
 
-// record sets the report's header fields and keeps the nonce, AAD and key
-// inputs (RFC 8613 5.2, 5.4, 3.2.1) for Complete. plaintext and ciphertext
-// are kept by reference (not copied).
+// record keeps references to the option, nonce, AAD and key inputs
+// (RFC 8613 6.1, 5.2, 5.4, 3.2.1) for Complete, and sets the report's
+// Context, Plaintext and Ciphertext (by reference, not copied).
 func (r *Report) record(c *Context, p *cryptoParts, plaintext, ciphertext []byte) {
 	r.Context = c.name
-	r.KID, r.KIDContext, r.PartialIV = p.ov.KID, p.ov.KIDContext, p.ov.PartialIV
-	r.Seq = -1
-	if p.ov.PartialIV != nil {
-		r.Seq = int64(pivValue(p.ov.PartialIV))
-	}
-	r.OptionValue = nonNil(p.optVal)
 	r.Plaintext, r.Ciphertext = plaintext, ciphertext
 	if lz := r.lazy; lz != nil {
-		lz.ctx, lz.recipient, lz.ownPIV, lz.option = c, p.recipient, p.ownPIV, true
-		lz.idPIV, lz.noncePIV, lz.nonce = p.idPIV, p.noncePIV, p.nonce
-		lz.reqKID, lz.reqPIV = p.reqKID, p.reqPIV
+		lz.ctx, lz.recipient, lz.ownPIV = c, p.recipient, p.ownPIV
+		lz.optVal, lz.option = p.optVal, true
+		lz.nonce, lz.reqKID, lz.reqPIV = p.nonce, p.reqKID, p.reqPIV
 	}
 }
 

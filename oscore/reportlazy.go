@@ -4,36 +4,43 @@ import (
 	"bytes"
 	"encoding/json"
 	"sync"
+
+	"github.com/plgd-dev/go-coap/v3/message/codes"
 )
 
-// reportLazy is what a report needs to build its derived fields on first
-// use, once, for any number of concurrent readers.
+// reportLazy is what protect and unprotect record for a report, compactly,
+// and what Complete needs to build its Details on first use, once, for any
+// number of concurrent readers.
 type reportLazy struct {
 	once  sync.Once
-	owner *Report  // the report the fields are built into (copies read from it)
+	owner *Report  // the report the Details are built for (copies read from it)
 	ctx   *Context // the context whose IV and key were used; nil when no nonce or AAD inputs were recorded
 
-	recipient bool // the Recipient Key was used (else the Sender Key)
-	ownPIV    bool // the nonce's Partial IV is the sender's own (else the request's)
-	option    bool // the OSCORE option was decoded: Option can be rendered
+	optVal         []byte // the OSCORE option bytes; parsed again by derive when option is set
+	nonce          []byte // nil: no nonce was built (processing stopped before)
+	reqKID, reqPIV []byte // request_kid and request_piv of the AAD (RFC 8613 5.4)
 
-	idPIV, noncePIV, nonce []byte // RFC 8613 5.2 inputs and result
-	reqKID, reqPIV         []byte // RFC 8613 5.4 inputs
+	outer, inner       codes.Code
+	hasOuter, hasInner bool
+	option             bool // optVal decoded: the kid, kid context and Partial IV can be shown
+	recipient          bool // the Recipient Key was used (else the Sender Key)
+	ownPIV             bool // the nonce's Partial IV is the sender's own (else the request's)
 
-	rows      []optRow // option decisions, in rowBuf for the usual few
-	rowBuf    [reportOptsLen]optRow
-	firstNote [1]string // inline storage for the first note
+	rows         []optRow // option decisions, in rowBuf for the usual few
+	rowBuf       [reportOptsLen]optRow
+	proxyURINote string    // the one note that is not a constant (Proxy-Uri is not repeatable)
+	firstNote    [1]string // inline storage for the first note
 }
 
 // optRow is one option decision as protect and unprotect record it;
 // derive expands it into an OptionReport.
 type optRow struct {
 	value     []byte
-	steps     []int // shared with the rule's result
-	note      string
 	num       uint16
+	steps     uint16 // bit s set: the rule took step s (draft 2.2 steps only increase)
 	orig, cl  Class
 	where     optWhere
+	note      rowNote
 	escalated bool
 }
 
@@ -48,6 +55,48 @@ const (
 )
 
 var whereNames = [...]string{whereInner: "inner", whereOuter: "outer", whereBoth: "inner+outer", whereDiscarded: "discarded"}
+
+// rowNote is the note of an option row: the reason for an unusual class
+// or placement, in the words of the section that gives it.
+type rowNote uint8
+
+const (
+	noteNone rowNote = iota
+	noteObserveRequest
+	noteObserveNotification
+	noteNoResponse
+	noteUnrecognised
+	notePreviousOSCORE
+	noteEscalated
+	noteProxyURI // text in reportLazy.proxyURINote
+	noteOwnOSCORE
+	noteOuterCopy
+	noteEscalatedBySender
+)
+
+var rowNotes = [...]string{
+	noteObserveRequest:      "Inner and Outer Observe carry the request's value (RFC 8613 4.1.3.5.1)",
+	noteObserveNotification: "notification: Inner Observe empty, Outer keeps the value (RFC 8613 4.1.3.5.2)",
+	noteNoResponse:          "No-Response is Inner only (RFC 8613 4.1.3.6)",
+	noteUnrecognised:        "unrecognised option: Class E (RFC 8613 4.1)",
+	notePreviousOSCORE:      "previous layer's OSCORE option: protected by the new layer (draft 2.1)",
+	noteEscalated:           "escalated to Class E (draft 2.2 step 8)",
+	noteOwnOSCORE:           "this layer's OSCORE option",
+	noteOuterCopy:           "outer copy of a Class E option (RFC 8613 8.2 step 2)",
+	noteEscalatedBySender:   "outer option found inside the plaintext: escalated by the sender (draft 2.2)",
+}
+
+// stepSet packs a rule's step path into a set for stepPath; steps outside
+// 1 to 9 are dropped (ProtectionRule never gives them).
+func stepSet(steps []int) uint16 {
+	var m uint16
+	for _, s := range steps {
+		if s >= 1 && s <= 9 {
+			m |= 1 << s
+		}
+	}
+	return m
+}
 
 // addRow records an option decision.
 func (r *Report) addRow(row optRow) {
@@ -64,59 +113,96 @@ func (r *Report) addNote(s string) {
 	r.Notes = append(r.Notes, s)
 }
 
-// Complete builds the derived fields of a report made by protect or
-// unprotect (see Report) and returns r. It is safe to call from several
-// goroutines at once; after it returns every field may be read. Reports
-// decoded from JSON are already complete.
+// setOuter and setInner record the outer and inner codes (RFC 8613 4.2).
+func (r *Report) setOuter(c codes.Code) {
+	if lz := r.lazy; lz != nil {
+		lz.outer, lz.hasOuter = c, true
+	}
+}
+
+func (r *Report) setInner(c codes.Code) {
+	if lz := r.lazy; lz != nil {
+		lz.inner, lz.hasInner = c, true
+	}
+}
+
+// setOption records the OSCORE option bytes; decoded says they parsed.
+func (r *Report) setOption(raw []byte, decoded bool) {
+	if lz := r.lazy; lz != nil {
+		lz.optVal, lz.option = raw, decoded
+	}
+}
+
+// Complete builds the Details of a report made by protect or unprotect
+// (see Report) and returns r. It is safe to call from several goroutines
+// at once; after it returns every field may be read. Reports decoded from
+// JSON are already complete.
 func (r *Report) Complete() *Report {
 	if r == nil || r.lazy == nil {
 		return r
 	}
 	lz := r.lazy
 	lz.once.Do(lz.owner.derive)
-	if o := lz.owner; o != r && r.Nonce == nil { // a copy made before completion (derive always sets Nonce)
-		r.Option, r.Nonce, r.AAD, r.Key, r.Options = o.Option, o.Nonce, o.AAD, o.Key, o.Options
+	if r.Details == nil { // a copy made before completion
+		r.Details = lz.owner.Details
 	}
 	return r
 }
 
-// derived holds the sub-reports derive builds, in one allocation.
-type derived struct {
-	nonce NonceReport
-	aad   AADReport
-	key   KeyReport
-}
-
-// derive renders the Option text, the nonce and its parts (RFC 8613 5.2),
-// the AAD bytes and diagnostic notation (RFC 8613 5.4), the key report
-// (3.2.1) and the option rows with their texts (4.1, draft 2.2) from what
-// protect or unprotect recorded. It runs once, before anyone reads those
-// fields.
+// derive renders the option fields, the nonce and its parts (RFC 8613
+// 5.2), the AAD bytes and diagnostic notation (RFC 8613 5.4), the key
+// report (3.2.1), the codes and the option rows with their texts (4.1,
+// draft 2.2) from what protect or unprotect recorded. It runs once, before
+// anyone reads the Details.
+//
+// The nonce's Partial IV and its generator's ID (ID_PIV) are the request's
+// kid and Partial IV unless the sender used its own Partial IV: then they
+// are this message's Partial IV and the ID of whoever protected it (our
+// Sender ID when protecting, our Recipient ID when unprotecting).
 func (r *Report) derive() {
 	lz := r.lazy
-	d := new(derived)
-	r.Nonce, r.AAD, r.Key = &d.nonce, &d.aad, &d.key
+	d := &Details{Seq: -1, OptionValue: nonNil(lz.optVal)}
+	r.Details = d
+	if lz.option {
+		if ov, err := ParseOption(lz.optVal); err == nil {
+			d.KID, d.KIDContext, d.PartialIV = ov.KID, ov.KIDContext, ov.PartialIV
+			if ov.PartialIV != nil {
+				d.Seq = int64(pivValue(ov.PartialIV))
+			}
+		}
+	}
+	if lz.hasOuter {
+		d.OuterCode = codeString(lz.outer)
+	}
+	if lz.hasInner {
+		d.InnerCode = codeString(lz.inner)
+	}
 	c := lz.ctx
+	idPIV, noncePIV := lz.reqKID, lz.reqPIV
 	if c != nil {
 		from := "request"
 		if lz.ownPIV {
 			from = "own"
+			idPIV, noncePIV = c.p.SenderID, d.PartialIV
+			if lz.recipient {
+				idPIV = c.p.RecipientID
+			}
 		}
-		d.nonce = NonceReport{IDPIV: nonNil(lz.idPIV), CommonIV: c.commonIV, Nonce: lz.nonce, PIVFrom: from}
-		d.aad = AADReport{Alg: int(c.p.AEAD), RequestKID: nonNil(lz.reqKID), RequestPIV: nonNil(lz.reqPIV), Options: Hex{}}
-		r.Key = &c.keyReports[0] // shared with the context: Redact copies before clearing
+		d.Nonce = NonceReport{IDPIV: nonNil(idPIV), CommonIV: c.commonIV, Nonce: lz.nonce, PIVFrom: from}
+		d.AAD = AADReport{Alg: int(c.p.AEAD), RequestKID: nonNil(lz.reqKID), RequestPIV: nonNil(lz.reqPIV), Options: Hex{}}
+		d.Key = c.keyReports[0]
 		if lz.recipient {
-			r.Key = &c.keyReports[1]
+			d.Key = c.keyReports[1]
 		}
 	}
 
 	var buf []byte
 	if lz.option {
-		buf = OptionValue{KID: r.KID, PartialIV: r.PartialIV, KIDContext: r.KIDContext}.appendText(buf)
+		buf = OptionValue{KID: d.KID, PartialIV: d.PartialIV, KIDContext: d.KIDContext}.appendText(buf)
 	}
 	endOption := len(buf)
 	if c != nil {
-		buf = appendAADDiag(buf, c.p.AEAD, d.aad.RequestKID, d.aad.RequestPIV)
+		buf = appendAADDiag(buf, c.p.AEAD, d.AAD.RequestKID, d.AAD.RequestPIV)
 	}
 	endDiag := len(buf)
 	var endsBuf [reportOptsLen]int
@@ -127,33 +213,36 @@ func (r *Report) derive() {
 	}
 	s := string(buf)
 	if lz.option {
-		r.Option = s[:endOption]
+		d.Option = s[:endOption]
 	}
-	r.Options = make([]OptionReport, len(lz.rows))
+	d.Options = make([]OptionReport, len(lz.rows))
 	start := endDiag
 	for i, row := range lz.rows {
-		r.Options[i] = OptionReport{Number: row.num, Name: optionName(row.num), Value: Hex(nonNil(row.value)),
-			Text: s[start:ends[i]], Original: row.orig.name(), Class: row.cl.name(), Steps: row.steps,
-			Where: whereNames[row.where], Escalated: row.escalated, Note: row.note}
+		note := rowNotes[row.note]
+		if row.note == noteProxyURI {
+			note = lz.proxyURINote
+		}
+		d.Options[i] = OptionReport{Number: row.num, Name: optionName(row.num), Value: Hex(nonNil(row.value)),
+			Text: s[start:ends[i]], Original: row.orig.name(), Class: row.cl.name(), Steps: stepPath(row.steps),
+			Where: whereNames[row.where], Escalated: row.escalated, Note: note}
 		start = ends[i]
 	}
 	if c == nil {
 		return
 	}
-	d.aad.Diag = s[endOption:endDiag]
-	aad, ext, arr := appendAAD(nil, c.p.AEAD, d.aad.RequestKID, d.aad.RequestPIV)
-	d.aad.AADArray, d.aad.ExternalAAD, d.aad.AAD = aad[arr:], aad[ext:], aad
+	d.AAD.Diag = s[endOption:endDiag]
+	aad, ext, arr := appendAAD(nil, c.p.AEAD, d.AAD.RequestKID, d.AAD.RequestPIV)
+	d.AAD.AADArray, d.AAD.ExternalAAD, d.AAD.AAD = aad[arr:], aad[ext:], aad
 
 	n := len(c.commonIV)
-	id := d.nonce.IDPIV
-	if n < pivPadLen+1+len(id) || len(lz.noncePIV) > pivPadLen {
+	if n < pivPadLen+1+len(idPIV) || len(noncePIV) > pivPadLen {
 		return // cannot happen for a valid context; never panic on a report
 	}
 	padded := make([]byte, n)
-	padded[0] = byte(len(id))
-	copy(padded[n-pivPadLen-len(id):n-pivPadLen], id)
-	copy(padded[n-len(lz.noncePIV):], lz.noncePIV)
-	d.nonce.PaddedIDPIV, d.nonce.PaddedPIV = padded[:n-pivPadLen], padded[n-pivPadLen:]
+	padded[0] = byte(len(idPIV))
+	copy(padded[n-pivPadLen-len(idPIV):n-pivPadLen], idPIV)
+	copy(padded[n-len(noncePIV):], noncePIV)
+	d.Nonce.PaddedIDPIV, d.Nonce.PaddedPIV = padded[:n-pivPadLen], padded[n-pivPadLen:]
 }
 
 // reportFields is Report without methods, for the default JSON encoding.
@@ -170,4 +259,18 @@ func (r *Report) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// UnmarshalJSON decodes a report; its Details are never nil afterwards,
+// even when the JSON carries none of their fields.
+func (r *Report) UnmarshalJSON(b []byte) error {
+	var f reportFields
+	if err := json.Unmarshal(b, &f); err != nil {
+		return err
+	}
+	if f.Details == nil {
+		f.Details = &Details{Seq: -1}
+	}
+	*r = Report(f)
+	return nil
 }

@@ -37,7 +37,7 @@ func fourReports(t *testing.T, responsePIV bool) []*Report {
 func TestReportDerivedFields(t *testing.T) {
 	for _, own := range []bool{false, true} {
 		for i, r := range fourReports(t, own) {
-			if r.Option != "" || r.AAD != nil || r.Nonce != nil || r.Key != nil || r.Options != nil {
+			if r.Details != nil {
 				t.Errorf("report %d: derived fields set before first use", i)
 			}
 			r.Complete()

@@ -33,7 +33,10 @@ type Route struct {
 	Layers []int
 }
 
-// ClassRule gives the class of option opt of message m in one layer.
+// ClassRule gives the class of option opt of message m in one layer. The
+// steps of its result are the draft's step numbers (1 to 9, section 2.2)
+// in increasing order, as ProtectionRule gives them; a report keeps them
+// as a set.
 type ClassRule func(opt uint16, m *message.Message) RuleResult
 
 // RuleFor returns the option-protection rule (draft section 2.2) for the

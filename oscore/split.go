@@ -54,18 +54,18 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 				sp.observeRegister = decodeUint(opt.Value) == 0
 				inner = append(inner, opt)
 				outer = append(outer, opt)
-				or.where, or.note = whereBoth, "Inner and Outer Observe carry the request's value (RFC 8613 4.1.3.5.1)"
+				or.where, or.note = whereBoth, noteObserveRequest
 			case num == optObserve && boundObserve:
 				sp.notification = true
 				inner = append(inner, message.Option{ID: opt.ID, Value: []byte{}})
 				outer = append(outer, opt)
-				or.where, or.note = whereBoth, "notification: Inner Observe empty, Outer keeps the value (RFC 8613 4.1.3.5.2)"
+				or.where, or.note = whereBoth, noteObserveNotification
 			case num == optNoResponse:
 				inner = append(inner, opt)
-				or.note = "No-Response is Inner only (RFC 8613 4.1.3.6)"
+				or.note = noteNoResponse
 			default:
 				if !known {
-					or.note = "unrecognised option: Class E (RFC 8613 4.1)"
+					or.note = noteUnrecognised
 				}
 				inner = append(inner, opt)
 			}
@@ -82,13 +82,13 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 		}
 		if num == optOSCORE && o.Rule == nil {
 			res = RuleResult{Class: ClassE, Original: orig}
-			or.note = "previous layer's OSCORE option: protected by the new layer (draft 2.1)"
+			or.note = notePreviousOSCORE
 		}
-		or.cl, or.steps = res.Class, res.Steps
+		or.cl, or.steps = res.Class, stepSet(res.Steps)
 		if res.Class&ClassE != 0 {
 			or.where, or.escalated = whereInner, true
-			if or.note == "" {
-				or.note = "escalated to Class E (draft 2.2 step 8)"
+			if or.note == noteNone {
+				or.note = noteEscalated
 			}
 			inner = append(inner, opt)
 			rep.addRow(or)
@@ -110,8 +110,12 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 				inner = append(inner, message.Option{ID: optURIQuery, Value: []byte(q)})
 			}
 			outer = append(outer, message.Option{ID: opt.ID, Value: []byte(composed)})
-			or.note = fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", composed, len(path), len(query))
-			rep.addNote(or.note)
+			note := fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", composed, len(path), len(query))
+			or.note = noteProxyURI
+			if rep.lazy != nil {
+				rep.lazy.proxyURINote = note
+			}
+			rep.addNote(note)
 			rep.addRow(or)
 			continue
 		}

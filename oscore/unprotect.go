@@ -43,27 +43,27 @@ func findOSCORE(m *message.Message) ([]byte, error) {
 // ErrContextNotFound 4.01, ErrReplay 4.01, ErrDecryptionFailed 4.00).
 func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message, *Binding, *Report, error) {
 	rep, bind := newReportAndBinding("unprotect", "request")
-	rep.OuterCode = codeString(m.Code)
+	rep.setOuter(m.Code)
 	raw, err := findOSCORE(&m)
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
 	ov, err := ParseOption(raw)
 	if err != nil {
-		rep.OptionValue = Hex(clone(raw))
+		rep.setOption(clone(raw), false)
 		return message.Message{}, nil, rep, err
 	}
 	if ov.PartialIV == nil || ov.KID == nil {
-		rep.partialHeader(ov, raw)
+		rep.setOption(raw, true)
 		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail("request without Partial IV or kid (RFC 8613 5.1)")
 	}
 	if lookup == nil {
-		rep.partialHeader(ov, raw)
+		rep.setOption(raw, true)
 		return message.Message{}, nil, rep, ErrContextNotFound.withDetail("no context lookup")
 	}
 	c, err := lookup(ov.KID, ov.KIDContext)
 	if err != nil {
-		rep.partialHeader(ov, raw)
+		rep.setOption(raw, true)
 		var oe *Error
 		if errors.As(err, &oe) {
 			return message.Message{}, nil, rep, err
@@ -71,16 +71,16 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 		return message.Message{}, nil, rep, ErrContextNotFound.withDetail(err.Error())
 	}
 	if c == nil {
-		rep.partialHeader(ov, raw)
+		rep.setOption(raw, true)
 		return message.Message{}, nil, rep, ErrContextNotFound.withDetail(fmt.Sprintf("kid %x, kid context %s", ov.KID, optHex(ov.KIDContext)))
 	}
 	rep.Context = c.name
 	if len(ov.KID) > c.p.AEAD.MaxIDLen() {
-		rep.partialHeader(ov, raw)
+		rep.setOption(raw, true)
 		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail("kid longer than the nonce allows")
 	}
 	seq := pivValue(ov.PartialIV)
-	parts := cryptoParts{recipient: true, ov: ov, optVal: raw, idPIV: ov.KID, noncePIV: ov.PartialIV, reqKID: ov.KID, reqPIV: ov.PartialIV}
+	parts := cryptoParts{recipient: true, optVal: raw, reqKID: ov.KID, reqPIV: ov.PartialIV}
 	if !c.replay.check(seq) {
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q", seq, c.name))
@@ -109,16 +109,6 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 	return out, b, rep, nil
 }
 
-// partialHeader records what is known of the OSCORE option when
-// processing stops before a context is found.
-func (r *Report) partialHeader(ov OptionValue, raw []byte) {
-	r.KID, r.KIDContext, r.PartialIV = ov.KID, ov.KIDContext, ov.PartialIV
-	r.OptionValue = nonNil(raw)
-	if r.lazy != nil {
-		r.lazy.option = true
-	}
-}
-
 // UnprotectResponse verifies and removes one OSCORE layer from response m
 // to the request bound by b (RFC 8613 8.4). A response with a Partial IV is
 // decrypted with a nonce from the server's Sender ID (our Recipient ID);
@@ -135,25 +125,25 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 	box := new(reportBox)
 	rep := box.init("unprotect", "response")
 	rep.Context = c.name
-	rep.OuterCode = codeString(m.Code)
+	rep.setOuter(m.Code)
 	raw, err := findOSCORE(&m)
 	if err != nil {
 		return message.Message{}, rep, silent(err)
 	}
 	ov, err := ParseOption(raw)
 	if err != nil {
-		rep.OptionValue = Hex(clone(raw))
+		rep.setOption(clone(raw), false)
 		return message.Message{}, rep, silent(err)
 	}
-	parts := cryptoParts{recipient: true, ov: ov, optVal: raw, idPIV: b.KID, noncePIV: b.PIV, nonce: b.Nonce, reqKID: b.KID, reqPIV: b.PIV}
+	parts := cryptoParts{recipient: true, optVal: raw, nonce: b.Nonce, reqKID: b.KID, reqPIV: b.PIV}
 	if ov.PartialIV != nil {
 		if len(ov.PartialIV) > maxPIVLen {
-			rep.partialHeader(ov, raw)
+			rep.setOption(raw, true)
 			return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail("Partial IV too long"))
 		}
 		nonce := box.nonceBuf[:c.p.AEAD.NonceLen()]
 		makeNonce(nonce, c.p.RecipientID, ov.PartialIV, c.commonIV)
-		parts.idPIV, parts.noncePIV, parts.nonce, parts.ownPIV = c.p.RecipientID, ov.PartialIV, nonce, true
+		parts.nonce, parts.ownPIV = nonce, true
 	}
 	// Cheap freshness pre-check before decrypting (RFC 8613 7.4.1).
 	if err := b.checkResponse(ov.PartialIV, true, false); err != nil {
@@ -271,7 +261,7 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 	if len(pt) < 1 {
 		return message.Message{}, fl, ErrDecodeCOSE.withDetail("empty plaintext")
 	}
-	rep.InnerCode = codeString(codes.Code(pt[0]))
+	rep.setInner(codes.Code(pt[0]))
 	// Inner options are decoded on the stack first, so that the message's
 	// option list is allocated at its exact size.
 	var innerBuf [innerInline]message.Option
@@ -283,9 +273,9 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 		or := optRow{num: num, value: o.Value, orig: cl, cl: cl}
 		switch {
 		case num == optOSCORE:
-			or.where, or.note = whereDiscarded, "this layer's OSCORE option"
+			or.where, or.note = whereDiscarded, noteOwnOSCORE
 		case cl&ClassE != 0:
-			or.where, or.note = whereDiscarded, "outer copy of a Class E option (RFC 8613 8.2 step 2)"
+			or.where, or.note = whereDiscarded, noteOuterCopy
 		default:
 			or.where = whereOuter
 			opts = append(opts, o)
@@ -303,7 +293,7 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 		or := optRow{num: num, value: o.Value, orig: cl, cl: ClassE, where: whereInner}
 		if cl&ClassE == 0 {
 			or.escalated = true
-			or.note = "outer option found inside the plaintext: escalated by the sender (draft 2.2)"
+			or.note = noteEscalatedBySender
 		}
 		if num == optObserve {
 			fl.observe = true

@@ -35,7 +35,7 @@ func TestObserveCounter(t *testing.T) {
 	var pivs = map[string]bool{}
 	for _, e := range eventsOf(bus, trace.TypeLayer, r.Exchange) {
 		if e.Dir == trace.DirResponse && e.Layer_.Action == trace.LayerApplied {
-			pivs[e.Layer_.Report.PartialIV.String()] = true
+			pivs[e.Layer_.Report.Complete().PartialIV.String()] = true
 		}
 	}
 	if len(pivs) < 3 { // first response without PIV, then one per notification

@@ -95,7 +95,7 @@ func TestEventString(t *testing.T) {
 		{Event{Seq: 1, Time: at, Type: TypeDatagram, Exchange: 1, Link: "C-P", From: "C", To: "P", Dir: DirACK, Bytes: unhex(t, "60000001")},
 			"#1 ex1 hop0 datagram C -> P (link C-P) ack: ACK Empty  MID 0x0001"},
 		{Event{Seq: 2, Type: TypeLayer, Exchange: 1, Hop: 1, Layer: 2, Node: "P", Dir: DirRequest,
-			Layer_: &LayerEvent{Action: LayerRemoved, Report: &oscore.Report{Context: "CTX_C_P", Message: "request", Option: "[kid:20, piv:31]"}}},
+			Layer_: &LayerEvent{Action: LayerRemoved, Report: &oscore.Report{Context: "CTX_C_P", Message: "request", Details: &oscore.Details{Option: "[kid:20, piv:31]"}}}},
 			"#2 ex1 hop1 layer 2 P removed CTX_C_P request [kid:20, piv:31]"},
 		{Event{Seq: 3, Type: TypeDecision, Exchange: 1, Node: "P", Decision: &Decision{Rule: RuleIncomingRequest, Step: "2->4", Section: "2.4", Outcome: "forward", Code: ""}},
 			"#3 ex1 hop0 decision P incoming-request step 2->4 (2.4): forward"},

@@ -55,7 +55,7 @@ func TestJSONRedaction(t *testing.T) {
 	}
 	keys := map[string]int{}
 	for _, e := range back.Events {
-		if e.Layer_ != nil && e.Layer_.Report != nil && e.Layer_.Report.Key != nil && e.Layer_.Report.Key.Key != nil {
+		if e.Layer_ != nil && e.Layer_.Report != nil && e.Layer_.Report.Details != nil && e.Layer_.Report.Key.Key != nil {
 			keys[e.Layer_.Report.Context]++
 		}
 	}

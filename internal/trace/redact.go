@@ -47,7 +47,7 @@ func redacted(t *Trace, includeSecrets bool) *Trace {
 	out.Events = make([]Event, len(t.Events))
 	for i, e := range t.Events {
 		if l := e.Layer_; l != nil && l.Report != nil && !public[l.Report.Context] {
-			if k := l.Report.Complete().Key; k != nil && k.Key != nil { // the key is filled on first use
+			if d := l.Report.Complete().Details; d != nil && d.Key.Key != nil { // Details are built on first use
 				r := *l.Report
 				r.Redact() // on the copy: the caller's report keeps its key
 				e.Layer_ = &LayerEvent{Action: l.Action, Report: &r}
