@@ -20,7 +20,7 @@ type ProtectOptions struct {
 type ContextLookup func(kid, kidContext []byte) (*Context, error)
 
 // innerInline is how many Inner options fit on the stack while protecting.
-const innerInline = 16
+const innerInline = 8
 
 // ProtectRequest applies one OSCORE layer to request m with context c
 // (RFC 8613 8.1): it splits the options into Inner and Outer by class
