@@ -22,6 +22,14 @@ type Binding struct {
 	Observe    bool          // the request registered an observation (inner Observe 0)
 	Token      message.Token // token of the request as protected or received
 
+	// MultiResponse marks a request that may draw several responses other
+	// than notifications: one sent to a group, or to a groupcomm proxy with
+	// Multicast-Timeout. The client then accepts them as it accepts
+	// notifications: at most one without Partial IV, treated as the oldest,
+	// the others in increasing Partial IV order (draft 2.6.1, extending
+	// RFC 8613 7.4.1). Set it before the first response arrives.
+	MultiResponse bool
+
 	kidBuf   [8]byte
 	pivBuf   [maxPIVLen]byte
 	nonceBuf [13]byte

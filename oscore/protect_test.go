@@ -307,6 +307,51 @@ func TestOneResponsePerRequest(t *testing.T) {
 	}
 }
 
+// TestMultiResponse: a request that may draw several responses accepts
+// at most one without Partial IV, treated as the oldest, and the others in
+// increasing Partial IV order (draft 2.6.1); a replay of either is refused.
+func TestMultiResponse(t *testing.T) {
+	cli, srv := pair(t, 0, 0)
+	prot, cb, _, _ := ProtectRequest(cli, getRequest("/"), ProtectOptions{})
+	cb.MultiResponse = true
+	_, sb, _, _ := UnprotectRequest(prot, recipientLookup(srv))
+	first, _, _ := ProtectResponse(sb, contentResponse("1"), ProtectOptions{}) // no Partial IV
+	second, _, _ := ProtectResponse(sb, contentResponse("2"), ProtectOptions{})
+	third, _, _ := ProtectResponse(sb, contentResponse("3"), ProtectOptions{})
+	fourth, _, _ := ProtectResponse(sb, contentResponse("4"), ProtectOptions{})
+	for _, step := range []struct {
+		name string
+		msg  message.Message
+		ok   bool
+	}{
+		{"third (own Partial IV)", third, true},
+		{"first, without Partial IV, after a newer one", first, true},
+		{"second, Partial IV below the third's", second, false},
+		{"replayed third", third, false},
+		{"replayed first: a second response without Partial IV", first, false},
+		{"fourth (own Partial IV)", fourth, true},
+	} {
+		_, rep, err := UnprotectResponse(cb, step.msg)
+		if (err == nil) != step.ok {
+			t.Fatalf("%s: error %v, want ok=%v", step.name, err, step.ok)
+		}
+		if step.ok && (len(rep.Notes) == 0 || !strings.Contains(rep.Notes[len(rep.Notes)-1], "draft 2.6.1")) {
+			t.Errorf("%s: notes %q", step.name, rep.Notes)
+		}
+	}
+	// Without the flag only one response is accepted (RFC 8613 7.4).
+	prot, cb, _, _ = ProtectRequest(cli, getRequest("/"), ProtectOptions{})
+	_, sb, _, _ = UnprotectRequest(prot, recipientLookup(srv))
+	r1, _, _ := ProtectResponse(sb, contentResponse("1"), ProtectOptions{})
+	r2, _, _ := ProtectResponse(sb, contentResponse("2"), ProtectOptions{})
+	if _, _, err := UnprotectResponse(cb, r2); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := UnprotectResponse(cb, r1); !errors.Is(err, ErrReplay) {
+		t.Fatalf("second response to a single-response request: %v", err)
+	}
+}
+
 func TestNoResponseInnerOnly(t *testing.T) {
 	cli, _ := pair(t, 0, 0)
 	req := withOption(getRequest("/"), optNoResponse, []byte{26})

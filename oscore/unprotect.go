@@ -166,11 +166,14 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 	if flags.observe && !b.Observe {
 		return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail("Inner Observe in a response to a non-Observe request (RFC 8613 4.1.3.5.2)"))
 	}
-	if err := b.checkResponse(ov.PartialIV, flags.observe, true); err != nil {
+	if err := b.checkResponse(ov.PartialIV, flags.observe || b.MultiResponse, true); err != nil {
 		return message.Message{}, rep, silent(err)
 	}
-	if flags.observe {
+	switch {
+	case flags.observe:
 		rep.addNote("notification accepted (RFC 8613 7.4.1)")
+	case b.MultiResponse:
+		rep.addNote("one of several responses to the request accepted (draft 2.6.1)")
 	}
 	return out, rep, nil
 }
