@@ -65,7 +65,7 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 		return message.Message{}, nil, rep, err
 	}
 	rep.setOuter(outerCode)
-	rep.record(c, &cryptoParts{optVal: optVal, nonce: b.Nonce, ownPIV: true, reqKID: b.KID, reqPIV: b.PIV}, pt, ct)
+	rep.record(c, &cryptoParts{optVal: optVal, nonce: b.Nonce, ownPIV: true, req: b}, pt, ct)
 	return out, b, rep, nil
 }
 
@@ -127,7 +127,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		return message.Message{}, rep, err
 	}
 	rep.setOuter(outerCode)
-	rep.record(c, &cryptoParts{optVal: optVal, nonce: nonce, ownPIV: ownPIV, reqKID: b.KID, reqPIV: b.PIV}, pt, ct)
+	rep.record(c, &cryptoParts{optVal: optVal, nonce: nonce, ownPIV: ownPIV, req: b}, pt, ct)
 	return out, rep, nil
 }
 

@@ -101,11 +101,11 @@ func appendAADDiag(dst []byte, alg AEADAlg, kid, piv []byte) []byte {
 // slice must outlive the call (message, context, binding or report memory,
 // never the caller's stack): the report keeps them.
 type cryptoParts struct {
-	recipient      bool   // the Recipient Key was used (else the Sender Key)
-	optVal         []byte // the OSCORE option as sent or received
-	nonce          []byte // nil: no nonce was built (processing stopped before)
-	ownPIV         bool   // the nonce's Partial IV is the sender's own (else the request's)
-	reqKID, reqPIV []byte
+	recipient bool     // the Recipient Key was used (else the Sender Key)
+	optVal    []byte   // the OSCORE option as sent or received
+	nonce     []byte   // nil: no nonce was built (processing stopped before)
+	ownPIV    bool     // the nonce's Partial IV is the sender's own (else the request's)
+	req       *Binding // the request's kid and Partial IV (request_kid, request_piv of the AAD)
 }
 
 // record keeps references to the option, nonce, AAD and key inputs
@@ -117,7 +117,7 @@ func (r *Report) record(c *Context, p *cryptoParts, plaintext, ciphertext []byte
 	if lz := r.lazy; lz != nil {
 		lz.ctx, lz.recipient, lz.ownPIV = c, p.recipient, p.ownPIV
 		lz.optVal, lz.option = p.optVal, true
-		lz.nonce, lz.reqKID, lz.reqPIV = p.nonce, p.reqKID, p.reqPIV
+		lz.nonce, lz.req = p.nonce, p.req
 	}
 }
 

@@ -16,9 +16,9 @@ type reportLazy struct {
 	owner *Report  // the report the Details are built for (copies read from it)
 	ctx   *Context // the context whose IV and key were used; nil when no nonce or AAD inputs were recorded
 
-	optVal         []byte // the OSCORE option bytes; parsed again by derive when option is set
-	nonce          []byte // nil: no nonce was built (processing stopped before)
-	reqKID, reqPIV []byte // request_kid and request_piv of the AAD (RFC 8613 5.4)
+	optVal []byte   // the OSCORE option bytes; parsed again by derive when option is set
+	nonce  []byte   // nil: no nonce was built (processing stopped before)
+	req    *Binding // its KID and PIV are request_kid and request_piv of the AAD (RFC 8613 5.4)
 
 	outer, inner       codes.Code
 	hasOuter, hasInner bool
@@ -178,7 +178,11 @@ func (r *Report) derive() {
 		d.InnerCode = codeString(lz.inner)
 	}
 	c := lz.ctx
-	idPIV, noncePIV := lz.reqKID, lz.reqPIV
+	var reqKID, reqPIV []byte
+	if lz.req != nil {
+		reqKID, reqPIV = lz.req.KID, lz.req.PIV
+	}
+	idPIV, noncePIV := reqKID, reqPIV
 	if c != nil {
 		from := "request"
 		if lz.ownPIV {
@@ -189,7 +193,7 @@ func (r *Report) derive() {
 			}
 		}
 		d.Nonce = NonceReport{IDPIV: nonNil(idPIV), CommonIV: c.commonIV, Nonce: lz.nonce, PIVFrom: from}
-		d.AAD = AADReport{Alg: int(c.p.AEAD), RequestKID: nonNil(lz.reqKID), RequestPIV: nonNil(lz.reqPIV), Options: Hex{}}
+		d.AAD = AADReport{Alg: int(c.p.AEAD), RequestKID: nonNil(reqKID), RequestPIV: nonNil(reqPIV), Options: Hex{}}
 		d.Key = c.keyReports[0]
 		if lz.recipient {
 			d.Key = c.keyReports[1]

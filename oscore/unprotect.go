@@ -80,12 +80,12 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail("kid longer than the nonce allows")
 	}
 	seq := pivValue(ov.PartialIV)
-	parts := cryptoParts{recipient: true, optVal: raw, reqKID: ov.KID, reqPIV: ov.PartialIV}
+	b := initBinding(bind, c, ov.KID, ov.PartialIV, ov.KIDContext, false, m.Token) // returned only on success
+	parts := cryptoParts{recipient: true, optVal: raw, req: b}
 	if !c.replay.check(seq) {
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q", seq, c.name))
 	}
-	b := initBinding(bind, c, ov.KID, ov.PartialIV, ov.KIDContext, false, m.Token)
 	makeNonce(b.Nonce, ov.KID, ov.PartialIV, c.commonIV)
 	parts.nonce = b.Nonce
 	pt, err := open(c, b.Nonce, m.Payload, ov.KID, ov.PartialIV)
@@ -135,7 +135,7 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 		rep.setOption(clone(raw), false)
 		return message.Message{}, rep, silent(err)
 	}
-	parts := cryptoParts{recipient: true, optVal: raw, nonce: b.Nonce, reqKID: b.KID, reqPIV: b.PIV}
+	parts := cryptoParts{recipient: true, optVal: raw, nonce: b.Nonce, req: b}
 	if ov.PartialIV != nil {
 		if len(ov.PartialIV) > maxPIVLen {
 			rep.setOption(raw, true)
