@@ -72,7 +72,7 @@ func startNode(l *Lab, id string, cfg *scenario.Node) (*node, error) {
 		options.WithHandlerFunc(n.handle),
 		options.WithBlockwise(false, 0, 0),
 		options.WithTransmission(1, ackTimeout, maxRetransmit),
-		options.WithPeriodicRunner(retransmitTicker),
+		options.WithPeriodicRunner(serverTicker),
 		options.WithErrors(func(error) {}),
 	)
 	go n.srv.Serve(lc)
