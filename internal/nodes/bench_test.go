@@ -61,7 +61,8 @@ func chainScenario(proxies int, secure bool) (*scenario.Scenario, scenario.Step)
 var benchRing = 100000
 
 // benchChain measures sequential exchanges through one topology and
-// reports the latency percentiles next to ns/op.
+// reports the latency percentiles and the process CPU per exchange next to
+// ns/op.
 func benchChain(b *testing.B, proxies int, secure bool, subscribers int) {
 	s, st := chainScenario(proxies, secure)
 	bus := trace.NewBus(benchRing)
@@ -90,6 +91,7 @@ func benchChain(b *testing.B, proxies int, secure bool, subscribers int) {
 		}
 	}
 	lat := make([]time.Duration, 0, b.N)
+	cpu0, cpuOK := processCPU()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		t0 := time.Now()
@@ -100,10 +102,17 @@ func benchChain(b *testing.B, proxies int, secure bool, subscribers int) {
 		}
 	}
 	b.StopTimer()
+	cpu1, _ := processCPU()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "exchanges/s")
+	if cpuOK {
+		// CPU per exchange next to wall time: on the 2-vCPU benchmark machine
+		// p50 moves with how often a hand-off has to wake the idle CPU
+		// (docs/benchmarks.md), CPU much less.
+		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+	}
 }
 
 // BenchmarkChains compares each chain with OSCORE against the same chain
