@@ -69,18 +69,21 @@ type Hop struct {
 func RequestRoute(m *message.Message, hops []Hop, sender int, layers []int, added ...uint16) Route {
 	r := newRoute(m, hops, sender, layers, added)
 	reverse := slices.ContainsFunc(hops, func(h Hop) bool { return h.Role == RoleReverseProxy })
+	var buf [32]consumption
+	cs := buf[:0]
 	for i, h := range hops {
 		switch h.Role {
 		case RoleForwardProxy:
-			r.consume(i, optProxyURI, optProxyCRI, optProxyScheme, optProxySchemeNumber, optURIHost, optURIPort, optHopLimit)
+			cs = consumes(cs, i, optProxyURI, optProxyCRI, optProxyScheme, optProxySchemeNumber, optURIHost, optURIPort, optHopLimit)
 		case RoleReverseProxy:
-			r.consume(i, optURIHost, optURIPort, optURIPath, optURIPathAbbrev, optHopLimit)
+			cs = consumes(cs, i, optURIHost, optURIPort, optURIPath, optURIPathAbbrev, optHopLimit)
 		case RoleServer:
 			if !reverse {
-				r.consume(i, optURIHost, optURIPort)
+				cs = consumes(cs, i, optURIHost, optURIPort)
 			}
 		}
 	}
+	r.consumeAll(cs)
 	return r
 }
 
@@ -95,9 +98,12 @@ func RequestRoute(m *message.Message, hops []Hop, sender int, layers []int, adde
 func ResponseRoute(m *message.Message, hops []Hop, sender int, layers []int, added ...uint16) Route {
 	r := newRoute(m, hops, sender, layers, added)
 	if m != nil {
+		var buf [16]consumption
+		cs := buf[:0]
 		for _, o := range m.Options {
-			r.consume(len(hops)-1, uint16(o.ID))
+			cs = append(cs, consumption{uint16(o.ID), len(hops) - 1})
 		}
+		r.consumeAll(cs)
 	}
 	return r
 }
@@ -115,15 +121,20 @@ func (r Route) CombinedEDHOC(peer int) Route {
 }
 
 func newRoute(m *message.Message, hops []Hop, sender int, layers []int, added []uint16) Route {
+	n := 0
+	if m != nil {
+		n = len(m.Options)
+	}
 	r := Route{
 		Sender:    sender,
-		AddedBy:   map[uint16]int{},
-		Consumers: map[uint16][]int{},
+		AddedBy:   make(map[uint16]int, n),
+		Consumers: make(map[uint16][]int, 8),
 		NeededBy:  map[uint16][]int{},
 		Layers:    slices.Clone(layers),
+		Hops:      make([]string, len(hops)),
 	}
-	for _, h := range hops {
-		r.Hops = append(r.Hops, h.Name)
+	for i, h := range hops {
+		r.Hops[i] = h.Name
 	}
 	if m == nil || sender == 0 {
 		return r
@@ -140,11 +151,35 @@ func newRoute(m *message.Message, hops []Hop, sender int, layers []int, added []
 	return r
 }
 
-func (r *Route) consume(hop int, opts ...uint16) {
+// consumption says that hop consumes option opt.
+type consumption struct {
+	opt uint16
+	hop int
+}
+
+func consumes(cs []consumption, hop int, opts ...uint16) []consumption {
 	for _, o := range opts {
-		if !slices.Contains(r.Consumers[o], hop) {
-			r.Consumers[o] = append(r.Consumers[o], hop)
+		cs = append(cs, consumption{o, hop})
+	}
+	return cs
+}
+
+// consumeAll adds each hop to its option's consumers, in the order given
+// and without duplicates. The new lists share one allocation; each is
+// capped at its length, so a caller that appends to one copies it.
+func (r *Route) consumeAll(cs []consumption) {
+	slices.SortStableFunc(cs, func(a, b consumption) int { return int(a.opt) - int(b.opt) })
+	backing := make([]int, 0, len(cs))
+	for i := 0; i < len(cs); {
+		o := cs[i].opt
+		start := len(backing)
+		backing = append(backing, r.Consumers[o]...)
+		for ; i < len(cs) && cs[i].opt == o; i++ {
+			if !slices.Contains(backing[start:], cs[i].hop) {
+				backing = append(backing, cs[i].hop)
+			}
 		}
+		r.Consumers[o] = backing[start:len(backing):len(backing)]
 	}
 }
 
