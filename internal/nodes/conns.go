@@ -65,6 +65,7 @@ const rotateAfter = 256
 // the next hop) and gives it back afterwards.
 type connPool struct {
 	n      *node
+	link   *Link
 	target string
 
 	mu     sync.Mutex
@@ -78,8 +79,8 @@ type pooledConn struct {
 	uses int
 }
 
-func newConnPool(n *node, target string) *connPool {
-	return &connPool{n: n, target: target, all: map[*pooledConn]bool{}}
+func newConnPool(n *node, link *Link, target string) *connPool {
+	return &connPool{n: n, link: link, target: target, all: map[*pooledConn]bool{}}
 }
 
 func (p *connPool) get() (*pooledConn, error) {
@@ -130,7 +131,7 @@ func (p *connPool) put(pc *pooledConn, healthy bool) {
 	}
 	delete(p.all, pc)
 	p.mu.Unlock()
-	pc.cc.Close()
+	p.closeConn(pc)
 }
 
 // release closes a socket an observation kept out of the pool.
@@ -138,6 +139,25 @@ func (p *connPool) release(pc *pooledConn) {
 	p.mu.Lock()
 	delete(p.all, pc)
 	p.mu.Unlock()
+	p.closeConn(pc)
+}
+
+// closeConn closes a socket and first tells the link that the socket is
+// gone. The kernel hands the freed port to the next socket that asks for
+// an ephemeral port, often within seconds, and the link knows a source only
+// by its address: without this it would take a new socket on the same port
+// for the old one and relay its requests from the old relay socket, so the
+// next node would see the old peer, whose duplicate detection keeps every
+// Message ID with its response for EXCHANGE_LIFETIME (RFC 7252 4.5). The
+// lab's MIDs are consecutive and wrap within seconds under load, so a new
+// request could carry a Message ID the next node has cached for that peer
+// and be answered with the old response: RFC 7252 4.4 forbids reusing a
+// Message ID with the same endpoint within EXCHANGE_LIFETIME, and a new
+// socket passed off as the old endpoint breaks that rule from the other
+// side. The lost request is never served (a 5.04 at a proxy, a timeout at
+// a client).
+func (p *connPool) closeConn(pc *pooledConn) {
+	p.link.forgetSource(p.target, pc.cc.LocalAddr())
 	pc.cc.Close()
 }
 
@@ -149,6 +169,6 @@ func (p *connPool) close() {
 	p.idle = nil
 	p.mu.Unlock()
 	for pc := range all {
-		pc.cc.Close()
+		p.closeConn(pc)
 	}
 }

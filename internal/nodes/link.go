@@ -41,6 +41,7 @@ type Link struct {
 
 	mu        sync.Mutex
 	relays    [2]map[string]*relaySock // per direction: source address -> socket facing the other node
+	retired   []*relaySock             // relays of closed sources, open until idle (forgetSource)
 	faults    []scenario.Fault
 	oneShot   [2][]pendingFault
 	count     [2]int      // datagrams entered per direction (faults match on it)
@@ -59,6 +60,7 @@ type relaySock struct {
 	src  *net.UDPAddr // the source this socket stands for
 	last atomic.Int64 // unix nanoseconds of the last datagram
 	fake bool         // attacker socket for replays: replies are recorded, not delivered
+	gone atomic.Bool  // the source socket was closed (forgetSource): replies are recorded, not delivered
 }
 
 type histEntry struct {
@@ -140,6 +142,10 @@ func (l *Link) Close() error {
 			l.lab.forgetPeer(r.conn.LocalAddr().String())
 		}
 	}
+	for _, r := range l.retired {
+		socks = append(socks, r.conn)
+		l.lab.forgetPeer(r.conn.LocalAddr().String())
+	}
 	for _, r := range l.attackers {
 		socks = append(socks, r.conn)
 	}
@@ -198,6 +204,34 @@ func (l *Link) relayFor(d int, src *net.UDPAddr) (*relaySock, error) {
 	return r, nil
 }
 
+// forgetSource ends the relay of a source socket that its node has closed
+// (connPool.closeConn says why): datagrams from a new socket on the same
+// address get a relay socket, and so a peer address at the other node, of
+// their own. The old relay socket stays bound until it has been idle for
+// relayIdle, so its port cannot reach the other node as a new peer either
+// while that node may still keep state for it (go-coap forgets a peer idle
+// for 16 s); replies that still arrive on it are recorded, not delivered,
+// since the port they would go to may belong to another socket by now.
+// target is the link port the socket sent to.
+func (l *Link) forgetSource(target string, src net.Addr) {
+	key := src.String()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	for d, c := range l.side {
+		if c == nil || c.LocalAddr().String() != target {
+			continue
+		}
+		if r, ok := l.relays[d][key]; ok {
+			r.gone.Store(true)
+			delete(l.relays[d], key)
+			l.retired = append(l.retired, r)
+		}
+	}
+}
+
 func (l *Link) newRelayLocked(d int, src *net.UDPAddr, fake bool) (*relaySock, error) {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -230,7 +264,7 @@ func (l *Link) readRelay(d int, r *relaySock) {
 		r.last.Store(time.Now().UnixNano())
 		data := append([]byte(nil), buf[:n]...)
 		l.pass(back, data, nil, func(b []byte) {
-			if !r.fake {
+			if !r.fake && !r.gone.Load() {
 				l.side[d].WriteToUDP(b, r.src)
 			}
 		})
@@ -247,19 +281,34 @@ func (l *Link) janitor() {
 		case <-l.done:
 			return
 		case now := <-t.C:
+			idle := func(r *relaySock) bool { return now.UnixNano()-r.last.Load() > int64(relayIdle) }
 			l.mu.Lock()
 			for d := range l.relays {
 				for k, r := range l.relays[d] {
-					if now.UnixNano()-r.last.Load() > int64(relayIdle) {
+					if idle(r) {
 						delete(l.relays[d], k)
-						l.lab.forgetPeer(r.conn.LocalAddr().String())
-						r.conn.Close()
+						l.closeRelayLocked(r)
 					}
 				}
 			}
+			kept := l.retired[:0]
+			for _, r := range l.retired {
+				if idle(r) {
+					l.closeRelayLocked(r)
+				} else {
+					kept = append(kept, r)
+				}
+			}
+			clear(l.retired[len(kept):])
+			l.retired = kept
 			l.mu.Unlock()
 		}
 	}
+}
+
+func (l *Link) closeRelayLocked(r *relaySock) {
+	l.lab.forgetPeer(r.conn.LocalAddr().String())
+	r.conn.Close()
 }
 
 // publishDatagram records one datagram as a trace event, correlated with

@@ -109,17 +109,18 @@ func (n *node) stop() {
 	})
 }
 
-// pool returns the client connections towards a target address.
-func (n *node) pool(target *net.UDPAddr) (*connPool, error) {
+// pool returns the client connections towards link, through the port
+// the link has for this node.
+func (n *node) pool(link *Link) (*connPool, error) {
 	if n.ctx.Err() != nil {
 		return nil, fmt.Errorf("nodes: node %s stopped", n.id)
 	}
-	key := target.String()
+	key := link.addrFor(n.id).String()
 	n.poolsMu.Lock()
 	defer n.poolsMu.Unlock()
 	p, ok := n.pools[key]
 	if !ok {
-		p = newConnPool(n, key)
+		p = newConnPool(n, link, key)
 		n.pools[key] = p
 	}
 	return p, nil

@@ -178,7 +178,7 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 	if err != nil {
 		return message.Message{}, err
 	}
-	p, err := n.pool(link.addrFor(n.id))
+	p, err := n.pool(link)
 	if err != nil {
 		return message.Message{}, err
 	}
