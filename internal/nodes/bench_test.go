@@ -60,22 +60,34 @@ func chainScenario(proxies int, secure bool) (*scenario.Scenario, scenario.Step)
 // benchRing is the bus ring size of the benchmarks: the lab's default.
 var benchRing = 100000
 
-// benchChain measures sequential exchanges through one topology and
-// reports the latency percentiles and the process CPU per exchange next to
-// ns/op.
-func benchChain(b *testing.B, proxies int, secure bool, subscribers int) {
+// benchLab starts one chain on a bus whose ring is already full, as a
+// running lab's is (the growth of an empty ring, trace's concern, would
+// otherwise be billed to the first run), and warms up its sockets and
+// pools.
+func benchLab(b *testing.B, proxies int, secure bool) (*Lab, *trace.Bus, scenario.Step) {
 	s, st := chainScenario(proxies, secure)
 	bus := trace.NewBus(benchRing)
-	// Fill the ring first: a running lab's ring is full, and the growth of
-	// an empty one (trace's concern) would be billed to the first run.
 	for i := 0; i < benchRing; i++ {
 		bus.Publish(trace.Event{Type: trace.TypeNotice, Note: "warm-up"})
 	}
 	lab := NewLab(bus)
-	defer lab.Close()
+	b.Cleanup(func() { lab.Close() })
 	if err := lab.Apply(s); err != nil { // Apply keeps the filled ring (Load resets it)
 		b.Fatal(err)
 	}
+	for i := 0; i < 50; i++ {
+		if r, err := lab.Send(context.Background(), st); err != nil || r.Code != "2.05" {
+			b.Fatalf("%+v %v", r, err)
+		}
+	}
+	return lab, bus, st
+}
+
+// benchChain measures sequential exchanges through one topology and
+// reports the latency percentiles and the process CPU per exchange next to
+// ns/op.
+func benchChain(b *testing.B, proxies int, secure bool, subscribers int) {
+	lab, bus, st := benchLab(b, proxies, secure)
 	for i := 0; i < subscribers; i++ {
 		sub := bus.Subscribe(4096)
 		defer sub.Close()
@@ -85,11 +97,6 @@ func benchChain(b *testing.B, proxies int, secure bool, subscribers int) {
 		}()
 	}
 	ctx := context.Background()
-	for i := 0; i < 50; i++ { // warm up the sockets and pools
-		if r, err := lab.Send(ctx, st); err != nil || r.Code != "2.05" {
-			b.Fatalf("%+v %v", r, err)
-		}
-	}
 	lat := make([]time.Duration, 0, b.N)
 	cpu0, cpuOK := processCPU()
 	b.ResetTimer()

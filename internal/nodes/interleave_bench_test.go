@@ -7,29 +7,7 @@ import (
 	"time"
 
 	"oscore-lab/internal/scenario"
-	"oscore-lab/internal/trace"
 )
-
-// benchLab starts one chain on a bus whose ring is already full, as a
-// running lab's is, and warms up its sockets and pools.
-func benchLab(b *testing.B, proxies int, secure bool) (*Lab, scenario.Step) {
-	s, st := chainScenario(proxies, secure)
-	bus := trace.NewBus(benchRing)
-	for i := 0; i < benchRing; i++ {
-		bus.Publish(trace.Event{Type: trace.TypeNotice, Note: "warm-up"})
-	}
-	lab := NewLab(bus)
-	b.Cleanup(func() { lab.Close() })
-	if err := lab.Apply(s); err != nil {
-		b.Fatal(err)
-	}
-	for i := 0; i < 50; i++ {
-		if r, err := lab.Send(context.Background(), st); err != nil || r.Code != "2.05" {
-			b.Fatalf("%+v %v", r, err)
-		}
-	}
-	return lab, st
-}
 
 // BenchmarkChainsInterleaved runs the plain and the OSCORE variant of each
 // chain side by side and alternates their exchanges one by one, so that
@@ -45,8 +23,8 @@ func BenchmarkChainsInterleaved(b *testing.B) {
 		proxies int
 	}{{"C-S", 0}, {"C-P-S", 1}, {"C-P1-P2-S", 2}} {
 		b.Run(c.name, func(b *testing.B) {
-			plain, pst := benchLab(b, c.proxies, false)
-			secure, sst := benchLab(b, c.proxies, true)
+			plain, _, pst := benchLab(b, c.proxies, false)
+			secure, _, sst := benchLab(b, c.proxies, true)
 			ctx := context.Background()
 			send := func(lab *Lab, st scenario.Step, lat *[]time.Duration, cpu *time.Duration) {
 				c0, _ := processCPU()
