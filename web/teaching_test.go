@@ -103,7 +103,9 @@ func TestBrowserReplayDraftB6(t *testing.T) {
 	if qtype == "decision" && !strings.Contains(why, "2.4") {
 		t.Errorf("decision reveal %q", why)
 	}
-	// P1 receives the second question: which step next (decrypt, Step 6).
+	// The second question is P2's first decision on the request from P1:
+	// the P1-P2 layer hides the proxy-related options, so Step 1 finds none
+	// and goes to Step 5 (draft 2.4).
 	key(t, ctx, " ")
 	waitJS(t, ctx, "the second question", `document.querySelector('[data-testid="quiz-card"]') && document.querySelector('[data-testid="quiz-card"]').dataset.answer === ''`)
 	choices := evalJS[string](t, ctx, `[...document.querySelectorAll('[data-testid="quiz-choice"]')].map(b => b.dataset.value).join(' ')`)
@@ -111,6 +113,12 @@ func TestBrowserReplayDraftB6(t *testing.T) {
 	waitJS(t, ctx, "the answer", `document.querySelector('[data-testid="quiz-score"]')`)
 	if s := evalJS[string](t, ctx, `document.querySelector('[data-testid="quiz-score"]').textContent`); !strings.HasPrefix(s, "score ") || choices == "" {
 		t.Errorf("score %q, choices %q", s, choices)
+	}
+	q2 := evalJS[string](t, ctx, `document.querySelector('[data-testid="quiz-card"]').dataset.question`)
+	a2 := evalJS[string](t, ctx, `document.querySelector('[data-testid="quiz-card"]').dataset.answer`)
+	why2 := evalJS[string](t, ctx, `document.querySelector('[data-testid="quiz-why"]').textContent`)
+	if q2 != "decision" || a2 != "1->5" || !strings.Contains(why2, "P2: Step 1→5") || !strings.Contains(why2, "2.4") || !strings.Contains(choices, "1->5") {
+		t.Errorf("second question %q: answer %q, reveal %q, choices %q; want P2's Step 1->5 (draft 2.4)", q2, a2, why2, choices)
 	}
 	run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
 	screenshot(t, ctx, "presenter.png")
