@@ -19,8 +19,8 @@ type Binding struct {
 	PIV        []byte
 	KIDContext []byte
 	Nonce      []byte
-	Observe    bool          // the request registered an observation (inner Observe 0)
 	Token      message.Token // token of the request as protected or received
+	Observe    bool          // the request registered an observation (inner Observe 0)
 
 	// MultiResponse marks a request that may draw several responses other
 	// than notifications: one sent to a group, or to a groupcomm proxy with
@@ -30,15 +30,17 @@ type Binding struct {
 	// RFC 8613 7.4.1). Set it before the first response arrives.
 	MultiResponse bool
 
-	kidBuf   [8]byte
-	pivBuf   [maxPIVLen]byte
-	nonceBuf [13]byte
-	tokBuf   [message.MaxTokenSize]byte
+	// Fields ordered so that a Binding packs into 192 bytes: it shares
+	// an allocation with the request's report.
+	noPIVSeen bool // client: the one response/notification without Partial IV was accepted, guarded by mu
+	kidBuf    [8]byte
+	pivBuf    [maxPIVLen]byte
+	nonceBuf  [13]byte
+	tokBuf    [message.MaxTokenSize]byte
 
 	mu        sync.Mutex
-	responses int   // server: responses protected so far
-	verified  int   // client: responses verified so far
-	noPIVSeen bool  // client: the one response/notification without Partial IV was accepted
+	responses int32 // server: responses protected so far
+	verified  int32 // client: responses verified so far
 	notifNum  int64 // client: Notification Number, -1 before the first notification with Partial IV
 }
 
@@ -95,7 +97,7 @@ func (b *Binding) NotificationNumber() int64 {
 func (b *Binding) Responses() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.responses + b.verified
+	return int(b.responses) + int(b.verified)
 }
 
 // check rejects a Binding that cannot produce a valid nonce (a hand-made

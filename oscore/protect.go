@@ -81,7 +81,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		return message.Message{}, nil, err
 	}
 	c := b.Ctx
-	box := new(reportBox)
+	box := new(responseBox)
 	rep := box.init("protect", "response")
 	rep.Context = c.name
 	if !isResponseCode(m.Code) {

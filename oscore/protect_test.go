@@ -198,6 +198,10 @@ func TestProxyURIDecomposition(t *testing.T) {
 	if s := FormatMessage(got); s != `GET 0x01 Uri-Path "resource" Uri-Query "q=1" Proxy-Uri "coap://example.com"` {
 		t.Fatalf("server sees %s", s)
 	}
+	const note = `Proxy-Uri decomposed: outer "coap://example.com", 1 Uri-Path and 1 Uri-Query inner (RFC 8613 4.1.3.3)`
+	if opts := rep.Complete().Options; len(opts) != 1 || opts[0].Note != note || opts[0].Where != "outer" {
+		t.Errorf("Proxy-Uri row %+v, want note %q", opts, note)
+	}
 	if len(rep.Notes) == 0 {
 		t.Fatal("no note")
 	}

@@ -43,16 +43,22 @@ type Details struct {
 	InnerCode   string         `json:"inner_code"`
 }
 
-// reportBox holds a report with its lazy state and scratch in one
-// allocation.
+// reportBox holds a report with its lazy state in one allocation.
 type reportBox struct {
-	rep      Report
-	lz       reportLazy
-	nonceBuf [13]byte // a nonce that was built on the stack
+	rep Report
+	lz  reportLazy
+}
+
+// responseBox is a response's report box with room for a nonce built from
+// the response's own Partial IV, which the report refers to.
+type responseBox struct {
+	reportBox
+	nonceBuf [13]byte
 }
 
 // reportAndBinding puts a request's report and binding in one allocation
-// (they live as long as each other in practice).
+// (they live as long as each other in practice). The request nonce lives
+// in the binding.
 type reportAndBinding struct {
 	reportBox
 	b Binding

@@ -26,23 +26,27 @@ type reportLazy struct {
 	recipient          bool // the Recipient Key was used (else the Sender Key)
 	ownPIV             bool // the nonce's Partial IV is the sender's own (else the request's)
 
-	rows         []optRow // option decisions, in rowBuf for the usual few
-	rowBuf       [reportOptsLen]optRow
-	proxyURINote string    // the one note that is not a constant (Proxy-Uri is not repeatable)
-	firstNote    [1]string // inline storage for the first note
+	rows      []optRow // option decisions, in rowBuf for the usual few
+	rowBuf    [reportOptsLen]optRow
+	firstNote [1]string // inline storage for the first note
 }
 
 // optRow is one option decision as protect and unprotect record it;
-// derive expands it into an OptionReport.
+// derive expands it into an OptionReport. It fits 32 bytes: whether the
+// option was escalated follows from its classes (see escalated).
 type optRow struct {
-	value     []byte
-	num       uint16
-	steps     uint16 // bit s set: the rule took step s (draft 2.2 steps only increase)
-	orig, cl  Class
-	where     optWhere
-	note      rowNote
-	escalated bool
+	value    []byte
+	num      uint16
+	steps    uint16 // bit s set: the rule took step s (draft 2.2 steps only increase)
+	orig, cl Class
+	where    optWhere
+	note     rowNote
 }
+
+// escalated reports whether an outer option became Inner in this layer: by
+// the rule (draft 2.2 step 8, or the previous layer's OSCORE option, draft
+// 2.1) when protecting, by the sender when found in the plaintext.
+func (r *optRow) escalated() bool { return r.cl&ClassE != 0 && r.orig&ClassE == 0 }
 
 // optWhere is where an option ends up in one layer.
 type optWhere uint8
@@ -68,7 +72,7 @@ const (
 	noteUnrecognised
 	notePreviousOSCORE
 	noteEscalated
-	noteProxyURI // text in reportLazy.proxyURINote
+	noteProxyURI // text rebuilt from the row's value by proxyURINote
 	noteOwnOSCORE
 	noteOuterCopy
 	noteEscalatedBySender
@@ -224,11 +228,11 @@ func (r *Report) derive() {
 	for i, row := range lz.rows {
 		note := rowNotes[row.note]
 		if row.note == noteProxyURI {
-			note = lz.proxyURINote
+			note = proxyURINote(row.value)
 		}
 		d.Options[i] = OptionReport{Number: row.num, Name: optionName(row.num), Value: Hex(nonNil(row.value)),
 			Text: s[start:ends[i]], Original: row.orig.name(), Class: row.cl.name(), Steps: stepPath(row.steps),
-			Where: whereNames[row.where], Escalated: row.escalated, Note: note}
+			Where: whereNames[row.where], Escalated: row.escalated(), Note: note}
 		start = ends[i]
 	}
 	if c == nil {

@@ -86,7 +86,7 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 		}
 		or.cl, or.steps = res.Class, stepSet(res.Steps)
 		if res.Class&ClassE != 0 {
-			or.where, or.escalated = whereInner, true
+			or.where = whereInner
 			if or.note == noteNone {
 				or.note = noteEscalated
 			}
@@ -110,12 +110,8 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 				inner = append(inner, message.Option{ID: optURIQuery, Value: []byte(q)})
 			}
 			outer = append(outer, message.Option{ID: opt.ID, Value: []byte(composed)})
-			note := fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", composed, len(path), len(query))
 			or.note = noteProxyURI
-			if rep.lazy != nil {
-				rep.lazy.proxyURINote = note
-			}
-			rep.addNote(note)
+			rep.addNote(proxyURIText(composed, len(path), len(query)))
 			rep.addRow(or)
 			continue
 		}
@@ -125,4 +121,19 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 	sortOptions(inner)
 	sortOptions(outer)
 	return inner, outer, sp, nil
+}
+
+// proxyURIText is the note on a decomposed Proxy-Uri (RFC 8613 4.1.3.3).
+func proxyURIText(composed string, paths, queries int) string {
+	return fmt.Sprintf("Proxy-Uri decomposed: outer %q, %d Uri-Path and %d Uri-Query inner (RFC 8613 4.1.3.3)", composed, paths, queries)
+}
+
+// proxyURINote rebuilds the note of a Proxy-Uri row from the option's
+// value, as split wrote it (decomposition is deterministic).
+func proxyURINote(v []byte) string {
+	composed, path, query, err := decomposeProxyURI(string(v))
+	if err != nil {
+		return ""
+	}
+	return proxyURIText(composed, len(path), len(query))
 }

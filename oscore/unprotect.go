@@ -122,7 +122,7 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 		return message.Message{}, nil, silent(err)
 	}
 	c := b.Ctx
-	box := new(reportBox)
+	box := new(responseBox)
 	rep := box.init("unprotect", "response")
 	rep.Context = c.name
 	rep.setOuter(m.Code)
@@ -295,7 +295,6 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 		cl := originalClass(num)
 		or := optRow{num: num, value: o.Value, orig: cl, cl: ClassE, where: whereInner}
 		if cl&ClassE == 0 {
-			or.escalated = true
 			or.note = noteEscalatedBySender
 		}
 		if num == optObserve {
