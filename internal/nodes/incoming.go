@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -138,7 +139,7 @@ func (in *incoming) step1() int {
 		in.decide("1->5", "Step 1: no proxy-related options -> step 5", 0)
 		return 5
 	}
-	in.decide("1->2", fmt.Sprintf("Step 1: proxy-related options present (%s) -> step 2", strings.Join(names, ", ")), 0)
+	in.decide("1->2", "Step 1: proxy-related options present ("+strings.Join(names, ", ")+") -> step 2", 0)
 	return 2
 }
 
@@ -160,7 +161,7 @@ func (in *incoming) step2() (int, *reply) {
 		return 0, in.fail(codes.ProxyingNotSupported, "", "forward-proxy options at a node that is not a forward-proxy", "2.4 step 2; RFC 7252 5.10.2")
 	}
 	in.forward = true
-	in.decide("2->4", fmt.Sprintf("Step 2: %s present and %s is a forward-proxy -> step 4", which, in.n.id), 0)
+	in.decide("2->4", "Step 2: "+which+" present and "+in.n.id+" is a forward-proxy -> step 4", 0)
 	return 4, nil
 }
 
@@ -170,7 +171,7 @@ func (in *incoming) step2() (int, *reply) {
 // decrypts before routing (example B.7).
 func (in *incoming) step3() int {
 	if len(in.cfg.Reverse) == 0 {
-		in.decide("3->5", fmt.Sprintf("Step 3: %s is not a reverse-proxy -> step 5 (local request)", in.n.id), 0)
+		in.decide("3->5", "Step 3: "+in.n.id+" is not a reverse-proxy -> step 5 (local request)", 0)
 		return 5
 	}
 	if v, ok := in.req.Options.GetBytes(optOSCORE); ok == nil {
@@ -242,11 +243,11 @@ func (in *incoming) step4() (int, *reply) {
 		if keep {
 			in.decide("4", fmt.Sprintf("Step 4: forward-proxy options kept for the next forward-proxy %s (B.6) -> forward", in.nextHop), 0)
 		} else {
-			in.decide("4", fmt.Sprintf("Step 4: Proxy-Scheme/Proxy-Uri consumed (RFC 7252 5.7.2) -> forward to %s", in.nextHop), 0)
+			in.decide("4", "Step 4: Proxy-Scheme/Proxy-Uri consumed (RFC 7252 5.7.2) -> forward to "+in.nextHop, 0)
 		}
 	} else {
 		in.consumeReverseOptions()
-		in.decide("4", fmt.Sprintf("Step 4: Uri-Host, Uri-Port and path prefix consumed -> forward to %s", in.nextHop), 0)
+		in.decide("4", "Step 4: Uri-Host, Uri-Port and path prefix consumed -> forward to "+in.nextHop, 0)
 	}
 	return 0, in.forwardRequest()
 }
@@ -261,7 +262,7 @@ func (in *incoming) step5() (int, *reply) {
 		in.decide("5", fmt.Sprintf("Step 5: no OSCORE option and no application at %s -> 4.04 Not Found", in.n.id), codes.NotFound)
 		return 0, in.fail(codes.NotFound, "", "no application for the request", "2.4 step 5")
 	}
-	in.decide("5", fmt.Sprintf("Step 5: no OSCORE option left -> deliver %s /%s to the application", in.req.Code, strings.Join(uriPath(in.req.Options), "/")), 0)
+	in.decide("5", "Step 5: no OSCORE option left -> deliver "+in.req.Code.String()+" /"+strings.Join(uriPath(in.req.Options), "/")+" to the application", 0)
 	return 0, in.deliver()
 }
 
@@ -294,7 +295,7 @@ func (in *incoming) step6() (int, *reply) {
 	in.removed = append(in.removed, removedLayer{ctx: b.Ctx, b: b})
 	m.Token, m.MessageID, m.Type = in.req.Token, in.req.MessageID, in.req.Type
 	in.req = m
-	in.decide("6->1", fmt.Sprintf("Step 6: layer %s removed (kid %x) -> back to step 1", b.Ctx.Name(), b.KID), 0)
+	in.decide("6->1", "Step 6: layer "+b.Ctx.Name()+" removed (kid "+hex.EncodeToString(b.KID)+") -> back to step 1", 0)
 	return 1, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -73,7 +74,7 @@ func (in *incoming) forwardRequest() *reply {
 		}
 		stack = append(stack, ctxName)
 		in.n.layer(where{in.at.ex, in.at.hop + 1}, len(stack), trace.LayerApplied, trace.DirRequest, rep)
-		in.n.decision(where{in.at.ex, in.at.hop + 1}, trace.RuleOutgoingRequest, "", "2.3", fmt.Sprintf("Layer %s added towards next hop %s", ctxName, in.nextHop), 0)
+		in.n.decision(where{in.at.ex, in.at.hop + 1}, trace.RuleOutgoingRequest, "", "2.3", "Layer "+ctxName+" added towards next hop "+in.nextHop, 0)
 		m, binding = out, b
 	} else {
 		in.n.decision(where{in.at.ex, in.at.hop + 1}, trace.RuleOutgoingRequest, "", "2.3", fmt.Sprintf("No context shared with next hop %s: forwarded without a new layer", in.nextHop), 0)
@@ -151,7 +152,7 @@ func (in *incoming) hopLimit(m *message.Message, added *[]uint16) *reply {
 		}
 		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optHopLimit, uint32(hl))
 		*added = append(*added, optHopLimit)
-		in.n.decision(at, trace.RuleHopLimit, "", "RFC 8768 3", fmt.Sprintf("No Hop-Limit: inserted %d", hl), 0)
+		in.n.decision(at, trace.RuleHopLimit, "", "RFC 8768 3", "No Hop-Limit: inserted "+strconv.Itoa(int(hl)), 0)
 		return nil
 	}
 	if v == 0 || v > 255 {
@@ -164,7 +165,7 @@ func (in *incoming) hopLimit(m *message.Message, added *[]uint16) *reply {
 		return r
 	}
 	m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optHopLimit, v-1)
-	in.n.decision(at, trace.RuleHopLimit, "", "RFC 8768 3", fmt.Sprintf("Hop-Limit %d -> %d", v, v-1), 0)
+	in.n.decision(at, trace.RuleHopLimit, "", "RFC 8768 3", "Hop-Limit "+strconv.FormatUint(uint64(v), 10)+" -> "+strconv.FormatUint(uint64(v-1), 10), 0)
 	return nil
 }
 
