@@ -93,29 +93,28 @@ func (in *incoming) protectResponse(m message.Message) (message.Message, error) 
 // hop index of each layer's other endpoint in the order the layers are
 // applied (the last removed first).
 func (in *incoming) responseHops() ([]oscore.Hop, []int) {
-	hops := []oscore.Hop{{Name: in.n.id, Role: roleOf(in.cfg)}}
-	index := map[string]int{in.n.id: 0}
-	add := func(id string) {
-		if _, ok := index[id]; !ok {
-			index[id] = len(hops)
-			hops = append(hops, oscore.Hop{Name: id, Role: roleOf(in.t.cfg[id])})
+	// A path is a handful of nodes: a linear search beats a map here.
+	hops := make([]oscore.Hop, 1, 2+len(in.removed))
+	hops[0] = oscore.Hop{Name: in.n.id, Role: roleOf(in.cfg)}
+	indexOf := func(id string) int {
+		for i := range hops {
+			if hops[i].Name == id {
+				return i
+			}
 		}
+		hops = append(hops, oscore.Hop{Name: id, Role: roleOf(in.t.cfg[id])})
+		return len(hops) - 1
 	}
 	if in.from != "" {
-		add(in.from)
+		indexOf(in.from)
 	}
-	peers := make([]string, len(in.removed))
+	layers := make([]int, len(in.removed))
 	for i, rl := range in.removed {
 		_, peer, _ := in.t.contextFor(rl.ctx.Name(), in.n.id)
 		if peer == "" {
 			peer = "peer of " + rl.ctx.Name()
 		}
-		peers[i] = peer
-		add(peer)
-	}
-	var layers []int
-	for i := len(peers) - 1; i >= 0; i-- {
-		layers = append(layers, index[peers[i]])
+		layers[len(layers)-1-i] = indexOf(peer)
 	}
 	return hops, layers
 }
