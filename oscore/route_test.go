@@ -298,8 +298,11 @@ func TestRouteOnionLayers(t *testing.T) {
 	}
 }
 
-// TestRouteDerivedMaps checks the consumers the constructors derive.
-func TestRouteDerivedMaps(t *testing.T) {
+// TestRouteDerivedFacts checks the facts the constructors derive.
+func TestRouteDerivedFacts(t *testing.T) {
+	if !slices.IsSortedFunc(requestConsumed[:], func(a, b optMask) int { return int(a.opt) - int(b.opt) }) {
+		t.Fatalf("requestConsumed is not in increasing order: %v", requestConsumed)
+	}
 	m := msgWith(codes.POST, OptURIHost, OptOSCORE, OptHopLimit)
 	r := RequestRoute(m, []Hop{hC, hP1, hRP, hS}, 1, []int{2}, OptHopLimit)
 	for _, tt := range []struct {
@@ -312,23 +315,292 @@ func TestRouteDerivedMaps(t *testing.T) {
 		{OptURIPath, []int{2}},
 		{OptOSCORE, []int{3}}, // the end-to-end layer's option reaching a proxy
 	} {
-		if got := r.Consumers[tt.opt]; !slices.Equal(got, tt.want) {
-			t.Errorf("Consumers[%s] = %v, want %v", OptionName(tt.opt), got, tt.want)
+		if got := r.Consumers(tt.opt); !slices.Equal(got, tt.want) {
+			t.Errorf("Consumers(%s) = %v, want %v", OptionName(tt.opt), got, tt.want)
 		}
 	}
-	if a, ok := r.AddedBy[OptURIHost]; !ok || a != 0 {
+	if a, ok := r.AddedBy(OptURIHost); !ok || a != 0 {
 		t.Errorf("Uri-Host received by P1 attributed to %v,%v, want hop 0", a, ok)
 	}
-	if _, ok := r.AddedBy[OptHopLimit]; ok {
+	if _, ok := r.AddedBy(OptHopLimit); ok {
 		t.Errorf("Hop-Limit inserted by P1 attributed to someone else")
 	}
 	e := r.CombinedEDHOC(3)
-	if !slices.Equal(e.NeededBy[OptEDHOC], []int{3}) || r.NeededBy[OptEDHOC] != nil {
-		t.Errorf("CombinedEDHOC: %v, original changed: %v", e.NeededBy, r.NeededBy)
+	if !slices.Equal(e.NeededBy(OptEDHOC), []int{3}) || r.NeededBy(OptEDHOC) != nil {
+		t.Errorf("CombinedEDHOC: %v, original changed: %v", e.NeededBy(OptEDHOC), r.NeededBy(OptEDHOC))
 	}
 	resp := msgWith(codes.Changed, OptOSCORE, 65001)
 	rr := ResponseRoute(resp, []Hop{hS, hP, hC}, 1, []int{2})
-	if !slices.Equal(rr.Consumers[65001], []int{2}) || !slices.Equal(rr.Consumers[OptOSCORE], []int{2}) || rr.AddedBy[OptOSCORE] != 0 {
-		t.Errorf("ResponseRoute maps: %+v", rr)
+	if a, ok := rr.AddedBy(OptOSCORE); !slices.Equal(rr.Consumers(65001), []int{2}) || !slices.Equal(rr.Consumers(OptOSCORE), []int{2}) || !ok || a != 0 {
+		t.Errorf("ResponseRoute facts: %+v", rr)
+	}
+}
+
+// routeInputOpts are options to ask a Route about: those some hop
+// consumes, the OSCORE and EDHOC options, options of every class and an
+// unknown one.
+var routeInputOpts = []uint16{OptURIHost, OptObserve, OptURIPort, OptOSCORE, OptURIPath, OptContentFormat,
+	OptURIPathAbbrev, OptMaxAge, OptHopLimit, OptEDHOC, OptProxyURI, OptProxyScheme, OptSize1, OptProxyCRI,
+	OptProxySchemeNumber, OptEcho, OptNoResponse, 65001}
+
+// routeMsgs are messages with various option sets (nil: no message).
+func routeMsgs() []*message.Message {
+	get, post := codes.GET, codes.POST
+	return []*message.Message{
+		nil,
+		msgWith(get),
+		msgWith(get, OptURIHost, OptURIPath, OptProxyScheme),
+		msgWith(post, OptURIHost, OptOSCORE, OptProxyScheme),
+		msgWith(post, OptURIHost, OptOSCORE, OptHopLimit, OptURIPath, OptURIPath),
+		msgWith(get, OptProxyURI, OptProxySchemeNumber, OptURIPort),
+		msgWith(post, OptURIHost, OptOSCORE, OptEDHOC, OptProxyScheme),
+		msgWith(codes.Content, OptObserve, OptOSCORE, OptContentFormat, 65001),
+		msgWith(get, OptProxyCRI, OptURIPathAbbrev, OptURIPort, OptURIHost, OptHopLimit),
+	}
+}
+
+// routeHopLists lists the paths of n hops from a client to a server with
+// every combination of the given intermediary roles.
+func routeHopLists(n int, roles ...Role) [][]Hop {
+	out := [][]Hop{{hC}}
+	for i := 1; i < n-1; i++ {
+		var next [][]Hop
+		for _, p := range out {
+			for _, ro := range roles {
+				next = append(next, append(slices.Clone(p), Hop{fmt.Sprintf("P%d", i), ro}))
+			}
+		}
+		out = next
+	}
+	for i := range out {
+		out[i] = append(out[i], hS)
+	}
+	return out
+}
+
+// forwardChain is a path of n hops: a client, n-2 forward-proxies and a server.
+func forwardChain(n int) []Hop { return routeHopLists(n, RoleForwardProxy)[0] }
+
+// inputFromFacts answers the rule's questions from what AddedBy, Consumers,
+// NeededBy and Layers say, with lists, as the draft phrases them (section
+// 2.2; 2.1 for the OSCORE option of the sender's previous layer).
+func inputFromFacts(r Route, x int, opt uint16, m *message.Message) RuleInput {
+	adder := r.Sender
+	if a, ok := r.AddedBy(opt); ok {
+		adder = a
+	}
+	consumers, needers := r.Consumers(opt), r.NeededBy(opt)
+	if j := slices.Index(r.Layers, x); opt == OptOSCORE && j > 0 {
+		adder, consumers, needers = r.Sender, r.Layers[j-1:j], nil
+	}
+	next := -1 // the nearest consumer after the sender
+	for _, c := range consumers {
+		if c > r.Sender && c >= 0 && (next < 0 || c < next) {
+			next = c
+		}
+	}
+	return RuleInput{
+		Option:                opt,
+		AddedBySender:         adder == r.Sender,
+		XIsConsumer:           x > r.Sender && slices.Contains(consumers, x),
+		XIsNextConsumer:       next >= 0 && x == next,
+		XIsNextHop:            x == r.Sender+1,
+		NextHopIsNextConsumer: next >= 0 && r.Sender+1 == next,
+		XNeedsBeforeRemoval:   slices.Contains(needers, x),
+		HasProxyScheme:        m != nil && (m.Options.HasOption(OptProxyScheme) || m.Options.HasOption(OptProxySchemeNumber)),
+	}
+}
+
+// TestRouteInputFromFacts: Input, which works on the compact form, answers
+// as the facts the accessors give, for routes of 2 to 5 hops with the
+// intermediaries' roles mixed, every sender and usual layers, paths longer
+// than the bitmasks, and routes changed with the setters.
+func TestRouteInputFromFacts(t *testing.T) {
+	type built struct {
+		name string
+		r    Route
+		m    *message.Message
+	}
+	var routes []built
+	add := func(name string, r Route, m *message.Message) {
+		routes = append(routes, built{name, r, m})
+		e := r
+		e.SetConsumers(OptProxyScheme, len(r.Hops)-1, 1, 1, r.Sender+1, 70)
+		e.SetNeededBy(OptURIHost, r.Sender+1, 64)
+		e.SetAddedBy(OptURIHost, len(r.Hops)-1)
+		e.SetConsumers(OptURIPath, 64, 2, 63)
+		e.SetConsumers(OptHopLimit)
+		routes = append(routes, built{name + "/edited", e, m}, built{name + "/edhoc", r.CombinedEDHOC(len(r.Hops) - 1), m})
+	}
+	var paths [][]Hop
+	for n := 2; n <= 4; n++ {
+		paths = append(paths, routeHopLists(n, RoleForwardProxy, RoleReverseProxy, RoleServer)...)
+	}
+	paths = append(paths, routeHopLists(5, RoleForwardProxy, RoleReverseProxy)...)
+	paths = append(paths, forwardChain(64), forwardChain(65), forwardChain(70))
+	for _, hops := range paths {
+		n := len(hops)
+		senders := upTo(n)
+		if n > 5 {
+			senders = []int{0, 1, 62, 63, 64, n - 2}
+		}
+		for _, s := range senders {
+			for _, layers := range [][]int{nil, {n - 1}, {s + 1}, {n - 1, 64, s + 1}} {
+				for mi, m := range routeMsgs() {
+					name := fmt.Sprintf("%s/s=%d/L=%v/routeMsgs[%d]", roleLetters(hops), s, layers, mi)
+					add("req/"+name, RequestRoute(m, hops, s, layers, OptHopLimit), m)
+					add("resp/"+name, ResponseRoute(m, hops, s, layers), m)
+				}
+			}
+		}
+	}
+	for _, b := range routes {
+		xs := append(upTo(len(b.r.Hops)+1), -1, 64)
+		if len(b.r.Hops) > 5 {
+			xs = []int{-1, 0, 1, 2, 62, 63, 64, 65, 69, 70}
+		}
+		for _, x := range xs {
+			for _, opt := range routeInputOpts {
+				if got, want := b.r.Input(x, opt, b.m), inputFromFacts(b.r, x, opt, b.m); got != want {
+					t.Fatalf("%s: %s towards %d: %+v, facts say %+v", b.name, OptionName(opt), x, got, want)
+				}
+			}
+		}
+	}
+}
+
+func upTo(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func roleLetters(hops []Hop) string {
+	if len(hops) > 5 {
+		return fmt.Sprintf("%d hops", len(hops))
+	}
+	b := make([]byte, len(hops))
+	for i, h := range hops {
+		b[i] = "?CFRS"[min(int(h.Role), 4)]
+	}
+	return string(b)
+}
+
+// TestRouteLongPath: a Route's bitmasks hold hops 0 to 63; a longer chain
+// of forward-proxies answers as the chain C, P1, P2, S does.
+func TestRouteLongPath(t *testing.T) {
+	const n = 70
+	long, short := forwardChain(n), forwardChain(4)
+	// like maps a sender of the long chain to the one of the short chain in
+	// the same position (the client, a proxy followed by a proxy, the last
+	// proxy) and x, its next hop or the server, to the short chain's.
+	like := func(i int) int {
+		switch {
+		case i == 0:
+			return 0
+		case i == n-2:
+			return 2
+		}
+		return 1
+	}
+	likeX := func(s, x int) int {
+		if x == n-1 {
+			return 3
+		}
+		return like(s) + 1
+	}
+	req := msgWith(codes.POST, OptURIHost, OptOSCORE, OptHopLimit, OptProxyScheme)
+	resp := msgWith(codes.Changed, OptOSCORE, OptMaxAge, 65001)
+	for _, s := range []int{0, 1, 2, 62, 63, 64, 65, n - 3, n - 2} {
+		for _, x := range []int{s + 1, n - 1} {
+			sx := likeX(s, x)
+			layers, shortLayers := []int{x}, []int{sx}
+			if s == 0 && x != n-1 {
+				layers, shortLayers = []int{n - 1, x}, []int{3, sx}
+			}
+			for _, tt := range []struct {
+				kind        string
+				long, short Route
+				m           *message.Message
+			}{
+				{"request", RequestRoute(req, long, s, layers, OptHopLimit), RequestRoute(req, short, like(s), shortLayers, OptHopLimit), req},
+				{"response", ResponseRoute(resp, long, s, layers), ResponseRoute(resp, short, like(s), shortLayers), resp},
+			} {
+				for _, opt := range routeInputOpts {
+					got, want := tt.long.Input(x, opt, tt.m), tt.short.Input(sx, opt, tt.m)
+					if got != want {
+						t.Errorf("%s from hop %d towards %d, %s: %+v, short chain %+v", tt.kind, s, x, OptionName(opt), got, want)
+					}
+				}
+			}
+		}
+	}
+	r := RequestRoute(req, long, n-2, []int{n - 1})
+	if got := r.Consumers(OptURIHost); len(got) != n-1 || got[0] != 1 || got[n-2] != n-1 || !slices.IsSorted(got) {
+		t.Errorf("Consumers(Uri-Host) = %v, want 1 to %d", got, n-1)
+	}
+	if got := r.Consumers(OptOSCORE); !slices.Equal(got, []int{n - 1}) {
+		t.Errorf("Consumers(OSCORE) = %v, want [%d]", got, n-1)
+	}
+	if got := r.RuleFor(n-1)(OptURIHost, req); got.Class != ClassE || !slices.Equal(got.Steps, []int{1, 4, 6, 7, 8}) {
+		t.Errorf("Uri-Host in the P68_S layer: %v via %v, want E via [1 4 6 7 8]", got.Class, got.Steps)
+	}
+}
+
+// TestRouteSetters: the setters replace an option's facts, give hop
+// indices in ascending order without duplicates, and leave copies of the
+// Route as they were.
+func TestRouteSetters(t *testing.T) {
+	m := msgWith(codes.POST, OptURIHost, OptOSCORE)
+	r := RequestRoute(m, []Hop{hC, hP, hS}, 1, []int{2})
+	c := r
+	c.SetConsumers(OptURIHost, 70, 2, 0, 2, 64)
+	c.SetNeededBy(OptURIPath, 65, 2)
+	c.SetAddedBy(OptURIHost, 1)
+	c.SetAddedBy(OptProxyScheme, 0)
+	if got := c.Consumers(OptURIHost); !slices.Equal(got, []int{0, 2, 64, 70}) {
+		t.Errorf("Consumers(Uri-Host) = %v", got)
+	}
+	if got := c.NeededBy(OptURIPath); !slices.Equal(got, []int{2, 65}) {
+		t.Errorf("NeededBy(Uri-Path) = %v", got)
+	}
+	if a, ok := c.AddedBy(OptURIHost); !ok || a != 1 {
+		t.Errorf("AddedBy(Uri-Host) = %v, %v", a, ok)
+	}
+	if a, ok := c.AddedBy(OptProxyScheme); !ok || a != 0 {
+		t.Errorf("AddedBy(Proxy-Scheme) = %v, %v", a, ok)
+	}
+	if !c.Input(2, OptURIHost, m).AddedBySender || !c.Input(2, OptURIPath, m).XNeedsBeforeRemoval {
+		t.Errorf("the setters do not reach Input")
+	}
+	// The original is untouched.
+	if got := r.Consumers(OptURIHost); !slices.Equal(got, []int{1, 2}) {
+		t.Errorf("original Consumers(Uri-Host) = %v, want [1 2]", got)
+	}
+	if a, ok := r.AddedBy(OptURIHost); !ok || a != 0 {
+		t.Errorf("original AddedBy(Uri-Host) = %v, %v", a, ok)
+	}
+	if _, ok := r.AddedBy(OptProxyScheme); ok || r.NeededBy(OptURIPath) != nil {
+		t.Errorf("original changed: %+v", r)
+	}
+	// A copy of the copy: beyond the bitmasks as well.
+	d := c
+	d.SetConsumers(OptURIHost, 71)
+	d.SetNeededBy(OptURIPath)
+	if got := c.Consumers(OptURIHost); !slices.Equal(got, []int{0, 2, 64, 70}) || !slices.Equal(c.NeededBy(OptURIPath), []int{2, 65}) {
+		t.Errorf("copy changed: Consumers(Uri-Host) = %v, NeededBy(Uri-Path) = %v", got, c.NeededBy(OptURIPath))
+	}
+	if got := d.Consumers(OptURIHost); !slices.Equal(got, []int{71}) || d.NeededBy(OptURIPath) != nil {
+		t.Errorf("Consumers(Uri-Host) = %v, NeededBy(Uri-Path) = %v", got, d.NeededBy(OptURIPath))
+	}
+	// Negative hop indices (not on the path) are kept, never the next consumer.
+	d.SetConsumers(OptURIPort, 2, -1)
+	if got := d.Consumers(OptURIPort); !slices.Equal(got, []int{-1, 2}) {
+		t.Errorf("Consumers(Uri-Port) = %v", got)
+	}
+	if in := d.Input(2, OptURIPort, m); !in.XIsConsumer || !in.XIsNextConsumer {
+		t.Errorf("Uri-Port towards 2: %+v", in)
 	}
 }
