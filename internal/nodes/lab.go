@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
@@ -174,12 +175,24 @@ func (l *Lab) linkBetween(from, to string) (*Link, error) {
 	if na == nil || nb == nil {
 		return nil, fmt.Errorf("nodes: no link from %q to %q: unknown node", from, to)
 	}
-	lk, err := newLink(l, from, to, na.address(), nb.address())
+	lk, err := newLink(l, from, to, na.address(), nb.address(), relayIdleBetween(t.cfg[from], t.cfg[to]))
 	if err != nil {
 		return nil, err
 	}
 	l.links[[2]string{from, to}] = lk
 	return lk, nil
+}
+
+// relayIdleBetween is how long a link between nodes a and b keeps an idle
+// relay socket: externalRelayIdle when either is external, relayIdle
+// otherwise.
+func relayIdleBetween(a, b *scenario.Node) time.Duration {
+	for _, c := range []*scenario.Node{a, b} {
+		if c != nil && c.Role == scenario.RoleExternal {
+			return externalRelayIdle
+		}
+	}
+	return relayIdle
 }
 
 // Nodes lists the nodes with their real listening addresses.

@@ -19,8 +19,18 @@ const (
 	dirBA = 1
 )
 
-// relayIdle is how long a per-source relay socket lives without traffic.
+// relayIdle is how long a per-source relay socket lives without traffic
+// when both ends are lab nodes: longer than go-coap keeps an idle peer
+// (16 s), so a port the kernel hands out again never reaches a lab node
+// that still holds state for the old relay.
 const relayIdle = 60 * time.Second
+
+// externalRelayIdle is the same for a link with an external node, which may
+// remember a peer's Message IDs and responses for the full
+// EXCHANGE_LIFETIME (RFC 7252 4.8.2: 247 s with the default transmission
+// parameters) and must not take a new relay on a reused port for the old
+// one (RFC 7252 4.4, 4.5).
+const externalRelayIdle = 247 * time.Second
 
 // historySize bounds the datagrams a link keeps for Replay.
 const historySize = 1024
@@ -35,6 +45,7 @@ type Link struct {
 	id   string
 	a, b string
 	lab  *Lab
+	idle time.Duration // relayIdle or externalRelayIdle
 
 	side   [2]*net.UDPConn                // side[dirAB]: A sends here; side[dirBA]: B sends here
 	target [2]atomic.Pointer[net.UDPAddr] // target[dirAB]: B's address; target[dirBA]: A's address
@@ -78,8 +89,8 @@ type LinkInfo struct {
 	Datagrams uint64 `json:"datagrams"`
 }
 
-func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr) (*Link, error) {
-	l := &Link{id: a + "-" + b, a: a, b: b, lab: lab, done: make(chan struct{})}
+func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr, idle time.Duration) (*Link, error) {
+	l := &Link{id: a + "-" + b, a: a, b: b, lab: lab, idle: idle, done: make(chan struct{})}
 	for d := range l.side {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -208,9 +219,10 @@ func (l *Link) relayFor(d int, src *net.UDPAddr) (*relaySock, error) {
 // (connPool.closeConn says why): datagrams from a new socket on the same
 // address get a relay socket, and so a peer address at the other node, of
 // their own. The old relay socket stays bound until it has been idle for
-// relayIdle, so its port cannot reach the other node as a new peer either
-// while that node may still keep state for it (go-coap forgets a peer idle
-// for 16 s); replies that still arrive on it are recorded, not delivered,
+// the link's idle time, so its port cannot reach the other node as a new
+// peer either while that node may still keep state for it (go-coap forgets
+// a peer idle for 16 s, an external node may remember it for
+// EXCHANGE_LIFETIME); replies that still arrive on it are recorded, not delivered,
 // since the port they would go to may belong to another socket by now.
 // target is the link port the socket sent to.
 func (l *Link) forgetSource(target string, src net.Addr) {
@@ -271,17 +283,18 @@ func (l *Link) readRelay(d int, r *relaySock) {
 	}
 }
 
-// janitor closes relay sockets that have been idle for relayIdle.
+// janitor closes relay sockets that have been idle for the link's idle
+// time.
 func (l *Link) janitor() {
 	defer l.wg.Done()
-	t := time.NewTicker(relayIdle / 4)
+	t := time.NewTicker(l.idle / 4)
 	defer t.Stop()
 	for {
 		select {
 		case <-l.done:
 			return
 		case now := <-t.C:
-			idle := func(r *relaySock) bool { return now.UnixNano()-r.last.Load() > int64(relayIdle) }
+			idle := func(r *relaySock) bool { return now.UnixNano()-r.last.Load() > int64(l.idle) }
 			l.mu.Lock()
 			for d := range l.relays {
 				for k, r := range l.relays[d] {

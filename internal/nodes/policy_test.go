@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"testing"
+	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
@@ -89,6 +90,20 @@ func TestExternalNode(t *testing.T) {
 	}
 	if px != 2 {
 		t.Errorf("%d datagrams on P-X, want 2", px)
+	}
+	// Relays towards X outlive the EXCHANGE_LIFETIME an external stack may
+	// remember a peer for; those between lab nodes go after relayIdle.
+	for _, tc := range []struct {
+		a, b string
+		want time.Duration
+	}{{"P", "X", externalRelayIdle}, {"C", "X", externalRelayIdle}, {"C", "P", relayIdle}} {
+		lk, err := lab.linkBetween(tc.a, tc.b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lk.idle != tc.want {
+			t.Errorf("link %s keeps idle relays %v, want %v", lk.ID(), lk.idle, tc.want)
+		}
 	}
 }
 
