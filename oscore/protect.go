@@ -109,7 +109,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		}
 		piv := encodePIV(pivBuf[:0], s)
 		ov.PartialIV = piv
-		nonce = box.nonceBuf[:c.p.AEAD.NonceLen()] // the AEAD keeps no reference, the report does
+		nonce = box.lz.nonce[:c.p.AEAD.NonceLen()] // built where the report keeps it
 		makeNonce(nonce, c.p.SenderID, piv, c.commonIV)
 		ownPIV = true
 		if !first {

@@ -49,11 +49,17 @@ type reportBox struct {
 	lz  reportLazy
 }
 
-// responseBox is a response's report box with room for a nonce built from
-// the response's own Partial IV, which the report refers to.
+// responseBox is a response's report box with room for its first note
+// (a response's report usually has one, a request's rarely).
 type responseBox struct {
 	reportBox
-	nonceBuf [13]byte
+	firstNote [1]string
+}
+
+func (x *responseBox) init(action, msg string) *Report {
+	r := x.reportBox.init(action, msg)
+	r.Notes = x.firstNote[:0:1]
+	return r
 }
 
 // reportAndBinding puts a request's report and binding in one allocation

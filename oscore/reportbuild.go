@@ -97,9 +97,10 @@ func appendAADDiag(dst []byte, alg AEADAlg, kid, piv []byte) []byte {
 	return append(dst, `', h''] >>]`...)
 }
 
-// cryptoParts are the values a report shows for one AEAD operation. Every
-// slice must outlive the call (message, context, binding or report memory,
-// never the caller's stack): the report keeps them.
+// cryptoParts are the values a report shows for one AEAD operation. The
+// report copies the nonce; every other slice must outlive the call
+// (message, context, binding or report memory, never the caller's stack):
+// the report keeps them.
 type cryptoParts struct {
 	recipient bool     // the Recipient Key was used (else the Sender Key)
 	optVal    []byte   // the OSCORE option as sent or received
@@ -117,7 +118,8 @@ func (r *Report) record(c *Context, p *cryptoParts, plaintext, ciphertext []byte
 	if lz := r.lazy; lz != nil {
 		lz.ctx, lz.recipient, lz.ownPIV = c, p.recipient, p.ownPIV
 		lz.optVal, lz.option = p.optVal, true
-		lz.nonce, lz.req = p.nonce, p.req
+		lz.nonceLen = uint8(copy(lz.nonce[:], p.nonce))
+		lz.req = p.req
 	}
 }
 

@@ -17,7 +17,6 @@ type reportLazy struct {
 	ctx   *Context // the context whose IV and key were used; nil when no nonce or AAD inputs were recorded
 
 	optVal []byte   // the OSCORE option bytes; parsed again by derive when option is set
-	nonce  []byte   // nil: no nonce was built (processing stopped before)
 	req    *Binding // its KID and PIV are request_kid and request_piv of the AAD (RFC 8613 5.4)
 
 	outer, inner       codes.Code
@@ -25,10 +24,11 @@ type reportLazy struct {
 	option             bool // optVal decoded: the kid, kid context and Partial IV can be shown
 	recipient          bool // the Recipient Key was used (else the Sender Key)
 	ownPIV             bool // the nonce's Partial IV is the sender's own (else the request's)
+	nonceLen           uint8
+	nonce              [13]byte // a copy of the nonce; nonceLen 0: none was built (processing stopped before)
 
-	rows      []optRow // option decisions, in rowBuf for the usual few
-	rowBuf    [reportOptsLen]optRow
-	firstNote [1]string // inline storage for the first note
+	rows   []optRow // option decisions, in rowBuf for the usual few
+	rowBuf [reportOptsLen]optRow
 }
 
 // optRow is one option decision as protect and unprotect record it;
@@ -109,11 +109,9 @@ func (r *Report) addRow(row optRow) {
 	}
 }
 
-// addNote appends a note, the first one in the report's own allocation.
+// addNote appends a note (a response's first one goes to its box, see
+// responseBox).
 func (r *Report) addNote(s string) {
-	if r.Notes == nil && r.lazy != nil {
-		r.Notes = r.lazy.firstNote[:0:1]
-	}
 	r.Notes = append(r.Notes, s)
 }
 
@@ -196,7 +194,11 @@ func (r *Report) derive() {
 				idPIV = c.p.RecipientID
 			}
 		}
-		d.Nonce = NonceReport{IDPIV: nonNil(idPIV), CommonIV: c.commonIV, Nonce: lz.nonce, PIVFrom: from}
+		var nonce []byte
+		if lz.nonceLen > 0 {
+			nonce = lz.nonce[:lz.nonceLen:lz.nonceLen]
+		}
+		d.Nonce = NonceReport{IDPIV: nonNil(idPIV), CommonIV: c.commonIV, Nonce: nonce, PIVFrom: from}
 		d.AAD = AADReport{Alg: int(c.p.AEAD), RequestKID: nonNil(reqKID), RequestPIV: nonNil(reqPIV), Options: Hex{}}
 		d.Key = c.keyReports[0]
 		if lz.recipient {

@@ -141,7 +141,7 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 			rep.setOption(raw, true)
 			return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail("Partial IV too long"))
 		}
-		nonce := box.nonceBuf[:c.p.AEAD.NonceLen()]
+		nonce := box.lz.nonce[:c.p.AEAD.NonceLen()] // built where the report keeps it
 		makeNonce(nonce, c.p.RecipientID, ov.PartialIV, c.commonIV)
 		parts.nonce, parts.ownPIV = nonce, true
 	}
