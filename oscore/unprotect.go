@@ -269,7 +269,13 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 	// option list is allocated at its exact size.
 	var innerBuf [innerInline]message.Option
 	inner, payload, perr := parseOptions(pt[1:], innerBuf[:0])
-	opts := make(message.Options, 0, len(m.Options)+len(inner))
+	kept := 0 // outer options that stay: neither OSCORE nor Class E
+	for _, o := range m.Options {
+		if o.ID != optOSCORE && originalClass(uint16(o.ID))&ClassE == 0 {
+			kept++
+		}
+	}
+	opts := make(message.Options, 0, kept+len(inner))
 	for _, o := range m.Options {
 		num := uint16(o.ID)
 		cl := originalClass(num)
