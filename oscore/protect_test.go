@@ -132,7 +132,7 @@ func TestEscalationRule(t *testing.T) {
 	if !e2e.Options.HasOption(optURIHost) || !e2e.Options.HasOption(optProxyScheme) {
 		t.Fatalf("e2e outer: %s", FormatMessage(e2e))
 	}
-	rule := func(opt uint16, m *message.Message) RuleResult {
+	rule := func(opt uint16, opts message.Options) RuleResult {
 		// C->P layer: everything meant for P is escalated (B.1).
 		return RuleResult{Class: ClassE, Steps: []int{1, 2, 3, 5, 6, 8}, Original: originalClass(opt)}
 	}
@@ -173,7 +173,7 @@ func TestEscalationRule(t *testing.T) {
 		t.Fatalf("final %s", FormatMessage(final))
 	}
 	// A rule that leaves the old OSCORE option outer is refused.
-	keepU := func(opt uint16, m *message.Message) RuleResult { return RuleResult{Class: ClassU, Original: ClassU} }
+	keepU := func(opt uint16, opts message.Options) RuleResult { return RuleResult{Class: ClassU, Original: ClassU} }
 	if _, _, _, err := ProtectRequest(cliP, e2e, ProtectOptions{Rule: keepU}); err == nil {
 		t.Fatal("two OSCORE options produced")
 	}

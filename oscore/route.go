@@ -191,17 +191,20 @@ func (r *Route) edit(opt uint16) *routeOpt {
 	return &r.opts[i]
 }
 
-// ClassRule gives the class of option opt of message m in one layer. The
-// steps of its result are the draft's step numbers (1 to 9, section 2.2)
-// in increasing order, as ProtectionRule gives them; a report keeps them
-// as a set.
-type ClassRule func(opt uint16, m *message.Message) RuleResult
+// ClassRule gives the class of option opt of a message with options opts
+// in one layer (the draft's rule asks of the message only which options it
+// carries: step 7, Proxy-Scheme or Proxy-Scheme-Number). The steps of its
+// result are the draft's step numbers (1 to 9, section 2.2) in increasing
+// order, as ProtectionRule gives them; a report keeps them as a set. A rule
+// must not modify opts: it is the message being protected.
+type ClassRule func(opt uint16, opts message.Options) RuleResult
 
 // RuleFor returns the option-protection rule (draft section 2.2) for the
 // layer the sender applies towards the OSCORE endpoint at hop index x.
 func (r Route) RuleFor(x int) ClassRule {
-	return func(opt uint16, m *message.Message) RuleResult {
-		return ProtectionRule(r.Input(x, opt, m))
+	return func(opt uint16, opts message.Options) RuleResult {
+		m := message.Message{Options: opts}
+		return ProtectionRule(r.Input(x, opt, &m))
 	}
 }
 

@@ -33,7 +33,6 @@ type splitResult struct {
 // size).
 func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, rep *Report, innerBuf, outerBuf message.Options) (inner, outer message.Options, sp splitResult, err error) {
 	inner, outer = innerBuf[:0], outerBuf[:0]
-	var ruleMsg *message.Message // a copy handed to the rule, so that m stays as it is
 	for _, opt := range m.Options {
 		num := uint16(opt.ID)
 		known := lookup(num) != nil
@@ -74,11 +73,7 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 		}
 		res := RuleResult{Class: orig, Original: orig}
 		if o.Rule != nil {
-			if ruleMsg == nil {
-				cp := *m
-				ruleMsg = &cp
-			}
-			res = o.Rule(num, ruleMsg)
+			res = o.Rule(num, m.Options)
 		}
 		if num == optOSCORE && o.Rule == nil {
 			res = RuleResult{Class: ClassE, Original: orig}
