@@ -116,8 +116,10 @@ func (r *Report) record(c *Context, p *cryptoParts, plaintext, ciphertext []byte
 	r.Context = c.name
 	r.Plaintext, r.Ciphertext = plaintext, ciphertext
 	if lz := r.lazy; lz != nil {
-		lz.ctx, lz.recipient, lz.ownPIV = c, p.recipient, p.ownPIV
-		lz.optVal, lz.option = p.optVal, true
+		lz.ctx, lz.optVal = c, p.optVal
+		lz.flags.set(lazyRecipient, p.recipient)
+		lz.flags.set(lazyOwnPIV, p.ownPIV)
+		lz.flags.set(lazyOption, true)
 		lz.nonceLen = uint8(copy(lz.nonce[:], p.nonce))
 		lz.req = p.req
 	}

@@ -11,24 +11,46 @@ import (
 // reportLazy is what protect and unprotect record for a report, compactly,
 // and what Complete needs to build its Details on first use, once, for any
 // number of concurrent readers.
+//
+// The fields are ordered to pack: a response's box fits the 384-byte size
+// class.
 type reportLazy struct {
-	once  sync.Once
-	owner *Report  // the report the Details are built for (copies read from it)
-	ctx   *Context // the context whose IV and key were used; nil when no nonce or AAD inputs were recorded
+	once         sync.Once
+	outer, inner codes.Code // valid with lazyOuter, lazyInner
+	owner        *Report    // the report the Details are built for (copies read from it)
+	ctx          *Context   // the context whose IV and key were used; nil when no nonce or AAD inputs were recorded
 
-	optVal []byte   // the OSCORE option bytes; parsed again by derive when option is set
+	optVal []byte   // the OSCORE option bytes; parsed again by derive when lazyOption is set
 	req    *Binding // its KID and PIV are request_kid and request_piv of the AAD (RFC 8613 5.4)
 
-	outer, inner       codes.Code
-	hasOuter, hasInner bool
-	option             bool // optVal decoded: the kid, kid context and Partial IV can be shown
-	recipient          bool // the Recipient Key was used (else the Sender Key)
-	ownPIV             bool // the nonce's Partial IV is the sender's own (else the request's)
-	nonceLen           uint8
-	nonce              [13]byte // a copy of the nonce; nonceLen 0: none was built (processing stopped before)
+	flags    lazyFlags
+	nonceLen uint8
+	nonce    [13]byte // a copy of the nonce; nonceLen 0: none was built (processing stopped before)
 
 	rows   []optRow // option decisions, in rowBuf for the usual few
 	rowBuf [reportOptsLen]optRow
+}
+
+// lazyFlags are the yes/no facts of a reportLazy.
+type lazyFlags uint8
+
+const (
+	lazyOuter     lazyFlags = 1 << iota // the outer code was recorded
+	lazyInner                           // the inner code was recorded
+	lazyOption                          // optVal decoded: the kid, kid context and Partial IV can be shown
+	lazyRecipient                       // the Recipient Key was used (else the Sender Key)
+	lazyOwnPIV                          // the nonce's Partial IV is the sender's own (else the request's)
+)
+
+func (f lazyFlags) has(g lazyFlags) bool { return f&g != 0 }
+
+// set turns g on or off.
+func (f *lazyFlags) set(g lazyFlags, on bool) {
+	if on {
+		*f |= g
+	} else {
+		*f &^= g
+	}
 }
 
 // optRow is one option decision as protect and unprotect record it;
@@ -118,20 +140,23 @@ func (r *Report) addNote(s string) {
 // setOuter and setInner record the outer and inner codes (RFC 8613 4.2).
 func (r *Report) setOuter(c codes.Code) {
 	if lz := r.lazy; lz != nil {
-		lz.outer, lz.hasOuter = c, true
+		lz.outer = c
+		lz.flags.set(lazyOuter, true)
 	}
 }
 
 func (r *Report) setInner(c codes.Code) {
 	if lz := r.lazy; lz != nil {
-		lz.inner, lz.hasInner = c, true
+		lz.inner = c
+		lz.flags.set(lazyInner, true)
 	}
 }
 
 // setOption records the OSCORE option bytes; decoded says they parsed.
 func (r *Report) setOption(raw []byte, decoded bool) {
 	if lz := r.lazy; lz != nil {
-		lz.optVal, lz.option = raw, decoded
+		lz.optVal = raw
+		lz.flags.set(lazyOption, decoded)
 	}
 }
 
@@ -165,7 +190,7 @@ func (r *Report) derive() {
 	lz := r.lazy
 	d := &Details{Seq: -1, OptionValue: nonNil(lz.optVal)}
 	r.Details = d
-	if lz.option {
+	if lz.flags.has(lazyOption) {
 		if ov, err := ParseOption(lz.optVal); err == nil {
 			d.KID, d.KIDContext, d.PartialIV = ov.KID, ov.KIDContext, ov.PartialIV
 			if ov.PartialIV != nil {
@@ -173,10 +198,10 @@ func (r *Report) derive() {
 			}
 		}
 	}
-	if lz.hasOuter {
+	if lz.flags.has(lazyOuter) {
 		d.OuterCode = codeString(lz.outer)
 	}
-	if lz.hasInner {
+	if lz.flags.has(lazyInner) {
 		d.InnerCode = codeString(lz.inner)
 	}
 	c := lz.ctx
@@ -187,10 +212,10 @@ func (r *Report) derive() {
 	idPIV, noncePIV := reqKID, reqPIV
 	if c != nil {
 		from := "request"
-		if lz.ownPIV {
+		if lz.flags.has(lazyOwnPIV) {
 			from = "own"
 			idPIV, noncePIV = c.p.SenderID, d.PartialIV
-			if lz.recipient {
+			if lz.flags.has(lazyRecipient) {
 				idPIV = c.p.RecipientID
 			}
 		}
@@ -201,13 +226,13 @@ func (r *Report) derive() {
 		d.Nonce = NonceReport{IDPIV: nonNil(idPIV), CommonIV: c.commonIV, Nonce: nonce, PIVFrom: from}
 		d.AAD = AADReport{Alg: int(c.p.AEAD), RequestKID: nonNil(reqKID), RequestPIV: nonNil(reqPIV), Options: Hex{}}
 		d.Key = c.keyReports[0]
-		if lz.recipient {
+		if lz.flags.has(lazyRecipient) {
 			d.Key = c.keyReports[1]
 		}
 	}
 
 	var buf []byte
-	if lz.option {
+	if lz.flags.has(lazyOption) {
 		buf = OptionValue{KID: d.KID, PartialIV: d.PartialIV, KIDContext: d.KIDContext}.appendText(buf)
 	}
 	endOption := len(buf)
@@ -222,7 +247,7 @@ func (r *Report) derive() {
 		ends = append(ends, len(buf))
 	}
 	s := string(buf)
-	if lz.option {
+	if lz.flags.has(lazyOption) {
 		d.Option = s[:endOption]
 	}
 	d.Options = make([]OptionReport, len(lz.rows))
