@@ -64,7 +64,7 @@ func (x *responseBox) init(action, msg string) *Report {
 
 // reportAndBinding puts a request's report and binding in one allocation
 // (they live as long as each other in practice). The request nonce lives
-// in the binding.
+// in the binding; the report keeps a copy like every report.
 type reportAndBinding struct {
 	reportBox
 	b Binding
