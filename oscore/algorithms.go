@@ -35,8 +35,10 @@ type aeadInfo struct {
 }
 
 // aeadTable holds the parameters of RFC 9053 sections 4.1-4.3: CCM with
-// L=2 has a 13-byte nonce, GCM and ChaCha20/Poly1305 use 12 bytes.
-var aeadTable = map[AEADAlg]aeadInfo{
+// L=2 has a 13-byte nonce, GCM and ChaCha20/Poly1305 use 12 bytes. It is
+// indexed by COSE number (an array, not a map: protect and unprotect ask
+// for lengths several times per message); unused entries have no name.
+var aeadTable = [...]aeadInfo{
 	AESCCM16_64_128:  {"AES-CCM-16-64-128", 16, 13, 8},
 	AESCCM16_64_256:  {"AES-CCM-16-64-256", 32, 13, 8},
 	AESCCM16_128_128: {"AES-CCM-16-128-128", 16, 13, 16},
@@ -53,25 +55,33 @@ func AEADAlgs() []AEADAlg {
 		A128GCM, A192GCM, A256GCM, ChaCha20Poly1305}
 }
 
+// info returns a's parameters, the zero aeadInfo for an unknown number.
+func (a AEADAlg) info() aeadInfo {
+	if a >= 0 && int(a) < len(aeadTable) {
+		return aeadTable[a]
+	}
+	return aeadInfo{}
+}
+
 // Valid reports whether a is a supported algorithm.
-func (a AEADAlg) Valid() bool { _, ok := aeadTable[a]; return ok }
+func (a AEADAlg) Valid() bool { return a.info().name != "" }
 
 // String returns the COSE name, or "AEAD(n)" for an unknown number.
 func (a AEADAlg) String() string {
-	if i, ok := aeadTable[a]; ok {
+	if i := a.info(); i.name != "" {
 		return i.name
 	}
 	return "AEAD(" + strconv.Itoa(int(a)) + ")"
 }
 
 // KeyLen is the key length in bytes (0 for an unknown algorithm).
-func (a AEADAlg) KeyLen() int { return aeadTable[a].keyLen }
+func (a AEADAlg) KeyLen() int { return a.info().keyLen }
 
 // NonceLen is the nonce length in bytes; RFC 8613 5.2 pads ID_PIV to NonceLen-6.
-func (a AEADAlg) NonceLen() int { return aeadTable[a].nonceLen }
+func (a AEADAlg) NonceLen() int { return a.info().nonceLen }
 
 // TagLen is the authentication tag length in bytes.
-func (a AEADAlg) TagLen() int { return aeadTable[a].tag }
+func (a AEADAlg) TagLen() int { return a.info().tag }
 
 // MaxIDLen is the longest Sender/Recipient ID the nonce can hold (RFC 8613 3.3).
 func (a AEADAlg) MaxIDLen() int { return a.NonceLen() - 6 }
@@ -88,8 +98,8 @@ func ParseAEADAlg(s string) (AEADAlg, error) {
 	}
 	norm := strings.ReplaceAll(strings.ToUpper(s), "/", "-")
 	for a, i := range aeadTable {
-		if strings.ReplaceAll(strings.ToUpper(i.name), "/", "-") == norm {
-			return a, nil
+		if i.name != "" && strings.ReplaceAll(strings.ToUpper(i.name), "/", "-") == norm {
+			return AEADAlg(a), nil
 		}
 	}
 	return 0, fmt.Errorf("oscore: unknown AEAD algorithm %q", s)
