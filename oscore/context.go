@@ -41,6 +41,7 @@ type Context struct {
 	keyReports   [2]KeyReport // what a report shows for the sender and the recipient key
 	sealer       cipher.AEAD  // sender key
 	opener       cipher.AEAD  // recipient key
+	maxPT        uint64       // longest plaintext the AEAD accepts (see maxPlaintext)
 	seq          atomic.Uint64
 	replay       *replayWindow
 }
@@ -121,6 +122,10 @@ func NewContext(name string, p Params) (*Context, error) {
 	}
 	if c.opener, err = p.AEAD.newAEAD(c.recipientKey); err != nil {
 		return nil, err
+	}
+	c.maxPT = 1 << 32
+	if m, ok := c.sealer.(interface{ maxPlaintext() uint64 }); ok {
+		c.maxPT = m.maxPlaintext()
 	}
 	return c, nil
 }

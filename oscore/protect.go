@@ -176,10 +176,5 @@ func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov O
 }
 
 // maxPlaintext is the longest plaintext the AEAD accepts (CCM with L=2:
-// 2^16-1 bytes, RFC 3610 2).
-func (c *Context) maxPlaintext() uint64 {
-	if m, ok := c.sealer.(interface{ maxPlaintext() uint64 }); ok {
-		return m.maxPlaintext()
-	}
-	return 1 << 32
-}
+// 2^16-1 bytes, RFC 3610 2), found once when the context is made.
+func (c *Context) maxPlaintext() uint64 { return c.maxPT }
