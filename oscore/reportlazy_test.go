@@ -114,20 +114,10 @@ func TestReportCopyBeforeComplete(t *testing.T) {
 // encodes to the same bytes, with and without HTML escaping.
 func TestReportJSONRoundTrip(t *testing.T) {
 	for _, r := range fourReports(t, true) {
+		checkReport(t, r)
 		b1, err := json.Marshal(r)
 		if err != nil {
 			t.Fatal(err)
-		}
-		var back Report
-		if err := json.Unmarshal(b1, &back); err != nil {
-			t.Fatal(err)
-		}
-		b2, err := json.Marshal(&back)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(b1, b2) {
-			t.Fatalf("round trip\n%s\n%s", b1, b2)
 		}
 		var raw bytes.Buffer
 		enc := json.NewEncoder(&raw)
