@@ -96,7 +96,7 @@ func (in *incoming) responseHops() ([]oscore.Hop, []int) {
 	// A path is a handful of nodes: a linear search beats a map here.
 	hops := make([]oscore.Hop, 1, 2+len(in.removed))
 	hops[0] = oscore.Hop{Name: in.n.id, Role: roleOf(in.cfg)}
-	indexOf := func(id string) int {
+	indexOrAdd := func(id string) int {
 		for i := range hops {
 			if hops[i].Name == id {
 				return i
@@ -106,7 +106,7 @@ func (in *incoming) responseHops() ([]oscore.Hop, []int) {
 		return len(hops) - 1
 	}
 	if in.from != "" {
-		indexOf(in.from)
+		indexOrAdd(in.from)
 	}
 	layers := make([]int, len(in.removed))
 	for i, rl := range in.removed {
@@ -114,7 +114,7 @@ func (in *incoming) responseHops() ([]oscore.Hop, []int) {
 		if peer == "" {
 			peer = "peer of " + rl.ctx.Name()
 		}
-		layers[len(layers)-1-i] = indexOf(peer)
+		layers[len(layers)-1-i] = indexOrAdd(peer)
 	}
 	return hops, layers
 }
