@@ -3,6 +3,7 @@ package oscore
 import (
 	"crypto/cipher"
 	"crypto/subtle"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -28,7 +29,6 @@ const ccmBlock = 16
 // each; a pool keeps Seal and Open allocation-free.
 type ccmScratch struct {
 	x, a, s, s0 [ccmBlock]byte
-	hdr         [10]byte
 }
 
 var ccmPool = sync.Pool{New: func() any { return new(ccmScratch) }}
@@ -60,12 +60,14 @@ func (c *ccmAEAD) Overhead() int  { return c.tagLen }
 func (c *ccmAEAD) maxPlaintext() uint64 { return c.maxLen }
 
 // mac computes the CBC-MAC T of RFC 3610 2.2 over B0, the encoded AAD and
-// the plaintext, into tag (16 bytes; the first M are T).
+// the plaintext, into sc.x (the first M bytes are T). Whole blocks are
+// XORed as two 64-bit words: this runs on every message, and the generic
+// byte helpers cost more than the AES block itself at these sizes.
 func (c *ccmAEAD) mac(sc *ccmScratch, nonce, aad, plaintext []byte) {
-	x := sc.x[:]
-	clear(x)
+	x := &sc.x
 	l := 15 - c.nonceLen
 	// B0 = Flags || Nonce || l(m).
+	*x = [ccmBlock]byte{}
 	x[0] = byte((c.tagLen-2)/2)<<3 | byte(l-1)
 	if len(aad) > 0 {
 		x[0] |= 0x40
@@ -76,67 +78,83 @@ func (c *ccmAEAD) mac(sc *ccmScratch, nonce, aad, plaintext []byte) {
 		x[i] = byte(n)
 		n >>= 8
 	}
-	c.b.Encrypt(x, x)
+	c.b.Encrypt(x[:], x[:])
 	if len(aad) > 0 {
 		// l(a) || a, padded with zeros to a block boundary (RFC 3610 2.2).
-		hdr := sc.hdr[:]
+		var first [ccmBlock]byte
 		var h int
 		switch a := uint64(len(aad)); {
 		case a < 0xff00:
-			hdr[0], hdr[1], h = byte(a>>8), byte(a), 2
+			first[0], first[1], h = byte(a>>8), byte(a), 2
 		case a <= 0xffffffff:
-			hdr[0], hdr[1] = 0xff, 0xfe
-			hdr[2], hdr[3], hdr[4], hdr[5], h = byte(a>>24), byte(a>>16), byte(a>>8), byte(a), 6
+			first[0], first[1] = 0xff, 0xfe
+			binary.BigEndian.PutUint32(first[2:], uint32(a))
+			h = 6
 		default:
-			hdr[0], hdr[1] = 0xff, 0xff
-			for i := 0; i < 8; i++ {
-				hdr[2+i] = byte(a >> (56 - 8*uint(i)))
-			}
+			first[0], first[1] = 0xff, 0xff
+			binary.BigEndian.PutUint64(first[2:], a)
 			h = 10
 		}
-		pos := 0
-		for i := 0; i < h; i++ {
-			x[pos] ^= hdr[i]
-			pos++
-		}
-		for _, v := range aad {
-			if pos == ccmBlock {
-				c.b.Encrypt(x, x)
-				pos = 0
-			}
-			x[pos] ^= v
-			pos++
-		}
-		c.b.Encrypt(x, x)
+		k := copy(first[h:], aad)
+		xorBlock(x, first[:])
+		c.b.Encrypt(x[:], x[:])
+		c.macBlocks(x, aad[k:])
 	}
-	for len(plaintext) >= ccmBlock {
-		subtle.XORBytes(x, x, plaintext[:ccmBlock])
-		c.b.Encrypt(x, x)
-		plaintext = plaintext[ccmBlock:]
+	c.macBlocks(x, plaintext)
+}
+
+// macBlocks continues the CBC-MAC in x over b, zero-padded to a block
+// boundary (RFC 3610 2.2).
+func (c *ccmAEAD) macBlocks(x *[ccmBlock]byte, b []byte) {
+	for len(b) >= ccmBlock {
+		xorBlock(x, b)
+		c.b.Encrypt(x[:], x[:])
+		b = b[ccmBlock:]
 	}
-	if len(plaintext) > 0 {
-		subtle.XORBytes(x[:len(plaintext)], x[:len(plaintext)], plaintext)
-		c.b.Encrypt(x, x)
+	if len(b) > 0 {
+		for i, v := range b {
+			x[i] ^= v
+		}
+		c.b.Encrypt(x[:], x[:])
 	}
 }
 
+// xorBlock XORs the first 16 bytes of b into x.
+func xorBlock(x *[ccmBlock]byte, b []byte) {
+	_ = b[ccmBlock-1]
+	binary.LittleEndian.PutUint64(x[:8], binary.LittleEndian.Uint64(x[:8])^binary.LittleEndian.Uint64(b[:8]))
+	binary.LittleEndian.PutUint64(x[8:], binary.LittleEndian.Uint64(x[8:])^binary.LittleEndian.Uint64(b[8:16]))
+}
+
 // ctr XORs src with the key stream S_1, S_2, ... into dst (RFC 3610 2.3)
-// and leaves S_0, for the tag, in sc.s0.
+// and leaves S_0, for the tag, in sc.s0. dst and src may be the same
+// slice.
 func (c *ccmAEAD) ctr(sc *ccmScratch, dst, src, nonce []byte) {
-	a, s := sc.a[:], sc.s[:]
-	clear(a)
+	a, s := &sc.a, &sc.s
+	*a = [ccmBlock]byte{}
 	a[0] = byte(15 - c.nonceLen - 1)
 	copy(a[1:], nonce)
-	c.b.Encrypt(sc.s0[:], a)
-	for ctr := uint64(1); len(src) > 0; ctr++ {
-		v := ctr
+	c.b.Encrypt(sc.s0[:], a[:])
+	for len(src) > 0 {
+		// A_i: the counter is the big-endian field after the nonce.
 		for i := 15; i > c.nonceLen; i-- {
-			a[i] = byte(v)
-			v >>= 8
+			a[i]++
+			if a[i] != 0 {
+				break
+			}
 		}
-		c.b.Encrypt(s, a)
-		n := subtle.XORBytes(dst, src, s)
-		dst, src = dst[n:], src[n:]
+		c.b.Encrypt(s[:], a[:])
+		if len(src) >= ccmBlock {
+			_, _ = dst[ccmBlock-1], src[ccmBlock-1]
+			binary.LittleEndian.PutUint64(dst[:8], binary.LittleEndian.Uint64(src[:8])^binary.LittleEndian.Uint64(s[:8]))
+			binary.LittleEndian.PutUint64(dst[8:16], binary.LittleEndian.Uint64(src[8:16])^binary.LittleEndian.Uint64(s[8:]))
+			dst, src = dst[ccmBlock:], src[ccmBlock:]
+			continue
+		}
+		for i, v := range src {
+			dst[i] = v ^ s[i]
+		}
+		return
 	}
 }
 
@@ -166,7 +184,9 @@ func (c *ccmAEAD) Seal(dst, nonce, plaintext, aad []byte) []byte {
 	c.mac(sc, nonce, aad, plaintext)
 	ret, out := sliceForAppend(dst, len(plaintext)+c.tagLen)
 	c.ctr(sc, out, plaintext, nonce)
-	subtle.XORBytes(out[len(plaintext):], sc.x[:c.tagLen], sc.s0[:c.tagLen])
+	for i := range c.tagLen {
+		out[len(plaintext)+i] = sc.x[i] ^ sc.s0[i]
+	}
 	return ret
 }
 
@@ -187,7 +207,9 @@ func (c *ccmAEAD) Open(dst, nonce, ciphertext, aad []byte) ([]byte, error) {
 	c.ctr(sc, out, ciphertext[:ptLen], nonce)
 	c.mac(sc, nonce, aad, out)
 	tag := sc.x[:c.tagLen]
-	subtle.XORBytes(tag, tag, sc.s0[:c.tagLen])
+	for i := range tag {
+		tag[i] ^= sc.s0[i]
+	}
 	if subtle.ConstantTimeCompare(tag, ciphertext[ptLen:]) != 1 {
 		clear(out)
 		return nil, errCCMAuth

@@ -1,5 +1,7 @@
 package oscore
 
+import "encoding/binary"
+
 // pivPadLen is the width of the padded Partial IV in the nonce (RFC 8613 5.2).
 const pivPadLen = 5
 
@@ -14,7 +16,11 @@ func makeNonce(dst, idPIV, piv, commonIV []byte) {
 	dst[0] = byte(len(idPIV))
 	copy(dst[n-pivPadLen-len(idPIV):n-pivPadLen], idPIV)
 	copy(dst[n-len(piv):n], piv)
-	for i := range n {
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(dst[i:])^binary.LittleEndian.Uint64(commonIV[i:]))
+	}
+	for ; i < n; i++ {
 		dst[i] ^= commonIV[i]
 	}
 }
