@@ -33,7 +33,7 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if c == nil {
 		return message.Message{}, nil, nil, errContextInvalid
 	}
-	rep, bind := newReportAndBinding("protect", "request")
+	rep, bind, room := newReportAndBinding("protect", "request")
 	rep.Context = c.name
 	if !isRequestCode(m.Code) {
 		return message.Message{}, nil, rep, fmt.Errorf("oscore: protect request: code %v is not a request method", codeString(m.Code))
@@ -60,7 +60,7 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if sp.observe {
 		outerCode = codes.FETCH
 	}
-	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, b.Nonce, c.p.SenderID, piv, outerCode)
+	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, b.Nonce, c.p.SenderID, piv, outerCode, room)
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
@@ -122,7 +122,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	if sp.notification {
 		outerCode = codes.Content
 	}
-	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, nonce, b.KID, b.PIV, outerCode)
+	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, nonce, b.KID, b.PIV, outerCode, &box.room)
 	if err != nil {
 		return message.Message{}, rep, err
 	}
@@ -135,7 +135,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 // || 0xff || payload) and assembles the outer message: Outer options, the
 // OSCORE option, ciphertext as payload. One allocation holds the OSCORE
 // option value, the plaintext, the ciphertext and the AAD.
-func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov OptionValue, nonce, reqKID, reqPIV []byte, outerCode codes.Code) (out message.Message, ct, pt, optVal []byte, err error) {
+func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov OptionValue, nonce, reqKID, reqPIV []byte, outerCode codes.Code, room *msgRoom) (out message.Message, ct, pt, optVal []byte, err error) {
 	ptLen := 1 + optionsLen(inner)
 	if len(m.Payload) > 0 {
 		ptLen += 1 + len(m.Payload)
@@ -152,7 +152,7 @@ func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov O
 	}
 	tag := c.p.AEAD.TagLen()
 	aadMax := len(encrypt0Prefix) + 12 + len(reqKID) + len(reqPIV)
-	buf := make([]byte, 0, ovLen+ptLen+ptLen+tag+aadMax)
+	buf := room.byteBuf(ovLen + ptLen + ptLen + tag + aadMax)
 	buf, _ = ov.AppendTo(buf)
 	optVal = buf[:len(buf):len(buf)]
 	start := len(buf)
@@ -169,7 +169,7 @@ func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov O
 	ct = c.sealer.Seal(buf[ctStart:ctStart], nonce, pt, aad)
 	ct = ct[:len(ct):len(ct)]
 
-	outer := make(message.Options, 0, len(outerOpts)+1)
+	outer := room.optBuf(len(outerOpts) + 1)
 	outer = append(outer, outerOpts...).Add(message.Option{ID: optOSCORE, Value: optVal})
 	out = message.Message{Token: m.Token, Options: outer, Code: outerCode, Payload: ct, MessageID: m.MessageID, Type: m.Type}
 	return out, ct, pt, optVal, nil

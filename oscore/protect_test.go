@@ -614,3 +614,33 @@ func TestBadBindings(t *testing.T) {
 		t.Error("nil lookup accepted")
 	}
 }
+
+// TestLayerAllocations holds the allocation budget of one layer (issue
+// target: under 10): a request's protect and unprotect each make one
+// allocation, its report box holding the binding and the returned message,
+// when the message fits the box's room; a larger one costs one more
+// each, for its bytes.
+func TestLayerAllocations(t *testing.T) {
+	cli, srv := pair(t, AESCCM16_64_128, 0)
+	srv = mustContext(t, "S-allocs", withWindow(srv.Params(), 64))
+	lookup := fixedLookup(srv)
+	for _, c := range []struct {
+		payload int
+		want    float64
+	}{{64, 2}, {1024, 4}} {
+		m := getRequest("/sensors/temp")
+		m.Payload = bytes.Repeat([]byte{0x42}, c.payload)
+		n := testing.AllocsPerRun(200, func() {
+			p, _, _, err := ProtectRequest(cli, m, ProtectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, err := UnprotectRequest(p, lookup); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if n != c.want {
+			t.Errorf("%d-byte payload: protect+unprotect allocates %v times; want %v", c.payload, n, c.want)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package oscore
 
+import "github.com/plgd-dev/go-coap/v3/message"
+
 // Report records one protect or unprotect step in full, so that a tracer
 // or the UI can show every intermediate value without recomputing any
 // cryptography (RFC 8613 5.2 nonce, 5.3 plaintext, 5.4 AAD, 3.2.1 keys,
@@ -50,10 +52,12 @@ type reportBox struct {
 }
 
 // responseBox is a response's report box with room for its first note
-// (a response's report usually has one, a request's rarely).
+// (a response's report usually has one, a request's rarely) and for the
+// message the call returns.
 type responseBox struct {
 	reportBox
 	firstNote [1]string
+	room      msgRoom
 }
 
 func (x *responseBox) init(action, msg string) *Report {
@@ -62,12 +66,14 @@ func (x *responseBox) init(action, msg string) *Report {
 	return r
 }
 
-// reportAndBinding puts a request's report and binding in one allocation
-// (they live as long as each other in practice). The request nonce lives
-// in the binding; the report keeps a copy like every report.
+// reportAndBinding puts a request's report, its binding and the message
+// the call returns in one allocation (they live as long as each other in
+// practice). The request nonce lives in the binding; the report keeps a
+// copy like every report.
 type reportAndBinding struct {
 	reportBox
-	b Binding
+	b    Binding
+	room msgRoom
 }
 
 func (x *reportBox) init(action, msg string) *Report {
@@ -78,9 +84,42 @@ func (x *reportBox) init(action, msg string) *Report {
 	return r
 }
 
-func newReportAndBinding(action, msg string) (*Report, *Binding) {
+func newReportAndBinding(action, msg string) (*Report, *Binding, *msgRoom) {
 	x := new(reportAndBinding)
-	return x.init(action, msg), &x.b
+	return x.init(action, msg), &x.b, &x.room
+}
+
+// Room in a report box for the message a protect or unprotect returns: its
+// option list and the bytes of the OSCORE option, plaintext, ciphertext and
+// AAD. A 64-byte-payload request through one layer fits; larger messages
+// get their own allocations. The returned message then shares the box with
+// its report, which already referred to those bytes.
+const (
+	roomOpts  = 4
+	roomBytes = 256
+)
+
+type msgRoom struct {
+	opts  [roomOpts]message.Option
+	bytes [roomBytes]byte
+}
+
+// byteBuf returns an empty slice with capacity n, in the room when it fits.
+// Each room hands out its bytes once.
+func (r *msgRoom) byteBuf(n int) []byte {
+	if n <= len(r.bytes) {
+		return r.bytes[:0:n]
+	}
+	return make([]byte, 0, n)
+}
+
+// optBuf returns an empty option list with capacity n, in the room when it
+// fits. Each room hands out its options once.
+func (r *msgRoom) optBuf(n int) message.Options {
+	if n <= len(r.opts) {
+		return r.opts[:0:n]
+	}
+	return make(message.Options, 0, n)
 }
 
 // NonceReport shows the nonce construction of RFC 8613 5.2: the Sender ID

@@ -42,7 +42,7 @@ func findOSCORE(m *message.Message) ([]byte, error) {
 // (draft 2.1). Errors carry the response to send (ErrDecodeCOSE 4.02,
 // ErrContextNotFound 4.01, ErrReplay 4.01, ErrDecryptionFailed 4.00).
 func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message, *Binding, *Report, error) {
-	rep, bind := newReportAndBinding("unprotect", "request")
+	rep, bind, room := newReportAndBinding("unprotect", "request")
 	rep.setOuter(m.Code)
 	raw, err := findOSCORE(&m)
 	if err != nil {
@@ -88,7 +88,7 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 	}
 	makeNonce(b.Nonce, ov.KID, ov.PartialIV, c.commonIV)
 	parts.nonce = b.Nonce
-	pt, err := open(c, b.Nonce, m.Payload, ov.KID, ov.PartialIV)
+	pt, err := open(c, b.Nonce, m.Payload, ov.KID, ov.PartialIV, room)
 	if err != nil {
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, err
@@ -97,7 +97,7 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q (concurrent duplicate)", seq, c.name))
 	}
-	out, flags, err := rebuild(&m, pt, rep)
+	out, flags, err := rebuild(&m, pt, rep, room)
 	rep.record(c, &parts, pt, m.Payload)
 	if err != nil {
 		return message.Message{}, nil, rep, err
@@ -150,12 +150,12 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, rep, silent(err)
 	}
-	pt, err := open(c, parts.nonce, m.Payload, b.KID, b.PIV)
+	pt, err := open(c, parts.nonce, m.Payload, b.KID, b.PIV, &box.room)
 	if err != nil {
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, rep, silent(err)
 	}
-	out, flags, err := rebuild(&m, pt, rep)
+	out, flags, err := rebuild(&m, pt, rep, &box.room)
 	rep.record(c, &parts, pt, m.Payload)
 	if err != nil {
 		return message.Message{}, rep, silent(err)
@@ -230,8 +230,8 @@ func silent(err error) error {
 }
 
 // open decrypts and authenticates (RFC 8613 5.3, 8.2 step 5, 8.4 step 5).
-// One allocation holds the plaintext and the AAD.
-func open(c *Context, nonce, ct, reqKID, reqPIV []byte) ([]byte, error) {
+// One buffer, in the report box when it fits, holds the plaintext and the AAD.
+func open(c *Context, nonce, ct, reqKID, reqPIV []byte, room *msgRoom) ([]byte, error) {
 	tag := c.p.AEAD.TagLen()
 	if len(ct) < tag {
 		return nil, ErrDecryptionFailed.withDetail(fmt.Sprintf("ciphertext of %d bytes is shorter than the %d-byte tag", len(ct), tag))
@@ -240,7 +240,7 @@ func open(c *Context, nonce, ct, reqKID, reqPIV []byte) ([]byte, error) {
 		return nil, ErrDecryptionFailed.withDetail("ciphertext too long for the algorithm")
 	}
 	ptLen := len(ct) - tag
-	buf := make([]byte, ptLen, ptLen+len(encrypt0Prefix)+12+len(reqKID)+len(reqPIV))
+	buf := room.byteBuf(ptLen + len(encrypt0Prefix) + 12 + len(reqKID) + len(reqPIV))[:ptLen]
 	aad, _, _ := appendAAD(buf[ptLen:ptLen], c.p.AEAD, reqKID, reqPIV)
 	pt, err := c.opener.Open(buf[:0], nonce, ct, aad)
 	if err != nil {
@@ -259,7 +259,7 @@ type innerFlags struct {
 // outer options except OSCORE and except outer copies of Class E options,
 // plus the Inner options of the plaintext; Code and payload from the
 // plaintext.
-func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, innerFlags, error) {
+func rebuild(m *message.Message, pt []byte, rep *Report, room *msgRoom) (message.Message, innerFlags, error) {
 	var fl innerFlags
 	if len(pt) < 1 {
 		return message.Message{}, fl, ErrDecodeCOSE.withDetail("empty plaintext")
@@ -275,7 +275,7 @@ func rebuild(m *message.Message, pt []byte, rep *Report) (message.Message, inner
 			kept++
 		}
 	}
-	opts := make(message.Options, 0, kept+len(inner))
+	opts := room.optBuf(kept + len(inner))
 	for _, o := range m.Options {
 		num := uint16(o.ID)
 		cl := originalClass(num)
