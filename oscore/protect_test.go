@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
@@ -642,5 +643,18 @@ func TestLayerAllocations(t *testing.T) {
 		if n != c.want {
 			t.Errorf("%d-byte payload: protect+unprotect allocates %v times; want %v", c.payload, n, c.want)
 		}
+	}
+}
+
+// TestReportBoxSizes keeps the report boxes inside their size classes (896
+// and 768 bytes, less the runtime's 8-byte header for objects with
+// pointers of more than 512 bytes); growing a field past them costs every
+// layer a larger allocation.
+func TestReportBoxSizes(t *testing.T) {
+	if n := unsafe.Sizeof(reportAndBinding{}); n > 896-8 {
+		t.Errorf("request report box is %d bytes; the 896-byte class holds 888", n)
+	}
+	if n := unsafe.Sizeof(responseBox{}); n > 768-8 {
+		t.Errorf("response report box is %d bytes; the 768-byte class holds 760", n)
 	}
 }
