@@ -16,8 +16,7 @@ var encrypt0Prefix = []byte{0x83, 0x68, 'E', 'n', 'c', 'r', 'y', 'p', 't', '0', 
 //
 // options carries the Class I options; none are defined, so it is h”.
 func appendAAD(dst []byte, alg AEADAlg, requestKID, requestPIV []byte) (out []byte, extStart, arrStart int) {
-	arrLen := 3 + cborIntLen(int(alg)) + headLen(len(requestKID)) + len(requestKID) +
-		headLen(len(requestPIV)) + len(requestPIV) + 1
+	arrLen := aadArrayLen(alg, requestKID, requestPIV)
 	dst = append(dst, encrypt0Prefix...)
 	extStart = len(dst)
 	dst = appendHead(dst, 2, uint64(arrLen))
@@ -28,6 +27,19 @@ func appendAAD(dst []byte, alg AEADAlg, requestKID, requestPIV []byte) (out []by
 	dst = appendBstr(dst, requestPIV)
 	dst = append(dst, 0x40)
 	return dst, extStart, arrStart
+}
+
+// aadArrayLen is the length of aad_array (RFC 8613 5.4).
+func aadArrayLen(alg AEADAlg, requestKID, requestPIV []byte) int {
+	return 3 + cborIntLen(int(alg)) + headLen(len(requestKID)) + len(requestKID) +
+		headLen(len(requestPIV)) + len(requestPIV) + 1
+}
+
+// aadLen is the length of the AAD appendAAD writes, so that buffers are
+// made at their exact size.
+func aadLen(alg AEADAlg, requestKID, requestPIV []byte) int {
+	n := aadArrayLen(alg, requestKID, requestPIV)
+	return len(encrypt0Prefix) + headLen(n) + n
 }
 
 func cborIntLen(v int) int {

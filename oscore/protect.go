@@ -151,8 +151,7 @@ func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov O
 		ovLen += 1 + len(ov.KIDContext)
 	}
 	tag := c.p.AEAD.TagLen()
-	aadMax := len(encrypt0Prefix) + 12 + len(reqKID) + len(reqPIV)
-	buf := room.byteBuf(ovLen + ptLen + ptLen + tag + aadMax)
+	buf := room.byteBuf(ovLen + ptLen + ptLen + tag + aadLen(c.p.AEAD, reqKID, reqPIV))
 	buf, _ = ov.AppendTo(buf)
 	optVal = buf[:len(buf):len(buf)]
 	start := len(buf)

@@ -240,7 +240,7 @@ func open(c *Context, nonce, ct, reqKID, reqPIV []byte, room *msgRoom) ([]byte, 
 		return nil, ErrDecryptionFailed.withDetail("ciphertext too long for the algorithm")
 	}
 	ptLen := len(ct) - tag
-	buf := room.byteBuf(ptLen + len(encrypt0Prefix) + 12 + len(reqKID) + len(reqPIV))[:ptLen]
+	buf := room.byteBuf(ptLen + aadLen(c.p.AEAD, reqKID, reqPIV))[:ptLen]
 	aad, _, _ := appendAAD(buf[ptLen:ptLen], c.p.AEAD, reqKID, reqPIV)
 	pt, err := c.opener.Open(buf[:0], nonce, ct, aad)
 	if err != nil {
