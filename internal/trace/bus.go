@@ -63,6 +63,14 @@ func NewBus(ringSize int) *Bus {
 // records it in the ring and offers it to every subscriber. It never blocks
 // on a subscriber. It returns the event as recorded.
 func (b *Bus) Publish(e Event) Event {
+	b.publish(&e)
+	return e
+}
+
+// publish is Publish without copying the event more than the ring and the
+// subscribers' channels need (an Event is 256 bytes, and every protocol
+// step publishes one).
+func (b *Bus) publish(e *Event) {
 	if e.Time.IsZero() {
 		e.Time = time.Now().UTC()
 	}
@@ -71,22 +79,21 @@ func (b *Bus) Publish(e Event) Event {
 	e.Seq = b.seq
 	b.record(e)
 	for _, s := range b.subs {
-		s.offer(e)
+		s.offer(*e)
 	}
 	b.mu.Unlock()
-	return e
 }
 
 // record stores e in the ring; the caller holds b.mu.
-func (b *Bus) record(e Event) {
+func (b *Bus) record(e *Event) {
 	if b.ringSize == 0 {
 		return
 	}
 	if len(b.ring) < b.ringSize {
-		b.ring = append(b.ring, e)
+		b.ring = append(b.ring, *e)
 		return
 	}
-	b.ring[b.next] = e
+	b.ring[b.next] = *e
 	b.next = (b.next + 1) % b.ringSize
 }
 
