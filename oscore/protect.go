@@ -133,8 +133,9 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 
 // seal encrypts the Inner part of m (RFC 8613 5.3: Code || Inner options
 // || 0xff || payload) and assembles the outer message: Outer options, the
-// OSCORE option, ciphertext as payload. One allocation holds the OSCORE
-// option value, the plaintext, the ciphertext and the AAD.
+// OSCORE option, ciphertext as payload. One buffer, in the report box's
+// room when it fits, holds the OSCORE option value, the plaintext, the
+// ciphertext and the AAD; the outer option list goes to the room too.
 func seal(c *Context, m *message.Message, inner, outerOpts message.Options, ov OptionValue, nonce, reqKID, reqPIV []byte, outerCode codes.Code, room *msgRoom) (out message.Message, ct, pt, optVal []byte, err error) {
 	ptLen := 1 + optionsLen(inner)
 	if len(m.Payload) > 0 {
