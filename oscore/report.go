@@ -91,9 +91,9 @@ func newReportAndBinding(action, msg string) (*Report, *Binding, *msgRoom) {
 
 // Room in a report box for the message a protect or unprotect returns: its
 // option list and the bytes of the OSCORE option, plaintext, ciphertext and
-// AAD. A 64-byte-payload request through one layer fits (190 to 198 bytes
-// with a Partial IV of one to three bytes and an 8-byte tag);
-// larger messages get their own allocations. The returned message then
+// AAD. A 64-byte-payload request through one layer needs 190 to 194
+// bytes with a Partial IV of one to three bytes and an 8-byte tag, 198 to
+// 202 with a 16-byte tag; larger messages get their own allocations. The returned message then
 // shares the box with its report, which already referred to those bytes.
 // roomBytes is what keeps a request's box at 888 bytes: with the 8-byte
 // header the runtime adds to objects of more than 512 bytes with pointers,
