@@ -96,7 +96,7 @@ func (c *ccmAEAD) mac(sc *ccmScratch, nonce, aad, plaintext []byte) {
 			h = 10
 		}
 		k := copy(first[h:], aad)
-		xorBlock(x, first[:])
+		xorBlock(x[:], x[:], first[:])
 		c.b.Encrypt(x[:], x[:])
 		c.macBlocks(x, aad[k:])
 	}
@@ -107,7 +107,7 @@ func (c *ccmAEAD) mac(sc *ccmScratch, nonce, aad, plaintext []byte) {
 // boundary (RFC 3610 2.2).
 func (c *ccmAEAD) macBlocks(x *[ccmBlock]byte, b []byte) {
 	for len(b) >= ccmBlock {
-		xorBlock(x, b)
+		xorBlock(x[:], x[:], b)
 		c.b.Encrypt(x[:], x[:])
 		b = b[ccmBlock:]
 	}
@@ -119,11 +119,12 @@ func (c *ccmAEAD) macBlocks(x *[ccmBlock]byte, b []byte) {
 	}
 }
 
-// xorBlock XORs the first 16 bytes of b into x.
-func xorBlock(x *[ccmBlock]byte, b []byte) {
-	_ = b[ccmBlock-1]
-	binary.LittleEndian.PutUint64(x[:8], binary.LittleEndian.Uint64(x[:8])^binary.LittleEndian.Uint64(b[:8]))
-	binary.LittleEndian.PutUint64(x[8:], binary.LittleEndian.Uint64(x[8:])^binary.LittleEndian.Uint64(b[8:16]))
+// xorBlock writes the XOR of the first 16 bytes of a and b to dst, as two
+// 64-bit words.
+func xorBlock(dst, a, b []byte) {
+	_, _, _ = dst[ccmBlock-1], a[ccmBlock-1], b[ccmBlock-1]
+	binary.LittleEndian.PutUint64(dst[:8], binary.LittleEndian.Uint64(a[:8])^binary.LittleEndian.Uint64(b[:8]))
+	binary.LittleEndian.PutUint64(dst[8:16], binary.LittleEndian.Uint64(a[8:16])^binary.LittleEndian.Uint64(b[8:16]))
 }
 
 // ctr XORs src with the key stream S_1, S_2, ... into dst (RFC 3610 2.3)
@@ -145,9 +146,7 @@ func (c *ccmAEAD) ctr(sc *ccmScratch, dst, src, nonce []byte) {
 		}
 		c.b.Encrypt(s[:], a[:])
 		if len(src) >= ccmBlock {
-			_, _ = dst[ccmBlock-1], src[ccmBlock-1]
-			binary.LittleEndian.PutUint64(dst[:8], binary.LittleEndian.Uint64(src[:8])^binary.LittleEndian.Uint64(s[:8]))
-			binary.LittleEndian.PutUint64(dst[8:16], binary.LittleEndian.Uint64(src[8:16])^binary.LittleEndian.Uint64(s[8:]))
+			xorBlock(dst, src, s[:])
 			dst, src = dst[ccmBlock:], src[ccmBlock:]
 			continue
 		}
