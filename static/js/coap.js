@@ -33,7 +33,10 @@ export function codeName(s) { return codeNames[s] || ''; }
  * plaintext (mode 'plain': code, options, payload; RFC 8613 section 5.3).
  * It returns {fields, options, code, type, mid, token, payload, error}; each
  * field is {id, name, start, end, text}. Malformed input yields error text and
- * the fields parsed so far.
+ * the fields parsed so far. It refuses what the Go parser behind the text,
+ * pcapng and Wireshark views refuses (internal/trace ParseDatagram and
+ * ParsePlaintext; web/coapjs_test.go runs both over the same bytes), so that
+ * every view calls the same datagram malformed.
  */
 export function parseCoap(b, mode = 'udp') {
   const out = { fields: [], options: [], code: '', type: '', mid: null, token: '', payload: null, error: '' };
@@ -54,6 +57,7 @@ export function parseCoap(b, mode = 'udp') {
     tkl = b[0] & 15;
     out.type = typeNames[t];
     field('Ver | T | TKL', 0, 1, `version ${ver}, ${out.type}, token length ${tkl}`);
+    if (ver !== 1) { out.error = `CoAP version ${ver}, want 1 (RFC 7252 3)`; return out; }
     out.code = codeString(b[1]);
     field('Code', 1, 2, `${out.code} ${codeName(out.code)}`);
     out.mid = (b[2] << 8) | b[3];
@@ -80,7 +84,7 @@ export function parseCoap(b, mode = 'udp') {
       if (i >= b.length) { out.error = 'payload marker with empty payload'; return out; }
       out.payload = b.subarray(i);
       field('Payload', i, b.length, `${b.length - i} bytes`);
-      return out;
+      return checkEmpty(out, mode, tkl, b.length);
     }
     const start = i;
     let delta = b[i] >> 4, len = b[i] & 15;
@@ -95,11 +99,21 @@ export function parseCoap(b, mode = 'udp') {
     len = ext(len, 'option length'); if (len < 0) return out;
     if (!need(len, 'option value')) return out;
     num += delta;
+    if (num > 0xffff) { out.error = `option number ${num} out of range at byte ${start}`; return out; }
     const value = b.subarray(i, i + len);
     const opt = { number: num, name: optionName(num), start, valueStart: i, end: i + len, value: hex(value) };
     opt.field = field(`Option ${opt.name}`, start, i + len, describeOption(num, value), { option: opt });
     out.options.push(opt);
     i += len;
+  }
+  return checkEmpty(out, mode, tkl, b.length);
+}
+
+// checkEmpty applies RFC 7252 4.1: an Empty message (code 0.00) is the
+// 4-byte header alone.
+function checkEmpty(out, mode, tkl, n) {
+  if (mode === 'udp' && out.code === '0.00' && (tkl !== 0 || n !== 4)) {
+    out.error = 'Empty message (code 0.00) with a token, options or payload (RFC 7252 4.1)';
   }
   return out;
 }
@@ -120,6 +134,9 @@ function describeOption(num, v) {
 /**
  * parseOSCOREOption splits the OSCORE option value (RFC 8613 section 6.1):
  * flag byte n (Partial IV length), k (kid present), h (kid context present).
+ * It refuses what oscore.ParseOption refuses (reserved bits, reserved Partial
+ * IV lengths, truncation, trailing bytes without the kid flag), keeping the
+ * fields it could read for display.
  */
 export function parseOSCOREOption(v) {
   const r = { flags: null, n: 0, k: false, h: false, reserved: 0, piv: '', kidContext: null, kid: null, error: '' };
@@ -128,11 +145,14 @@ export function parseOSCOREOption(v) {
   r.flags = f;
   r.n = f & 7; r.k = !!(f & 8); r.h = !!(f & 16); r.reserved = f >> 5;
   let i = 1;
+  if (r.reserved) { r.error = `reserved flag bits set (0x${f.toString(16).padStart(2, '0')})`; return r; }
+  if (f === 0) { r.error = 'all flags zero but the option value is not empty'; return r; }
   if (r.n > 5) { r.error = `Partial IV length ${r.n} is reserved`; return r; }
   r.piv = hex(v.subarray(i, i + r.n)); i += r.n;
   if (r.h) { const s = v[i] ?? 0; r.kidContext = hex(v.subarray(i + 1, i + 1 + s)); i += 1 + s; }
-  if (r.k) r.kid = hex(v.subarray(i));
+  if (r.k) r.kid = hex(v.subarray(Math.min(i, v.length)));
   if (i > v.length) r.error = 'truncated OSCORE option';
+  else if (!r.k && i < v.length) r.error = `${v.length - i} trailing bytes without the kid flag`;
   return r;
 }
 
