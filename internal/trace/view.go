@@ -211,3 +211,25 @@ func stackNames(stack []*oscore.Report) []string {
 	}
 	return out
 }
+
+// DatagramLayers returns the layer stack of every datagram of t that
+// carries OSCORE layers, keyed by the datagram's sequence number: the
+// contexts outermost first, recovered from the bytes as every renderer
+// recovers them (the payload is the ciphertext of the outermost layer,
+// RFC 8613 5). The browser's sequence view builds its stacks from the layer
+// events instead; web/jsagree_test.go holds the two to the same answer.
+func DatagramLayers(t *Trace) map[uint64][]string {
+	v := newView(t)
+	out := map[uint64][]string{}
+	for i, d := range v.dgrams {
+		if len(d.stack) == 0 {
+			continue
+		}
+		ctxs := make([]string, len(d.stack))
+		for k, r := range d.stack {
+			ctxs[k] = r.Context
+		}
+		out[v.t.Events[i].Seq] = ctxs
+	}
+	return out
+}

@@ -150,7 +150,9 @@ export function createStore() {
   }
 
   // ingest correlates one event: layer events push and pop a per-exchange
-  // stack, and each datagram takes a snapshot of the layers on the wire.
+  // stack, and each datagram takes a snapshot of the layers on the wire
+  // (the exports find the same stacks from the bytes, trace.DatagramLayers;
+  // web/jsagree_test.go compares the two).
   function ingest(ev) {
     const x = ev.exchange || 0;
     if (x) exchangeOf(x).events.push(ev);

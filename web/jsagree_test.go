@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -17,13 +18,16 @@ import (
 	"oscore-lab/oscore"
 )
 
-// The inspector's byte view parses datagrams and OSCORE plaintexts in the
-// browser (static/js/coap.js) to map every field to its bytes; the text,
-// pcapng and Wireshark views use the Go parsers. These tests run both over
-// the same inputs in Chromium: the bytes of every built-in scenario and
-// mutations of them. Whatever Go accepts, JavaScript must parse to the same
-// fields, with byte ranges that tile the input; whatever Go refuses,
-// JavaScript must call malformed.
+// Some things are computed twice, in the browser for the live views and in
+// Go for the exports: the parsing of datagrams and OSCORE plaintexts (the
+// inspector's byte view, static/js/coap.js, against the text, pcapng and
+// Wireshark views) and each datagram's layer stack (the sequence view's
+// chips, static/js/store.js, against the exports). These tests run both
+// sides over the same inputs in Chromium, the bytes and traces of every
+// built-in scenario and mutations of them, and require the same answers.
+// Whatever Go accepts, JavaScript must parse to the same fields, with byte
+// ranges that tile the input; whatever Go refuses, JavaScript must call
+// malformed.
 
 // parsedCoap is what both parsers must agree on.
 type parsedCoap struct {
@@ -113,27 +117,40 @@ func goOSCORE(h string) parsedOSCORE {
 // lab recorded; the tests share one run.
 func scenarioBytes(t *testing.T) (datagrams, plaintexts []string) {
 	t.Helper()
-	corpus.once.Do(func() { corpus.datagrams, corpus.plaintexts, corpus.err = runScenarios() })
-	if corpus.err != nil {
-		t.Fatal(corpus.err)
-	}
+	runCorpus(t)
 	return corpus.datagrams, corpus.plaintexts
+}
+
+// scenarioTraces returns the trace of each built-in scenario's run.
+func scenarioTraces(t *testing.T) []*trace.Trace {
+	t.Helper()
+	runCorpus(t)
+	return corpus.traces
 }
 
 var corpus struct {
 	once                  sync.Once
 	datagrams, plaintexts []string
+	traces                []*trace.Trace
 	err                   error
 }
 
-func runScenarios() (datagrams, plaintexts []string, err error) {
+func runCorpus(t *testing.T) {
+	t.Helper()
+	corpus.once.Do(func() { corpus.datagrams, corpus.plaintexts, corpus.traces, corpus.err = runScenarios() })
+	if corpus.err != nil {
+		t.Fatal(corpus.err)
+	}
+}
+
+func runScenarios() (datagrams, plaintexts []string, traces []*trace.Trace, err error) {
 	seen := map[string]bool{}
 	for _, sc := range scenario.List() {
 		bus := trace.NewBus(0)
 		lab := nodes.NewLab(bus)
 		if err := lab.Load(sc); err != nil {
 			lab.Close()
-			return nil, nil, fmt.Errorf("loading %s: %v", sc.Name, err)
+			return nil, nil, nil, fmt.Errorf("loading %s: %v", sc.Name, err)
 		}
 		for _, st := range sc.Steps {
 			if st.Observe != "" {
@@ -144,6 +161,7 @@ func runScenarios() (datagrams, plaintexts []string, err error) {
 			lab.Send(ctx, st) // failures are part of the corpus too
 			cancel()
 		}
+		traces = append(traces, lab.Trace())
 		lab.Close()
 		for _, e := range bus.Recent() {
 			var h, mode string
@@ -167,9 +185,9 @@ func runScenarios() (datagrams, plaintexts []string, err error) {
 		}
 	}
 	if len(datagrams) < 20 || len(plaintexts) < 10 {
-		return nil, nil, fmt.Errorf("the built-in scenarios gave %d datagrams and %d plaintexts; the corpus needs more", len(datagrams), len(plaintexts))
+		return nil, nil, nil, fmt.Errorf("the built-in scenarios gave %d datagrams and %d plaintexts; the corpus needs more", len(datagrams), len(plaintexts))
 	}
-	return datagrams, plaintexts, nil
+	return datagrams, plaintexts, traces, nil
 }
 
 // mutations returns b's truncations and, at every position, a few byte
@@ -369,4 +387,57 @@ func TestBrowserOSCOREOptionParserAgreesWithGo(t *testing.T) {
 		}
 	}
 	t.Logf("%d OSCORE option values, %d well-formed, same reading in both", len(values), ok)
+}
+
+// TestBrowserLayerStacksAgreeWithGo: the sequence view's layer chips come
+// from the layer events (static/js/store.js pushes a layer when it is
+// applied and pops it when it is removed); the text, ASCII and Mermaid
+// exports recover each datagram's layers from its bytes
+// (trace.DatagramLayers). For every datagram of every built-in scenario both
+// must name the same contexts, outermost first.
+func TestBrowserLayerStacksAgreeWithGo(t *testing.T) {
+	traces := scenarioTraces(t)
+	ctx := newTab(t)
+	tl := newTestLab(t, "draft-b3")
+	openLab(t, ctx, tl.srv.URL)
+	stacks, nested := 0, 0
+	for _, tr := range traces {
+		var buf bytes.Buffer
+		if err := trace.WriteJSON(&buf, tr, false); err != nil {
+			t.Fatal(err)
+		}
+		got := evalJS[string](t, ctx, fmt.Sprintf(`(async () => {
+			const { createStore } = await import('/static/js/store.js');
+			const st = createStore();
+			st.loadTrace(%s);
+			const out = {};
+			for (const r of st.rows) {
+				if (r.kind === 'datagram' && r.layers.length) out[r.seq] = r.layers.slice().reverse().map((e) => e.ctx);
+			}
+			return JSON.stringify(out);
+		})()`, buf.String()))
+		var js map[uint64][]string
+		if err := json.Unmarshal([]byte(got), &js); err != nil {
+			t.Fatalf("%s: JavaScript results: %v", tr.Scenario.Name, err)
+		}
+		want := trace.DatagramLayers(tr)
+		for _, e := range tr.Events {
+			if e.Type != trace.TypeDatagram {
+				continue
+			}
+			if !reflect.DeepEqual(js[e.Seq], want[e.Seq]) {
+				t.Errorf("%s, datagram %d (%s -> %s, %s): JavaScript %v, Go %v", tr.Scenario.Name, e.Seq, e.From, e.To, e.Dir, js[e.Seq], want[e.Seq])
+			}
+			if len(want[e.Seq]) > 0 {
+				stacks++
+			}
+			if len(want[e.Seq]) > 1 {
+				nested++
+			}
+		}
+	}
+	t.Logf("%d scenarios: %d datagrams with layers, %d of them nested, same stacks in both", len(traces), stacks, nested)
+	if nested < 10 {
+		t.Errorf("only %d datagrams with nested layers", nested)
+	}
 }
