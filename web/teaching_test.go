@@ -103,9 +103,11 @@ func TestBrowserReplayDraftB6(t *testing.T) {
 	if qtype == "decision" && !strings.Contains(why, "2.4") {
 		t.Errorf("decision reveal %q", why)
 	}
-	// The second question is P2's first decision on the request from P1:
-	// the P1-P2 layer hides the proxy-related options, so Step 1 finds none
-	// and goes to Step 5 (draft 2.4).
+	// The second question is what P2 does with the request from P1: the
+	// P1-P2 layer hides the proxy-related options, so Step 1 finds none and
+	// goes to Step 5, which finds the OSCORE option: P2 decrypts (Step 6,
+	// draft 2.4). The answer is one of the fixed choices, and the reveal
+	// walks through the steps that led there.
 	key(t, ctx, " ")
 	waitJS(t, ctx, "the second question", `document.querySelector('[data-testid="quiz-card"]') && document.querySelector('[data-testid="quiz-card"]').dataset.answer === ''`)
 	choices := evalJS[string](t, ctx, `[...document.querySelectorAll('[data-testid="quiz-choice"]')].map(b => b.dataset.value).join(' ')`)
@@ -117,8 +119,9 @@ func TestBrowserReplayDraftB6(t *testing.T) {
 	q2 := evalJS[string](t, ctx, `document.querySelector('[data-testid="quiz-card"]').dataset.question`)
 	a2 := evalJS[string](t, ctx, `document.querySelector('[data-testid="quiz-card"]').dataset.answer`)
 	why2 := evalJS[string](t, ctx, `document.querySelector('[data-testid="quiz-why"]').textContent`)
-	if q2 != "decision" || a2 != "1->5" || !strings.Contains(why2, "P2: Step 1→5") || !strings.Contains(why2, "2.4") || !strings.Contains(choices, "1->5") {
-		t.Errorf("second question %q: answer %q, reveal %q, choices %q; want P2's Step 1->5 (draft 2.4)", q2, a2, why2, choices)
+	if q2 != "decision" || a2 != "6" || !strings.Contains(why2, "P2: Step 1→5") || !strings.Contains(why2, "; Step 5→6") ||
+		!strings.Contains(why2, "2.4") || choices != "6 2->4 3->4 5 4 2" {
+		t.Errorf("second question %q: answer %q, reveal %q, choices %q; want P2's Step 6 after Steps 1→5 and 5→6 (draft 2.4), among the six fixed choices", q2, a2, why2, choices)
 	}
 	run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
 	screenshot(t, ctx, "presenter.png")

@@ -48,6 +48,18 @@ const quizIncomingChoices = [
   ['2', 'Step 2: not a forward-proxy (5.05 Proxying Not Supported)'],
 ];
 
+// quizDecisive maps an incoming-request decision's step to the choice it
+// settles, or '' for a step that only leads on to the next (1→2, 1→5, 2→3,
+// 3→5, 4→1): Step 5→6 and Step 6 are decrypting, 2→4 and 3→4 forwarding,
+// 5 delivering, 4 refusing to forward, 2 refusing to proxy (draft 2.4).
+function quizDecisive(step) {
+  switch (step) {
+    case '5->6': case '6->1': case '6': return '6';
+    case '2->4': case '3->4': case '5': case '4': case '2': return step;
+    default: return '';
+  }
+}
+
 // quizOtherEnd names X, the endpoint the layer's sender shares the context with.
 function quizOtherEnd(ctx, sender) {
   const c = (store.contexts || []).find((k) => k.name === ctx);
@@ -84,20 +96,31 @@ export const quiz = {
     }
     // Prefer the option that changed class: that is the lesson of 2.2.
     classQs.sort((a, b) => (b.answer === 'E') - (a.answer === 'E'));
+    // The decision question: the receiving node's steps on this request up
+    // to the first that settles what it does (decrypt, forward, deliver or
+    // refuse); the steps that only lead on are part of the reveal.
     let decisionQ = null;
     if (r.dir === 'request') {
       const i = replay.all.findIndex((ev) => ev.seq === r.seq);
+      const path = [];
       for (let k = i + 1; i >= 0 && k < replay.all.length; k++) {
         const ev = replay.all[k];
         if (ev.type === 'datagram' && ev.exchange === r.exchange) break;
         const d = ev.decision;
-        if (ev.type === 'decision' && ev.node === r.to && d?.rule === 'incoming-request' && d.step) {
-          const step = String(d.step).replace(/→/g, '->');
-          const choices = quizIncomingChoices.some(([k2]) => k2 === step) ? quizIncomingChoices : [...quizIncomingChoices, [step, `Step ${stepsText(step)}`]];
-          decisionQ = { id: `${r.seq}:decision:${ev.seq}`, type: 'decision', seq: r.seq, node: r.to, answer: step, outcome: d.outcome || '',
-            section: d.section || '2.4', choices };
+        if (ev.type !== 'decision' || ev.node !== r.to || d?.rule !== 'incoming-request' || !d.step) continue;
+        const step = String(d.step).replace(/→/g, '->');
+        path.push({ step, outcome: d.outcome || '' });
+        const settled = quizDecisive(step);
+        if (settled) {
+          decisionQ = { id: `${r.seq}:decision:${ev.seq}`, type: 'decision', seq: r.seq, node: r.to, answer: settled, path,
+            section: d.section || '2.4', choices: quizIncomingChoices };
           break;
         }
+      }
+      if (!decisionQ && path.length) { // processing stopped on a step no choice names
+        const last = path[path.length - 1].step;
+        decisionQ = { id: `${r.seq}:decision:${last}`, type: 'decision', seq: r.seq, node: r.to, answer: last, path,
+          section: '2.4', choices: [...quizIncomingChoices, [last, `Step ${stepsText(last)}`]] };
       }
     }
     const rowNo = store.rows.filter((x) => x.kind === 'datagram').indexOf(r);
@@ -135,7 +158,7 @@ function quizCard(q) {
     const verdict = given === '' ? 'Revealed.' : given === q.answer ? 'Right!' : 'Not quite.';
     const why = q.type === 'class'
       ? el('div', { 'data-testid': 'quiz-why' }, `${verdict} ${quizStepWords(q.steps, q.opt, q.answer, q.x)} `, sectionLink('2.2', '(draft §2.2, Protection of CoAP Options)'))
-      : el('div', { 'data-testid': 'quiz-why' }, `${verdict} ${q.node}: Step ${stepsText(q.answer)} — ${q.outcome} `, sectionLink(q.section, `(draft §${q.section}, Processing of an Incoming Request)`));
+      : el('div', { 'data-testid': 'quiz-why' }, `${verdict} ${q.node}: ${q.path.map((p) => `Step ${stepsText(p.step)} — ${p.outcome}`).join('; ')} `, sectionLink(q.section, `(draft §${q.section}, Processing of an Incoming Request)`));
     card.append(why, el('div', { class: 'quiz-score', 'data-testid': 'quiz-score' }, `score ${quiz.score.right}/${quiz.score.asked}`));
   }
   return card;
