@@ -35,7 +35,7 @@ export function codeName(s) { return codeNames[s] || ''; }
  * field is {id, name, start, end, text}. Malformed input yields error text and
  * the fields parsed so far. It refuses what the Go parser behind the text,
  * pcapng and Wireshark views refuses (internal/trace ParseDatagram and
- * ParsePlaintext; web/coapjs_test.go runs both over the same bytes), so that
+ * ParsePlaintext; web/jsagree_test.go runs both over the same bytes), so that
  * every view calls the same datagram malformed.
  */
 export function parseCoap(b, mode = 'udp') {
