@@ -29,6 +29,16 @@ import (
 // ranges that tile the input; whatever Go refuses, JavaScript must call
 // malformed.
 
+// modulePage opens the lab's page in Chromium, so that its ES modules can
+// be imported and run by the expressions a test evaluates.
+func modulePage(t *testing.T) context.Context {
+	t.Helper()
+	ctx := newTab(t)
+	tl := newTestLab(t, "draft-b3")
+	openLab(t, ctx, tl.srv.URL)
+	return ctx
+}
+
 // parsedCoap is what both parsers must agree on.
 type parsedCoap struct {
 	OK      bool        `json:"ok"`
@@ -229,24 +239,20 @@ func TestBrowserCoapParserAgreesWithGo(t *testing.T) {
 	datagrams, plaintexts := scenarioBytes(t)
 	var inputs []parsedInput
 	add := func(b []byte, mode string) { inputs = append(inputs, parsedInput{hex.EncodeToString(b), mode}) }
-	for i, h := range datagrams {
-		b, _ := hex.DecodeString(h)
-		add(b, "udp")
-		if i < 40 {
-			for _, m := range mutations(b) {
-				add(m, "udp")
+	// Each input, and the mutations of the first few of each kind.
+	addAll := func(hexes []string, mode string, mutated int) {
+		for i, h := range hexes {
+			b, _ := hex.DecodeString(h)
+			add(b, mode)
+			if i < mutated {
+				for _, m := range mutations(b) {
+					add(m, mode)
+				}
 			}
 		}
 	}
-	for i, h := range plaintexts {
-		b, _ := hex.DecodeString(h)
-		add(b, "plain")
-		if i < 20 {
-			for _, m := range mutations(b) {
-				add(m, "plain")
-			}
-		}
-	}
+	addAll(datagrams, "udp", 40)
+	addAll(plaintexts, "plain", 20)
 	inputs = append(inputs, craftedCoap...)
 	r := rand.New(rand.NewPCG(7, 8))
 	for range 2000 {
@@ -260,9 +266,7 @@ func TestBrowserCoapParserAgreesWithGo(t *testing.T) {
 		add(b, []string{"udp", "plain"}[r.IntN(2)])
 	}
 
-	ctx := newTab(t)
-	tl := newTestLab(t, "draft-b3")
-	openLab(t, ctx, tl.srv.URL)
+	ctx := modulePage(t)
 
 	const batch = 4000
 	accepted, refused := 0, 0
@@ -354,9 +358,7 @@ func TestBrowserOSCOREOptionParserAgreesWithGo(t *testing.T) {
 		}
 	}
 
-	ctx := newTab(t)
-	tl := newTestLab(t, "draft-b3")
-	openLab(t, ctx, tl.srv.URL)
+	ctx := modulePage(t)
 	js, _ := json.Marshal(values)
 	got := evalJS[string](t, ctx, fmt.Sprintf(`(async () => {
 		const { parseOSCOREOption } = await import('/static/js/coap.js');
@@ -397,9 +399,7 @@ func TestBrowserOSCOREOptionParserAgreesWithGo(t *testing.T) {
 // must name the same contexts, outermost first.
 func TestBrowserLayerStacksAgreeWithGo(t *testing.T) {
 	traces := scenarioTraces(t)
-	ctx := newTab(t)
-	tl := newTestLab(t, "draft-b3")
-	openLab(t, ctx, tl.srv.URL)
+	ctx := modulePage(t)
 	stacks, nested := 0, 0
 	for _, tr := range traces {
 		var buf bytes.Buffer

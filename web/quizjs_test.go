@@ -42,9 +42,7 @@ func TestBrowserQuizExplainsEveryRulePath(t *testing.T) {
 		t.Fatalf("only %d distinct paths through the rule", len(paths))
 	}
 
-	ctx := newTab(t)
-	tl := newTestLab(t, "draft-b3")
-	openLab(t, ctx, tl.srv.URL)
+	ctx := modulePage(t)
 	js, _ := json.Marshal(paths)
 	got := evalJS[string](t, ctx, fmt.Sprintf(`(async () => {
 		const { quizStepWords } = await import('/static/js/quiz.js');
