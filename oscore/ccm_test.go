@@ -87,6 +87,16 @@ func ccmDifferential(t *testing.T, key []byte, tagLen, nonceLen int, nonce, aad,
 	if err != nil || !bytes.Equal(back, pt) {
 		t.Fatalf("open of pion's output: %v", err)
 	}
+	// In place, as cipher.AEAD allows: plaintext[:0] and ciphertext[:0]
+	// as dst.
+	buf := append(make([]byte, 0, len(pt)+tagLen), pt...)
+	if got := ours.Seal(buf[:0], nonce, buf, aad); !bytes.Equal(got, b) {
+		t.Fatalf("seal in place differs (tag %d nonce %d aad %d pt %d):\nin place %x\npion     %x", tagLen, nonceLen, len(aad), len(pt), got, b)
+	}
+	buf = append(buf[:0], b...)
+	if got, err := ours.Open(buf[:0], nonce, buf, aad); err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("open in place (tag %d nonce %d aad %d pt %d): %v, %x", tagLen, nonceLen, len(aad), len(pt), err, got)
+	}
 	if len(b) > 0 {
 		b[len(b)/2] ^= 1
 		_, e1 := ours.Open(nil, nonce, b, aad)
