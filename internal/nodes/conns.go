@@ -13,17 +13,24 @@ import (
 )
 
 // Transmission parameters (RFC 7252 4.8). ACK_TIMEOUT is 2 s in RFC 7252;
-// every hop of the lab is loopback, so a shorter timeout keeps a lost
-// datagram demo snappy while the retransmission logic stays RFC 7252's.
+// every hop between lab nodes is loopback, so a shorter timeout keeps a
+// lost datagram demo snappy while the retransmission logic stays RFC
+// 7252's (4.8.1 lets an application environment choose its values).
+// Requests to an external node use RFC 7252's ACK_TIMEOUT: the lab cannot
+// know how long another implementation takes to answer, and its traces
+// should show the retransmissions any default stack would send.
 const (
-	ackTimeout    = 250 * time.Millisecond
-	maxRetransmit = 4
+	ackTimeout         = 250 * time.Millisecond
+	externalAckTimeout = 2 * time.Second
+	maxRetransmit      = 4
 )
 
-// retransmitTicker drives go-coap's retransmission checks on the sockets
-// that send requests. Its default runner looks every 4 s, far coarser than
-// ACK_TIMEOUT.
-func retransmitTicker(f func(now time.Time) bool) { tickEvery(ackTimeout/5, f) }
+// retransmitTicker returns the runner of go-coap's retransmission checks
+// on a socket that sends requests with the given ACK_TIMEOUT. go-coap's
+// default runner looks every 4 s, far coarser than ACK_TIMEOUT.
+func retransmitTicker(ack time.Duration) func(f func(now time.Time) bool) {
+	return func(f func(now time.Time) bool) { tickEvery(ack/5, f) }
+}
 
 // serverTick is how often a node's server side runs go-coap's expiry
 // checks. A server sends no Confirmable message of its own: responses go
@@ -96,10 +103,14 @@ func (p *connPool) get() (*pooledConn, error) {
 		return pc, nil
 	}
 	p.mu.Unlock()
+	ack := ackTimeout
+	if p.link.external {
+		ack = externalAckTimeout
+	}
 	cc, err := udp.Dial(p.target,
 		options.WithBlockwise(false, 0, 0),
-		options.WithTransmission(1, ackTimeout, maxRetransmit),
-		options.WithPeriodicRunner(retransmitTicker),
+		options.WithTransmission(1, ack, maxRetransmit),
+		options.WithPeriodicRunner(retransmitTicker(ack)),
 		options.WithHandlerFunc(func(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
 			p.n.onUnsolicited(w, r)
 		}),

@@ -7,7 +7,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
@@ -175,7 +174,7 @@ func (l *Lab) linkBetween(from, to string) (*Link, error) {
 	if na == nil || nb == nil {
 		return nil, fmt.Errorf("nodes: no link from %q to %q: unknown node", from, to)
 	}
-	lk, err := newLink(l, from, to, na.address(), nb.address(), relayIdleBetween(t.cfg[from], t.cfg[to]))
+	lk, err := newLink(l, from, to, na.address(), nb.address(), eitherExternal(t.cfg[from], t.cfg[to]))
 	if err != nil {
 		return nil, err
 	}
@@ -183,16 +182,14 @@ func (l *Lab) linkBetween(from, to string) (*Link, error) {
 	return lk, nil
 }
 
-// relayIdleBetween is how long a link between nodes a and b keeps an idle
-// relay socket: externalRelayIdle when either is external, relayIdle
-// otherwise.
-func relayIdleBetween(a, b *scenario.Node) time.Duration {
+// eitherExternal reports whether a or b is an external node.
+func eitherExternal(a, b *scenario.Node) bool {
 	for _, c := range []*scenario.Node{a, b} {
 		if c != nil && c.Role == scenario.RoleExternal {
-			return externalRelayIdle
+			return true
 		}
 	}
-	return relayIdle
+	return false
 }
 
 // Nodes lists the nodes with their real listening addresses.

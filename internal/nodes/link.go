@@ -47,6 +47,11 @@ type Link struct {
 	lab  *Lab
 	idle time.Duration // relayIdle or externalRelayIdle
 
+	// external: one end is an external node. Requests towards it use RFC
+	// 7252's ACK_TIMEOUT (see externalAckTimeout) and its relays stay
+	// for externalRelayIdle.
+	external bool
+
 	side   [2]*net.UDPConn                // side[dirAB]: A sends here; side[dirBA]: B sends here
 	target [2]atomic.Pointer[net.UDPAddr] // target[dirAB]: B's address; target[dirBA]: A's address
 
@@ -89,8 +94,11 @@ type LinkInfo struct {
 	Datagrams uint64 `json:"datagrams"`
 }
 
-func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr, idle time.Duration) (*Link, error) {
-	l := &Link{id: a + "-" + b, a: a, b: b, lab: lab, idle: idle, done: make(chan struct{})}
+func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr, external bool) (*Link, error) {
+	l := &Link{id: a + "-" + b, a: a, b: b, lab: lab, idle: relayIdle, external: external, done: make(chan struct{})}
+	if external {
+		l.idle = externalRelayIdle
+	}
 	for d := range l.side {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {

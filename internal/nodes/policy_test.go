@@ -14,6 +14,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/options"
 	"github.com/plgd-dev/go-coap/v3/udp"
 	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
+	"github.com/plgd-dev/go-coap/v3/udp/coder"
 
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
@@ -104,6 +105,62 @@ func TestExternalNode(t *testing.T) {
 		if lk.idle != tc.want {
 			t.Errorf("link %s keeps idle relays %v, want %v", lk.ID(), lk.idle, tc.want)
 		}
+	}
+}
+
+// TestExternalRetransmission: a request towards an external node is
+// retransmitted after RFC 7252's ACK_TIMEOUT (2 to 3 s, 4.8), not the
+// lab's 250 ms. The external node here is a bare UDP socket that ignores
+// the first copy of the request and answers the retransmission.
+func TestExternalRetransmission(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a 2 s ACK_TIMEOUT")
+	}
+	x, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	gaps := make(chan time.Duration, 1)
+	go func() {
+		buf := make([]byte, 1500)
+		var first time.Time
+		for {
+			n, from, err := x.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			req := message.Message{Options: make(message.Options, 0, 16)}
+			if _, err := coder.DefaultCoder.Decode(buf[:n], &req); err != nil {
+				continue
+			}
+			if first.IsZero() {
+				first = time.Now()
+				continue
+			}
+			gaps <- time.Since(first)
+			resp := message.Message{Type: message.Acknowledgement, Code: codes.Content, MessageID: req.MessageID, Token: req.Token, Payload: []byte("late")}
+			out := make([]byte, 256)
+			k, err := coder.DefaultCoder.Encode(resp, out)
+			if err == nil {
+				x.WriteToUDP(out[:k], from)
+			}
+		}
+	}()
+	addr := x.LocalAddr().String()
+	s := &scenario.Scenario{Name: "external-retransmission", Nodes: []scenario.Node{
+		{ID: "C", Role: scenario.RoleClient},
+		{ID: "X", Role: scenario.RoleExternal, Addr: addr},
+	}}
+	lab, _ := startLab(t, s)
+	r := send(t, lab, scenario.Step{From: "C", Method: "GET", URI: "coap://" + addr + "/slow"})
+	if r.Code != "2.05" || r.Payload != "late" {
+		t.Fatalf("got %+v, want 2.05 \"late\" after one retransmission", r)
+	}
+	// ACK_TIMEOUT times a random factor in [1, 1.5], plus the retransmission
+	// runner's period (ACK_TIMEOUT / 5).
+	if gap := <-gaps; gap < externalAckTimeout || gap > externalAckTimeout*3/2+externalAckTimeout/5+200*time.Millisecond {
+		t.Errorf("retransmission after %v, want 2 to 3.6 s (RFC 7252 ACK_TIMEOUT)", gap)
 	}
 }
 
