@@ -119,10 +119,23 @@ func mermaidID(node string, i int) string {
 			b.WriteByte('_')
 		}
 	}
-	if b.Len() == 0 || node[0] >= '0' && node[0] <= '9' {
+	if b.Len() == 0 || node[0] >= '0' && node[0] <= '9' || mermaidKeywords[strings.ToLower(b.String())] {
 		return fmt.Sprintf("n%d_%s", i, b.String())
 	}
 	return b.String()
+}
+
+// mermaidKeywords are the words of Mermaid's sequence-diagram grammar that
+// it refuses as a participant id, in any case (checked against Mermaid
+// 11.17 by web/mermaid_test.go): a node named "end" would break the
+// diagram. "as", "left", "right" and "of" are taken as ids.
+var mermaidKeywords = map[string]bool{
+	"sequencediagram": true, "participant": true, "actor": true, "create": true, "destroy": true,
+	"box": true, "end": true, "loop": true, "rect": true, "opt": true, "alt": true, "else": true,
+	"par": true, "par_over": true, "and": true, "critical": true, "option": true, "break": true,
+	"over": true, "note": true, "links": true, "link": true, "properties": true, "details": true,
+	"activate": true, "deactivate": true, "title": true, "acctitle": true, "accdescr": true,
+	"autonumber": true, "off": true,
 }
 
 // mermaidText keeps a label on one line and away from Mermaid's syntax:

@@ -50,3 +50,22 @@ func TestRenderersGolden(t *testing.T) {
 		golden(t, r.file, b.Bytes())
 	}
 }
+
+// TestMermaidIDs: participant ids are Mermaid identifiers that are not
+// words of its grammar (in any case), and stay readable.
+func TestMermaidIDs(t *testing.T) {
+	for _, tc := range []struct {
+		node string
+		i    int
+		want string
+	}{
+		{"C", 0, "C"}, {"P1", 1, "P1"}, {"proxy-1", 2, "proxy_1"}, {"x y", 3, "x_y"},
+		{"1st", 4, "n4_1st"}, {"", 5, "n5_"}, {"end", 6, "n6_end"}, {"End", 7, "n7_End"},
+		{"opt", 8, "n8_opt"}, {"participant", 9, "n9_participant"}, {"note", 10, "n10_note"},
+		{"end_1", 11, "end_1"}, {"ending", 12, "ending"}, {"AS", 13, "AS"}, {"OFF", 14, "n14_OFF"},
+	} {
+		if got := mermaidID(tc.node, tc.i); got != tc.want {
+			t.Errorf("mermaidID(%q, %d) = %q, want %q", tc.node, tc.i, got, tc.want)
+		}
+	}
+}
