@@ -2,8 +2,13 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,19 +65,21 @@ func TestBrowserMermaidParses(t *testing.T) {
 }
 
 // hostileTrace has nodes named after Mermaid's keywords and notes full of
-// its syntax, as a trace file from anywhere may.
+// its syntax and of HTML that runs script if not escaped, as a trace file
+// from anywhere may.
 func hostileTrace() *trace.Trace {
 	ids := []string{"end", "opt", "Note", "participant", "as", "1st", "x y", "a-b", "loop", "box", "rect",
 		"alt", "else", "par", "and", "critical", "break", "activate", "deactivate", "autonumber", "title",
 		"actor", "create", "destroy", "link", "links", "over", "left", "right", "of", "END", "Off", "AccTitle",
-		"properties", "details", "option", "end_1"}
+		"properties", "details", "option", "end_1", `<img src=x onerror="window.__pwned=1">`, `"><svg onload=window.__pwned=2>`}
 	var ascii strings.Builder
 	for c := byte(0x20); c < 0x7f; c++ {
 		ascii.WriteByte(c)
 	}
 	texts := []string{ascii.String(), "end", "%% comment", "a\nb\r\nc", "<script>alert(1)</script>", "---",
 		"->> x", "Note over end: y", "é 漢字 🙂", "#59; &amp; &#35;", "`code`", "back\\slash", "{{x}} [y] (z)",
-		":::", "tab\there", "end\nend", "x;y", "  leading", "trailing  ", "<br/>", "\x00nul", "\u202eRTL"}
+		":::", "tab\there", "end\nend", "x;y", "  leading", "trailing  ", "<br/>", "\x00nul", "\u202eRTL",
+		`</script><script>window.__pwned=3</script>`, `<img src=x onerror=window.__pwned=4>`, `' onmouseover='window.__pwned=5`}
 	tr := &trace.Trace{Format: trace.FormatName, Version: trace.FormatVersion, Scenario: trace.ScenarioInfo{Name: "hostile"}}
 	for _, id := range ids {
 		tr.Nodes = append(tr.Nodes, trace.NodeInfo{ID: id, Role: "proxy"})
@@ -91,4 +98,116 @@ func hostileTrace() *trace.Trace {
 		)
 	}
 	return tr
+}
+
+// TestBrowserViewerHostileTrace opens the hostile trace in the viewer, as
+// served by /view and as a standalone HTML file, and opens every row in
+// the inspector: every event shows, no node id or text becomes markup, no
+// script it carries runs, and the page throws nothing (newTab fails the
+// test on any JavaScript exception).
+func TestBrowserViewerHostileTrace(t *testing.T) {
+	tr := hostileTrace()
+	for i := range tr.Events {
+		tr.Events[i].Seq = uint64(i + 1)
+	}
+	var page strings.Builder
+	if err := WriteStandaloneTrace(context.Background(), &page, tr, false); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/static/", StaticHandler())
+	mux.Handle("/view", ViewTrace(tr))
+	mux.HandleFunc("/trace.html", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, page.String()) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, path := range []string{"/view", "/trace.html"} {
+		t.Run(path, func(t *testing.T) {
+			ctx := newTab(t)
+			run(t, ctx, chromedp.Navigate(srv.URL+path))
+			waitJS(t, ctx, "the trace's events", `document.querySelector('[data-testid="event-count"]')?.textContent === '`+itoa(len(tr.Events))+`'`)
+			clickEveryRow(t, ctx)
+			noMarkupFromTrace(t, ctx)
+		})
+	}
+}
+
+// TestBrowserImportHostileJSON imports, as the Import and Open trace tools
+// do, the hostile trace's JSON with the fields docs/trace-format.md types
+// as numbers and strings replaced by markup, objects and negative numbers.
+// Nothing from it becomes markup or runs, the page throws nothing, and the
+// events that keep a valid sequence number all show.
+func TestBrowserImportHostileJSON(t *testing.T) {
+	var b bytes.Buffer
+	if err := trace.WriteJSON(&b, hostileTrace(), false); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	evs := doc["events"].([]any)
+	img := func(k int) string { return `<img src=x onerror="window.__pwned=` + itoa(k) + `">` }
+	valid := 0
+	for i, x := range evs {
+		ev := x.(map[string]any)
+		ev["seq"] = i + 1
+		switch i % 7 {
+		case 0:
+			ev["exchange"] = img(10)
+			ev["hop"] = img(11)
+		case 1:
+			ev["layer"] = -1
+			ev["exchange"] = map[string]any{"toString": img(12)}
+		case 2:
+			ev["from"], ev["to"] = 7, []any{img(13)}
+			ev["bytes"] = map[string]any{"length": 3}
+		case 3:
+			ev["seq"] = img(14) // dropped: no valid sequence number
+			continue
+		case 4:
+			ev["time"], ev["dir"], ev["link"] = 12, img(15), false
+		case 5:
+			ev["hop"] = 1.5
+		}
+		valid++
+	}
+	in, _ := json.Marshal(doc)
+	tl := newTestLab(t, "draft-b3")
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	evalJS[bool](t, ctx, `(async () => {
+		const { share } = await import('/static/js/share.js');
+		share.view(share.parseTraceText(`+strconv.Quote(string(in))+`, 'hostile.json'));
+		return true;
+	})()`)
+	waitJS(t, ctx, "the imported events", `document.querySelector('[data-testid="event-count"]').textContent === '`+itoa(valid)+`'`)
+	clickEveryRow(t, ctx)
+	noMarkupFromTrace(t, ctx)
+}
+
+// clickEveryRow scrolls the sequence view (it keeps only the rows on
+// screen) and clicks every row, which opens each in the inspector.
+func clickEveryRow(t *testing.T, ctx context.Context) {
+	t.Helper()
+	evalJS[bool](t, ctx, `(async () => {
+		const sc = document.querySelector('[data-testid="seq-scroll"]');
+		for (let y = 0; y <= sc.scrollHeight; y += sc.clientHeight) {
+			sc.scrollTop = y;
+			await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+			for (const row of sc.querySelectorAll('[data-testid="seq-row"]')) row.click();
+		}
+		return true;
+	})()`)
+}
+
+// noMarkupFromTrace fails the test if the hostile trace's text became an
+// element or ran.
+func noMarkupFromTrace(t *testing.T, ctx context.Context) {
+	t.Helper()
+	if got := evalJS[string](t, ctx, `String(window.__pwned)`); got != "undefined" {
+		t.Errorf("a script from the trace ran: window.__pwned = %s", got)
+	}
+	if k := evalJS[int](t, ctx, `document.querySelectorAll('[onerror], [onload], [onmouseover], img[src="x"]').length`); k != 0 {
+		t.Errorf("%d elements made from the trace's text", k)
+	}
 }

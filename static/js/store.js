@@ -62,8 +62,9 @@ export function createStore() {
     /** addEvents appends a batch of trace events (ignoring ones already seen). */
     addEvents(batch) {
       let last = s.events.length ? s.events[s.events.length - 1].seq : 0;
-      for (const ev of batch) {
-        if (!ev.seq) continue; // bus notices (reset, losses) arrive as their own message kinds
+      for (const raw of batch) {
+        const ev = normalEvent(raw);
+        if (!ev) continue; // bus notices (reset, losses) arrive as their own message kinds
         if (ev.seq <= last) {
           if (ev.seq !== 1) continue; // already seen (ring and live overlap)
           s.reset(); // the bus restarted its numbering: a new scenario
@@ -140,6 +141,20 @@ export function createStore() {
     if (!s.exchanges.has(id)) s.exchanges.set(id, { id, rows: [], hasError: false, errors: [], decisions: [], events: [], byBytes: new Map() });
     return s.exchanges.get(id);
   }
+
+  // normalEvent returns ev with the fields the views compare as numbers or
+  // write into markup coerced to their types in docs/trace-format.md: a
+  // trace file may come from anywhere, and a string in place of a number
+  // must not become markup. Events without a positive sequence number
+  // give null.
+  function normalEvent(ev) {
+    if (!ev || typeof ev !== 'object' || !isCount(ev.seq) || ev.seq === 0) return null;
+    const n = { ...ev };
+    for (const k of ['exchange', 'hop', 'layer']) if (k in n) n[k] = isCount(n[k]) ? n[k] : 0;
+    for (const k of ['type', 'time', 'node', 'link', 'from', 'to', 'dir', 'bytes', 'note']) if (k in n && typeof n[k] !== 'string') n[k] = '';
+    return n;
+  }
+  function isCount(v) { return Number.isSafeInteger(v) && v >= 0; }
 
   function addRow(row) {
     for (const id of [row.from, row.to, row.node]) if (id) s.seenNodes.add(id);
