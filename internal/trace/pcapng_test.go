@@ -160,6 +160,17 @@ func TestWiresharkContextsFile(t *testing.T) {
 	if len(skipped) != 2 {
 		t.Errorf("skipped = %v", skipped)
 	}
+	// A context name with a line break (a trace file from anywhere) stays
+	// in its comment: it adds no row.
+	tr.Contexts = append(tr.Contexts, ContextInfo{Name: "X\n\"aa\",\"bb\",\"cc\",\"\",\"\",\"AES-CCM-16-64-128 (CCM*)\"", Alg: 10, HKDF: "SHA-256"})
+	b.Reset()
+	_, err = WriteWiresharkContexts(&b, tr, false)
+	must(t, err)
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if strings.HasPrefix(line, `"aa"`) {
+			t.Errorf("a context name became a row: %q", line)
+		}
+	}
 }
 
 // The file is well-formed pcapng: blocks chain to the end, lengths agree.

@@ -126,7 +126,9 @@ func WriteWiresharkContexts(w io.Writer, t *Trace, includeSecrets bool) ([]strin
 	fmt.Fprintln(bw, "# Columns: Sender ID, Recipient ID, Master Secret, Master Salt, ID Context, Algorithm.")
 	fmt.Fprintln(bw, "# Wireshark decrypts only the outer OSCORE layer of each hop; inner layers are beyond it.")
 	for _, s := range skipped {
-		fmt.Fprintf(bw, "# not listed: %s\n", s)
+		// A context name from a trace file may hold a line break, which
+		// would start a row of the file.
+		fmt.Fprintf(bw, "# not listed: %s\n", oneLine.Replace(s))
 	}
 	for _, r := range rows {
 		fmt.Fprintln(bw, r.Line())
@@ -136,6 +138,8 @@ func WriteWiresharkContexts(w io.Writer, t *Trace, includeSecrets bool) ([]strin
 	}
 	return skipped, nil
 }
+
+var oneLine = strings.NewReplacer("\n", " ", "\r", " ")
 
 // TsharkCommand is the one-line shell command that dissects pcapPath with
 // the trace's contexts given inline (one -o per row), so the outer layer of
