@@ -36,7 +36,8 @@ type ccmScratch struct {
 // encrypting them. Written all at once, they are in the cache before the
 // block cipher reads them, so its calls, independent of each other,
 // overlap in the CPU; a counter updated in place between calls made every
-// call wait for the previous one's store (the AEAD took about 18 % longer).
+// call wait for the previous one's store (the AEAD took 6 to 18 % longer,
+// depending on the host's load; docs/benchmarks.md).
 const ctrBatch = 8
 
 var ccmPool = sync.Pool{New: func() any { return new(ccmScratch) }}
