@@ -127,7 +127,7 @@ func mermaidID(node string, i int) string {
 
 // mermaidKeywords are the words of Mermaid's sequence-diagram grammar that
 // it refuses as a participant id, in any case (checked against Mermaid
-// 11.17 by web/mermaid_test.go): a node named "end" would break the
+// 11.17 by web/hostiletrace_test.go): a node named "end" would break the
 // diagram. "as", "left", "right" and "of" are taken as ids.
 var mermaidKeywords = map[string]bool{
 	"sequencediagram": true, "participant": true, "actor": true, "create": true, "destroy": true,
