@@ -147,8 +147,11 @@ func (c *ccmAEAD) counter0(sc *ccmScratch, nonce []byte) {
 	c.b.Encrypt(sc.s0[:], sc.a0[:])
 }
 
-// counters writes A_first to A_first+n-1 to sc.a.
-func (c *ccmAEAD) counters(sc *ccmScratch, first uint64, n int) {
+// counters writes the counter blocks A_first, A_first+1, ... to sc.a for
+// the next blocks of a message with left bytes to go, at most ctrBatch,
+// and returns how many it wrote.
+func (c *ccmAEAD) counters(sc *ccmScratch, first uint64, left int) int {
+	n := min((left+ccmBlock-1)/ccmBlock, ctrBatch)
 	for j := range n {
 		a := &sc.a[j]
 		*a = sc.a0
@@ -158,6 +161,7 @@ func (c *ccmAEAD) counters(sc *ccmScratch, first uint64, n int) {
 			ctr >>= 8
 		}
 	}
+	return n
 }
 
 // sealBody encrypts src into dst (RFC 3610 2.3) and continues the CBC-MAC
@@ -169,8 +173,7 @@ func (c *ccmAEAD) sealBody(sc *ccmScratch, dst, src, nonce []byte) {
 	c.counter0(sc, nonce)
 	x := &sc.x
 	for i := uint64(1); len(src) > 0; i += ctrBatch {
-		n := min((len(src)+ccmBlock-1)/ccmBlock, ctrBatch)
-		c.counters(sc, i, n)
+		n := c.counters(sc, i, len(src))
 		for j := range n {
 			s := &sc.s[j]
 			c.b.Encrypt(s[:], sc.a[j][:])
@@ -200,8 +203,7 @@ func (c *ccmAEAD) openBody(sc *ccmScratch, dst, src, nonce []byte) {
 	c.counter0(sc, nonce)
 	x := &sc.x
 	for i := uint64(1); len(src) > 0; i += ctrBatch {
-		n := min((len(src)+ccmBlock-1)/ccmBlock, ctrBatch)
-		c.counters(sc, i, n)
+		n := c.counters(sc, i, len(src))
 		c.b.Encrypt(sc.s[0][:], sc.a[0][:])
 		for j := range n {
 			if j+1 < n {
