@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,7 +49,7 @@ func TestBrowserMermaidParses(t *testing.T) {
 	if got := parse([]string{"sequenceDiagram\n    A->>B: x;y\n"}); got[0] == "" {
 		t.Fatal("Mermaid accepted a broken diagram: the check would prove nothing")
 	}
-	traces := append(scenarioTraces(t), hostileTrace())
+	traces := append(slices.Clone(scenarioTraces(t)), hostileTrace()) // the corpus is shared
 	var texts []string
 	for _, tr := range traces {
 		var b bytes.Buffer
