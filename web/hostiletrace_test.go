@@ -212,3 +212,69 @@ func noMarkupFromTrace(t *testing.T, ctx context.Context) {
 		t.Errorf("%d elements made from the trace's text", k)
 	}
 }
+
+// TestBrowserImportHostileReports imports a real run's trace (the first
+// built-in scenario) with every value inside the events' nested parts
+// (layer reports, decisions, errors, faults, deliveries; a layer event
+// keeps its action) replaced by markup, numbers, arrays, objects, null or
+// booleans in turn. The import
+// shows every event, every row opens in the inspector without a
+// JavaScript exception, and nothing becomes markup.
+func TestBrowserImportHostileReports(t *testing.T) {
+	var b bytes.Buffer
+	if err := trace.WriteJSON(&b, scenarioTraces(t)[0], false); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	bad := []any{`<img src=x onerror="window.__pwned=20">`, 5, []any{1, "<b>"}, map[string]any{"a": 1}, nil, true, -3, 1e300}
+	k := 0
+	var spoil func(v any) any
+	spoil = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			for key, e := range x {
+				x[key] = spoil(e)
+			}
+			return x
+		case []any:
+			for i, e := range x {
+				x[i] = spoil(e)
+			}
+			return x
+		}
+		k++
+		return bad[k%len(bad)]
+	}
+	evs := doc["events"].([]any)
+	for _, x := range evs {
+		ev := x.(map[string]any)
+		for _, part := range []string{"decision", "error", "fault", "delivery"} {
+			if p, ok := ev[part]; ok {
+				ev[part] = spoil(p)
+			}
+		}
+		// The action stays: a layer that is never applied never reaches a
+		// datagram's row, and the rows are what must survive the report.
+		if le, ok := ev["layer_event"].(map[string]any); ok {
+			le["report"] = spoil(le["report"])
+		}
+	}
+	if k < 100 {
+		t.Fatalf("only %d values spoilt: the trace has too few nested parts to test", k)
+	}
+	in, _ := json.Marshal(doc)
+	tl := newTestLab(t, "draft-b3")
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	evalJS[bool](t, ctx, `(async () => {
+		const { share } = await import('/static/js/share.js');
+		share.view(share.parseTraceText(`+strconv.Quote(string(in))+`, 'hostile.json'));
+		return true;
+	})()`)
+	waitJS(t, ctx, "the imported events", `document.querySelector('[data-testid="event-count"]').textContent === '`+itoa(len(evs))+`'`)
+	clickEveryRow(t, ctx)
+	noMarkupFromTrace(t, ctx)
+}

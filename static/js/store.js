@@ -155,6 +155,7 @@ export function createStore() {
     return n;
   }
   function isCount(v) { return Number.isSafeInteger(v) && v >= 0; }
+  function str(v) { return typeof v === 'string' ? v : ''; }
 
   function addRow(row) {
     for (const id of [row.from, row.to, row.node]) if (id) s.seenNodes.add(id);
@@ -180,7 +181,7 @@ export function createStore() {
         const key = `${x}|${kind}`;
         if (!s.stacks.has(key)) s.stacks.set(key, []);
         const st = s.stacks.get(key);
-        const ctx = pick(rep, 'context') || '?';
+        const ctx = str(pick(rep, 'context')) || '?';
         s.colorOf(ctx);
         if (action === 'applied') {
           st.push({ ctx, layer: ev.layer, applied: ev, removed: null });
@@ -201,7 +202,7 @@ export function createStore() {
         const again = xe?.byBytes.get(ev.bytes);
         const layers = again || (kind ? [...(s.stacks.get(`${x}|${kind}`) || [])] : []);
         if (xe && !again && layers.length) xe.byBytes.set(ev.bytes, layers);
-        const inner = layers.length ? pick(pick(pick(layers[0].applied || layers[0].removed, 'layer_event') || {}, 'report') || {}, 'inner_code') : '';
+        const inner = layers.length ? str(pick(pick(pick(layers[0].applied || layers[0].removed, 'layer_event') || {}, 'report') || {}, 'inner_code')) : '';
         const row = {
           kind: 'datagram', seq: ev.seq, ev, exchange: x, hop: ev.hop, from: ev.from, to: ev.to, link: ev.link,
           dir: ev.dir || '', layers, code: parsed.code, type: parsed.type, innerCode: inner || '', size: bytes.length, parsed,
