@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -194,6 +195,23 @@ func importEveryRow(t *testing.T, doc map[string]any, want int) {
 	})()`)
 	waitJS(t, ctx, "the imported events", `document.querySelector('[data-testid="event-count"]').textContent === '`+itoa(want)+`'`)
 	clickEveryRow(t, ctx)
+	// The teaching tools read the same events: replay every step with the
+	// presenter's stage and the quiz on (revealing each answer), and
+	// compare the trace with itself.
+	evalJS[bool](t, ctx, `(async () => {
+		const L = window.oscoreLab;
+		document.querySelector('[data-testid="presenter-toggle"]').click();
+		L.quiz.enable(true);
+		L.replay.start(0);
+		for (let i = 0; i < 1000 && L.replay.cursor < L.replay.all.length; i++) {
+			L.replay.next();
+			await new Promise((r) => requestAnimationFrame(() => r()));
+			document.querySelector('[data-testid="quiz-reveal"]')?.click();
+		}
+		const tr = L.share.parseTraceText(`+strconv.Quote(string(in))+`, 'hostile.json');
+		L.share.compare(tr, tr, ['a', 'b']);
+		return true;
+	})()`)
 	noMarkupFromTrace(t, ctx)
 }
 
@@ -225,13 +243,42 @@ func noMarkupFromTrace(t *testing.T, ctx context.Context) {
 }
 
 // TestBrowserImportHostileReports imports a real run's trace (the first
-// built-in scenario) with every value inside the events' nested parts
-// (layer reports, decisions, errors, faults, deliveries; a layer event
-// keeps its action) replaced by markup, numbers, arrays, objects, null or
-// booleans in turn. The import
-// shows every event, every row opens in the inspector without a
-// JavaScript exception, and nothing becomes markup.
+// built-in scenario) with the events' nested parts (layer reports,
+// decisions, errors, faults, deliveries; a layer event keeps its action)
+// spoilt: values replaced by markup, numbers, arrays, objects, null or
+// booleans in turn, and every third list or object inside by such a value
+// (three runs, one per third). The import
+// shows every event, every row opens in the inspector, the replay with the
+// presenter's stage and the quiz runs to the end, the trace compares with
+// itself, all without a JavaScript exception, and nothing becomes markup.
 func TestBrowserImportHostileReports(t *testing.T) {
+	for phase := range 3 {
+		t.Run("phase"+itoa(phase), func(t *testing.T) { importSpoiltReports(t, phase) })
+	}
+	// Only the lists a report's readers walk, each something else.
+	t.Run("lists", func(t *testing.T) {
+		doc := traceDoc(t)
+		evs := doc["events"].([]any)
+		n := 0
+		for _, x := range evs {
+			if le, ok := x.(map[string]any)["layer_event"].(map[string]any); ok {
+				if rep, ok := le["report"].(map[string]any); ok {
+					rep["options"] = []any{"<b>x</b>", 7, map[string]any{"a": 1}, true}[n%4]
+					rep["notes"] = []any{5, "note", map[string]any{}, []any{nil, 3}}[n%4]
+					n++
+				}
+			}
+		}
+		if n < 4 {
+			t.Fatalf("only %d layer reports", n)
+		}
+		importEveryRow(t, doc, len(evs))
+	})
+}
+
+// traceDoc is the first built-in scenario's trace as generic JSON.
+func traceDoc(t *testing.T) map[string]any {
+	t.Helper()
 	var b bytes.Buffer
 	if err := trace.WriteJSON(&b, scenarioTraces(t)[0], false); err != nil {
 		t.Fatal(err)
@@ -240,19 +287,33 @@ func TestBrowserImportHostileReports(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
+	return doc
+}
+
+// importSpoiltReports spoils the trace as TestBrowserImportHostileReports
+// says, replacing the lists and objects whose count (in key order) is
+// phase modulo 3, and imports it.
+func importSpoiltReports(t *testing.T, phase int) {
+	doc := traceDoc(t)
 	bad := []any{`<img src=x onerror="window.__pwned=20">`, 5, []any{1, "<b>"}, map[string]any{"a": 1}, nil, true, -3, 1e300}
-	k := 0
-	var spoil func(v any) any
-	spoil = func(v any) any {
+	k, containers := 0, 0
+	var spoil func(v any, top bool) any
+	spoil = func(v any, top bool) any {
 		switch x := v.(type) {
 		case map[string]any:
-			for key, e := range x {
-				x[key] = spoil(e)
+			if containers++; !top && containers%3 == phase {
+				break
+			}
+			for _, key := range slices.Sorted(maps.Keys(x)) {
+				x[key] = spoil(x[key], false)
 			}
 			return x
 		case []any:
+			if containers++; containers%3 == phase {
+				break
+			}
 			for i, e := range x {
-				x[i] = spoil(e)
+				x[i] = spoil(e, false)
 			}
 			return x
 		}
@@ -264,13 +325,13 @@ func TestBrowserImportHostileReports(t *testing.T) {
 		ev := x.(map[string]any)
 		for _, part := range []string{"decision", "error", "fault", "delivery"} {
 			if p, ok := ev[part]; ok {
-				ev[part] = spoil(p)
+				ev[part] = spoil(p, true)
 			}
 		}
 		// The action stays: a layer that is never applied never reaches a
 		// datagram's row, and the rows are what must survive the report.
 		if le, ok := ev["layer_event"].(map[string]any); ok {
-			le["report"] = spoil(le["report"])
+			le["report"] = spoil(le["report"], true)
 		}
 	}
 	if k < 100 {

@@ -152,6 +152,15 @@ export function createStore() {
     const n = { ...ev };
     for (const k of ['exchange', 'hop', 'layer']) if (k in n) n[k] = isCount(n[k]) ? n[k] : 0;
     for (const k of ['type', 'time', 'node', 'link', 'from', 'to', 'dir', 'bytes', 'note']) if (k in n && typeof n[k] !== 'string') n[k] = '';
+    // A layer report's lists, which the inspector, presenter, quiz and
+    // compare walk: options keep their objects, notes their strings.
+    const le = n.layer_event, rep = le?.report;
+    if (rep && typeof rep === 'object' && ('options' in rep || 'notes' in rep)) {
+      const r = { ...rep };
+      if ('options' in r) r.options = Array.isArray(r.options) ? r.options.filter((o) => o && typeof o === 'object') : [];
+      if ('notes' in r) r.notes = Array.isArray(r.notes) ? r.notes.filter((x) => typeof x === 'string') : [];
+      n.layer_event = { ...le, report: r };
+    }
     return n;
   }
   function isCount(v) { return Number.isSafeInteger(v) && v >= 0; }
