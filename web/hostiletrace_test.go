@@ -255,6 +255,15 @@ func TestBrowserImportHostileReports(t *testing.T) {
 	for phase := range 3 {
 		t.Run("phase"+itoa(phase), func(t *testing.T) { importSpoiltReports(t, phase) })
 	}
+	// The trace's own parts: scenario, nodes and contexts of the wrong
+	// shapes.
+	t.Run("envelope", func(t *testing.T) {
+		doc := traceDoc(t)
+		doc["scenario"] = map[string]any{"name": []any{"<b>"}, "title": 5, "steps": 7, "nodes": "x", "explanation": map[string]any{}}
+		doc["nodes"] = []any{map[string]any{"id": 5, "role": map[string]any{}}, "x", nil, map[string]any{"id": `<img src=x onerror="window.__pwned=30">`, "role": "proxy", "addr": 9}}
+		doc["contexts"] = 5
+		importEveryRow(t, doc, len(doc["events"].([]any)))
+	})
 	// Only the lists a report's readers walk, each something else.
 	t.Run("lists", func(t *testing.T) {
 		doc := traceDoc(t)

@@ -102,10 +102,13 @@ export function createStore() {
       if (!tr || tr.format !== 'oscore-lab-trace') throw new Error('store: not an oscore-lab trace (format field)');
       s.mode = 'trace';
       s.reset();
-      const sc = tr.scenario || {};
-      s.scenario = { ...sc, nodes: sc.nodes || tr.nodes || [] };
-      s.nodes = (tr.nodes || sc.nodes || []).map((n) => ({ id: n.id, role: n.role, addr: n.addr || '' }));
-      s.contexts = tr.contexts || [];
+      // The envelope as docs/trace-format.md types it: a file may hold
+      // anything, and the views walk these lists.
+      const sc = tr.scenario && typeof tr.scenario === 'object' ? tr.scenario : {};
+      const nodes = objects(tr.nodes).length ? objects(tr.nodes) : objects(sc.nodes);
+      s.nodes = nodes.filter((n) => typeof n.id === 'string' && n.id).map((n) => ({ id: n.id, role: str(n.role), addr: str(n.addr) }));
+      s.scenario = { name: str(sc.name), title: str(sc.title), section: str(sc.section), explanation: str(sc.explanation), nodes: s.nodes };
+      s.contexts = objects(tr.contexts).filter((c) => typeof c.name === 'string').map((c) => ({ ...c, endpoints: objects(c.endpoints) }));
       assignColors();
       s.emit('scenario');
       s.addEvents(tr.events || []);
@@ -157,7 +160,7 @@ export function createStore() {
     const le = n.layer_event, rep = le?.report;
     if (rep && typeof rep === 'object' && ('options' in rep || 'notes' in rep)) {
       const r = { ...rep };
-      if ('options' in r) r.options = Array.isArray(r.options) ? r.options.filter((o) => o && typeof o === 'object') : [];
+      if ('options' in r) r.options = objects(r.options);
       if ('notes' in r) r.notes = Array.isArray(r.notes) ? r.notes.filter((x) => typeof x === 'string') : [];
       n.layer_event = { ...le, report: r };
     }
@@ -165,6 +168,7 @@ export function createStore() {
   }
   function isCount(v) { return Number.isSafeInteger(v) && v >= 0; }
   function str(v) { return typeof v === 'string' ? v : ''; }
+  function objects(v) { return Array.isArray(v) ? v.filter((x) => x && typeof x === 'object') : []; }
 
   function addRow(row) {
     for (const id of [row.from, row.to, row.node]) if (id) s.seenNodes.add(id);
