@@ -259,7 +259,8 @@ func TestBrowserImportHostileReports(t *testing.T) {
 	// shapes.
 	t.Run("envelope", func(t *testing.T) {
 		doc := traceDoc(t)
-		doc["scenario"] = map[string]any{"name": []any{"<b>"}, "title": 5, "steps": 7, "nodes": "x", "explanation": map[string]any{}}
+		doc["scenario"] = map[string]any{"name": []any{"<b>"}, "title": 5, "steps": 7, "explanation": map[string]any{}, "links": []any{3, map[string]any{"a": "C", "b": "P", "faults": 9}},
+			"nodes": []any{nil, map[string]any{"id": "C", "role": "client"}, map[string]any{"id": "P", "role": "proxy", "reverse": 4, "forward": "x"}, map[string]any{"id": "S", "role": "server"}}}
 		doc["nodes"] = []any{map[string]any{"id": 5, "role": map[string]any{}}, "x", nil, map[string]any{"id": `<img src=x onerror="window.__pwned=30">`, "role": "proxy", "addr": 9}}
 		doc["contexts"] = 5
 		importEveryRow(t, doc, len(doc["events"].([]any)))
@@ -347,4 +348,23 @@ func importSpoiltReports(t *testing.T, phase int) {
 		t.Fatalf("only %d values spoilt: the trace has too few nested parts to test", k)
 	}
 	importEveryRow(t, doc, len(evs))
+}
+
+// TestBrowserSavedTraceKeepsTopology: a trace saved from the live page
+// (Save JSON) carries the live scenario; imported again, after the store
+// reads its envelope into the documented shapes, it draws the same
+// topology: nodes, links and context arcs (draft-b7: a reverse-proxy).
+func TestBrowserSavedTraceKeepsTopology(t *testing.T) {
+	tl := newTestLab(t, "draft-b7")
+	tl.sendFirstStep(t)
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	waitJS(t, ctx, "the exchange", `document.querySelectorAll('[data-testid="seq-row"][data-kind="datagram"]').length >= 4`)
+	const drawn = `[...document.querySelectorAll('[data-testid="topo-link"], [data-testid="topo-node"], [data-testid="topo-ctx"]')].map((e) => e.dataset.link || e.dataset.node || e.dataset.ctx).sort().join(' ')`
+	before := evalJS[string](t, ctx, drawn)
+	evalJS[bool](t, ctx, `(() => { const L = window.oscoreLab; L.share.view(JSON.parse(JSON.stringify(L.share.current())), 'saved.json'); return true; })()`)
+	waitJS(t, ctx, "the imported trace", `document.body.dataset.mode === 'trace' && document.querySelectorAll('[data-testid="seq-row"][data-kind="datagram"]').length >= 4`)
+	if after := evalJS[string](t, ctx, drawn); after != before || !strings.Contains(before, "P-S") {
+		t.Errorf("topology drawn %q live, %q from the saved trace", before, after)
+	}
 }

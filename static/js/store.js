@@ -104,10 +104,17 @@ export function createStore() {
       s.reset();
       // The envelope as docs/trace-format.md types it: a file may hold
       // anything, and the views walk these lists.
+      // A trace saved from the live page carries the whole scenario
+      // (links, reverse routes, steps), which the topology still draws.
       const sc = tr.scenario && typeof tr.scenario === 'object' ? tr.scenario : {};
-      const nodes = objects(tr.nodes).length ? objects(tr.nodes) : objects(sc.nodes);
-      s.nodes = nodes.filter((n) => typeof n.id === 'string' && n.id).map((n) => ({ id: n.id, role: str(n.role), addr: str(n.addr) }));
-      s.scenario = { name: str(sc.name), title: str(sc.title), section: str(sc.section), explanation: str(sc.explanation), nodes: s.nodes };
+      const named = (v) => objects(v).filter((x) => typeof x.id === 'string' && x.id);
+      const scNodes = named(sc.nodes).map((n) => ('reverse' in n ? { ...n, reverse: objects(n.reverse) } : n));
+      const nodes = named(tr.nodes).length ? named(tr.nodes) : scNodes;
+      s.nodes = nodes.map((n) => ({ id: n.id, role: str(n.role), addr: str(n.addr) }));
+      s.scenario = { ...sc, name: str(sc.name), title: str(sc.title), section: str(sc.section), explanation: str(sc.explanation),
+        nodes: scNodes.length ? scNodes : nodes };
+      if ('links' in sc) s.scenario.links = objects(sc.links).map((l) => ({ ...l, faults: objects(l.faults) }));
+      for (const k of ['steps', 'contexts']) if (k in sc) s.scenario[k] = objects(sc[k]);
       s.contexts = objects(tr.contexts).filter((c) => typeof c.name === 'string').map((c) => ({ ...c, endpoints: objects(c.endpoints) }));
       assignColors();
       s.emit('scenario');
