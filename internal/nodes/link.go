@@ -45,11 +45,9 @@ type Link struct {
 	id   string
 	a, b string
 	lab  *Lab
-	idle time.Duration // relayIdle or externalRelayIdle
-
 	// external: one end is an external node. Requests towards it use RFC
 	// 7252's ACK_TIMEOUT (see externalAckTimeout) and its relays stay
-	// for externalRelayIdle.
+	// for externalRelayIdle (see relayIdleTime).
 	external bool
 
 	side   [2]*net.UDPConn                // side[dirAB]: A sends here; side[dirBA]: B sends here
@@ -95,10 +93,7 @@ type LinkInfo struct {
 }
 
 func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr, external bool) (*Link, error) {
-	l := &Link{id: a + "-" + b, a: a, b: b, lab: lab, idle: relayIdle, external: external, done: make(chan struct{})}
-	if external {
-		l.idle = externalRelayIdle
-	}
+	l := &Link{id: a + "-" + b, a: a, b: b, lab: lab, external: external, done: make(chan struct{})}
 	for d := range l.side {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -117,6 +112,15 @@ func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr, external bool) (*
 	l.wg.Add(1)
 	go l.janitor()
 	return l, nil
+}
+
+// relayIdleTime is how long the link keeps an idle relay socket:
+// externalRelayIdle when one end is external, relayIdle otherwise.
+func (l *Link) relayIdleTime() time.Duration {
+	if l.external {
+		return externalRelayIdle
+	}
+	return relayIdle
 }
 
 // ID is "A-B".
@@ -295,14 +299,15 @@ func (l *Link) readRelay(d int, r *relaySock) {
 // time.
 func (l *Link) janitor() {
 	defer l.wg.Done()
-	t := time.NewTicker(l.idle / 4)
+	idleFor := l.relayIdleTime()
+	t := time.NewTicker(idleFor / 4)
 	defer t.Stop()
 	for {
 		select {
 		case <-l.done:
 			return
 		case now := <-t.C:
-			idle := func(r *relaySock) bool { return now.UnixNano()-r.last.Load() > int64(l.idle) }
+			idle := func(r *relaySock) bool { return now.UnixNano()-r.last.Load() > int64(idleFor) }
 			l.mu.Lock()
 			for d := range l.relays {
 				for k, r := range l.relays[d] {

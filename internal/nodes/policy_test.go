@@ -102,8 +102,8 @@ func TestExternalNode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if lk.idle != tc.want {
-			t.Errorf("link %s keeps idle relays %v, want %v", lk.ID(), lk.idle, tc.want)
+		if got := lk.relayIdleTime(); got != tc.want {
+			t.Errorf("link %s keeps idle relays %v, want %v", lk.ID(), got, tc.want)
 		}
 	}
 }
