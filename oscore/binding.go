@@ -14,13 +14,8 @@ import (
 // ProtectRequest returns the client's Binding and UnprotectRequest the
 // server's. A Binding is safe for concurrent use.
 type Binding struct {
-	Ctx        *Context
-	KID        []byte
-	PIV        []byte
-	KIDContext []byte
-	Nonce      []byte
-	Token      message.Token // token of the request as protected or received
-	Observe    bool          // the request registered an observation (inner Observe 0)
+	Ctx     *Context
+	Observe bool // the request registered an observation (inner Observe 0)
 
 	// MultiResponse marks a request that may draw several responses other
 	// than notifications: one sent to a group, or to a groupcomm proxy with
@@ -30,13 +25,18 @@ type Binding struct {
 	// RFC 8613 7.4.1). Set it before the first response arrives.
 	MultiResponse bool
 
-	// Fields ordered so that a Binding packs into 192 bytes: it shares
-	// an allocation with the request's report.
-	noPIVSeen bool // client: the one response/notification without Partial IV was accepted, guarded by mu
-	kidBuf    [8]byte
-	pivBuf    [maxPIVLen]byte
-	nonceBuf  [13]byte
-	tokBuf    [message.MaxTokenSize]byte
+	// The request's identity is fixed when the Binding is made and read
+	// through KID, PIV, KIDContext, Nonce and Token. It is kept inline,
+	// 88 bytes in all: a Binding shares one allocation with the request's
+	// report (see reportAndBinding).
+	flags          bindingFlags
+	kidLen, pivLen uint8
+	tokLen         uint8
+	kid            [maxIDLen]byte
+	piv            [maxPIVLen]byte
+	tok            [message.MaxTokenSize]byte
+	nonce          nonceBuf
+	kidCtx         string // valid with bindKIDContext
 
 	mu        sync.Mutex
 	responses int32 // server: responses protected so far
@@ -44,44 +44,81 @@ type Binding struct {
 	notifNum  int64 // client: Notification Number, -1 before the first notification with Partial IV
 }
 
-// newBinding copies kid, Partial IV, kid context and token into the
-// binding (inline storage for the usual sizes). The nonce is filled by the
-// caller through b.Nonce, which has the context's nonce length.
-func newBinding(c *Context, kid, piv, kidContext []byte, observe bool, tok message.Token) *Binding {
+// bindingFlags are the yes/no facts of a Binding.
+type bindingFlags uint8
+
+const (
+	bindKIDContext bindingFlags = 1 << iota // the request carried a kid context
+	bindNoPIVSeen                           // client: the one response/notification without Partial IV was accepted, guarded by mu
+)
+
+// maxIDLen is the longest Sender or Recipient ID of any algorithm: nonce
+// length 13 minus 6 (RFC 8613 3.3).
+const maxIDLen = maxNonceLen - 6
+
+// nonceBuf holds a nonce of up to 13 bytes, the longest of the supported
+// algorithms (RFC 8613 5.2: nonce length of the AEAD).
+type nonceBuf struct {
+	b [maxNonceLen]byte
+	n uint8
+}
+
+const maxNonceLen = 13
+
+// bytes returns the nonce; its capacity ends with it.
+func (x *nonceBuf) bytes() []byte { return x.b[:x.n:x.n] }
+
+// KID is the request's kid (request_kid of the AAD, RFC 8613 5.4). The
+// returned bytes belong to the Binding: do not modify them.
+func (b *Binding) KID() []byte { return b.kid[:b.kidLen:b.kidLen] }
+
+// PIV is the request's Partial IV (request_piv of the AAD, RFC 8613 5.4).
+// The returned bytes belong to the Binding: do not modify them.
+func (b *Binding) PIV() []byte { return b.piv[:b.pivLen:b.pivLen] }
+
+// Nonce is the request nonce (RFC 8613 5.2), which a response without
+// Partial IV reuses. The returned bytes belong to the Binding: do not
+// modify them.
+func (b *Binding) Nonce() []byte { return b.nonce.bytes() }
+
+// KIDContext is the kid context the request carried, nil when it carried
+// none (RFC 8613 6.1, flag h). Each call returns a new copy.
+func (b *Binding) KIDContext() []byte {
+	if b.flags&bindKIDContext == 0 {
+		return nil
+	}
+	return []byte(b.kidCtx)
+}
+
+// Token is the token of the request as protected or received. The
+// returned bytes belong to the Binding: do not modify them.
+func (b *Binding) Token() message.Token { return message.Token(b.tok[:b.tokLen:b.tokLen]) }
+
+// newBinding copies kid, Partial IV, kid context and token into a new
+// Binding (see initBinding).
+func newBinding(c *Context, kid, piv, kidContext []byte, observe bool, tok message.Token) (*Binding, error) {
 	return initBinding(new(Binding), c, kid, piv, kidContext, observe, tok)
 }
 
-// initBinding fills a zero Binding (see newBinding).
-func initBinding(b *Binding, c *Context, kid, piv, kidContext []byte, observe bool, tok message.Token) *Binding {
-	b.Ctx, b.Observe, b.notifNum = c, observe, -1
-	b.KID = inlineCopy(b.kidBuf[:], kid)
-	b.PIV = inlineCopy(b.pivBuf[:], piv)
-	if kidContext != nil {
-		b.KIDContext = clone(kidContext)
-	}
-	if tok != nil {
-		b.Token = message.Token(inlineCopy(b.tokBuf[:], tok))
-	}
+// initBinding fills a zero Binding. Its nonce is left zero, with the
+// context's nonce length, for the caller to build (makeNonce on Nonce()).
+// A kid, Partial IV or token longer than those of any valid context and
+// message (RFC 8613 3.3, 6.1; RFC 7252 3) is an error.
+func initBinding(b *Binding, c *Context, kid, piv, kidContext []byte, observe bool, tok message.Token) (*Binding, error) {
 	n := c.p.AEAD.NonceLen()
-	if n <= len(b.nonceBuf) {
-		b.Nonce = b.nonceBuf[:n:n]
-	} else {
-		b.Nonce = make([]byte, n)
+	if len(kid) > len(b.kid) || len(piv) > len(b.piv) || len(tok) > len(b.tok) || n > len(b.nonce.b) {
+		return nil, fmt.Errorf("oscore: binding: kid of %d, Partial IV of %d, token of %d or nonce of %d bytes too long", len(kid), len(piv), len(tok), n)
 	}
-	return b
-}
-
-// inlineCopy copies src into buf when it fits, else into a new slice.
-func inlineCopy(buf, src []byte) []byte {
-	if src == nil {
-		return nil
+	b.Ctx, b.Observe, b.notifNum = c, observe, -1
+	b.kidLen = uint8(copy(b.kid[:], kid))
+	b.pivLen = uint8(copy(b.piv[:], piv))
+	b.tokLen = uint8(copy(b.tok[:], tok))
+	b.nonce.n = uint8(n)
+	if kidContext != nil {
+		b.flags |= bindKIDContext
+		b.kidCtx = string(kidContext)
 	}
-	if len(src) <= len(buf) {
-		d := buf[:len(src):len(src)]
-		copy(d, src)
-		return d
-	}
-	return clone(src)
+	return b, nil
 }
 
 // NotificationNumber is the largest Partial IV among the verified
@@ -100,18 +137,15 @@ func (b *Binding) Responses() int {
 	return int(b.responses) + int(b.verified)
 }
 
-// check rejects a Binding that cannot produce a valid nonce (a hand-made
-// value with a wrong nonce size or an over-long Partial IV), so that the
-// AEAD is never handed bad input.
+// check rejects a Binding that was not made by ProtectRequest or
+// UnprotectRequest (a zero or hand-made value: no context, or no nonce of
+// the context's length), so that the AEAD is never handed bad input.
 func (b *Binding) check() error {
 	if b == nil || b.Ctx == nil {
 		return errContextInvalid
 	}
-	if len(b.Nonce) != b.Ctx.p.AEAD.NonceLen() {
-		return fmt.Errorf("oscore: binding nonce of %d bytes, %v needs %d", len(b.Nonce), b.Ctx.p.AEAD, b.Ctx.p.AEAD.NonceLen())
-	}
-	if len(b.PIV) > maxPIVLen {
-		return fmt.Errorf("oscore: binding Partial IV of %d bytes (max %d)", len(b.PIV), maxPIVLen)
+	if int(b.nonce.n) != b.Ctx.p.AEAD.NonceLen() {
+		return fmt.Errorf("oscore: binding nonce of %d bytes, %v needs %d", b.nonce.n, b.Ctx.p.AEAD, b.Ctx.p.AEAD.NonceLen())
 	}
 	return nil
 }

@@ -163,8 +163,11 @@ func FuzzUnprotectResponse(f *testing.F) {
 	addVectorSeeds(f, func(raw []byte) { f.Add(raw, []byte{0x45, 0xff, 'h', 'i'}, false) })
 	cli, srv := fuzzContexts(f)
 	f.Fuzz(func(t *testing.T, raw, plaintext []byte, observe bool) {
-		b := newBinding(cli, []byte{}, []byte{0x14}, nil, observe, nil)
-		makeNonce(b.Nonce, []byte{}, []byte{0x14}, cli.CommonIV())
+		b, err := newBinding(cli, []byte{}, []byte{0x14}, nil, observe, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		makeNonce(b.Nonce(), []byte{}, []byte{0x14}, cli.CommonIV())
 		m, err := DecodeMessage(raw)
 		if err != nil {
 			return
@@ -181,10 +184,13 @@ func FuzzUnprotectResponse(f *testing.F) {
 		}
 		// The same plaintext sealed by the server, first without then with a Partial IV.
 		aad, _, _ := appendAAD(nil, srv.AEAD(), []byte{}, []byte{0x14})
-		b2 := newBinding(cli, []byte{}, []byte{0x14}, nil, observe, nil)
-		copy(b2.Nonce, b.Nonce)
+		b2, err := newBinding(cli, []byte{}, []byte{0x14}, nil, observe, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b2.nonce = b.nonce
 		for _, withPIV := range []bool{false, true} {
-			nonce, ov := b.Nonce, OptionValue{}
+			nonce, ov := b.Nonce(), OptionValue{}
 			if withPIV {
 				ov.PartialIV = []byte{0x07}
 				nonce = make([]byte, 13)

@@ -54,18 +54,22 @@ func ProtectRequest(c *Context, m message.Message, o ProtectOptions) (message.Me
 	if o.IncludeKIDContext && c.p.IDContext != nil {
 		ov.KIDContext = c.p.IDContext
 	}
-	b := initBinding(bind, c, c.p.SenderID, piv, ov.KIDContext, sp.observeRegister, m.Token)
-	makeNonce(b.Nonce, c.p.SenderID, piv, c.commonIV)
+	b, err := initBinding(bind, c, c.p.SenderID, piv, ov.KIDContext, sp.observeRegister, m.Token)
+	if err != nil {
+		return message.Message{}, nil, rep, err
+	}
+	nonce := b.Nonce()
+	makeNonce(nonce, c.p.SenderID, piv, c.commonIV)
 	outerCode := codes.POST
 	if sp.observe {
 		outerCode = codes.FETCH
 	}
-	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, b.Nonce, c.p.SenderID, piv, outerCode, room)
+	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, nonce, c.p.SenderID, piv, outerCode, room)
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
 	rep.setOuter(outerCode)
-	rep.record(c, &cryptoParts{optVal: optVal, nonce: b.Nonce, ownPIV: true, req: b}, pt, ct)
+	rep.record(c, &cryptoParts{optVal: optVal, nonce: &b.nonce, ownPIV: true, req: b}, pt, ct)
 	return out, b, rep, nil
 }
 
@@ -99,7 +103,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	b.mu.Unlock()
 
 	var ov OptionValue
-	nonce := b.Nonce
+	nonce := &b.nonce
 	ownPIV := false
 	var pivBuf [maxPIVLen]byte
 	if o.ResponsePIV || !first {
@@ -109,8 +113,9 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 		}
 		piv := encodePIV(pivBuf[:0], s)
 		ov.PartialIV = piv
-		nonce = box.lz.nonce[:c.p.AEAD.NonceLen()] // built where the report keeps it
-		makeNonce(nonce, c.p.SenderID, piv, c.commonIV)
+		box.nonce.n = uint8(c.p.AEAD.NonceLen()) // built where the report keeps it
+		nonce = &box.nonce
+		makeNonce(nonce.bytes(), c.p.SenderID, piv, c.commonIV)
 		ownPIV = true
 		if !first {
 			rep.addNote("own Partial IV: only the first response may reuse the request nonce (RFC 8613 4.1.3.5, draft 2.5.1)")
@@ -122,7 +127,7 @@ func ProtectResponse(b *Binding, m message.Message, o ProtectOptions) (message.M
 	if sp.notification {
 		outerCode = codes.Content
 	}
-	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, nonce, b.KID, b.PIV, outerCode, &box.room)
+	out, ct, pt, optVal, err := seal(c, &m, inner, outerOpts, ov, nonce.bytes(), b.KID(), b.PIV(), outerCode, &box.room)
 	if err != nil {
 		return message.Message{}, rep, err
 	}

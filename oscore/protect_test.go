@@ -592,10 +592,11 @@ func TestNestedResponse(t *testing.T) {
 }
 
 // TestBadBindings: hand-made bindings that cannot give a valid nonce are
-// refused, never handed to the AEAD.
+// refused, never handed to the AEAD; identities too long for a Binding are
+// refused when it is made.
 func TestBadBindings(t *testing.T) {
 	cli, _ := pair(t, 0, 0)
-	for _, b := range []*Binding{nil, {}, {Ctx: cli, Nonce: make([]byte, 12)}, {Ctx: cli, Nonce: make([]byte, 13), PIV: make([]byte, 6)}} {
+	for _, b := range []*Binding{nil, {}, {Ctx: cli}, {Ctx: cli, nonce: nonceBuf{n: 12}}} {
 		if _, _, err := ProtectResponse(b, contentResponse("x"), ProtectOptions{}); err == nil {
 			t.Errorf("ProtectResponse accepted %+v", b)
 		}
@@ -607,6 +608,16 @@ func TestBadBindings(t *testing.T) {
 	}
 	if _, _, _, err := ProtectRequest(nil, getRequest("/"), ProtectOptions{}); err == nil {
 		t.Error("nil context accepted")
+	}
+	long := getRequest("/")
+	long.Token = make(message.Token, message.MaxTokenSize+1)
+	if _, _, _, err := ProtectRequest(cli, long, ProtectOptions{}); err == nil || !strings.Contains(err.Error(), "token of 9") {
+		t.Errorf("token of 9 bytes: %v", err)
+	}
+	for _, c := range []struct{ kid, piv []byte }{{make([]byte, maxIDLen+1), []byte{1}}, {nil, make([]byte, maxPIVLen+1)}} {
+		if _, err := newBinding(cli, c.kid, c.piv, nil, false, nil); err == nil {
+			t.Errorf("binding made for kid %x, Partial IV %x", c.kid, c.piv)
+		}
 	}
 	if _, _, _, err := ProtectRequest(cli, contentResponse("x"), ProtectOptions{}); err == nil {
 		t.Error("response code protected as a request")
@@ -665,13 +676,13 @@ func TestAADLen(t *testing.T) {
 	}
 }
 
-// TestReportBoxSizes keeps the report boxes inside their size classes (896
-// and 768 bytes, less the runtime's 8-byte header for objects with
-// pointers of more than 512 bytes); growing a field past them costs every
-// layer a larger allocation.
+// TestReportBoxSizes keeps the report boxes inside the 768-byte size class
+// (less the runtime's 8-byte header for objects with pointers of more than
+// 512 bytes); growing a field past it costs every layer a larger
+// allocation.
 func TestReportBoxSizes(t *testing.T) {
-	if n := unsafe.Sizeof(reportAndBinding{}); n > 896-8 {
-		t.Errorf("request report box is %d bytes; the 896-byte class holds 888", n)
+	if n := unsafe.Sizeof(reportAndBinding{}); n > 768-8 {
+		t.Errorf("request report box is %d bytes; the 768-byte class holds 760", n)
 	}
 	if n := unsafe.Sizeof(responseBox{}); n > 768-8 {
 		t.Errorf("response report box is %d bytes; the 768-byte class holds 760", n)

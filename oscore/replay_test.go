@@ -122,10 +122,10 @@ func TestConcurrentProtectUniqueNonces(t *testing.T) {
 					return
 				}
 				// A response with its own Partial IV on the server side too.
-				key := string(rep.Complete().Key.Key) + "/" + string(b.Nonce)
+				key := string(rep.Complete().Key.Key) + "/" + string(b.Nonce())
 				mu.Lock()
 				if seen[key] {
-					t.Errorf("nonce %x used twice", b.Nonce)
+					t.Errorf("nonce %x used twice", b.Nonce())
 				}
 				seen[key] = true
 				mu.Unlock()

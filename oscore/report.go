@@ -52,12 +52,14 @@ type reportBox struct {
 }
 
 // responseBox is a response's report box with room for its first note
-// (a response's report usually has one, a request's rarely) and for the
-// message the call returns.
+// (a response's report usually has one, a request's rarely), for the
+// message the call returns and for a nonce from the response's own Partial
+// IV (a response reusing the request nonce points to its Binding's).
 type responseBox struct {
 	reportBox
 	firstNote [1]string
 	room      msgRoom
+	nonce     nonceBuf
 }
 
 func (x *responseBox) init(action, msg string) *Report {
@@ -68,8 +70,8 @@ func (x *responseBox) init(action, msg string) *Report {
 
 // reportAndBinding puts a request's report, its binding and the message
 // the call returns in one allocation (they live as long as each other in
-// practice). The request nonce lives in the binding; the report keeps a
-// copy like every report.
+// practice). The request nonce lives in the binding, where the report
+// reads it.
 type reportAndBinding struct {
 	reportBox
 	b    Binding
@@ -80,7 +82,6 @@ func (x *reportBox) init(action, msg string) *Report {
 	r := &x.rep // fields set one by one: the box is already zero
 	r.Action, r.Message, r.lazy = action, msg, &x.lz
 	x.lz.owner = r
-	x.lz.rows = x.lz.rowBuf[:0]
 	return r
 }
 
@@ -93,11 +94,12 @@ func newReportAndBinding(action, msg string) (*Report, *Binding, *msgRoom) {
 // option list and the bytes of the OSCORE option, plaintext, ciphertext and
 // AAD. A 64-byte-payload request through one layer needs 190 to 194
 // bytes with a Partial IV of one to three bytes and an 8-byte tag, 198 to
-// 202 with a 16-byte tag; larger messages get their own allocations. The returned message then
-// shares the box with its report, which already referred to those bytes.
-// roomBytes is what keeps a request's box at 888 bytes: with the 8-byte
-// header the runtime adds to objects of more than 512 bytes with pointers,
-// it fills the 896-byte size class (a response's box: 720, class 768).
+// 202 with a 16-byte tag; larger messages get their own allocations. The
+// returned message then shares the box with its report, which already
+// referred to those bytes. The room is what brings a request's box to 760
+// bytes: with the 8-byte header the runtime adds to objects of more than
+// 512 bytes with pointers, it fills the 768-byte size class (a response's
+// box: 704 bytes, also class 768).
 const (
 	roomOpts  = 4
 	roomBytes = 200

@@ -98,15 +98,14 @@ func appendAADDiag(dst []byte, alg AEADAlg, kid, piv []byte) []byte {
 }
 
 // cryptoParts are the values a report shows for one AEAD operation. The
-// report copies the nonce; every other slice must outlive the call
-// (message, context, binding or report memory, never the caller's stack):
-// the report keeps them.
+// report keeps them, so they must outlive the call (message, context,
+// binding or report memory, never the caller's stack).
 type cryptoParts struct {
-	recipient bool     // the Recipient Key was used (else the Sender Key)
-	optVal    []byte   // the OSCORE option as sent or received
-	nonce     []byte   // nil: no nonce was built (processing stopped before)
-	ownPIV    bool     // the nonce's Partial IV is the sender's own (else the request's)
-	req       *Binding // the request's kid and Partial IV (request_kid, request_piv of the AAD)
+	recipient bool      // the Recipient Key was used (else the Sender Key)
+	optVal    []byte    // the OSCORE option as sent or received
+	nonce     *nonceBuf // nil: no nonce was built (processing stopped before)
+	ownPIV    bool      // the nonce's Partial IV is the sender's own (else the request's)
+	req       *Binding  // the request's kid and Partial IV (request_kid, request_piv of the AAD)
 }
 
 // record keeps references to the option, nonce, AAD and key inputs
@@ -120,8 +119,7 @@ func (r *Report) record(c *Context, p *cryptoParts, plaintext, ciphertext []byte
 		lz.flags.set(lazyRecipient, p.recipient)
 		lz.flags.set(lazyOwnPIV, p.ownPIV)
 		lz.flags.set(lazyOption, true)
-		lz.nonceLen = uint8(copy(lz.nonce[:], p.nonce))
-		lz.req = p.req
+		lz.nonce, lz.req = p.nonce, p.req
 	}
 }
 

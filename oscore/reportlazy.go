@@ -12,23 +12,25 @@ import (
 // and what Complete needs to build its Details on first use, once, for any
 // number of concurrent readers.
 //
-// The fields are ordered to pack: a response's box fits the 384-byte size
-// class.
+// The fields are ordered to pack into 208 bytes: with a Binding of 88
+// and a message room of 328 bytes, a request's report box is 760 bytes,
+// which the runtime's 8-byte header for objects of more than 512 bytes
+// with pointers brings to the 768-byte size class.
 type reportLazy struct {
 	once         sync.Once
-	outer, inner codes.Code // valid with lazyOuter, lazyInner
-	owner        *Report    // the report the Details are built for (copies read from it)
-	ctx          *Context   // the context whose IV and key were used; nil when no nonce or AAD inputs were recorded
+	outer, inner uint8 // CoAP codes (8 bits, RFC 7252 3), valid with lazyOuter, lazyInner
+	flags        lazyFlags
+	nrows        uint8 // rows in rowBuf, unless more holds them all
+
+	owner *Report   // the report the Details are built for (copies read from it)
+	ctx   *Context  // the context whose IV and key were used; nil when no nonce or AAD inputs were recorded
+	nonce *nonceBuf // the nonce, in the request's Binding or the response's box; nil: none was built (processing stopped before)
 
 	optVal []byte   // the OSCORE option bytes; parsed again by derive when lazyOption is set
 	req    *Binding // its KID and PIV are request_kid and request_piv of the AAD (RFC 8613 5.4)
 
-	flags    lazyFlags
-	nonceLen uint8
-	nonce    [13]byte // a copy of the nonce; nonceLen 0: none was built (processing stopped before)
-
-	rows   []optRow // option decisions, in rowBuf for the usual few
-	rowBuf [reportOptsLen]optRow
+	rowBuf [reportOptsLen]optRow // option decisions, the usual few
+	more   *[]optRow             // all of them, once there are more than rowBuf holds
 }
 
 // lazyFlags are the yes/no facts of a reportLazy.
@@ -126,9 +128,28 @@ func stepSet(steps []int) uint16 {
 
 // addRow records an option decision.
 func (r *Report) addRow(row optRow) {
-	if lz := r.lazy; lz != nil {
-		lz.rows = append(lz.rows, row)
+	lz := r.lazy
+	switch {
+	case lz == nil:
+	case lz.more == nil && int(lz.nrows) < len(lz.rowBuf):
+		lz.rowBuf[lz.nrows] = row
+		lz.nrows++
+	default:
+		if lz.more == nil {
+			rows := make([]optRow, lz.nrows, 2*len(lz.rowBuf))
+			copy(rows, lz.rowBuf[:])
+			lz.more = &rows
+		}
+		*lz.more = append(*lz.more, row)
 	}
+}
+
+// rows returns the option decisions in the order they were recorded.
+func (lz *reportLazy) rows() []optRow {
+	if lz.more != nil {
+		return *lz.more
+	}
+	return lz.rowBuf[:lz.nrows]
 }
 
 // addNote appends a note (a response's first one goes to its box, see
@@ -140,15 +161,15 @@ func (r *Report) addNote(s string) {
 // setOuter and setInner record the outer and inner codes (RFC 8613 4.2).
 func (r *Report) setOuter(c codes.Code) {
 	if lz := r.lazy; lz != nil {
-		lz.outer = c
-		lz.flags.set(lazyOuter, true)
+		lz.outer = uint8(c)
+		lz.flags.set(lazyOuter, c <= 0xff)
 	}
 }
 
 func (r *Report) setInner(c codes.Code) {
 	if lz := r.lazy; lz != nil {
-		lz.inner = c
-		lz.flags.set(lazyInner, true)
+		lz.inner = uint8(c)
+		lz.flags.set(lazyInner, c <= 0xff)
 	}
 }
 
@@ -199,15 +220,15 @@ func (r *Report) derive() {
 		}
 	}
 	if lz.flags.has(lazyOuter) {
-		d.OuterCode = codeString(lz.outer)
+		d.OuterCode = codeString(codes.Code(lz.outer))
 	}
 	if lz.flags.has(lazyInner) {
-		d.InnerCode = codeString(lz.inner)
+		d.InnerCode = codeString(codes.Code(lz.inner))
 	}
 	c := lz.ctx
 	var reqKID, reqPIV []byte
 	if lz.req != nil {
-		reqKID, reqPIV = lz.req.KID, lz.req.PIV
+		reqKID, reqPIV = lz.req.KID(), lz.req.PIV()
 	}
 	idPIV, noncePIV := reqKID, reqPIV
 	if c != nil {
@@ -220,8 +241,8 @@ func (r *Report) derive() {
 			}
 		}
 		var nonce []byte
-		if lz.nonceLen > 0 {
-			nonce = lz.nonce[:lz.nonceLen:lz.nonceLen]
+		if lz.nonce != nil {
+			nonce = lz.nonce.bytes()
 		}
 		d.Nonce = NonceReport{IDPIV: nonNil(idPIV), CommonIV: c.commonIV, Nonce: nonce, PIVFrom: from}
 		d.AAD = AADReport{Alg: int(c.p.AEAD), RequestKID: nonNil(reqKID), RequestPIV: nonNil(reqPIV), Options: Hex{}}
@@ -242,17 +263,18 @@ func (r *Report) derive() {
 	endDiag := len(buf)
 	var endsBuf [reportOptsLen]int
 	ends := endsBuf[:0]
-	for i := range lz.rows {
-		buf = appendOptionText(buf, lz.rows[i].num, lz.rows[i].value)
+	rows := lz.rows()
+	for i := range rows {
+		buf = appendOptionText(buf, rows[i].num, rows[i].value)
 		ends = append(ends, len(buf))
 	}
 	s := string(buf)
 	if lz.flags.has(lazyOption) {
 		d.Option = s[:endOption]
 	}
-	d.Options = make([]OptionReport, len(lz.rows))
+	d.Options = make([]OptionReport, len(rows))
 	start := endDiag
-	for i, row := range lz.rows {
+	for i, row := range rows {
 		note := rowNotes[row.note]
 		if row.note == noteProxyURI {
 			note = proxyURINote(row.value)

@@ -80,15 +80,20 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail("kid longer than the nonce allows")
 	}
 	seq := pivValue(ov.PartialIV)
-	b := initBinding(bind, c, ov.KID, ov.PartialIV, ov.KIDContext, false, m.Token) // returned only on success
+	b, err := initBinding(bind, c, ov.KID, ov.PartialIV, ov.KIDContext, false, m.Token) // returned only on success
+	if err != nil {
+		rep.setOption(raw, true)
+		return message.Message{}, nil, rep, ErrDecodeCOSE.withDetail(err.Error())
+	}
 	parts := cryptoParts{recipient: true, optVal: raw, req: b}
 	if !c.replay.check(seq) {
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, ErrReplay.withDetail(fmt.Sprintf("sequence number %d in context %q", seq, c.name))
 	}
-	makeNonce(b.Nonce, ov.KID, ov.PartialIV, c.commonIV)
-	parts.nonce = b.Nonce
-	pt, err := open(c, b.Nonce, m.Payload, ov.KID, ov.PartialIV, room)
+	nonce := b.Nonce()
+	makeNonce(nonce, ov.KID, ov.PartialIV, c.commonIV)
+	parts.nonce = &b.nonce
+	pt, err := open(c, nonce, m.Payload, ov.KID, ov.PartialIV, room)
 	if err != nil {
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, nil, rep, err
@@ -135,22 +140,22 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 		rep.setOption(clone(raw), false)
 		return message.Message{}, rep, silent(err)
 	}
-	parts := cryptoParts{recipient: true, optVal: raw, nonce: b.Nonce, req: b}
+	parts := cryptoParts{recipient: true, optVal: raw, nonce: &b.nonce, req: b}
 	if ov.PartialIV != nil {
 		if len(ov.PartialIV) > maxPIVLen {
 			rep.setOption(raw, true)
 			return message.Message{}, rep, silent(ErrDecodeCOSE.withDetail("Partial IV too long"))
 		}
-		nonce := box.lz.nonce[:c.p.AEAD.NonceLen()] // built where the report keeps it
-		makeNonce(nonce, c.p.RecipientID, ov.PartialIV, c.commonIV)
-		parts.nonce, parts.ownPIV = nonce, true
+		box.nonce.n = uint8(c.p.AEAD.NonceLen()) // built where the report keeps it
+		makeNonce(box.nonce.bytes(), c.p.RecipientID, ov.PartialIV, c.commonIV)
+		parts.nonce, parts.ownPIV = &box.nonce, true
 	}
 	// Cheap freshness pre-check before decrypting (RFC 8613 7.4.1).
 	if err := b.checkResponse(ov.PartialIV, true, false); err != nil {
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, rep, silent(err)
 	}
-	pt, err := open(c, parts.nonce, m.Payload, b.KID, b.PIV, &box.room)
+	pt, err := open(c, parts.nonce.bytes(), m.Payload, b.KID(), b.PIV(), &box.room)
 	if err != nil {
 		rep.record(c, &parts, nil, m.Payload)
 		return message.Message{}, rep, silent(err)
@@ -195,11 +200,11 @@ func (b *Binding) checkResponse(piv []byte, notification, commit bool) error {
 		return nil
 	}
 	if piv == nil {
-		if b.noPIVSeen {
+		if b.flags&bindNoPIVSeen != 0 {
 			return ErrReplay.withDetail("second notification without Partial IV (RFC 8613 7.4.1)")
 		}
 		if commit {
-			b.noPIVSeen = true
+			b.flags |= bindNoPIVSeen
 			b.verified++
 		}
 		return nil

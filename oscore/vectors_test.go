@@ -223,7 +223,7 @@ func TestVectorsRequests(t *testing.T) {
 			eqHex(t, "plaintext", rep.Plaintext, r.Plaintext)
 			eqHex(t, "key", rep.Key.Key, r.Key)
 			eqHex(t, "nonce", rep.Nonce.Nonce, r.Nonce)
-			eqHex(t, "binding nonce", b.Nonce, r.Nonce)
+			eqHex(t, "binding nonce", b.Nonce(), r.Nonce)
 			eqHex(t, "option value", rep.OptionValue, r.OptionValue)
 			eqHex(t, "ciphertext", rep.Ciphertext, r.Ciphertext)
 			eqHex(t, "protected request", encodeDatagram(t, out), r.Protected)
@@ -240,7 +240,7 @@ func TestVectorsRequests(t *testing.T) {
 				t.Fatalf("unprotect: %v", err)
 			}
 			eqHex(t, "server plaintext", srep.Plaintext, r.Plaintext)
-			eqHex(t, "server nonce", sb.Nonce, r.Nonce)
+			eqHex(t, "server nonce", sb.Nonce(), r.Nonce)
 			eqHex(t, "unprotected request", encodeDatagram(t, got), r.Unprotected)
 		})
 	}
@@ -256,9 +256,11 @@ func TestVectorsResponses(t *testing.T) {
 			if err := srv.SetSenderSeq(r.Sender.Seq); err != nil {
 				t.Fatal(err)
 			}
-			b := newBinding(srv, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), nil, false, nil)
-			makeNonce(b.Nonce, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), srv.CommonIV())
-			reqNonce := b.Nonce
+			b, err := newBinding(srv, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), nil, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			makeNonce(b.Nonce(), unhex(t, r.RequestKID), unhex(t, r.RequestPIV), srv.CommonIV())
 			resp := decodeDatagram(t, unhex(t, r.Unprotected))
 			out, rep, err := ProtectResponse(b, resp, ProtectOptions{ResponsePIV: r.PartialIV != nil})
 			if err != nil {
@@ -280,8 +282,11 @@ func TestVectorsResponses(t *testing.T) {
 			eqHex(t, "protected response", encodeDatagram(t, out), r.Protected)
 
 			cli := vectorContext(t, v, "C.1.1")
-			cb := newBinding(cli, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), nil, false, nil)
-			copy(cb.Nonce, reqNonce)
+			cb, err := newBinding(cli, unhex(t, r.RequestKID), unhex(t, r.RequestPIV), nil, false, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cb.nonce = b.nonce
 			got, _, err := UnprotectResponse(cb, decodeDatagram(t, unhex(t, r.Protected)))
 			if err != nil {
 				t.Fatalf("unprotect: %v", err)

@@ -295,7 +295,7 @@ func (in *incoming) step6() (int, *reply) {
 	in.removed = append(in.removed, removedLayer{ctx: b.Ctx, b: b})
 	m.Token, m.MessageID, m.Type = in.req.Token, in.req.MessageID, in.req.Type
 	in.req = m
-	in.decide("6->1", "Step 6: layer "+b.Ctx.Name()+" removed (kid "+hex.EncodeToString(b.KID)+") -> back to step 1", 0)
+	in.decide("6->1", "Step 6: layer "+b.Ctx.Name()+" removed (kid "+hex.EncodeToString(b.KID())+") -> back to step 1", 0)
 	return 1, nil
 }
 
