@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -686,5 +687,48 @@ func TestReportBoxSizes(t *testing.T) {
 	}
 	if n := unsafe.Sizeof(responseBox{}); n > 768-8 {
 		t.Errorf("response report box is %d bytes; the 768-byte class holds 760", n)
+	}
+}
+
+// TestReportManyOptions: a report with more option rows than its box
+// holds keeps them all, in the order they were decided, at the cost of one
+// allocation for the list.
+func TestReportManyOptions(t *testing.T) {
+	cli, srv := pair(t, 0, 0)
+	srv = mustContext(t, "S-many", withWindow(srv.Params(), 64))
+	m := getRequest("/a/b/c/d/e") // Uri-Host and five Uri-Path: six rows
+	var want []uint16
+	for _, o := range m.Options {
+		want = append(want, uint16(o.ID))
+	}
+	p, _, rep, err := ProtectRequest(cli, m, ProtectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []uint16
+	for _, o := range rep.Complete().Options {
+		got = append(got, o.Number)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("protect rows %v, want %v", got, want)
+	}
+	_, _, urep, err := UnprotectRequest(p, fixedLookup(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, o := range urep.Complete().Options {
+		got = append(got, o.Number)
+	}
+	// The outer Uri-Host and OSCORE option, then the inner Uri-Path.
+	if wantU := []uint16{optURIHost, optOSCORE, optURIPath, optURIPath, optURIPath, optURIPath, optURIPath}; !slices.Equal(got, wantU) {
+		t.Errorf("unprotect rows %v, want %v", got, wantU)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, _, _, err := ProtectRequest(cli, m, ProtectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 2 {
+		t.Errorf("protect of a request with six options allocates %v times; want 2 (the box and the longer row list)", n)
 	}
 }

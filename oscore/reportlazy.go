@@ -136,12 +136,19 @@ func (r *Report) addRow(row optRow) {
 		lz.nrows++
 	default:
 		if lz.more == nil {
-			rows := make([]optRow, lz.nrows, 2*len(lz.rowBuf))
-			copy(rows, lz.rowBuf[:])
-			lz.more = &rows
+			m := new(moreRows) // one allocation for the list and its first room
+			m.rows = append(m.buf[:0], lz.rowBuf[:lz.nrows]...)
+			lz.more = &m.rows
 		}
 		*lz.more = append(*lz.more, row)
 	}
+}
+
+// moreRows holds the option decisions of a report with more than
+// reportOptsLen of them.
+type moreRows struct {
+	rows []optRow
+	buf  [2 * reportOptsLen]optRow
 }
 
 // rows returns the option decisions in the order they were recorded.
