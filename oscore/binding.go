@@ -29,7 +29,7 @@ type Binding struct {
 	// through KID, PIV, KIDContext, Nonce and Token. It is kept inline,
 	// 88 bytes in all: a Binding shares one allocation with the request's
 	// report (see reportAndBinding).
-	flags          bindingFlags
+	flags          bindingFlags // guarded by mu once the Binding is returned
 	kidLen, pivLen uint8
 	tokLen         uint8
 	kid            [maxIDLen]byte
@@ -84,7 +84,10 @@ func (b *Binding) Nonce() []byte { return b.nonce.bytes() }
 // KIDContext is the kid context the request carried, nil when it carried
 // none (RFC 8613 6.1, flag h). Each call returns a new copy.
 func (b *Binding) KIDContext() []byte {
-	if b.flags&bindKIDContext == 0 {
+	b.mu.Lock()
+	has := b.flags&bindKIDContext != 0
+	b.mu.Unlock()
+	if !has {
 		return nil
 	}
 	return []byte(b.kidCtx)
