@@ -8,6 +8,20 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 )
 
+// requestBindings protects m with cli and unprotects it with lookup, and
+// returns the client's and the server's Binding and the protect report.
+func requestBindings(t *testing.T, cli *Context, lookup ContextLookup, m message.Message, o ProtectOptions) (cb, sb *Binding, rep *Report) {
+	t.Helper()
+	p, cb, rep, err := ProtectRequest(cli, m, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, sb, _, err = UnprotectRequest(p, lookup); err != nil {
+		t.Fatal(err)
+	}
+	return cb, sb, rep
+}
+
 // TestBindingIdentity: the client's and the server's Binding of one
 // request read back the request's kid, Partial IV, kid context, nonce and
 // token as the OSCORE option and the report show them (RFC 8613 5.4, 6.1),
@@ -19,14 +33,7 @@ func TestBindingIdentity(t *testing.T) {
 	for _, include := range []bool{false, true} {
 		m := getRequest("/alarm_status")
 		m.Token = message.Token{1, 2, 3, 4, 5, 6, 7, 8}
-		p, cb, rep, err := ProtectRequest(cli, m, ProtectOptions{IncludeKIDContext: include})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, sb, _, err := UnprotectRequest(p, recipientLookup(srv))
-		if err != nil {
-			t.Fatal(err)
-		}
+		cb, sb, rep := requestBindings(t, cli, recipientLookup(srv), m, ProtectOptions{IncludeKIDContext: include})
 		rep.Complete()
 		var wantCtx []byte
 		if include {
@@ -48,15 +55,7 @@ func TestBindingIdentity(t *testing.T) {
 // notifications are verified under it is race-free (go test -race).
 func TestBindingConcurrentReads(t *testing.T) {
 	cli, srv := pair(t, 0, 0)
-	reg := withOption(getRequest("/counter"), optObserve, nil)
-	p, cb, _, err := ProtectRequest(cli, reg, ProtectOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, sb, _, err := UnprotectRequest(p, fixedLookup(srv))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cb, sb, _ := requestBindings(t, cli, fixedLookup(srv), withOption(getRequest("/counter"), optObserve, nil), ProtectOptions{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
