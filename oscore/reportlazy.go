@@ -30,7 +30,7 @@ type reportLazy struct {
 	req    *Binding // its KID and PIV are request_kid and request_piv of the AAD (RFC 8613 5.4)
 
 	rowBuf [reportOptsLen]optRow // option decisions, the usual few
-	more   *[]optRow             // all of them, once there are more than rowBuf holds
+	more   *moreRows             // all of them, once there are more than rowBuf holds
 }
 
 // lazyFlags are the yes/no facts of a reportLazy.
@@ -136,11 +136,10 @@ func (r *Report) addRow(row optRow) {
 		lz.nrows++
 	default:
 		if lz.more == nil {
-			m := new(moreRows) // one allocation for the list and its first room
-			m.rows = append(m.buf[:0], lz.rowBuf[:lz.nrows]...)
-			lz.more = &m.rows
+			lz.more = new(moreRows) // one allocation for the list and its first room
+			lz.more.rows = append(lz.more.buf[:0], lz.rowBuf[:lz.nrows]...)
 		}
-		*lz.more = append(*lz.more, row)
+		lz.more.rows = append(lz.more.rows, row)
 	}
 }
 
@@ -154,7 +153,7 @@ type moreRows struct {
 // rows returns the option decisions in the order they were recorded.
 func (lz *reportLazy) rows() []optRow {
 	if lz.more != nil {
-		return *lz.more
+		return lz.more.rows
 	}
 	return lz.rowBuf[:lz.nrows]
 }
