@@ -97,12 +97,6 @@ func (b *Binding) KIDContext() []byte {
 // returned bytes belong to the Binding: do not modify them.
 func (b *Binding) Token() message.Token { return message.Token(b.tok[:b.tokLen:b.tokLen]) }
 
-// newBinding copies kid, Partial IV, kid context and token into a new
-// Binding (see initBinding).
-func newBinding(c *Context, kid, piv, kidContext []byte, observe bool, tok message.Token) (*Binding, error) {
-	return initBinding(new(Binding), c, kid, piv, kidContext, observe, tok)
-}
-
 // initBinding fills a zero Binding. Its nonce is left zero, with the
 // context's nonce length, for the caller to build (makeNonce on Nonce()).
 // A kid, Partial IV or token longer than those of any valid context and

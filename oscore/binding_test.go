@@ -8,6 +8,12 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 )
 
+// newBinding makes a Binding outside a protect or unprotect, for tests
+// that build responses to a request of their own (see initBinding).
+func newBinding(c *Context, kid, piv, kidContext []byte, observe bool, tok message.Token) (*Binding, error) {
+	return initBinding(new(Binding), c, kid, piv, kidContext, observe, tok)
+}
+
 // requestBindings protects m with cli and unprotects it with lookup, and
 // returns the client's and the server's Binding and the protect report.
 func requestBindings(t *testing.T, cli *Context, lookup ContextLookup, m message.Message, o ProtectOptions) (cb, sb *Binding, rep *Report) {
