@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -281,4 +282,38 @@ func TestBrowserAudienceFollowsPresenter(t *testing.T) {
 		t.Error("the audience view shows controls")
 	}
 	screenshot(t, aud, "audience.png")
+}
+
+// TestBrowserQuizClickDuringLiveEvent presses a quiz choice, lets a live
+// event arrive while the button is held, then releases it: the answer must
+// count. A click is lost when its button leaves the document between press
+// and release, so the quiz card and the presenter's stage must not be
+// rebuilt or moved by an event that changes nothing on them.
+func TestBrowserQuizClickDuringLiveEvent(t *testing.T) {
+	tl := newTestLab(t, "draft-b6")
+	tl.sendFirstStep(t)
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	waitJS(t, ctx, "six datagrams", datagramRows+` >= 6`)
+	for _, presenterOn := range []bool{false, true} {
+		if presenterOn {
+			run(t, ctx, chromedp.Click(`[data-testid="presenter-toggle"]`))
+		}
+		run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
+		// The next question not answered yet: the first round answered one.
+		key(t, ctx, "r")
+		for i := 0; i < 12 && !evalJS[bool](t, ctx, `document.body.classList.contains('quiz-pending')`); i++ {
+			key(t, ctx, " ")
+		}
+		waitJS(t, ctx, "a quiz question", `document.querySelector('[data-testid="quiz-card"]') && document.body.classList.contains('quiz-pending')`)
+		xy := evalJS[[]float64](t, ctx, `(() => { const b = document.querySelector('[data-testid="quiz-choice"]'); b.scrollIntoView({block: 'center'});
+			const r = b.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()`)
+		run(t, ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMousePressed, xy[0], xy[1], chromedp.ButtonLeft, chromedp.ClickCount(1)))
+		// A live event joins the replay's trace while the button is down.
+		evalJS[bool](t, ctx, `(() => { const all = oscoreLab.replay.all; const last = all[all.length - 1];
+			oscoreLab.store.addEvents([{seq: last.seq + 1, type: 'notice', note: 'late live event', time: last.time}]); return true; })()`)
+		run(t, ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseReleased, xy[0], xy[1], chromedp.ButtonLeft, chromedp.ClickCount(1)))
+		waitJS(t, ctx, "the answer to count (presenter "+fmt.Sprint(presenterOn)+")", `document.querySelector('[data-testid="quiz-score"]') && !document.body.classList.contains('quiz-pending')`)
+		run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
+	}
 }

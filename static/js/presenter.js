@@ -7,7 +7,7 @@
 // two windows (which also works for an HTML export opened from disk).
 import { store } from './store.js';
 import { registerTool } from './registry.js';
-import { el } from './util.js';
+import { el, replaceIfChanged } from './util.js';
 import { codeName } from './coap.js';
 import { replay } from './replay.js';
 import { classText } from './inspector.js';
@@ -165,8 +165,21 @@ function presenterRender() {
   if (!r) body = el('p', { class: 'stage-hint' }, replay.active ? 'Press Space or → to show the first message.' : 'Select a message, or start Replay.');
   else if (r.kind === 'datagram') body = presenterOnion(r);
   else body = el('div', { class: `stage-note ${r.kind}` }, `${r.node || ''}: ${r.code ? `${r.code} ${codeName(r.code)} — ` : ''}${r.text || ''}`);
-  presenterStage.replaceChildren(head, body, presenterStageSlot);
+  // Only what changed is swapped, and the quiz's slot never leaves the
+  // stage: a button taken out of the document between press and release
+  // loses its click, and live events re-render the stage at any moment.
+  if (presenterStage.firstChild === presenterShown.head && presenterShown.body?.nextSibling === presenterStageSlot) {
+    presenterShown.head = replaceIfChanged(presenterShown.head, head);
+    presenterShown.body = replaceIfChanged(presenterShown.body, body);
+  } else {
+    presenterStage.replaceChildren(head, body, presenterStageSlot);
+    presenterShown.head = head;
+    presenterShown.body = body;
+  }
 }
+
+// The stage's head and body as on screen.
+const presenterShown = { head: null, body: null };
 
 // A slot under the message where the quiz puts its card.
 const presenterStageSlot = el('div', { class: 'stage-slot', 'data-testid': 'stage-slot' });

@@ -6,7 +6,7 @@
 // events); the reveal gives the draft's reasoning step by step.
 import { store } from './store.js';
 import { registerTool } from './registry.js';
-import { el, sectionLink } from './util.js';
+import { el, replaceIfChanged, sectionLink } from './util.js';
 import { replay } from './replay.js';
 import { presenter } from './presenter.js';
 import { classText, stepsText } from './inspector.js';
@@ -173,7 +173,13 @@ function quizRefresh() {
   const pending = !!q && !quiz.answered.has(q.id);
   document.body.classList.toggle('quiz-pending', pending);
   quizHost.hidden = !q;
-  quizHost.replaceChildren(q ? quizCard(q) : '');
+  // An unchanged card stays: rebuilding it between a choice's press and
+  // release would lose the click, and live events refresh the quiz.
+  const card = q ? quizCard(q) : null;
+  const shown = quizHost.firstElementChild;
+  if (!card) quizHost.replaceChildren();
+  else if (!shown || quizHost.childNodes.length !== 1) quizHost.replaceChildren(card);
+  else replaceIfChanged(shown, card);
   // Put the card where people look: on the presenter's stage, or above the inspector.
   const home = presenter.on ? presenter.slot : document.querySelector('[data-view="inspector"]');
   if (home && quizHost.parentNode !== home) home.prepend(quizHost);

@@ -31,6 +31,19 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+/**
+ * replaceIfChanged puts next in place of shown unless the two are equal
+ * nodes (same markup and text; listeners are not compared, so next must
+ * only differ from shown in what it shows), and returns the node on screen.
+ * Views re-render on every event; swapping equal nodes would drop a click
+ * whose button leaves the document between press and release.
+ */
+export function replaceIfChanged(shown, next) {
+  if (shown && shown.isEqualNode(next)) return shown;
+  if (shown) shown.replaceWith(next);
+  return next;
+}
+
 /** hexToBytes turns "0a1b" into a Uint8Array; bad input gives an empty array. */
 export function hexToBytes(hex) {
   if (typeof hex !== 'string' || hex.length % 2 !== 0 || /[^0-9a-fA-F]/.test(hex)) return new Uint8Array(0);
