@@ -30,15 +30,23 @@ func key(t *testing.T, ctx context.Context, k string) {
 	run(t, ctx, chromedp.KeyEvent(k))
 }
 
-// TestBrowserReplayDraftB6 steps through two forward-proxies and four
-// layers: the diagram shows only what happened up to the cursor, and the
-// chips change hop by hop as each proxy removes its layer and adds the next.
-func TestBrowserReplayDraftB6(t *testing.T) {
+// openDraftB6 runs draft-b6's first step in a new lab and opens the lab in
+// a new tab once its six datagrams are on screen.
+func openDraftB6(t *testing.T) (*testLab, context.Context) {
+	t.Helper()
 	tl := newTestLab(t, "draft-b6")
 	tl.sendFirstStep(t)
 	ctx := newTab(t)
 	openLab(t, ctx, tl.srv.URL)
 	waitJS(t, ctx, "six datagrams", datagramRows+` >= 6`)
+	return tl, ctx
+}
+
+// TestBrowserReplayDraftB6 steps through two forward-proxies and four
+// layers: the diagram shows only what happened up to the cursor, and the
+// chips change hop by hop as each proxy removes its layer and adds the next.
+func TestBrowserReplayDraftB6(t *testing.T) {
+	tl, ctx := openDraftB6(t)
 
 	run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`))
 	waitJS(t, ctx, "replay at step 0", `oscoreLab.replay.active && oscoreLab.replay.cursor === 0 && `+datagramRows+` === 0`)
@@ -290,11 +298,7 @@ func TestBrowserAudienceFollowsPresenter(t *testing.T) {
 // and release, so the quiz card and the presenter's stage must not be
 // rebuilt or moved by an event that changes nothing on them.
 func TestBrowserQuizClickDuringLiveEvent(t *testing.T) {
-	tl := newTestLab(t, "draft-b6")
-	tl.sendFirstStep(t)
-	ctx := newTab(t)
-	openLab(t, ctx, tl.srv.URL)
-	waitJS(t, ctx, "six datagrams", datagramRows+` >= 6`)
+	_, ctx := openDraftB6(t)
 	for _, presenterOn := range []bool{false, true} {
 		if presenterOn {
 			run(t, ctx, chromedp.Click(`[data-testid="presenter-toggle"]`))
