@@ -356,3 +356,40 @@ func TestBrowserWrongKeyShowsWhy(t *testing.T) {
 	waitJS(t, ctx, "all rows again", `document.querySelector('[data-testid="row-count"]').textContent === '7'`)
 	screenshot(t, ctx, "error-wrong-key.png")
 }
+
+// TestBrowserInspectorKeepsReaderState selects a message of an Observe
+// exchange, whose notifications keep adding events to it, collapses a
+// section and picks a byte tab: the inspector refreshes with each
+// notification but keeps the collapsed section, the tab and the parts
+// that did not change (a click on them is never lost to a redraw).
+func TestBrowserInspectorKeepsReaderState(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	st := tl.lab.Scenario().Steps[0]
+	st.URI, st.Observe = "coap://example.com/counter", "register"
+	if res, err := tl.send(st); err != nil || res.Code != "2.05" {
+		t.Fatalf("Observe registration: %+v %v", res, err)
+	}
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	waitJS(t, ctx, "the registration's request", `document.querySelector('[data-testid="seq-row"][data-kind="datagram"]')`)
+	evalJS[bool](t, ctx, `(() => { const r = [...document.querySelectorAll('[data-testid="seq-row"][data-kind="datagram"]')].sort((a, b) => a.dataset.seq - b.dataset.seq)[0];
+		oscoreLab.store.select(Number(r.dataset.seq)); return true; })()`)
+	waitJS(t, ctx, "the inspector", `document.querySelector('[data-testid="bytes-tab-1"]') && document.querySelector('[data-testid="calc"]')`)
+	// The reader collapses the calculations and reads the plaintext tab.
+	evalJS[bool](t, ctx, `(() => { document.querySelector('[data-testid="calc"]').open = false;
+		document.querySelector('[data-testid="bytes-tab-1"]').click();
+		document.querySelector('[data-testid="bytes"]').kept = true; // a property: no markup the comparison sees
+		window.__decisions = document.querySelector('[data-testid="decisions"]').textContent; return true; })()`)
+	waitJS(t, ctx, "two notifications redrawing the decisions", `(() => { const x = oscoreLab.store.exchanges.get(oscoreLab.store.bySeq.get(oscoreLab.store.selected).exchange);
+		return x.events.filter((e) => e.delivery?.method === 'notification').length >= 2 &&
+			document.querySelector('[data-testid="decisions"]').textContent !== window.__decisions; })()`)
+	if evalJS[bool](t, ctx, `document.querySelector('[data-testid="calc"]').open`) {
+		t.Error("the collapsed Calculations section opened again on a notification")
+	}
+	if !evalJS[bool](t, ctx, `document.querySelector('[data-testid="bytes-tab-1"]').classList.contains('on')`) {
+		t.Error("the byte tab went back to the first on a notification")
+	}
+	if !evalJS[bool](t, ctx, `document.querySelector('[data-testid="bytes"]').kept === true`) {
+		t.Error("the unchanged Bytes section was rebuilt on a notification")
+	}
+}

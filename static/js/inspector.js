@@ -3,7 +3,7 @@
 // calculation cards (key derivation, nonce, AAD) and the decisions each node
 // took. Every value comes from the layer reports in the events; nothing is
 // recomputed here.
-import { el, pick, spacedHex, sectionLink, hexToBytes } from './util.js';
+import { el, pick, replaceIfChanged, spacedHex, sectionLink, hexToBytes } from './util.js';
 import { parseCoap, codeName, optionName } from './coap.js';
 import { bytesView } from './bytes.js';
 
@@ -44,10 +44,25 @@ export function mountInspector(root, { store }) {
   const show = (seq, keepScroll = false) => {
     const row = store.bySeq.get(seq);
     const top = body.scrollTop;
-    body.replaceChildren();
-    if (!row) return;
+    if (!row) {
+      body.replaceChildren();
+      return;
+    }
     shownCount = store.exchanges.get(row.exchange)?.events.length || 0;
-    body.append(...(row.kind === 'datagram' ? datagramDetail(row, store) : noteDetail(row, store)));
+    const parts = row.kind === 'datagram' ? datagramDetail(row, store) : noteDetail(row, store);
+    if (keepScroll && body.children.length === parts.length) {
+      // The same message with more of its exchange known (an Observe
+      // notification arrives every second): only the parts that changed
+      // are swapped, with the reader's open sections and byte tab, so a
+      // click in progress and a collapsed section survive.
+      parts.forEach((next, i) => {
+        const shown = body.children[i];
+        keepReaderState(shown, next);
+        replaceIfChanged(shown, next);
+      });
+      return;
+    }
+    body.replaceChildren(...parts);
     body.scrollTop = keepScroll ? top : 0;
   };
   store.subscribe('select', (seq) => show(seq));
@@ -62,6 +77,16 @@ export function mountInspector(root, { store }) {
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && store.selected !== null && !e.target.closest('input,select,textarea')) store.select(null);
   });
+}
+
+// keepReaderState gives a redrawn part of the inspector the reader's state
+// of the part on screen: which sections are open and which byte tab shows.
+function keepReaderState(shown, next) {
+  if (shown.tagName === 'DETAILS' && next.tagName === 'DETAILS') next.open = shown.open;
+  const was = shown.querySelectorAll('details'), now = next.querySelectorAll('details');
+  if (was.length === now.length) was.forEach((d, i) => { now[i].open = d.open; });
+  const tab = shown.querySelector('.tabs > .on');
+  if (tab) next.querySelector(`.tabs > [data-testid="${tab.dataset.testid}"]`)?.click();
 }
 
 function section(title, testid, ...children) {
