@@ -168,18 +168,14 @@ function presenterRender() {
   // Only what changed is swapped, and the quiz's slot never leaves the
   // stage: a button taken out of the document between press and release
   // loses its click, and live events re-render the stage at any moment.
-  if (presenterStage.firstChild === presenterShown.head && presenterShown.body?.nextSibling === presenterStageSlot) {
-    presenterShown.head = replaceIfChanged(presenterShown.head, head);
-    presenterShown.body = replaceIfChanged(presenterShown.body, body);
+  const [shownHead, shownBody, slot] = presenterStage.children;
+  if (slot === presenterStageSlot && presenterStage.children.length === 3) {
+    replaceIfChanged(shownHead, head);
+    replaceIfChanged(shownBody, body);
   } else {
     presenterStage.replaceChildren(head, body, presenterStageSlot);
-    presenterShown.head = head;
-    presenterShown.body = body;
   }
 }
-
-// The stage's head and body as on screen.
-const presenterShown = { head: null, body: null };
 
 // A slot under the message where the quiz puts its card.
 const presenterStageSlot = el('div', { class: 'stage-slot', 'data-testid': 'stage-slot' });
