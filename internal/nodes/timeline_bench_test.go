@@ -83,9 +83,11 @@ func timelineOf(events []trace.Event) timeline {
 		byEx[e.Exchange] = append(byEx[e.Exchange], e)
 	}
 	shapes := map[string]int{}
+	shapeOf := map[int]string{} // exchanges that start with their start event
 	for _, id := range order {
 		if es := byEx[id]; es[0].Type == trace.TypeExchange {
-			shapes[strings.Join(eventLabels(es), "\n")]++
+			shapeOf[id] = strings.Join(eventLabels(es), "\n")
+			shapes[shapeOf[id]]++
 		}
 	}
 	var common string
@@ -103,7 +105,7 @@ func timelineOf(events []trace.Event) timeline {
 	var totals []time.Duration
 	for _, id := range order {
 		es := byEx[id]
-		if es[0].Type != trace.TypeExchange || strings.Join(eventLabels(es), "\n") != common {
+		if shape, ok := shapeOf[id]; !ok || shape != common {
 			continue
 		}
 		for i := 1; i < len(es); i++ {
