@@ -105,6 +105,11 @@ func ParseAEADAlg(s string) (AEADAlg, error) {
 	return 0, fmt.Errorf("oscore: unknown AEAD algorithm %q", s)
 }
 
+// NewAEAD returns the cipher for key, for protocols that use the lab's COSE
+// AEADs outside an OSCORE context (EDHOC's message_3 and message_4,
+// RFC 9528 5.4.2). The CCM variants are the package's allocation-free CCM.
+func (a AEADAlg) NewAEAD(key []byte) (cipher.AEAD, error) { return a.newAEAD(key) }
+
 // newAEAD builds the cipher once per key (RFC 8613 3.2: keys are fixed for
 // the life of a context, so the key schedule is computed once).
 func (a AEADAlg) newAEAD(key []byte) (cipher.AEAD, error) {
