@@ -7,7 +7,8 @@ import (
 
 // OSCORE option flag bits (RFC 8613 6.1; OSCORE Flag Bits registry, 13.7).
 const (
-	flagReserved   = 0xe0 // bits 0-2: bits 0 and 1 reserved, bit 2 unassigned; must be zero
+	flagReserved   = 0xc0 // bits 0 and 1: reserved (bit 0 for an extension); must be zero
+	flagGroup      = 0x20 // Group Flag (RFC 10021 4.1, 12.1): 1 in Group OSCORE group mode
 	flagKIDContext = 0x10 // h
 	flagKID        = 0x08 // k
 	flagPIVLen     = 0x07 // n
@@ -15,8 +16,10 @@ const (
 )
 
 // OptionValue is the decoded value of the OSCORE option (RFC 8613 6.1):
-// the compressed COSE header parameters Partial IV, kid context and kid.
+// the compressed COSE header parameters Partial IV, kid context and kid, and
+// the Group Flag of Group OSCORE (RFC 10021 4.1).
 type OptionValue struct {
+	Group      bool   // Group Flag: the message is protected in Group OSCORE group mode
 	PartialIV  []byte // nil: absent
 	KIDContext []byte // nil: absent (h flag)
 	KID        []byte // nil: absent (k flag); empty non-nil = present with zero length
@@ -39,6 +42,7 @@ func ParseOption(b []byte) (OptionValue, error) {
 	if flags == 0 {
 		return o, ErrDecodeCOSE.withDetail("all flags zero but the option value is not empty")
 	}
+	o.Group = flags&flagGroup != 0
 	n := int(flags & flagPIVLen)
 	if n > maxPIVLen {
 		return o, ErrDecodeCOSE.withDetail(fmt.Sprintf("reserved Partial IV length %d", n))
@@ -91,6 +95,9 @@ func (o OptionValue) AppendTo(dst []byte) ([]byte, error) {
 		return dst, fmt.Errorf("oscore: kid context of %d bytes (max 255)", len(o.KIDContext))
 	}
 	flags := byte(len(o.PartialIV))
+	if o.Group {
+		flags |= flagGroup
+	}
 	if o.KIDContext != nil {
 		flags |= flagKIDContext
 	}
@@ -115,17 +122,21 @@ func (o OptionValue) AppendTo(dst []byte) ([]byte, error) {
 
 // IsEmpty reports whether every field is absent (the value encodes to zero bytes).
 func (o OptionValue) IsEmpty() bool {
-	return o.PartialIV == nil && o.KIDContext == nil && o.KID == nil
+	return !o.Group && o.PartialIV == nil && o.KIDContext == nil && o.KID == nil
 }
 
 // String is the canonical text form for logs and the UI: "-" for an empty
-// value, else the present fields in the order kid, piv, kidctx, e.g.
-// "[kid:5f, piv:2a]" or "[kid:, piv:14, kidctx:37cbf3210017a2d3]".
+// value, else the present fields in the order group flag, kid, piv, kidctx,
+// e.g. "[kid:5f, piv:2a]", "[kid:, piv:14, kidctx:37cbf3210017a2d3]" or
+// "[group, kid:25, piv:05, kidctx:44616c]".
 func (o OptionValue) String() string {
 	if o.IsEmpty() {
 		return "-"
 	}
 	var parts []string
+	if o.Group {
+		parts = append(parts, "group")
+	}
 	if o.KID != nil {
 		parts = append(parts, "kid:"+Hex(o.KID).String())
 	}

@@ -25,7 +25,9 @@ func TestParseOptionTable(t *testing.T) {
 		{"empty kid context", "1800", OptionValue{KIDContext: []byte{}, KID: []byte{}}, "[kid:, kidctx:]", false},
 		{"reserved bit 0", "890525", OptionValue{}, "", true},
 		{"reserved bit 1", "490525", OptionValue{}, "", true},
-		{"unassigned bit 2", "290525", OptionValue{}, "", true},
+		{"group request (RFC 10021 4.3)", "39050344616c25", OptionValue{Group: true, PartialIV: []byte{5}, KIDContext: []byte("Dal"), KID: []byte{0x25}}, "[group, kid:25, piv:05, kidctx:44616c]", false},
+		{"group response (RFC 10021 4.3)", "2852", OptionValue{Group: true, KID: []byte{0x52}}, "[group, kid:52]", false},
+		{"pairwise request (RFC 10021 4.3)", "19050344616c25", OptionValue{PartialIV: []byte{5}, KIDContext: []byte("Dal"), KID: []byte{0x25}}, "[kid:25, piv:05, kidctx:44616c]", false},
 		{"piv length 6", "0e010203040506", OptionValue{}, "", true},
 		{"piv length 7", "0f01020304050607", OptionValue{}, "", true},
 		{"piv truncated", "0301", OptionValue{}, "", true},
@@ -49,7 +51,8 @@ func TestParseOptionTable(t *testing.T) {
 			}
 			if !bytes.Equal(got.PartialIV, tt.want.PartialIV) || !bytes.Equal(got.KID, tt.want.KID) ||
 				!bytes.Equal(got.KIDContext, tt.want.KIDContext) ||
-				(got.KID == nil) != (tt.want.KID == nil) || (got.KIDContext == nil) != (tt.want.KIDContext == nil) {
+				(got.KID == nil) != (tt.want.KID == nil) || (got.KIDContext == nil) != (tt.want.KIDContext == nil) ||
+				got.Group != tt.want.Group {
 				t.Fatalf("got %+v want %+v", got, tt.want)
 			}
 			if s := got.String(); s != tt.text {

@@ -415,6 +415,10 @@ func TestUnprotectErrors(t *testing.T) {
 		{"reserved flag", mutate(func(m *message.Message) {
 			m.Options = m.Options.Set(message.Option{ID: optOSCORE, Value: []byte{0x89, 0x00, 0x5f}})
 		}), recipientLookup(srv), ErrDecodeCOSE, codes.BadOption, "Failed to decode COSE"},
+		{"Group Flag without a group context (RFC 10021 6)", mutate(func(m *message.Message) {
+			v, _ := findOption(m.Options, optOSCORE)
+			m.Options = m.Options.Set(message.Option{ID: optOSCORE, Value: append([]byte{v[0] | 0x20}, v[1:]...)})
+		}), recipientLookup(srv), ErrDecodeCOSE, codes.BadOption, "Failed to decode COSE"},
 		{"request without Partial IV", mutate(func(m *message.Message) {
 			m.Options = m.Options.Set(message.Option{ID: optOSCORE, Value: []byte{0x08, 0x5f}})
 		}), recipientLookup(srv), ErrDecodeCOSE, codes.BadOption, "Failed to decode COSE"},
@@ -475,6 +479,11 @@ func TestUnprotectResponseErrors(t *testing.T) {
 	// The genuine response still verifies after the failed attempt.
 	if _, _, err := UnprotectResponse(cb, resp); err != nil {
 		t.Fatal(err)
+	}
+	flagged := resp
+	flagged.Options = append(message.Options(nil), resp.Options...).Set(message.Option{ID: optOSCORE, Value: []byte{0x28, 0x01}})
+	if _, _, err := UnprotectResponse(cb, flagged); !errors.Is(err, ErrDecodeCOSE) || !errors.Is(err, ErrResponseNotVerified) {
+		t.Fatalf("group-mode response to an RFC 8613 context: %v", err)
 	}
 	plain := contentResponse("unprotected 4.01")
 	if _, _, err := UnprotectResponse(cb, plain); !errors.Is(err, ErrNotProtected) || !errors.Is(err, ErrResponseNotVerified) {

@@ -43,6 +43,7 @@ type Details struct {
 	Options     []OptionReport `json:"options"`
 	OuterCode   string         `json:"outer_code"`
 	InnerCode   string         `json:"inner_code"`
+	Group       *GroupReport   `json:"group,omitempty"` // a Group OSCORE layer (RFC 10021); its Nonce, AAD and Key replace the ones above
 }
 
 // reportBox holds a report with its lazy state in one allocation.
@@ -185,9 +186,17 @@ type OptionReport struct {
 // without secrets). Copies of a report share its Details: Redact gives r
 // its own copy without the key and changes nothing the others see.
 func (r *Report) Redact() {
-	if r = r.Complete(); r != nil && r.Details != nil && r.Key.Key != nil {
+	if r = r.Complete(); r == nil || r.Details == nil {
+		return
+	}
+	if r.Key.Key != nil || (r.Group != nil && r.Group.Key.Key != nil) {
 		d := *r.Details
 		d.Key.Key = nil
+		if d.Group != nil {
+			g := *d.Group
+			g.Key.Key = nil
+			d.Group = &g
+		}
 		r.Details = &d
 	}
 }

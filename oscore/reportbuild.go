@@ -63,7 +63,14 @@ func (o OptionValue) appendText(dst []byte) []byte {
 	}
 	dst = append(dst, '[')
 	sep := false
+	if o.Group {
+		dst = append(dst, "group"...)
+		sep = true
+	}
 	if o.KID != nil {
+		if sep {
+			dst = append(dst, ", "...)
+		}
 		dst = append(dst, "kid:"...)
 		dst = hex.AppendEncode(dst, o.KID)
 		sep = true

@@ -217,8 +217,10 @@ func (r *Report) derive() {
 	lz := r.lazy
 	d := &Details{Seq: -1, OptionValue: nonNil(lz.optVal)}
 	r.Details = d
+	group := false // the Group Flag, shown in the option's text (RFC 10021 4.1)
 	if lz.flags.has(lazyOption) {
 		if ov, err := ParseOption(lz.optVal); err == nil {
+			group = ov.Group
 			d.KID, d.KIDContext, d.PartialIV = ov.KID, ov.KIDContext, ov.PartialIV
 			if ov.PartialIV != nil {
 				d.Seq = int64(pivValue(ov.PartialIV))
@@ -260,7 +262,7 @@ func (r *Report) derive() {
 
 	var buf []byte
 	if lz.flags.has(lazyOption) {
-		buf = OptionValue{KID: d.KID, PartialIV: d.PartialIV, KIDContext: d.KIDContext}.appendText(buf)
+		buf = OptionValue{Group: group, KID: d.KID, PartialIV: d.PartialIV, KIDContext: d.KIDContext}.appendText(buf)
 	}
 	endOption := len(buf)
 	if c != nil {

@@ -8,6 +8,11 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 )
 
+// errGroupFlag refuses a message in Group OSCORE group mode: an RFC 8613
+// context cannot process it (RFC 10021 6: discard when the Group Flag is 1
+// and no Group OSCORE context applies), as before the flag was assigned.
+var errGroupFlag = ErrDecodeCOSE.withDetail("Group Flag set but no Group OSCORE context applies (RFC 10021 6)")
+
 // findOSCORE returns the single OSCORE option's value. No option gives
 // ErrNotProtected; two give ErrDecodeCOSE (the option is not repeatable,
 // RFC 8613 2); an OSCORE message without payload is malformed (RFC 8613 2).
@@ -52,6 +57,10 @@ func UnprotectRequest(m message.Message, lookup ContextLookup) (message.Message,
 	if err != nil {
 		rep.setOption(clone(raw), false)
 		return message.Message{}, nil, rep, err
+	}
+	if ov.Group {
+		rep.setOption(raw, true)
+		return message.Message{}, nil, rep, errGroupFlag
 	}
 	if ov.PartialIV == nil || ov.KID == nil {
 		rep.setOption(raw, true)
@@ -139,6 +148,10 @@ func UnprotectResponse(b *Binding, m message.Message) (message.Message, *Report,
 	if err != nil {
 		rep.setOption(clone(raw), false)
 		return message.Message{}, rep, silent(err)
+	}
+	if ov.Group {
+		rep.setOption(raw, true)
+		return message.Message{}, rep, silent(errGroupFlag)
 	}
 	parts := cryptoParts{recipient: true, optVal: raw, nonce: &b.nonce, req: b}
 	if ov.PartialIV != nil {

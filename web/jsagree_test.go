@@ -99,6 +99,7 @@ func goCoap(in parsedInput) parsedCoap {
 // parsedOSCORE is what both OSCORE option parsers must agree on.
 type parsedOSCORE struct {
 	OK         bool    `json:"ok"`
+	Group      bool    `json:"group,omitempty"`
 	PIV        string  `json:"piv,omitempty"`
 	KID        *string `json:"kid,omitempty"`
 	KIDContext *string `json:"kidContext,omitempty"`
@@ -110,7 +111,7 @@ func goOSCORE(h string) parsedOSCORE {
 	if err != nil {
 		return parsedOSCORE{}
 	}
-	out := parsedOSCORE{OK: true, PIV: hex.EncodeToString(o.PartialIV)}
+	out := parsedOSCORE{OK: true, Group: o.Group, PIV: hex.EncodeToString(o.PartialIV)}
 	if o.KID != nil {
 		k := hex.EncodeToString(o.KID)
 		out.KID = &k
@@ -366,7 +367,7 @@ func TestBrowserOSCOREOptionParserAgreesWithGo(t *testing.T) {
 		return JSON.stringify(%s.map((h) => {
 			const o = parseOSCOREOption(hexToBytes(h));
 			if (o.error) return { ok: false };
-			return { ok: true, piv: o.piv || undefined, kid: o.kid ?? undefined, kidContext: o.kidContext ?? undefined };
+			return { ok: true, group: o.g || undefined, piv: o.piv || undefined, kid: o.kid ?? undefined, kidContext: o.kidContext ?? undefined };
 		}));
 	})()`, js))
 	var jsOut []parsedOSCORE

@@ -51,12 +51,13 @@ export function flagTable(v) {
   const t = el('table', { class: 'bits', 'data-testid': 'flag-bits' },
     row([el('th', {}, 'bit'), ...[7, 6, 5, 4, 3, 2, 1, 0].map((i) => el('th', {}, String(i)))]),
     row([el('th', {}, 'value'), ...bits.map((x) => el('td', {}, String(x)))]),
-    row([el('th', {}, 'meaning'), el('td', { colspan: 3 }, 'reserved (0)'), el('td', {}, 'h'), el('td', {}, 'k'), el('td', { colspan: 3 }, `n = ${o.n}`)]));
+    row([el('th', {}, 'meaning'), el('td', { colspan: 2 }, 'reserved (0)'), el('td', {}, 'g'), el('td', {}, 'h'), el('td', {}, 'k'), el('td', { colspan: 3 }, `n = ${o.n}`)]));
   const facts = [
     `n = ${o.n}: Partial IV is ${o.n} byte(s)${o.n ? ` (${o.piv})` : ''}`,
     `k = ${o.k ? 1 : 0}: kid ${o.k ? `present (${o.kid || 'empty'})` : 'absent'}`,
     `h = ${o.h ? 1 : 0}: kid context ${o.h ? `present (${o.kidContext})` : 'absent'}`,
   ];
+  if (o.g) facts.push('g = 1: Group Flag, Group OSCORE group mode; the payload ends with the encrypted countersignature (RFC 10021 4.1)');
   if (o.reserved) facts.push('reserved bits set: the message is malformed (RFC 8613 6.1)');
   return el('div', { class: 'flagbox' }, el('div', { class: 'bytes-title' }, `OSCORE option flag byte 0x${o.flags.toString(16).padStart(2, '0')}`), t,
     el('ul', {}, ...facts.map((f) => el('li', {}, f))));

@@ -133,17 +133,18 @@ function describeOption(num, v) {
 
 /**
  * parseOSCOREOption splits the OSCORE option value (RFC 8613 section 6.1):
- * flag byte n (Partial IV length), k (kid present), h (kid context present).
+ * flag byte n (Partial IV length), k (kid present), h (kid context present),
+ * g (Group Flag, RFC 10021 section 4.1: Group OSCORE group mode).
  * It refuses what oscore.ParseOption refuses (reserved bits, reserved Partial
  * IV lengths, truncation, trailing bytes without the kid flag), keeping the
  * fields it could read for display.
  */
 export function parseOSCOREOption(v) {
-  const r = { flags: null, n: 0, k: false, h: false, reserved: 0, piv: '', kidContext: null, kid: null, error: '' };
+  const r = { flags: null, n: 0, k: false, h: false, g: false, reserved: 0, piv: '', kidContext: null, kid: null, error: '' };
   if (v.length === 0) return r;
   const f = v[0];
   r.flags = f;
-  r.n = f & 7; r.k = !!(f & 8); r.h = !!(f & 16); r.reserved = f >> 5;
+  r.n = f & 7; r.k = !!(f & 8); r.h = !!(f & 16); r.g = !!(f & 32); r.reserved = f >> 6;
   let i = 1;
   if (r.reserved) { r.error = `reserved flag bits set (0x${f.toString(16).padStart(2, '0')})`; return r; }
   if (f === 0) { r.error = 'all flags zero but the option value is not empty'; return r; }
@@ -160,6 +161,7 @@ function describeOSCORE(v) {
   const o = parseOSCOREOption(v);
   if (o.flags === null) return '(empty: response without Partial IV)';
   const parts = [];
+  if (o.g) parts.push('group');
   if (o.k) parts.push(`kid:${o.kid}`);
   if (o.n) parts.push(`piv:${o.piv}`);
   if (o.h) parts.push(`kidctx:${o.kidContext}`);
