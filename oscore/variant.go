@@ -1,7 +1,6 @@
 package oscore
 
 import (
-	"crypto/cipher"
 	"fmt"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -14,9 +13,6 @@ import (
 // classes and rule (RFC 8613 4.1, draft 2.2), so they use this package's
 // split, rebuild, reports, nonce, replay window and errors rather than
 // copies of them.
-
-// NewAEAD builds the cipher of algorithm a for key (RFC 9053 4).
-func (a AEADAlg) NewAEAD(key []byte) (cipher.AEAD, error) { return a.newAEAD(key) }
 
 // MakeNonce builds the nonce of RFC 8613 5.2 into dst, which must be as
 // long as commonIV: a Group OSCORE caller passes the first X bytes of its
