@@ -123,8 +123,7 @@ func benchChain(b *testing.B, proxies int, secure bool, subscribers int) {
 }
 
 // BenchmarkChains compares each chain with OSCORE against the same chain
-// without it, in the same run. Every client and proxy socket carries at
-// most rotateAfter exchanges, in both variants (stack-notes 9).
+// without it, in the same run.
 func BenchmarkChains(b *testing.B) {
 	for _, c := range []struct {
 		name    string

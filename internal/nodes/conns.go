@@ -6,10 +6,13 @@ import (
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message/pool"
+	coapNet "github.com/plgd-dev/go-coap/v3/net"
 	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
 	"github.com/plgd-dev/go-coap/v3/options"
 	"github.com/plgd-dev/go-coap/v3/udp"
 	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
+
+	"oscore-lab/internal/nodes/udpserver"
 )
 
 // Transmission parameters (RFC 7252 4.8). ACK_TIMEOUT is 2 s in RFC 7252;
@@ -32,21 +35,26 @@ func retransmitTicker(ack time.Duration) func(f func(now time.Time) bool) {
 	return func(f func(now time.Time) bool) { tickEvery(ack/5, f) }
 }
 
-// serverTick is how often a node's server side runs go-coap's expiry
-// checks. A server sends no Confirmable message of its own: responses go
-// piggybacked on the ACK (RFC 7252 5.2.1), and an ACK is never retransmitted
-// (RFC 7252 4.2; a duplicate request gets the cached answer when it arrives),
-// notifications go as NON (RFC 7641 4.5, notify in observe.go). The runner
-// therefore only expires state that lives seconds or minutes: the response
-// cache (EXCHANGE_LIFETIME, 247 s), the duplicate-MID table and idle peers
-// (16 s). Each run scans every cached response of every peer (go-coap
-// v3.8.1 keeps one per CON request for 247 s), so at the clients' 50 ms
-// cadence a server spent 14 to 19 % of the lab's CPU on it over 20,000
-// exchanges, and at GOMAXPROCS 1 each scan stalled the chain for up to a
-// millisecond.
-const serverTick = time.Second
+// newServer is a node's CoAP server on its socket (package udpserver):
+// go-coap's per-peer connections around a read loop whose duplicate
+// detection costs O(1) per datagram and bounded memory. A server sends no
+// Confirmable message of its own (responses go piggybacked on the ACK, RFC
+// 7252 5.2.1; notifications go as NON, observe.go), so its once-a-second
+// housekeeping only expires state. Up to peerConcurrency requests of one
+// peer are handled at once: an outside client with many requests in
+// flight from one socket is not serialised behind a proxy's upstream
+// round trips.
+func newServer(l *coapNet.UDPConn, h udpClient.HandlerFunc) *udpserver.Server {
+	return udpserver.New(l, udpserver.Config{
+		Handler:         h,
+		AckTimeout:      ackTimeout,
+		MaxRetransmit:   maxRetransmit,
+		PeerConcurrency: peerConcurrency,
+	})
+}
 
-func serverTicker(f func(now time.Time) bool) { tickEvery(serverTick, f) }
+// peerConcurrency is how many requests of one peer a node handles at once.
+const peerConcurrency = 64
 
 func tickEvery(d time.Duration, f func(now time.Time) bool) {
 	go func() {
@@ -59,12 +67,6 @@ func tickEvery(d time.Duration, f func(now time.Time) bool) {
 		}
 	}()
 }
-
-// rotateAfter is how many exchanges one client socket carries before it is
-// replaced. go-coap v3.8.1's UDP server scans a connection's whole response
-// cache (kept 247 s) on every datagram (stack-notes 9, go-coap#586): a fresh
-// source port gives the receiving server a fresh, small cache.
-const rotateAfter = 256
 
 // connPool holds a node's client sockets towards one address. Each exchange
 // takes a socket for itself (go-coap runs handlers one at a time per peer,
@@ -82,8 +84,7 @@ type connPool struct {
 }
 
 type pooledConn struct {
-	cc   *udpClient.Conn
-	uses int
+	cc *udpClient.Conn
 }
 
 func newConnPool(n *node, link *Link, target string) *connPool {
@@ -131,11 +132,10 @@ func (p *connPool) get() (*pooledConn, error) {
 	return pc, nil
 }
 
-// put returns a socket; broken or worn-out sockets are closed instead.
+// put returns a socket; a broken one is closed instead.
 func (p *connPool) put(pc *pooledConn, healthy bool) {
-	pc.uses++
 	p.mu.Lock()
-	if !p.closed && healthy && pc.uses < rotateAfter {
+	if !p.closed && healthy {
 		p.idle = append(p.idle, pc)
 		p.mu.Unlock()
 		return
@@ -158,15 +158,12 @@ func (p *connPool) release(pc *pooledConn) {
 // an ephemeral port, often within seconds, and the link knows a source only
 // by its address: without this it would take a new socket on the same port
 // for the old one and relay its requests from the old relay socket, so the
-// next node would see the old peer, whose duplicate detection keeps every
-// Message ID with its response for EXCHANGE_LIFETIME (RFC 7252 4.5). The
-// lab's MIDs are consecutive and wrap within seconds under load, so a new
-// request could carry a Message ID the next node has cached for that peer
-// and be answered with the old response: RFC 7252 4.4 forbids reusing a
-// Message ID with the same endpoint within EXCHANGE_LIFETIME, and a new
-// socket passed off as the old endpoint breaks that rule from the other
-// side. The lost request is never served (a 5.04 at a proxy, a timeout at
-// a client).
+// next node would see the old peer, whose duplicate detection remembers
+// its requests (RFC 7252 4.5): a repeated pinned step, byte for byte the
+// old request, would be answered with the old response. RFC 7252 4.4
+// forbids reusing a Message ID with the same endpoint within
+// EXCHANGE_LIFETIME, and a new socket passed off as the old endpoint
+// breaks that rule from the other side.
 func (p *connPool) closeConn(pc *pooledConn) {
 	p.link.forgetSource(p.target, pc.cc.LocalAddr())
 	pc.cc.Close()

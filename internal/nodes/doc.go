@@ -5,9 +5,9 @@
 // Map of the files:
 //
 //	lab.go, topology.go   Lab, Load/Apply (live diff), State, Nodes, links by node pair
-//	node.go, conns.go     one go-coap server per node (catch-all handler, block-wise off),
-//	                      client sockets pooled per destination, one exchange per socket,
-//	                      rotated every rotateAfter exchanges (go-coap cache scan, stack-notes 9)
+//	node.go, conns.go     one server per node (udpserver: go-coap connections, O(1) duplicate
+//	                      detection; catch-all handler, block-wise off), client sockets
+//	                      pooled per destination, one exchange per socket at a time
 //	link.go, link_faults.go  the UDP relay: per-source sockets, datagram events, faults, replay
 //	header.go, registry.go   CoAP header parsing and (link, token|MID) -> exchange correlation
 //	incoming.go           draft-ietf-core-oscore-capable-proxies 2.4, steps 1 to 6, one method each

@@ -13,11 +13,9 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message/pool"
 	coapNet "github.com/plgd-dev/go-coap/v3/net"
 	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
-	"github.com/plgd-dev/go-coap/v3/options"
-	"github.com/plgd-dev/go-coap/v3/udp"
 	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
-	udpServer "github.com/plgd-dev/go-coap/v3/udp/server"
 
+	"oscore-lab/internal/nodes/udpserver"
 	"oscore-lab/internal/scenario"
 )
 
@@ -31,7 +29,7 @@ type node struct {
 	addr *net.UDPAddr
 
 	listen *coapNet.UDPConn
-	srv    *udpServer.Server
+	srv    *udpserver.Server
 	ctx    context.Context // cancelled when the node stops: in-flight exchanges fail
 	cancel context.CancelFunc
 
@@ -68,14 +66,8 @@ func startNode(l *Lab, id string, cfg *scenario.Node) (*node, error) {
 	}
 	n.listen = lc
 	n.addr = lc.LocalAddr().(*net.UDPAddr)
-	n.srv = udp.NewServer(
-		options.WithHandlerFunc(n.handle),
-		options.WithBlockwise(false, 0, 0),
-		options.WithTransmission(1, ackTimeout, maxRetransmit),
-		options.WithPeriodicRunner(serverTicker),
-		options.WithErrors(func(error) {}),
-	)
-	go n.srv.Serve(lc)
+	n.srv = newServer(lc, n.handle)
+	go n.srv.Serve()
 	n.observers.init()
 	return n, nil
 }
