@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -62,6 +63,23 @@ type relay struct {
 	token   []byte
 	own     *oscore.Binding // the proxy's layer towards the next hop, or nil
 	downKey string
+	seq     atomic.Uint32 // the outer Observe numbers of the downstream leg
+}
+
+// numberOuterObserve gives a response this proxy relays downstream an outer
+// Observe of its own. Towards the client the proxy is the server (RFC 7641
+// 5), so it numbers its notifications itself, increasing (RFC 7641 3.4,
+// 4.4); removing its layer left only the empty Inner Observe (RFC 8613
+// 4.1.3.5.2), which an RFC 7641 client would take for 0 and drop as stale.
+// Values are 24 bits wide (RFC 7641 2).
+func (r *relay) numberOuterObserve(n *node, m *message.Message) {
+	if !m.Options.HasOption(optObserve) {
+		return
+	}
+	v := r.seq.Add(1) & 0xffffff
+	m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optObserve, v)
+	n.decision(r.in.at, trace.RuleResponse, "", "RFC 7641 3.4; RFC 8613 4.1.3.5.2",
+		fmt.Sprintf("Relayed Observe response: outer Observe %d, numbered by %s for its own leg", v, n.id), 0)
 }
 
 func (o *observerSet) init() {
@@ -245,7 +263,9 @@ func (n *node) relayNotification(o *clientObservation, m message.Message) {
 		n.layer(o.at, 0, trace.LayerRemoved, trace.DirResponse, rep)
 		m = plain
 	}
-	protected, err := r.in.protectResponse(message.Message{Code: m.Code, Options: m.Options, Payload: m.Payload})
+	m = message.Message{Code: m.Code, Options: m.Options, Payload: m.Payload}
+	r.numberOuterObserve(n, &m)
+	protected, err := r.in.protectResponse(m)
 	if err != nil {
 		return
 	}

@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +77,64 @@ func TestObserveThroughProxies(t *testing.T) {
 		if left != 0 {
 			t.Errorf("%s still holds %d observations after the deregistration", id, left)
 		}
+	}
+}
+
+// TestRelayedNotificationsKeepOuterObserve observes through two
+// forward-proxies that each remove a layer: on every leg, every response
+// carrying Observe has a non-empty outer value, increasing from one
+// notification to the next (RFC 7641 3.4, RFC 8613 4.1.3.5.2), and each
+// proxy says so in a decision.
+func TestRelayedNotificationsKeepOuterObserve(t *testing.T) {
+	notifyEvery = 100 * time.Millisecond
+	defer func() { notifyEvery = time.Second }()
+	s := builtinScenario(t, "draft-b6")
+	lab, bus := startLab(t, s)
+	reg := scenario.Step{From: "C", Method: "GET", URI: "coap://example.com/counter", Route: []string{"P1", "P2"},
+		Contexts: []string{"CTX_C_S", "CTX_C_P1"}, Observe: "register"}
+	r := send(t, lab, reg)
+	if r.Code != "2.05" {
+		t.Fatalf("register: %+v", r)
+	}
+	time.Sleep(450 * time.Millisecond)
+	dereg := reg
+	dereg.Observe = "deregister"
+	send(t, lab, dereg)
+
+	last := map[string]uint32{}
+	count := map[string]int{}
+	for _, e := range datagrams(bus, r.Exchange) {
+		if e.Dir != trace.DirResponse {
+			continue
+		}
+		m := decode(t, e.Bytes)
+		raw, err := m.Options.GetBytes(optObserve)
+		if err != nil {
+			continue
+		}
+		leg := e.From + "->" + e.To
+		if len(raw) == 0 {
+			t.Errorf("%s: notification with an empty outer Observe", leg)
+			continue
+		}
+		v, _ := m.Options.GetUint32(optObserve)
+		if count[leg] > 0 && v <= last[leg] {
+			t.Errorf("%s: outer Observe %d after %d", leg, v, last[leg])
+		}
+		last[leg], count[leg] = v, count[leg]+1
+	}
+	for _, leg := range []string{"S->P2", "P2->P1", "P1->C"} {
+		if count[leg] < 3 {
+			t.Errorf("%s: %d responses with Observe, want the registration's and at least two notifications", leg, count[leg])
+		}
+	}
+	var cited bool
+	for _, e := range eventsOf(bus, trace.TypeDecision, r.Exchange) {
+		if e.Node == "P1" && strings.Contains(e.Decision.Section, "RFC 7641 3.4") {
+			cited = true
+		}
+	}
+	if !cited {
+		t.Error("P1 publishes no decision on the outer Observe it sets (RFC 7641 3.4)")
 	}
 }

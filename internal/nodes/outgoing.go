@@ -123,7 +123,11 @@ func (in *incoming) forwardRequest() *reply {
 			resp = plain
 		}
 	}
-	return &reply{msg: message.Message{Code: resp.Code, Options: resp.Options, Payload: resp.Payload}}
+	out := message.Message{Code: resp.Code, Options: resp.Options, Payload: resp.Payload}
+	if so.relay != nil {
+		so.relay.numberOuterObserve(in.n, &out)
+	}
+	return &reply{msg: out}
 }
 
 func (in *incoming) selfRole() oscore.Role {
