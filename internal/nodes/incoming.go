@@ -61,6 +61,8 @@ type incoming struct {
 	removed []removedLayer // in the order they came off (outermost first)
 	stack   []string       // contexts of this leg's layers, innermost first, when known
 
+	routeContexts []string // set by step 3: the next layer is one of these (B.7)
+
 	forward bool // step 4 reached from step 2 (forward-proxy)
 	route   *scenario.ReverseRoute
 	target  string // destination node id ("" unknown host)
@@ -165,42 +167,67 @@ func (in *incoming) step2() (int, *reply) {
 	return 4, nil
 }
 
-// Step 3: Uri-Host, Uri-Port or Uri-Path without Proxy-Scheme: forward as
-// a reverse-proxy only when a route matches. An OSCORE option whose kid this
-// node holds a context for means the request is for this node first: it
-// decrypts before routing (example B.7).
+// Step 3: Uri-Host, Uri-Port or Uri-Path without Proxy-Scheme: the
+// node's reverse routes alone decide whether the request is meant for
+// reverse-proxying (draft 2.4 step 3), never a kid that happens to match a
+// context. A route that says its requests carry a layer for this node
+// (B.7) sends the request to step 5 until a layer of one of the route's
+// contexts is off, and step 6 then tries only those contexts.
 func (in *incoming) step3() int {
 	if len(in.cfg.Reverse) == 0 {
 		in.decide("3->5", "Step 3: "+in.n.id+" is not a reverse-proxy -> step 5 (local request)", 0)
 		return 5
 	}
-	if v, ok := in.req.Options.GetBytes(optOSCORE); ok == nil {
-		if ov, err := oscore.ParseOption(v); err == nil && ov.KID != nil {
-			if c, _ := in.lookup()(ov.KID, ov.KIDContext); c != nil {
-				in.decide("3->5", fmt.Sprintf("Step 3: OSCORE option with kid %x, which %s holds context %s for: not for reverse-proxying yet, decrypt first (B.7) -> step 5", ov.KID, in.n.id, c.Name()), 0)
-				return 5
-			}
-		}
-	}
 	host, _ := in.req.Options.GetString(optURIHost)
 	path := uriPath(in.req.Options)
-	for i := range in.cfg.Reverse {
-		r := &in.cfg.Reverse[i]
+	r := matchRoute(in.cfg.Reverse, host, path)
+	if r == nil {
+		in.decide("3->5", fmt.Sprintf("Step 3: Uri-Host %q, path /%s match no reverse route -> step 5 (local request)", host, strings.Join(path, "/")), 0)
+		return 5
+	}
+	if len(r.Contexts) > 0 && in.req.Options.HasOption(optOSCORE) && !in.removedAny(r.Contexts) {
+		in.routeContexts = r.Contexts
+		in.decide("3->5", fmt.Sprintf("Step 3: %s matches the reverse route to %s, whose requests carry a layer of %s for %s: remove it first (B.7) -> step 5",
+			describeRoute(r), r.To, strings.Join(r.Contexts, " or "), in.n.id), 0)
+		return 5
+	}
+	in.routeContexts = nil
+	in.route, in.target, in.nextHop = r, r.To, r.To
+	if len(r.Contexts) == 0 && in.req.Options.HasOption(optOSCORE) {
+		in.decide("3->4", fmt.Sprintf("Step 3: %s matches the reverse route to %s, which names no layer for %s: the OSCORE option goes on untouched -> step 4", describeRoute(r), r.To, in.n.id), 0)
+	} else {
+		in.decide("3->4", fmt.Sprintf("Step 3: %s matches the reverse route to %s -> step 4", describeRoute(r), r.To), 0)
+	}
+	return 4
+}
+
+// matchRoute is the first reverse route whose host and path prefix the
+// request's Uri-Host and Uri-Path match.
+func matchRoute(routes []scenario.ReverseRoute, host string, path []string) *scenario.ReverseRoute {
+	for i := range routes {
+		r := &routes[i]
+		if r.Host == "" && len(r.PathPrefix) == 0 {
+			continue
+		}
 		if r.Host != "" && !strings.EqualFold(r.Host, host) {
 			continue
 		}
 		if len(r.PathPrefix) > len(path) || !slices.Equal(r.PathPrefix, path[:len(r.PathPrefix)]) {
 			continue
 		}
-		if r.Host == "" && len(r.PathPrefix) == 0 {
-			continue
-		}
-		in.route, in.target, in.nextHop = r, r.To, r.To
-		in.decide("3->4", fmt.Sprintf("Step 3: %s matches the reverse route to %s -> step 4", describeRoute(r), r.To), 0)
-		return 4
+		return r
 	}
-	in.decide("3->5", fmt.Sprintf("Step 3: Uri-Host %q, path /%s match no reverse route -> step 5 (local request)", host, strings.Join(path, "/")), 0)
-	return 5
+	return nil
+}
+
+// removedAny: a layer of one of the named contexts is already off.
+func (in *incoming) removedAny(names []string) bool {
+	for _, rl := range in.removed {
+		if slices.Contains(names, rl.ctx.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 // Step 4: acceptability, then consume the proxy-related options and forward
@@ -293,6 +320,7 @@ func (in *incoming) step6() (int, *reply) {
 	}
 	in.n.layer(in.at, in.layerNumber(), trace.LayerRemoved, trace.DirRequest, rep)
 	in.removed = append(in.removed, removedLayer{ctx: b.Ctx, b: b})
+	in.routeContexts = nil
 	m.Token, m.MessageID, m.Type = in.req.Token, in.req.MessageID, in.req.Type
 	in.req = m
 	in.decide("6->1", "Step 6: layer "+b.Ctx.Name()+" removed (kid "+hex.EncodeToString(b.KID())+") -> back to step 1", 0)
@@ -312,6 +340,7 @@ func (in *incoming) layerNumber() int {
 // source-based policy (draft 2.4.1) only the contexts listed for the
 // previous hop are searched at all, so an ineligible context takes the very
 // path of an unknown one: 4.01 "Security context not found" (draft 7.1).
+// After step 3 named a route's contexts, only those are searched.
 func (in *incoming) lookup() oscore.ContextLookup {
 	cands := in.t.recipients[in.n.id]
 	policy := in.cfg.SourcePolicy
@@ -319,9 +348,13 @@ func (in *incoming) lookup() oscore.ContextLookup {
 	if len(policy) > 0 {
 		allowed = policy[in.from]
 	}
+	only := in.routeContexts
 	return func(kid, kidContext []byte) (*oscore.Context, error) {
 		for _, c := range cands[string(kid)] {
 			if kidContext != nil && !bytes.Equal(c.Params().IDContext, kidContext) {
+				continue
+			}
+			if only != nil && !slices.Contains(only, c.Name()) {
 				continue
 			}
 			if len(policy) > 0 && !slices.Contains(allowed, c.Name()) {

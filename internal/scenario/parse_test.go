@@ -74,6 +74,8 @@ func TestParseErrors(t *testing.T) {
 		{`"forward": true`, `"forward": true, "allow": {"CTX_C_P": ["S", "C"]}`, `scenario: nodes[1].allow.CTX_C_P[1]: node "C" is a client and receives no requests`},
 		{`"forward": true`, `"forward": true, "reverse": [{"to": "S"}]`, `scenario: nodes[1].reverse[0]: a reverse route needs host, path_prefix or both`},
 		{`"forward": true`, `"forward": true, "reverse": [{"host": "dev.example", "to": "X"}]`, `scenario: nodes[1].reverse[0].to: unknown node "X"`},
+		{`"forward": true`, `"forward": true, "reverse": [{"host": "dev.example", "to": "S", "contexts": ["CTX_NOPE"]}]`, `scenario: nodes[1].reverse[0].contexts[0]: unknown context "CTX_NOPE"`},
+		{`"forward": true`, `"forward": true, "reverse": [{"host": "dev.example", "to": "S", "contexts": ["CTX_C_S"]}]`, `scenario: nodes[1].reverse[0].contexts[0]: P holds no side of context "CTX_C_S"`},
 		{`"forward": true`, `"forward": true, "layer_limit": -1`, `scenario: nodes[1].layer_limit: -1 is out of range (0 for the default 4, or 1 to 64)`},
 		{`"forward": true`, `"forward": true, "listen": "127.0.0.1"`, `scenario: nodes[1].listen: "127.0.0.1" is not host:port`},
 		{`"authority": "example.com"}`, `"authority": "example.com", "resources": ["tv1=hello", "tv1"]}`, `scenario: nodes[2].resources[1]: resource /tv1 listed twice`},

@@ -54,10 +54,14 @@ type Node struct {
 }
 
 // ReverseRoute sends requests that match Host and/or PathPrefix to node To.
+// Contexts says whether requests on the route carry a layer for the proxy
+// itself (B.7): the proxy removes a layer of one of them before it
+// forwards; with none, it forwards every layer untouched (draft 2.4 step 3).
 type ReverseRoute struct {
 	Host       string   `json:"host,omitempty"`        // match Uri-Host
 	PathPrefix []string `json:"path_prefix,omitempty"` // match and consume these leading Uri-Path segments
 	To         string   `json:"to"`                    // target node id
+	Contexts   []string `json:"contexts,omitempty"`    // contexts whose layer the proxy removes before forwarding
 }
 
 // Context is one OSCORE Security Context shared by two endpoints

@@ -161,6 +161,15 @@ func (v *validator) node(p string, n *Node) error {
 		if err := v.target(field(rp, "to"), r.To, n.ID); err != nil {
 			return err
 		}
+		for j, name := range r.Contexts {
+			c, ok := v.contexts[name]
+			if !ok {
+				return errAt(index(field(rp, "contexts"), j), fmt.Sprintf("unknown context %q", name))
+			}
+			if c.A.Node != n.ID && c.B.Node != n.ID {
+				return errAt(index(field(rp, "contexts"), j), fmt.Sprintf("%s holds no side of context %q", n.ID, name))
+			}
+		}
 	}
 	if n.Upstream != "" {
 		if !n.Forward {
