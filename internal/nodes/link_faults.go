@@ -14,6 +14,8 @@ type FaultOptions struct {
 	Delay    time.Duration // delay: how long (default 100ms)
 	Byte     int           // corrupt: index of the byte to flip (clamped to the last byte); truncate: bytes kept
 	ReplayOf int           // replay: the Nth datagram of the same direction whose bytes replace the matched one
+	Code     string        // strip: the code of the clear answer ("2.05" when empty)
+	Payload  string        // strip: the payload of the clear answer
 }
 
 type pendingFault struct {
@@ -33,7 +35,7 @@ const faultTruncate = "truncate"
 
 // FaultNext injects one fault into the next datagram in direction dir
 // ("a->b", "b->a"; "" means a->b). Kinds: drop, delay, duplicate, corrupt,
-// replay (needs ReplayOf) and truncate.
+// replay (needs ReplayOf), strip and truncate.
 func (l *Link) FaultNext(kind, dir string, o FaultOptions) error {
 	d, err := parseDir(dir)
 	if err != nil {
@@ -131,7 +133,7 @@ func (l *Link) pass(d int, b []byte, src *net.UDPAddr, send func([]byte)) {
 	for _, f := range l.faults {
 		if dirMatches(f.Dir, d) && (f.Match == 0 || f.Match == nth) {
 			delay, _ := time.ParseDuration(f.Delay)
-			acts = append(acts, pendingFault{kind: f.Kind, opts: FaultOptions{Delay: delay, Byte: f.Byte, ReplayOf: f.ReplayOf}})
+			acts = append(acts, pendingFault{kind: f.Kind, opts: FaultOptions{Delay: delay, Byte: f.Byte, ReplayOf: f.ReplayOf, Code: f.Code, Payload: f.Payload}})
 		}
 	}
 	var replayed []byte
@@ -160,6 +162,10 @@ func (l *Link) pass(d int, b []byte, src *net.UDPAddr, send func([]byte)) {
 			}
 			out = substituteHeader(replayed, out)
 			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("bytes of datagram %d sent in place of datagram %d (its MID and token kept)", a.opts.ReplayOf, nth), out))
+		case scenario.FaultStrip:
+			code := firstNonEmpty(a.opts.Code, "2.05")
+			out = answerInClear(out, code, a.opts.Payload)
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("OSCORE layers stripped: answered %s %q in clear (MID and token kept)", code, a.opts.Payload), out))
 		case scenario.FaultCorrupt:
 			if len(out) == 0 {
 				continue
@@ -241,6 +247,27 @@ func substituteHeader(old, cur []byte) []byte {
 	return append(out, old[4+len(ho.token):]...)
 }
 
+// answerInClear is what an on-path attacker who cannot forge a layer does
+// instead: keep cur's type, MID and token (not integrity-protected) and put
+// an unprotected answer with code ("c.dd") and payload in place of the
+// protected one, with no options (RFC 8613 8.4 and draft 2.6 say why the
+// receiver must refuse it).
+func answerInClear(cur []byte, code, payload string) []byte {
+	h := parseHeader(cur)
+	if !h.ok || len(code) != 4 {
+		return append([]byte(nil), cur...)
+	}
+	c := (code[0]-'0')<<5 | ((code[2]-'0')*10 + code[3] - '0')
+	out := make([]byte, 0, 5+len(h.token)+len(payload))
+	out = append(out, cur[0]&0xf0|byte(len(h.token)), c, cur[2], cur[3])
+	out = append(out, h.token...)
+	if payload != "" {
+		out = append(out, 0xff)
+		out = append(out, payload...)
+	}
+	return out
+}
+
 func parseDir(s string) (int, error) {
 	switch strings.ReplaceAll(s, " ", "") {
 	case "", "a->b":
@@ -261,8 +288,8 @@ func dirMatches(s string, d int) bool {
 
 func checkKind(k string) error {
 	switch k {
-	case scenario.FaultDrop, scenario.FaultDelay, scenario.FaultDuplicate, scenario.FaultCorrupt, scenario.FaultReplay, faultTruncate:
+	case scenario.FaultDrop, scenario.FaultDelay, scenario.FaultDuplicate, scenario.FaultCorrupt, scenario.FaultReplay, scenario.FaultStrip, faultTruncate:
 		return nil
 	}
-	return fmt.Errorf("nodes: unknown fault kind %q (want drop, delay, duplicate, corrupt, replay or truncate)", k)
+	return fmt.Errorf("nodes: unknown fault kind %q (want drop, delay, duplicate, corrupt, replay, strip or truncate)", k)
 }

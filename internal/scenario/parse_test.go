@@ -102,7 +102,9 @@ func TestParseErrors(t *testing.T) {
 		// links
 		{`"links": [{"a": "C", "b": "P"}]`, `"links": [{"a": "C", "b": "P"}, {"a": "P", "b": "C"}]`, `scenario: links[1]: duplicate link between P and C`},
 		{`"links": [{"a": "C", "b": "P"}]`, `"links": [{"a": "C", "b": "P", "faults": [{"kind": "delay", "delay": "fast"}]}]`, `scenario: links[0].faults[0].delay: "fast" is not a duration (want e.g. "50ms" or "2s")`},
-		{`"links": [{"a": "C", "b": "P"}]`, `"links": [{"a": "C", "b": "P", "faults": [{"kind": "melt"}]}]`, `scenario: links[0].faults[0].kind: unknown fault "melt" (want drop, delay, duplicate, corrupt or replay)`},
+		{`"links": [{"a": "C", "b": "P"}]`, `"links": [{"a": "C", "b": "P", "faults": [{"kind": "melt"}]}]`, `scenario: links[0].faults[0].kind: unknown fault "melt" (want drop, delay, duplicate, corrupt, replay or strip)`},
+		{`"links": [{"a": "C", "b": "P"}]`, `"links": [{"a": "C", "b": "P", "faults": [{"kind": "drop", "payload": "1"}]}]`, `scenario: links[0].faults[0].payload: only strip faults answer with a code and payload`},
+		{`"links": [{"a": "C", "b": "P"}]`, `"links": [{"a": "C", "b": "P", "faults": [{"kind": "strip", "code": "0.01"}]}]`, `scenario: links[0].faults[0].code: "0.01" is not a response code (c.dd, class 2 to 5)`},
 		{`"links": [{"a": "C", "b": "P"}]`, `"links": [{"a": "C", "b": "P", "faults": [{"kind": "replay", "match": 1, "replay_of": 1}]}]`, `scenario: links[0].faults[0].replay_of: must name an earlier datagram than match (1 <= replay_of < match)`},
 		// steps
 		{`"from": "C"`, `"from": "S"`, `scenario: steps[0].from: node "S" is a server; steps are sent by clients`},
@@ -117,6 +119,7 @@ func TestParseErrors(t *testing.T) {
 		{`"mid": 7`, `"mid": 70000`, `scenario: steps[0].mid: 70000 is not a message ID (0 to 65535)`},
 		{`"timeout": "2s"`, `"timeout": "2 seconds"`, `scenario: steps[0].expect.timeout: "2 seconds" is not a duration (want e.g. "50ms" or "2s")`},
 		{`"code": "2.05"`, `"code": "205"`, `scenario: steps[0].expect.code: "205" is not a CoAP code (want c.dd such as 2.05)`},
+		{`"code": "2.05"`, `"code": "2.05", "refused": true`, `scenario: steps[0].expect.refused: a step that expects its response refused cannot expect a code, a payload or no response`},
 		{`"mid": 7,`, `"mid": 7, "seq": [{"context": "CTX_C_S", "node": "P", "value": 3}],`, `scenario: steps[0].seq[0].context: context "CTX_C_S" is between C and S, not held by P`},
 		{`"mid": 7,`, `"mid": 7, "options": [{"number": 9}],`, `scenario: steps[0].options[0].number: the OSCORE option is added by the contexts, not by hand`},
 		{`"mid": 7,`, `"mid": 7, "hop_tokens": ["7b", "6a"],`, `scenario: steps[0].hop_tokens: 2 tokens for 1 later legs`},

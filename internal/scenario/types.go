@@ -106,16 +106,19 @@ const (
 	FaultDuplicate = "duplicate"
 	FaultCorrupt   = "corrupt"
 	FaultReplay    = "replay"
+	FaultStrip     = "strip"
 )
 
 // Fault is one misbehaviour of a link.
 type Fault struct {
-	Kind     string `json:"kind"`                // "drop"|"delay"|"duplicate"|"corrupt"|"replay"
+	Kind     string `json:"kind"`                // "drop"|"delay"|"duplicate"|"corrupt"|"replay"|"strip"
 	Dir      string `json:"dir,omitempty"`       // "a->b" | "b->a" | "" both
 	Match    int    `json:"match,omitempty"`     // apply to the Nth datagram in that direction (1-based); 0 = every
 	Delay    string `json:"delay,omitempty"`     // "50ms"
 	Byte     int    `json:"byte,omitempty"`      // corrupt: index of the byte to flip
 	ReplayOf int    `json:"replay_of,omitempty"` // replay: send the bytes of the Nth datagram (same direction) in place of the matched one, with the matched one's MID and token
+	Code     string `json:"code,omitempty"`      // strip: the code of the clear answer (default "2.05")
+	Payload  string `json:"payload,omitempty"`   // strip: the payload of the clear answer (UTF-8)
 }
 
 // Step is one request the scenario sends.
@@ -171,4 +174,5 @@ type Expect struct {
 	Payload    *string `json:"payload,omitempty"`     // exact UTF-8 payload; nil = not checked
 	Timeout    string  `json:"timeout,omitempty"`     // "2s"; default 5s
 	NoResponse bool    `json:"no_response,omitempty"` // no response must arrive within Timeout
+	Refused    bool    `json:"refused,omitempty"`     // the client must refuse the response (a layer it added is missing)
 }

@@ -410,9 +410,15 @@ func (v *validator) link(p string, l *Link, seen map[[2]string]bool) error {
 	for i, f := range l.Faults {
 		fp := index(field(p, "faults"), i)
 		switch f.Kind {
-		case FaultDrop, FaultDelay, FaultDuplicate, FaultCorrupt, FaultReplay:
+		case FaultDrop, FaultDelay, FaultDuplicate, FaultCorrupt, FaultReplay, FaultStrip:
 		default:
-			return errAt(field(fp, "kind"), fmt.Sprintf("unknown fault %q (want drop, delay, duplicate, corrupt or replay)", f.Kind))
+			return errAt(field(fp, "kind"), fmt.Sprintf("unknown fault %q (want drop, delay, duplicate, corrupt, replay or strip)", f.Kind))
+		}
+		if f.Kind != FaultStrip && (f.Code != "" || f.Payload != "") {
+			return errAt(field(fp, firstSet(f.Code, "code", "payload")), "only strip faults answer with a code and payload")
+		}
+		if f.Code != "" && (!validCode(f.Code) || f.Code[0] < '2' || f.Code[0] > '5') {
+			return errAt(field(fp, "code"), fmt.Sprintf("%q is not a response code (c.dd, class 2 to 5)", f.Code))
 		}
 		switch f.Dir {
 		case "", "a->b", "b->a":
@@ -580,6 +586,9 @@ func (v *validator) step(p string, st *Step) error {
 		}
 		if e.NoResponse && (e.Code != "" || e.Payload != nil) {
 			return errAt(field(ep, "no_response"), "a step that expects no response cannot expect a code or payload")
+		}
+		if e.Refused && (e.Code != "" || e.Payload != nil || e.NoResponse) {
+			return errAt(field(ep, "refused"), "a step that expects its response refused cannot expect a code, a payload or no response")
 		}
 		if e.Timeout != "" {
 			if err := checkDuration(e.Timeout); err != nil {
@@ -776,6 +785,14 @@ func parseCoAPURI(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%q: CoAP URIs have no fragment or user info", s)
 	}
 	return u, nil
+}
+
+// firstSet is name when v is set, else other.
+func firstSet(v, name, other string) string {
+	if v != "" {
+		return name
+	}
+	return other
 }
 
 // validCode accepts "c.dd" with class 0 to 7 and detail 00 to 31.
