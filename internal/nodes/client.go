@@ -131,7 +131,7 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 		end = "end: " + sendErr.Error()
 	}
 	l.publish(trace.Event{Type: trace.TypeExchange, Exchange: xch.id, Node: st.From, Note: end})
-	if sendErr != nil && !(st.Expect != nil && st.Expect.NoResponse) {
+	if sendErr != nil && !(st.Expect != nil && (st.Expect.NoResponse || st.Expect.Refused && errors.Is(sendErr, errRefused))) {
 		return res, sendErr
 	}
 	return res, nil
@@ -139,6 +139,15 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 
 // judge compares the result with the step's expectations.
 func judge(e *scenario.Expect, r Result, err error) (bool, string) {
+	if e != nil && e.Refused {
+		if errors.Is(err, errRefused) {
+			return true, ""
+		}
+		if err != nil {
+			return false, "expected the response refused, got " + err.Error()
+		}
+		return false, fmt.Sprintf("expected the response refused, got %s %q", r.Code, r.Payload)
+	}
 	if e != nil && e.NoResponse {
 		if err != nil {
 			return true, ""
@@ -236,7 +245,9 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 	var removed []string
 	for i := len(layers) - 1; i >= 0; i-- {
 		if !resp.Options.HasOption(optOSCORE) {
-			n.decision(at, trace.RuleResponse, "", "2.6", fmt.Sprintf("Response %s carries no OSCORE option: %d of %d layers removed", codeText(resp.Code), len(removed), len(layers)), 0)
+			if err := n.missingLayers(at, resp.Code, layerNames(layers[:i+1]), len(removed), len(layers)); err != nil {
+				return message.Message{}, nil, err
+			}
 			break
 		}
 		plain, rep, err := oscore.UnprotectResponse(layers[i].b, resp)

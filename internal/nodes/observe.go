@@ -234,6 +234,9 @@ func (n *node) onUnsolicited(w *responsewriter.ResponseWriter[*udpClient.Conn], 
 	}
 	for i := len(layers) - 1; i >= 0; i-- {
 		if !m.Options.HasOption(optOSCORE) {
+			if n.missingLayers(o.at, m.Code, layerNames(layers[:i+1]), len(layers)-1-i, len(layers)) != nil {
+				return // dropped; the observation goes on (RFC 8613 8.4)
+			}
 			break
 		}
 		plain, rep, err := oscore.UnprotectResponse(layers[i].b, m)
@@ -254,7 +257,11 @@ func (n *node) onUnsolicited(w *responsewriter.ResponseWriter[*udpClient.Conn], 
 // that registered through this proxy, swapping the proxy's layers.
 func (n *node) relayNotification(o *clientObservation, m message.Message) {
 	r := o.relay
-	if r.own != nil && m.Options.HasOption(optOSCORE) {
+	if r.own != nil && !m.Options.HasOption(optOSCORE) {
+		n.decision(o.at, trace.RuleResponse, "", "RFC 8613 8.4; draft 2.6", fmt.Sprintf("Notification %s lacks layer %s that %s added: dropped, not relayed", codeText(m.Code), r.own.Ctx.Name(), n.id), 0)
+		return
+	}
+	if r.own != nil {
 		plain, rep, err := oscore.UnprotectResponse(r.own, m)
 		if err != nil {
 			n.decision(o.at, trace.RuleResponse, "", "2.6", fmt.Sprintf("Notification does not verify with %s: %v: dropped", r.own.Ctx.Name(), err), 0)

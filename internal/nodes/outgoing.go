@@ -112,7 +112,9 @@ func (in *incoming) forwardRequest() *reply {
 	}
 	if binding != nil {
 		if !resp.Options.HasOption(optOSCORE) {
-			in.n.decision(in.at, trace.RuleResponse, "", "2.6", fmt.Sprintf("Response %s from %s is not protected with %s: relayed as is", codeText(resp.Code), in.nextHop, ctxName), 0)
+			// Never relay it: wrapped in the downstream layers it would
+			// look authenticated by the whole chain (see unprotectedUpstream).
+			return in.unprotectedUpstream(resp.Code, ctxName)
 		} else {
 			plain, rep, err := oscore.UnprotectResponse(binding, resp)
 			if err != nil {
@@ -128,6 +130,20 @@ func (in *incoming) forwardRequest() *reply {
 		so.relay.numberOuterObserve(in.n, &out)
 	}
 	return &reply{msg: out}
+}
+
+// unprotectedUpstream answers a response from the next hop that lacks the
+// layer ctxName the proxy added: RFC 8613 8.4 and draft 2.6 make the proxy,
+// as the client of its upstream leg, stop processing it; as the server of
+// the downstream leg it still owes an answer, and RFC 7252 5.9.3.3 names
+// the one for an invalid response from upstream: 5.02 Bad Gateway, sent
+// with the layers the proxy removed (draft 2.5), so the previous hop
+// learns at once, authenticated by the proxy, instead of waiting for a
+// timeout (docs/architecture.md, "Responses that lack a layer").
+func (in *incoming) unprotectedUpstream(code codes.Code, ctxName string) *reply {
+	why := fmt.Sprintf("response %s from %s lacks the layer %s that %s added", codeText(code), in.nextHop, ctxName, in.n.id)
+	in.n.decision(in.at, trace.RuleResponse, "", "RFC 8613 8.4; draft 2.6", "Response "+codeText(code)+" from "+in.nextHop+" lacks layer "+ctxName+" that "+in.n.id+" added: not relayed -> 5.02 Bad Gateway", codes.BadGateway)
+	return in.fail(codes.BadGateway, "Unprotected response from next hop", why, "RFC 8613 8.4; draft 2.6")
 }
 
 func (in *incoming) selfRole() oscore.Role {

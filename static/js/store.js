@@ -244,6 +244,14 @@ export function createStore() {
         const f = pick(ev, 'fault', 'Fault') || {};
         addRow({ kind: 'fault', seq: ev.seq, ev, exchange: x, node: ev.from || ev.node, from: ev.from, to: ev.to,
           text: `${pick(f, 'kind') || 'fault'} ${pick(f, 'detail') || ''}`.trim() });
+        // A stripped datagram (an attacker's answer in clear) carries no
+        // layer, whatever its sender applied; nobody will remove those.
+        if (pick(f, 'kind') === 'strip' && x) {
+          const xe = exchangeOf(x);
+          const row = xe.rows.findLast((r) => r.kind === 'datagram' && r.link === ev.link && r.from === ev.from);
+          if (row) { row.layers = []; row.innerCode = ''; row.error = /^[45]\./.test(row.code); xe.byBytes.delete(row.ev.bytes); }
+          s.stacks.delete(`${x}|${ev.dir || 'response'}`);
+        }
         break;
       }
       case 'decision':
