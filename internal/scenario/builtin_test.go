@@ -15,7 +15,7 @@ import (
 var wantBuiltins = []string{
 	"draft-b1", "draft-b2", "draft-b3", "draft-b6", "draft-b7", "draft-b8",
 	"error-hop-limit", "error-layer-limit", "error-proxying-not-supported", "error-replay",
-	"error-unauthorised-client", "error-unrecognised-option", "error-wrong-key",
+	"error-unauthorised-client", "error-unprotected-response", "error-unrecognised-option", "error-wrong-key",
 	"rfc8613-c4-c7", "rfc8613-c5", "rfc8613-c6", "rfc8613-c8",
 	"usecase-firewall-entry", "usecase-lwm2m-forward", "usecase-lwm2m-gateway",
 	"usecase-privacy-chain", "usecase-proxy-access-control",
@@ -38,8 +38,8 @@ func TestBuiltinsLoadAndAreComplete(t *testing.T) {
 			t.Errorf("%s: no steps", s.Name)
 		}
 		for i, st := range s.Steps {
-			if st.Name == "" || st.Expect == nil || (st.Expect.Code == "" && !st.Expect.NoResponse) {
-				t.Errorf("%s: steps[%d] needs a name and an expected code (or no_response)", s.Name, i)
+			if st.Name == "" || st.Expect == nil || (st.Expect.Code == "" && !st.Expect.NoResponse && !st.Expect.Refused) {
+				t.Errorf("%s: steps[%d] needs a name and an expected code (or no_response, or refused)", s.Name, i)
 			}
 		}
 	}
