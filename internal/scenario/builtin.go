@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -74,7 +75,7 @@ func Load(nameOrFile string) (*Scenario, error) {
 	if s, ok := Builtin(nameOrFile); ok {
 		return s, nil
 	}
-	data, err := os.ReadFile(nameOrFile)
+	data, err := readLimited(nameOrFile)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("scenario: %q is neither a built-in scenario (see oscore-lab scenarios) nor a file", nameOrFile)
@@ -87,4 +88,19 @@ func Load(nameOrFile string) (*Scenario, error) {
 		se.File = nameOrFile
 	}
 	return s, err
+}
+
+// readLimited reads a scenario file, at most maxScenarioBytes+1 of it so
+// that Parse refuses a larger one: a device or a pipe (/dev/zero, a FIFO)
+// costs no more memory than a large file. Directories are refused by name.
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", name)
+	}
+	return io.ReadAll(io.LimitReader(f, maxScenarioBytes+1))
 }

@@ -46,6 +46,9 @@ func (v *validator) run() error {
 	if len(s.Nodes) == 0 {
 		return errAt("nodes", "missing (a scenario needs at least one node)")
 	}
+	if err := v.limits(); err != nil {
+		return err
+	}
 	// Index nodes and contexts first so references can point forwards.
 	for i := range s.Nodes {
 		n := &s.Nodes[i]
@@ -563,6 +566,9 @@ func (v *validator) step(p string, st *Step) error {
 		if len(b) > 1034 || len(o.Text) > 1034 {
 			return errAt(op, "option values are at most 1034 bytes (RFC 7252 section 3.1)")
 		}
+	}
+	if n := stepBytes(st); n > MaxStepBytes {
+		return errAt(field(p, "payload"), fmt.Sprintf("the payload, URI and option values come to %d bytes, more than a request may carry (at most %d: block-wise transfer is off, so the request and every OSCORE layer on its way must fit one UDP datagram)", n, MaxStepBytes))
 	}
 	if st.Hops < 0 || st.Hops > 255 {
 		return errAt(field(p, "hop_limit"), fmt.Sprintf("%d is out of range (1 to 255; 0 = no Hop-Limit option)", st.Hops))
