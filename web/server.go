@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -39,6 +40,9 @@ type Options struct {
 	// page may be reached by, e.g. a presenter's "laptop.local". Others get
 	// 421: this stops DNS-rebinding pages from reading the lab.
 	AllowedHosts []string
+	// MaxClients bounds the open WebSockets; one more gets 503. 0 means
+	// 32.
+	MaxClients int
 	// Done, when closed, ends every WebSocket: http.Server.Shutdown does not
 	// wait for hijacked connections, so the command closes this first.
 	Done <-chan struct{}
@@ -53,6 +57,9 @@ func (o *Options) defaults() {
 	}
 	if o.SendTimeout <= 0 {
 		o.SendTimeout = 30 * time.Second
+	}
+	if o.MaxClients <= 0 {
+		o.MaxClients = wsMaxClients
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -71,6 +78,7 @@ type server struct {
 	editMu sync.Mutex // one scenario change (load, apply, faults) at a time
 	rev    uint64     // configuration revision, guarded by editMu
 
+	open      atomic.Int64 // WebSockets open or opening
 	clientsMu sync.Mutex
 	clients   map[chan wsMessage]struct{} // WebSocket control channels
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"time"
 
@@ -39,6 +40,10 @@ const (
 	wsBatch      = 1000  // live events per message
 	wsRingBatch  = 10000 // ring events per message: few big messages paint sooner
 	wsWriteLimit = 10 * time.Second
+	// wsMaxClients bounds the open WebSockets (Options.MaxClients): each
+	// holds a subscriber channel of wsBuffer events (4 MiB) and the
+	// events waiting in it.
+	wsMaxClients = 32
 )
 
 // broadcast hands a control message to every connected WebSocket; a
@@ -58,6 +63,11 @@ func (s *server) broadcast(m wsMessage) {
 // and configuration changes. The default same-origin check of
 // coder/websocket stays on: other origins are refused.
 func (s *server) websocket(w http.ResponseWriter, r *http.Request) {
+	defer s.open.Add(-1)
+	if s.open.Add(1) > int64(s.opts.MaxClients) {
+		writeError(w, http.StatusServiceUnavailable, "web: %d WebSocket clients are connected, the most this lab serves; close one and reload", s.opts.MaxClients)
+		return
+	}
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered (403 for another origin)
@@ -105,13 +115,10 @@ func (s *server) websocket(w http.ResponseWriter, r *http.Request) {
 	if err := write(wsMessage{Kind: kindScenario, Scenario: cur, Rev: rev}); err != nil {
 		return
 	}
-	for len(recent) > 0 {
-		n := min(len(recent), wsRingBatch)
-		if err := write(wsMessage{Kind: kindEvent, Events: recent[:n]}); err != nil {
-			return
-		}
-		recent = recent[n:]
+	if err := writeRing(ctx, c, recent); err != nil {
+		return
 	}
+	recent = nil
 
 	var lastState []byte
 	pushState := func() error {
@@ -185,4 +192,63 @@ func (s *server) websocket(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// writeRing sends the ring as event messages of at most wsRingBatch
+// events, the same JSON as wsMessage{Kind: kindEvent}. The runs are the
+// bus's own memory, shared by every client (trace.Bus.SubscribeWithRecent),
+// and each message is streamed into the socket one event's encoding at a
+// time, so a new client costs no copy of the ring, only one event's
+// encoding and the socket's write buffer.
+func writeRing(ctx context.Context, c *websocket.Conn, runs [][]trace.Event) error {
+	var msg [][]trace.Event // parts of runs, no copies
+	n := 0
+	for _, run := range runs {
+		for len(run) > 0 {
+			k := min(len(run), wsRingBatch-n)
+			msg = append(msg, run[:k])
+			run, n = run[k:], n+k
+			if n == wsRingBatch {
+				if err := writeEvents(ctx, c, msg); err != nil {
+					return err
+				}
+				msg, n = msg[:0], 0
+			}
+		}
+	}
+	if n > 0 {
+		return writeEvents(ctx, c, msg)
+	}
+	return nil
+}
+
+// writeEvents streams one event message made of parts.
+func writeEvents(ctx context.Context, c *websocket.Conn, parts [][]trace.Event) error {
+	ctx, cancel := context.WithTimeout(ctx, wsWriteLimit)
+	defer cancel()
+	w, err := c.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return err
+	}
+	sep := `{"kind":"` + kindEvent + `","events":[`
+	for _, part := range parts {
+		for i := range part {
+			data, err := json.Marshal(&part[i])
+			if err != nil {
+				w.Close()
+				return err
+			}
+			if _, err := io.WriteString(w, sep); err != nil {
+				return err
+			}
+			if _, err := w.Write(data); err != nil {
+				return err
+			}
+			sep = ","
+		}
+	}
+	if _, err := io.WriteString(w, "]}"); err != nil {
+		return err
+	}
+	return w.Close()
 }

@@ -11,14 +11,31 @@ import (
 // subscribers when NewBus is given 0.
 const DefaultRingSize = 100000
 
+// DefaultRingBytes bounds the memory of the ring's events (their Cost) when
+// NewBus is given 0: 100,000 events of the lab's usual size fit well
+// within it, 20,000 datagrams of 60 KB do not, and the oldest go first.
+const DefaultRingBytes = 128 << 20
+
 // DefaultSubscriberBuffer is the channel capacity Subscribe uses when given 0
 // or less.
 const DefaultSubscriberBuffer = 1024
 
+// The ring keeps its events in chunks of at most chunkEvents events or,
+// once chunkBytes is reached, fewer. A chunk is only ever appended to, and
+// eviction only moves the ring's start, so a subscriber can be handed the
+// ring as slices of chunks without copying any event: those slices never
+// change. An evicted event stays in memory until its chunk is wholly
+// evicted and no subscriber holds it, at most one chunk's worth.
+const (
+	chunkEvents = 1024
+	chunkBytes  = 1 << 20
+)
+
 // Bus fans events out to subscribers without ever blocking a publisher: a
 // subscriber whose channel is full loses the event, and once it has room again
 // it first receives a notice saying how many it lost. The bus also keeps the
-// most recent events in a ring for subscribers that arrive late.
+// most recent events in a ring for subscribers that arrive late, bounded in
+// events and in bytes.
 //
 // Subscribers and the ring share each event's byte slices and report:
 // treat them as read-only.
@@ -27,12 +44,20 @@ const DefaultSubscriberBuffer = 1024
 // publisher waits at most for another publisher's bookkeeping, never for a
 // reader.
 type Bus struct {
-	mu       sync.Mutex
-	seq      uint64
-	ring     []Event // grows up to ringSize, then wraps at next
-	next     int
-	ringSize int
-	subs     []*Subscription // in subscription order
+	mu        sync.Mutex
+	seq       uint64
+	chunks    []*chunk // oldest first
+	first     int      // events of chunks[0] already evicted
+	count     int      // events in the ring
+	bytes     int      // their Cost
+	ringSize  int
+	ringBytes int
+	subs      []*Subscription // in subscription order
+}
+
+type chunk struct {
+	events []Event // appended to, never rewritten
+	bytes  int
 }
 
 // Subscription is one reader of a Bus.
@@ -48,15 +73,23 @@ type Subscription struct {
 }
 
 // NewBus returns a bus keeping ringSize recent events (0 means
-// DefaultRingSize; a negative size keeps none).
-func NewBus(ringSize int) *Bus {
+// DefaultRingSize; a negative size keeps none) of DefaultRingBytes at most.
+func NewBus(ringSize int) *Bus { return NewBoundedBus(ringSize, 0) }
+
+// NewBoundedBus is NewBus with the ring's memory bounded by ringBytes of
+// event Cost instead of DefaultRingBytes (0 means DefaultRingBytes). The
+// newest event is always kept, whatever its cost.
+func NewBoundedBus(ringSize, ringBytes int) *Bus {
 	if ringSize == 0 {
 		ringSize = DefaultRingSize
 	}
 	if ringSize < 0 {
 		ringSize = 0
 	}
-	return &Bus{ringSize: ringSize}
+	if ringBytes <= 0 {
+		ringBytes = DefaultRingBytes
+	}
+	return &Bus{ringSize: ringSize, ringBytes: ringBytes}
 }
 
 // Publish assigns the event its sequence number (and its time when zero),
@@ -84,17 +117,41 @@ func (b *Bus) publish(e *Event) {
 	b.mu.Unlock()
 }
 
-// record stores e in the ring; the caller holds b.mu.
+// record stores e in the ring and evicts the oldest events beyond either
+// bound; the caller holds b.mu.
 func (b *Bus) record(e *Event) {
 	if b.ringSize == 0 {
 		return
 	}
-	if len(b.ring) < b.ringSize {
-		b.ring = append(b.ring, *e)
-		return
+	cost := e.Cost()
+	var last *chunk
+	if k := len(b.chunks); k > 0 {
+		last = b.chunks[k-1]
 	}
-	b.ring[b.next] = *e
-	b.next = (b.next + 1) % b.ringSize
+	if last == nil || len(last.events) == cap(last.events) || last.bytes >= chunkBytes {
+		last = &chunk{events: make([]Event, 0, min(chunkEvents, b.ringSize))}
+		b.chunks = append(b.chunks, last)
+	}
+	last.events = append(last.events, *e)
+	last.bytes += cost
+	b.count++
+	b.bytes += cost
+	for b.count > b.ringSize || (b.bytes > b.ringBytes && b.count > 1) {
+		b.evict()
+	}
+}
+
+// evict drops the oldest event of the ring; the caller holds b.mu.
+func (b *Bus) evict() {
+	c := b.chunks[0]
+	b.bytes -= c.events[b.first].Cost()
+	b.count--
+	b.first++
+	if b.first == len(c.events) {
+		b.chunks[0] = nil
+		b.chunks = b.chunks[1:]
+		b.first = 0
+	}
 }
 
 // offer hands e to the subscriber if its channel has room, preceded by a
@@ -151,23 +208,25 @@ func (b *Bus) Subscribe(buffer int) *Subscription {
 	return s
 }
 
-// SubscribeWithRecent atomically copies the ring (oldest first) and
-// subscribes, so that the copy and the channel together miss no event and
-// repeat none.
-func (b *Bus) SubscribeWithRecent(buffer int) ([]Event, *Subscription) {
+// SubscribeWithRecent atomically takes the ring (oldest first) and
+// subscribes, so that the ring and the channel together miss no event and
+// repeat none. The ring comes as runs of consecutive events that share
+// memory with the bus and with every other subscriber (no event is
+// copied): treat them as read-only.
+func (b *Bus) SubscribeWithRecent(buffer int) ([][]Event, *Subscription) {
 	return b.subscribe(buffer, true)
 }
 
-func (b *Bus) subscribe(buffer int, withRecent bool) ([]Event, *Subscription) {
+func (b *Bus) subscribe(buffer int, withRecent bool) ([][]Event, *Subscription) {
 	if buffer <= 0 {
 		buffer = DefaultSubscriberBuffer
 	}
 	s := &Subscription{bus: b, ch: make(chan Event, buffer)}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var recent []Event
+	var recent [][]Event
 	if withRecent {
-		recent = b.recentLocked()
+		recent = b.runsLocked()
 	}
 	b.subs = append(b.subs, s)
 	return recent, s
@@ -203,12 +262,33 @@ func (b *Bus) Recent() []Event {
 }
 
 func (b *Bus) recentLocked() []Event {
-	out := make([]Event, 0, len(b.ring))
-	if len(b.ring) < b.ringSize {
-		return append(out, b.ring...)
+	out := make([]Event, 0, b.count)
+	for _, r := range b.runsLocked() {
+		out = append(out, r...)
 	}
-	out = append(out, b.ring[b.next:]...)
-	return append(out, b.ring[:b.next]...)
+	return out
+}
+
+// runsLocked is the ring as read-only runs of the chunks, oldest first;
+// the caller holds b.mu. Capacities are clipped so that no holder can
+// append into a chunk.
+func (b *Bus) runsLocked() [][]Event {
+	runs := make([][]Event, 0, len(b.chunks))
+	for i, c := range b.chunks {
+		from := 0
+		if i == 0 {
+			from = b.first
+		}
+		runs = append(runs, c.events[from:len(c.events):len(c.events)])
+	}
+	return runs
+}
+
+// RingBytes reports the events and the bytes (by Cost) the ring holds.
+func (b *Bus) RingBytes() (events, bytes int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.count, b.bytes
 }
 
 // Reset starts a new scenario: it empties the ring, restarts sequence
@@ -220,8 +300,8 @@ func (b *Bus) recentLocked() []Event {
 func (b *Bus) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.ring = nil
-	b.next = 0
+	b.chunks = nil
+	b.first, b.count, b.bytes = 0, 0, 0
 	b.seq = 0
 	n := Event{Type: TypeNotice, Time: time.Now().UTC(), Note: NoteReset}
 	for _, s := range b.subs {

@@ -1,10 +1,13 @@
 package trace
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestBusAssignsSeqAndTime(t *testing.T) {
@@ -92,9 +95,10 @@ func TestBusSubscribeWithRecentHasNoGap(t *testing.T) {
 	b := NewBus(100)
 	b.Publish(Event{Type: TypeNotice})
 	b.Publish(Event{Type: TypeNotice})
-	recent, s := b.SubscribeWithRecent(10)
+	runs, s := b.SubscribeWithRecent(10)
 	defer s.Close()
 	b.Publish(Event{Type: TypeNotice})
+	recent := slices.Concat(runs...)
 	if len(recent) != 2 || recent[1].Seq != 2 {
 		t.Fatalf("recent = %v", seqs(recent))
 	}
@@ -195,5 +199,66 @@ func TestBusResetReachesAFullSubscriber(t *testing.T) {
 	b.Publish(Event{Type: TypeNotice, Note: "newer"})
 	if e := <-s.C(); !strings.Contains(e.Note, "lost 1 events (seq 1-1)") {
 		t.Fatalf("then %+v, want a notice of the lost seq 1", e)
+	}
+}
+
+// TestBusRingBoundedInBytes: 2,000 events of 60 KB each stay within the
+// byte bound while the event bound alone would keep them all; the newest
+// events are the ones kept, and an event larger than the bound is kept
+// alone rather than dropped.
+func TestBusRingBoundedInBytes(t *testing.T) {
+	const limit = 8 << 20
+	b := NewBoundedBus(100000, limit)
+	big := make([]byte, 60000)
+	for range 2000 {
+		b.Publish(Event{Type: TypeDatagram, Bytes: big})
+	}
+	n, bytes := b.RingBytes()
+	if bytes > limit || n == 0 {
+		t.Fatalf("ring holds %d events of %d bytes, bound %d", n, bytes, limit)
+	}
+	if min := limit / (60000 + 2*int(unsafe.Sizeof(Event{}))); n < min {
+		t.Errorf("ring holds %d events, want at least %d within the bound", n, min)
+	}
+	r := b.Recent()
+	if len(r) != n || r[len(r)-1].Seq != 2000 || r[0].Seq != uint64(2000-n+1) {
+		t.Fatalf("ring has %d events, seq %d to %d; want the newest %d", len(r), r[0].Seq, r[len(r)-1].Seq, n)
+	}
+	b.Publish(Event{Type: TypeDatagram, Bytes: make([]byte, limit+1)})
+	if n, _ := b.RingBytes(); n != 1 {
+		t.Errorf("after one event over the bound the ring holds %d events, want 1", n)
+	}
+}
+
+// TestBusRecentRunsAreShared: two subscribers get the ring as the same
+// memory, and later publishing, eviction and reset leave what they got
+// unchanged.
+func TestBusRecentRunsAreShared(t *testing.T) {
+	b := NewBus(3000)
+	for i := range 2500 {
+		b.Publish(Event{Type: TypeNotice, Note: strconv.Itoa(i)})
+	}
+	r1, s1 := b.SubscribeWithRecent(1)
+	defer s1.Close()
+	r2, s2 := b.SubscribeWithRecent(1)
+	defer s2.Close()
+	if len(r1) != len(r2) || &r1[0][0] != &r2[0][0] || &r1[len(r1)-1][0] != &r2[len(r2)-1][0] {
+		t.Fatal("two subscribers got copies of the ring, not the same memory")
+	}
+	before := slices.Concat(r1...)
+	for i := range 5000 {
+		b.Publish(Event{Type: TypeNotice, Note: "later " + strconv.Itoa(i)})
+	}
+	b.Reset()
+	if after := slices.Concat(r1...); !slices.EqualFunc(before, after, func(x, y Event) bool { return x.Seq == y.Seq && x.Note == y.Note }) {
+		t.Fatal("a subscriber's ring changed under it")
+	}
+	if len(before) != 2500 || before[0].Note != "0" || before[2499].Note != "2499" {
+		t.Fatalf("ring of %d events from %q to %q", len(before), before[0].Note, before[len(before)-1].Note)
+	}
+	for _, r := range r1 {
+		if cap(r) != len(r) {
+			t.Fatal("a run leaves room to append into the bus's chunk")
+		}
 	}
 }

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"time"
+	"unsafe"
 
 	"oscore-lab/oscore"
 )
@@ -114,4 +115,39 @@ type ErrorEvent struct {
 type Fault struct {
 	Kind   string `json:"kind"` // "drop", "delay", "duplicate", "corrupt", "replay"
 	Detail string `json:"detail,omitempty"`
+}
+
+// reportCost is what a layer event's report holds beside its plaintext and
+// ciphertext once its details are built (oscore.Report.Complete): the
+// boxes, the option rows, the AAD and the nonce parts.
+const reportCost = 2048
+
+// Cost estimates the memory an event keeps alive: the struct, its bytes,
+// its texts and, for a layer event, its report. The bus bounds its ring by
+// the sum (DefaultRingBytes); node ids and other shared strings are not
+// counted.
+func (e *Event) Cost() int {
+	n := int(unsafe.Sizeof(*e)) + len(e.Bytes) + len(e.Note)
+	if d := e.Decision; d != nil {
+		n += int(unsafe.Sizeof(*d)) + len(d.Outcome) + len(d.Step)
+	}
+	if d := e.Delivery; d != nil {
+		n += int(unsafe.Sizeof(*d)) + len(d.Resource) + len(d.Payload)
+	}
+	if x := e.Error; x != nil {
+		n += int(unsafe.Sizeof(*x)) + len(x.Diagnostic) + len(x.Reason) + 16*len(x.ProtectedBy)
+	}
+	if f := e.Fault; f != nil {
+		n += int(unsafe.Sizeof(*f)) + len(f.Detail)
+	}
+	if l := e.Layer_; l != nil {
+		n += int(unsafe.Sizeof(*l))
+		if r := l.Report; r != nil {
+			n += reportCost + len(r.Plaintext) + len(r.Ciphertext)
+			for _, s := range r.Notes {
+				n += 16 + len(s)
+			}
+		}
+	}
+	return n
 }
