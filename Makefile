@@ -6,7 +6,7 @@ RACE_PKGS  = ./oscore/... ./internal/nodes/... ./internal/trace/...
 OTHER_PKGS = ./cmd/... ./internal/scenario/... ./web/... ./static/...
 FUZZ_PKGS  = ./oscore ./internal/scenario ./internal/trace ./internal/nodes
 
-.PHONY: run test check-fmt vet check-generate browser bench fuzz generate build
+.PHONY: run test check-fmt vet check-generate browser bench fuzz generate build mutants
 
 run:
 	$(GO) run ./cmd/oscore-lab
@@ -26,7 +26,12 @@ vet:
 	$(GO) vet ./...
 
 # The generated *_templ.go files are committed; regenerating must change nothing.
-check-generate:
+check-# Applies each deliberate bug of testdata/mutants to a scratch copy of the
+# tree and requires the tests named in it to fail (docs/mutants.md).
+mutants:
+	sh testdata/mutants/check.sh
+
+generate:
 	@tmp=$$(mktemp -d); \
 	find . -name '*_templ.go' -not -path './.git/*' | while read -r f; do mkdir -p "$$tmp/$$(dirname "$$f")"; cp "$$f" "$$tmp/$$f"; done; \
 	$(GO) tool templ generate -include-version=false >/dev/null 2>&1 || { echo "templ generate failed"; exit 1; }; \
@@ -58,6 +63,11 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Applies each deliberate bug of testdata/mutants to a scratch copy of the
+# tree and requires the tests named in it to fail (docs/mutants.md).
+mutants:
+	sh testdata/mutants/check.sh
 
 generate:
 	$(GO) tool templ generate -include-version=false
