@@ -7,11 +7,14 @@
 //	oscore-lab [serve] [-addr 127.0.0.1:8080] [-scenario NAME|FILE]
 //	oscore-lab run [-scenario NAME|FILE] [-format text|json|mermaid|ascii] [-o FILE]
 //	               [-pcap FILE] [-wireshark FILE] [-include-secrets]
+//	oscore-lab check -target udp://HOST:PORT -role server|forward-proxy|oscore-proxy|reverse-proxy
+//	               [-context FILE|-context-aiocoap DIR|-context-libcoap FILE] [-resource /path]
+//	               [-format text|json|junit|html] [-o FILE] [-only ID,...]
 //	oscore-lab scenarios
 //	oscore-lab version
 //
-// Exit codes: 0 success; 1 a scenario expectation failed (run) or the server
-// failed; 2 bad usage or an invalid scenario.
+// Exit codes: 0 success; 1 a scenario expectation failed (run), a MUST case
+// failed (check) or the server failed; 2 bad usage or an invalid scenario.
 package main
 
 import (
@@ -47,6 +50,7 @@ const topUsage = `oscore-lab: a lab and message tracer for OSCORE through proxie
 Usage:
   oscore-lab [serve] [flags]   serve the browser lab (default: http://127.0.0.1:8080)
   oscore-lab run [flags]       run a scenario headless and print its trace
+  oscore-lab check [flags]     run the conformance suite against another implementation
   oscore-lab scenarios         list the built-in scenarios
   oscore-lab version           print the version
 
@@ -69,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdServe(args, stdout, stderr)
 	case "run":
 		err = cmdRun(args, stdout, stderr)
+	case "check":
+		err = cmdCheck(args, stdout, stderr)
 	case "scenarios":
 		err = cmdScenarios(args, stdout, stderr)
 	case "version":

@@ -1,0 +1,191 @@
+package check
+
+import (
+	"net"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+	"github.com/plgd-dev/go-coap/v3/udp/coder"
+
+	"oscore-lab/oscore"
+)
+
+// tamper is a misbehaving front for a lab node: a UDP relay that passes
+// datagrams between the suite and the node and breaks one rule on the way,
+// standing in for an implementation with that bug.
+type tamper struct {
+	front, back *net.UDPConn
+	mu          sync.Mutex
+	client      *net.UDPAddr
+	request     func(tp *tamper, m *message.Message) (reply *message.Message) // nil: forward
+	response    func(tp *tamper, m *message.Message)
+	seen        map[string]message.Message // replay cache: OSCORE option value -> response
+	asked       map[string]string          // token -> OSCORE option value of its request
+}
+
+func newTamper(t *testing.T, target string) *tamper {
+	t.Helper()
+	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raddr, err := net.ResolveUDPAddr("udp", target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := net.DialUDP("udp", nil, raddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := &tamper{front: front, back: back, seen: map[string]message.Message{}, asked: map[string]string{}}
+	t.Cleanup(func() { front.Close(); back.Close() })
+	go tp.up()
+	go tp.down()
+	return tp
+}
+
+func (tp *tamper) addr() string { return tp.front.LocalAddr().String() }
+
+func decode(raw []byte) (message.Message, bool) {
+	m := message.Message{Options: make(message.Options, 0, 64)}
+	_, err := coder.DefaultCoder.Decode(raw, &m)
+	return m, err == nil
+}
+
+func (tp *tamper) up() {
+	buf := make([]byte, maxDatagram)
+	for {
+		n, from, err := tp.front.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		tp.mu.Lock()
+		tp.client = from
+		tp.mu.Unlock()
+		raw := append([]byte(nil), buf[:n]...)
+		if m, ok := decode(raw); ok && tp.request != nil && m.Code != codes.Empty {
+			if reply := tp.request(tp, &m); reply != nil {
+				if b, err := oscore.EncodeMessage(*reply); err == nil {
+					tp.front.WriteToUDP(b, from)
+				}
+				continue
+			}
+		}
+		tp.back.Write(raw)
+	}
+}
+
+func (tp *tamper) down() {
+	buf := make([]byte, maxDatagram)
+	for {
+		n, err := tp.back.Read(buf)
+		if err != nil {
+			return
+		}
+		raw := append([]byte(nil), buf[:n]...)
+		if m, ok := decode(raw); ok && tp.response != nil && m.Code != codes.Empty {
+			tp.response(tp, &m)
+			if b, err := oscore.EncodeMessage(m); err == nil {
+				raw = b
+			}
+		}
+		tp.mu.Lock()
+		to := tp.client
+		tp.mu.Unlock()
+		tp.front.WriteToUDP(raw, to)
+	}
+}
+
+// misbehaviours: each breaks one rule and must fail exactly these cases.
+var misbehaviours = []struct {
+	name     string
+	request  func(tp *tamper, m *message.Message) *message.Message
+	response func(tp *tamper, m *message.Message)
+	fails    []string
+}{{
+	// An OSCORE error response without the outer Max-Age 0.
+	name: "error without Max-Age",
+	response: func(_ *tamper, m *message.Message) {
+		if !m.Options.HasOption(optOSCORE) {
+			m.Options = m.Options.Remove(optMaxAge)
+		}
+	},
+	fails: []string{"server-error-max-age"},
+}, {
+	// Protected responses to POST requests with outer 2.05 instead of 2.04.
+	name: "outer code 2.05 for POST",
+	response: func(_ *tamper, m *message.Message) {
+		if m.Options.HasOption(optOSCORE) && m.Code == codes.Changed {
+			m.Code = codes.Content
+		}
+	},
+	fails: []string{"server-outer-code-post"},
+}, {
+	// A server that answers a repeated Partial IV from a response cache
+	// instead of refusing it: its replay window is as good as ignored.
+	name: "replays served from a cache",
+	request: func(tp *tamper, m *message.Message) *message.Message {
+		v, err := m.Options.GetBytes(optOSCORE)
+		if err != nil {
+			return nil
+		}
+		tp.mu.Lock()
+		defer tp.mu.Unlock()
+		tp.asked[string(m.Token)] = string(v)
+		if r, ok := tp.seen[string(v)]; ok {
+			r.Token, r.MessageID, r.Type = m.Token, m.MessageID, message.Acknowledgement
+			return &r
+		}
+		return nil
+	},
+	response: func(tp *tamper, m *message.Message) {
+		tp.mu.Lock()
+		defer tp.mu.Unlock()
+		if v, ok := tp.asked[string(m.Token)]; ok && m.Options.HasOption(optOSCORE) {
+			c := *m
+			c.Options = append(message.Options(nil), m.Options...)
+			c.Payload = append([]byte(nil), m.Payload...)
+			tp.seen[v] = c
+		}
+	},
+	fails: []string{"server-replay"},
+}}
+
+// TestBrokenServersFailTheirCases runs the server suite against the lab
+// server behind each misbehaving front: exactly the cases of the broken
+// rule fail.
+func TestBrokenServersFailTheirCases(t *testing.T) {
+	for _, mb := range misbehaviours {
+		t.Run(mb.name, func(t *testing.T) {
+			s := labServerScenario()
+			tp := newTamper(t, startLab(t, s, "S"))
+			tp.request, tp.response = mb.request, mb.response
+			rep := runSuite(t, Config{Target: tp.addr(), Role: RoleServer, Contexts: suiteContexts(t, s), Seq: -1,
+				Only: withoutObserve(RoleServer)})
+			var failed []string
+			for _, c := range rep.Cases {
+				if c.Result == Fail {
+					failed = append(failed, c.ID)
+				}
+			}
+			if !slices.Equal(failed, mb.fails) {
+				t.Errorf("failed %v, want %v\n%s", failed, mb.fails, reportText(rep))
+			}
+		})
+	}
+}
+
+// withoutObserve lists the role's cases but the Observe ones, which take
+// seconds of notifications and are checked against the lab server alone.
+func withoutObserve(role string) []string {
+	var ids []string
+	for _, c := range CasesFor(role) {
+		if c.ID != "server-observe-piv" && c.ID != "server-outer-code-fetch" {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}

@@ -1,0 +1,140 @@
+package check
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"oscore-lab/internal/nodes"
+	"oscore-lab/internal/peerctx"
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
+)
+
+const labSecret = "0102030405060708090a0b0c0d0e0f10"
+
+// labServerScenario is a lab with one server S on a real UDP socket and
+// one context per AEAD, plus one with an ID Context and one whose
+// responses carry the server's own Partial IV. C only names the suite's
+// side of each context.
+func labServerScenario() *scenario.Scenario {
+	s := &scenario.Scenario{Name: "check-lab-server", Nodes: []scenario.Node{
+		{ID: "C", Role: scenario.RoleClient},
+		{ID: "S", Role: scenario.RoleServer},
+	}}
+	add := func(name, alg, cid string, idc *string, respPIV bool) {
+		s.Contexts = append(s.Contexts, scenario.Context{Name: name, Alg: alg, IDContext: idc, ResponsePIV: respPIV,
+			MasterSecret: labSecret, MasterSalt: "9e7ca92223786340",
+			A: scenario.Endpoint{Node: "C", SenderID: cid, RecipientID: "01"},
+			B: scenario.Endpoint{Node: "S", SenderID: "01", RecipientID: cid}})
+	}
+	add("main", "10", "", nil, false)
+	for i, alg := range oscore.AEADAlgs()[1:] {
+		add("alg-"+alg.String(), fmt.Sprint(int(alg)), fmt.Sprintf("a%d", i), nil, false)
+	}
+	idc := "37cbf3210017a2d3"
+	add("kid-context", "10", "b0", &idc, false)
+	add("response-piv", "10", "b1", nil, true)
+	return s
+}
+
+// suiteContexts turns the scenario's contexts into the suite's side.
+func suiteContexts(t *testing.T, s *scenario.Scenario) []peerctx.Context {
+	t.Helper()
+	var out []peerctx.Context
+	for _, c := range s.Contexts {
+		p := oscore.Params{MasterSecret: mustHex(t, c.MasterSecret), MasterSalt: mustHex(t, c.MasterSalt),
+			SenderID: mustHex(t, c.A.SenderID), RecipientID: mustHex(t, c.A.RecipientID)}
+		if c.IDContext != nil {
+			p.IDContext = mustHex(t, *c.IDContext)
+		}
+		if c.Alg != "" {
+			alg, err := oscore.ParseAEADAlg(c.Alg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.AEAD = alg
+		}
+		out = append(out, peerctx.Context{Name: c.Name, Peer: peerctx.PeerTarget, Params: p, SendKIDContext: c.IDContext != nil})
+	}
+	return out
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// startLab loads s and returns the address of node id.
+func startLab(t *testing.T, s *scenario.Scenario, id string) string {
+	t.Helper()
+	lab := nodes.NewLab(trace.NewBus(0))
+	t.Cleanup(func() { lab.Close() })
+	if err := lab.Load(s); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range lab.Nodes() {
+		if n.ID == id {
+			return n.Addr
+		}
+	}
+	t.Fatalf("no node %s", id)
+	return ""
+}
+
+func runSuite(t *testing.T, cfg Config) *Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func reportText(r *Report) string {
+	var b strings.Builder
+	WriteText(&b, r)
+	return b.String()
+}
+
+// knownGaps are cases the lab server itself does not pass yet, each for a
+// gap being closed elsewhere; the test expects exactly these results so
+// that closing a gap shows up here.
+var knownGaps = map[string]string{
+	// The lab server sends no Echo challenge yet (RFC 9175 Echo in the lab
+	// server is in progress), so the case has nothing to check.
+	"server-echo": Skip,
+}
+
+// TestLabServerPassesEveryCase runs the whole server suite against the
+// lab's own server: every case passes, apart from the known gaps.
+func TestLabServerPassesEveryCase(t *testing.T) {
+	s := labServerScenario()
+	addr := startLab(t, s, "S")
+	rep := runSuite(t, Config{Target: addr, Role: RoleServer, Contexts: suiteContexts(t, s), Seq: -1})
+	for _, c := range rep.Cases {
+		want := Pass
+		if g, ok := knownGaps[c.ID]; ok {
+			want = g
+		}
+		if c.Result != want {
+			t.Errorf("%s: %s (%s), want %s", c.ID, c.Result, c.Reason, want)
+		}
+	}
+	if len(rep.Cases) != len(CasesFor(RoleServer)) {
+		t.Errorf("%d cases ran, want %d", len(rep.Cases), len(CasesFor(RoleServer)))
+	}
+	if t.Failed() {
+		t.Log(reportText(rep))
+	}
+}
