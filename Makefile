@@ -3,8 +3,8 @@ GO       ?= go
 FUZZTIME ?= 30s
 # Packages with protocol state and concurrency run under the race detector.
 RACE_PKGS  = ./oscore/... ./internal/nodes/... ./internal/trace/...
-OTHER_PKGS = ./cmd/... ./internal/scenario/... ./web/... ./static/...
-FUZZ_PKGS  = ./oscore ./internal/scenario ./internal/trace ./internal/nodes
+OTHER_PKGS = ./cmd/... ./internal/scenario/... ./internal/check/... ./internal/peerctx/... ./web/... ./static/...
+FUZZ_PKGS  = ./oscore ./internal/scenario ./internal/trace ./internal/nodes ./internal/peerctx
 
 .PHONY: run test check-fmt vet check-generate browser bench fuzz generate build mutants
 
