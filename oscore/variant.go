@@ -205,3 +205,12 @@ func JoinResponse(m message.Message, plaintext []byte, observe bool, rep *Report
 	}
 	return out, Joined{Observe: fl.observe, Register: fl.observeRegister}, nil
 }
+
+// EncodeOptions encodes opts (sorted by number) as a CoAP option sequence
+// with deltas from 0 (RFC 7252 3.1), the form of Class I options in an
+// external_aad (RFC 8613 5.4).
+func EncodeOptions(opts message.Options) []byte {
+	sorted := append(message.Options(nil), opts...)
+	sortOptions(sorted)
+	return appendOptions(make([]byte, 0, optionsLen(sorted)), sorted)
+}

@@ -37,6 +37,11 @@ type Params struct {
 
 	ReplayWindow int // per Recipient Context; 0 means 32
 
+	// DetSenderID is the Sender ID of the group's Deterministic Client
+	// (draft-ietf-core-cacheable-oscore 3.3.1), nil when the group has
+	// none. Its hash algorithm is SHA-256 (COSE -16), the only one here.
+	DetSenderID []byte
+
 	// Credentials, when set, returns the credential of a member whose kid
 	// is not yet known, so that a Recipient Context can be made on the fly
 	// (RFC 10021 7.2, 7.4: application policy). Nil: unknown kids are
@@ -61,6 +66,7 @@ type Context struct {
 	senderCr  *Credential
 	sealer    cipher.AEAD // Sender Key with the Group Encryption Algorithm
 	deriv     Derivation
+	detKey    KeyDerivation // the Deterministic Client's Sender Key
 	seq       atomic.Uint64
 
 	mu         sync.RWMutex
@@ -137,6 +143,15 @@ func NewContext(name string, p Params) (*Context, error) {
 		return nil, err
 	}
 	c.commonIV = c.deriv.CommonIV.Output
+	if p.DetSenderID != nil {
+		if len(p.DetSenderID) > c.maxIDLen || !c.pairMode {
+			return nil, bad("Deterministic Client needs the pairwise mode and a Sender ID of at most %d bytes", c.maxIDLen)
+		}
+		p.DetSenderID = bytes.Clone(p.DetSenderID)
+		if c.detKey, err = c.derive("Sender Key of the Deterministic Client "+hexID(p.DetSenderID), "Master Salt", p.MasterSecret, p.MasterSalt, p.DetSenderID, keyAlg, "Key", keyAlg.KeyLen()); err != nil {
+			return nil, err
+		}
+	}
 	if c.groupMode {
 		if c.deriv.SEKey, err = c.derive("Signature Encryption Key", "Master Salt", p.MasterSecret, p.MasterSalt, []byte{}, p.GroupEnc, "SEKey", p.GroupEnc.KeyLen()); err != nil {
 			return nil, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"oscore-lab/oscore"
 )
 
@@ -135,6 +136,14 @@ func ProtectResponse(x *Exchange, m message.Message, o ProtectOptions) (message.
 	if mode == 0 {
 		mode = x.mode
 	}
+	var maxAge []byte
+	if x.det != nil {
+		mode = GroupMode // draft-ietf-core-cacheable-oscore 3.4.4 step 4
+		var err error
+		if m, maxAge, err = detResponse(x, m); err != nil {
+			return message.Message{}, rep, err
+		}
+	}
 	in := sealInput{mode: mode}
 	switch mode {
 	case GroupMode:
@@ -156,6 +165,10 @@ func ProtectResponse(x *Exchange, m message.Message, o ProtectOptions) (message.
 	s, err := oscore.SplitResponse(m, o.oscore(), x.observe, rep)
 	if err != nil {
 		return message.Message{}, rep, err
+	}
+	if x.det != nil { // cacheable: outer 2.05 and the inner Max-Age outside too (3.4.4 steps 6, 9)
+		s.OuterCode = codes.Content
+		s.Outer = s.Outer.Set(message.Option{ID: message.MaxAge, Value: maxAge})
 	}
 	x.mu.Lock()
 	first := x.responses == 0

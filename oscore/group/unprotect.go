@@ -56,6 +56,13 @@ func UnprotectRequest(m message.Message, lookup Lookup) (message.Message, *Excha
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
+	if c.p.DetSenderID != nil && bytes.Equal(ov.KID, c.p.DetSenderID) {
+		out, x, err := c.unprotectDeterministic(m, raw, ov, rep)
+		if err != nil {
+			return message.Message{}, nil, rep, err
+		}
+		return out, x, rep, nil
+	}
 	if c.p.SenderID != nil && bytes.Equal(ov.KID, c.p.SenderID) {
 		return message.Message{}, nil, rep, oscore.ErrContextNotFound.WithDetail("request with our own Sender ID as kid (RFC 10021 7.2)")
 	}
@@ -156,6 +163,9 @@ func (c *Context) unprotectResponse(x *Exchange, m message.Message, rep *oscore.
 		in.idPIV, in.piv, in.ownPIV = kid, ov.PartialIV, true
 	}
 	if x.det != nil {
+		if h, ok := optionValue(m.Options, OptRequestHash); ok && !bytes.Equal(h, x.det.hash) {
+			return message.Message{}, -1, oscore.ErrDecodeCOSE.WithDetail("Request-Hash of the response differs from the request's (draft-ietf-core-cacheable-oscore 3.4.4)")
+		}
 		in.aad.options = x.det.classI
 	}
 	pt, g, err := c.open(m.Payload, &in, rep)
@@ -163,9 +173,12 @@ func (c *Context) unprotectResponse(x *Exchange, m message.Message, rep *oscore.
 	if err != nil {
 		return message.Message{}, -1, err
 	}
-	out, _, err := oscore.JoinResponse(m, pt, x.observe, rep)
+	out, _, err := oscore.JoinResponse(withoutOption(m, OptRequestHash), pt, x.observe, rep)
 	if err != nil {
 		return message.Message{}, -1, err
+	}
+	if x.det != nil { // restored: Class I, elided on the wire (3.4.4)
+		out.Options = out.Options.Add(message.Option{ID: OptRequestHash, Value: bytes.Clone(x.det.hash)})
 	}
 	num, err := x.checkResponse(server, kid, ov.PartialIV, true)
 	if err != nil {
