@@ -162,9 +162,44 @@ func (in *incoming) step2() (int, *reply) {
 		in.decide("2", fmt.Sprintf("Step 2: %s present but %s is not a forward-proxy -> 5.05 Proxying Not Supported", which, in.n.id), codes.ProxyingNotSupported)
 		return 0, in.fail(codes.ProxyingNotSupported, "", "forward-proxy options at a node that is not a forward-proxy", "2.4 step 2; RFC 7252 5.10.2")
 	}
+	if scheme := in.forwardScheme(); scheme != "coap" {
+		why := fmt.Sprintf("scheme %q is not one %s forwards to (it speaks CoAP over UDP)", scheme, in.n.id)
+		if scheme == "coaps" {
+			why = "coaps needs DTLS (RFC 7252 9), which " + in.n.id + " does not speak; OSCORE over coap protects the request instead"
+		}
+		in.decide("2", "Step 2: "+which+" asks for "+why+" -> 5.05 Proxying Not Supported (RFC 7252 5.10.2)", codes.ProxyingNotSupported)
+		return 0, in.fail(codes.ProxyingNotSupported, why, why, "RFC 7252 5.10.2")
+	}
 	in.forward = true
 	in.decide("2->4", "Step 2: "+which+" present and "+in.n.id+" is a forward-proxy -> step 4", 0)
 	return 4, nil
+}
+
+// forwardScheme is the scheme the forward-proxy request names: Proxy-Uri's,
+// or Proxy-Scheme (RFC 7252 5.10.2), in lower case.
+func (in *incoming) forwardScheme() string {
+	if s, err := in.req.Options.GetString(optProxyURI); err == nil {
+		if u, err := url.Parse(s); err == nil {
+			return strings.ToLower(u.Scheme)
+		}
+		return ""
+	}
+	s, _ := in.req.Options.GetString(optProxyScheme)
+	return strings.ToLower(s)
+}
+
+// defaultPort is a CoAP scheme's default port (RFC 7252 6.1, 6.2; RFC 8323
+// 8.1, 8.2).
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "coaps", "coaps+tcp":
+		return "5684"
+	case "coap+ws":
+		return "80"
+	case "coaps+ws":
+		return "443"
+	}
+	return "5683"
 }
 
 // Step 3: Uri-Host, Uri-Port or Uri-Path without Proxy-Scheme: the
@@ -234,6 +269,7 @@ func (in *incoming) removedAny(names []string) bool {
 // (or, when the request names this node itself, take it as local and start
 // over at step 1).
 func (in *incoming) step4() (int, *reply) {
+	self := false
 	if in.forward {
 		host, port, err := in.forwardAuthority()
 		if err != nil {
@@ -241,22 +277,19 @@ func (in *incoming) step4() (int, *reply) {
 			return 0, in.fail(codes.BadRequest, "Bad Proxy-Uri", err.Error(), "RFC 7252 5.10.2")
 		}
 		in.host = host
-		if in.isSelf(host, port) {
-			in.consumeForwardOptions(false)
-			in.forward = false
-			in.decide("4->1", fmt.Sprintf("Step 4: the request's authority %s is %s itself -> local request, back to step 1", host, in.n.id), 0)
-			return 1, nil
-		}
-		in.target, _ = in.t.resolve(host, net.JoinHostPort(host, port))
-		in.nextHop = in.target
-		if up := in.cfg.Upstream; up != "" && up != in.n.id {
-			in.nextHop = up
-		}
-		if in.nextHop == "" {
-			in.decide("4", fmt.Sprintf("Step 4: no node answers to %s -> 5.02 Bad Gateway", host), codes.BadGateway)
-			return 0, in.fail(codes.BadGateway, "No route to "+host, "unknown host "+host, "RFC 7252 5.7.2")
+		if self = in.isSelf(host, port); self {
+			in.target, in.nextHop = in.n.id, ""
+		} else {
+			in.target, _ = in.t.resolve(host, net.JoinHostPort(host, port))
+			in.nextHop = in.target
+			if up := in.cfg.Upstream; up != "" && up != in.n.id {
+				in.nextHop = up
+			}
 		}
 	}
+	// Acceptability comes first (draft 2.4 step 4): a client the node does
+	// not accept learns neither that the authority is the node itself nor
+	// which hosts it knows.
 	prev := in.previousContext()
 	if ok, why := in.acceptable(prev); !ok {
 		in.decide("4", "Step 4: forwarding not acceptable: "+why+" -> 4.01 Unauthorized", codes.Unauthorized)
@@ -265,6 +298,16 @@ func (in *incoming) step4() (int, *reply) {
 		in.decide("4", "Step 4: forwarding acceptable: "+why, 0)
 	}
 	if in.forward {
+		if self {
+			in.consumeForwardOptions(false)
+			in.forward, in.target = false, ""
+			in.decide("4->1", fmt.Sprintf("Step 4: the request's authority %s is %s itself -> local request, back to step 1", in.host, in.n.id), 0)
+			return 1, nil
+		}
+		if in.nextHop == "" {
+			in.decide("4", fmt.Sprintf("Step 4: no node answers to %s -> 5.02 Bad Gateway", in.host), codes.BadGateway)
+			return 0, in.fail(codes.BadGateway, "No route to "+in.host, "unknown host "+in.host, "RFC 7252 5.7.2")
+		}
 		keep := in.nextHop != in.target
 		in.consumeForwardOptions(keep)
 		if keep {
@@ -396,7 +439,10 @@ func (in *incoming) acceptable(prev string) (bool, string) {
 }
 
 // forwardAuthority is the host and port the forward-proxy request names
-// (Proxy-Uri, or Uri-Host and Uri-Port with Proxy-Scheme; RFC 7252 5.7.2).
+// (RFC 7252 5.10.2): Proxy-Uri's authority, or Uri-Host and Uri-Port with
+// Proxy-Scheme. A missing port is the scheme's default. Without Uri-Host
+// the request names its own destination address and, without Uri-Port,
+// its destination port (RFC 7252 6.5 steps 3 and 5): this node itself.
 func (in *incoming) forwardAuthority() (string, string, error) {
 	if s, err := in.req.Options.GetString(optProxyURI); err == nil {
 		u, err := url.Parse(s)
@@ -405,15 +451,19 @@ func (in *incoming) forwardAuthority() (string, string, error) {
 		}
 		port := u.Port()
 		if port == "" {
-			port = "5683"
+			port = defaultPort(strings.ToLower(u.Scheme))
 		}
 		return u.Hostname(), port, nil
 	}
-	host, err := in.req.Options.GetString(optURIHost)
-	if err != nil {
-		return "", "", errors.New("Proxy-Scheme without Uri-Host")
+	scheme, _ := in.req.Options.GetString(optProxyScheme)
+	host, port := "", defaultPort(strings.ToLower(scheme))
+	if h, err := in.req.Options.GetString(optURIHost); err == nil {
+		host = h
+	} else if in.n.addr != nil {
+		host, port = in.n.addr.IP.String(), strconv.Itoa(in.n.addr.Port)
+	} else {
+		return "", "", errors.New("Proxy-Scheme without Uri-Host, and the destination address is unknown")
 	}
-	port := "5683"
 	if p, err := in.req.Options.GetUint32(optURIPort); err == nil {
 		port = strconv.Itoa(int(p))
 	}
@@ -451,10 +501,11 @@ func (in *incoming) consumeForwardOptions(keep bool) {
 					opts, _, _ = opts.SetUint32(make([]byte, 4), optURIPort, uint32(v))
 				}
 			}
-			for _, seg := range strings.Split(strings.Trim(u.Path, "/"), "/") {
-				if seg != "" {
-					opts, _, _ = opts.AddString(make([]byte, len(seg)), optURIPath, seg)
-				}
+			for _, seg := range uriSegments(u) {
+				opts, _, _ = opts.AddString(make([]byte, len(seg)), optURIPath, seg)
+			}
+			for _, arg := range uriQuery(u) {
+				opts, _, _ = opts.AddString(make([]byte, len(arg)), optURIQuery, arg)
 			}
 		}
 	}

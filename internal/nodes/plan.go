@@ -65,6 +65,14 @@ func (t *topology) plan(st scenario.Step) (*requestPlan, error) {
 	if style == "" && len(st.Route) > 0 {
 		style = scenario.StyleProxyScheme
 	}
+	// The client speaks CoAP over UDP only; through a forward-proxy another
+	// scheme is the proxy's to accept or refuse (RFC 7252 5.10.2).
+	if scheme := strings.ToLower(u.Scheme); scheme != "coap" && (len(st.Route) == 0 || style == scenario.StyleReverse) {
+		if scheme == "coaps" {
+			return nil, fmt.Errorf("nodes: step: uri %q: coaps needs DTLS (RFC 7252 9), which the lab does not speak; use coap, protected by OSCORE", st.URI)
+		}
+		return nil, fmt.Errorf("nodes: step: uri %q: scheme must be coap", st.URI)
+	}
 	p := &requestPlan{method: code, uri: st.URI}
 	p.hops = append(p.hops, oscore.Hop{Name: st.From, Role: oscore.RoleClient})
 	for _, r := range st.Route {
@@ -77,7 +85,7 @@ func (t *topology) plan(st scenario.Step) (*requestPlan, error) {
 		}
 		p.hops = append(p.hops, oscore.Hop{Name: r, Role: role})
 	}
-	segs := pathSegments(u)
+	segs := uriSegments(u)
 	var prefix []string
 	dest := ""
 	switch {
@@ -145,8 +153,8 @@ func (t *topology) plan(st scenario.Step) (*requestPlan, error) {
 		}
 		addStr(optURIPath, s)
 	}
-	if u.RawQuery != "" {
-		for _, q := range strings.Split(u.RawQuery, "&") {
+	if style != scenario.StyleProxyURI { // Proxy-Uri carries the query (RFC 7252 5.10.2)
+		for _, q := range uriQuery(u) {
 			addStr(optURIQuery, q)
 		}
 	}
@@ -208,12 +216,34 @@ func insertOption(opts message.Options, o message.Option) message.Options {
 	return out
 }
 
-func pathSegments(u *url.URL) []string {
+// uriSegments are the Uri-Path values of u, each percent-decoded after the
+// split, so an encoded "/" stays inside its segment (RFC 7252 6.4 step 8).
+func uriSegments(u *url.URL) []string {
 	var out []string
-	for _, s := range strings.Split(strings.Trim(u.Path, "/"), "/") {
-		if s != "" {
-			out = append(out, s)
+	for _, s := range strings.Split(strings.Trim(u.EscapedPath(), "/"), "/") {
+		if s == "" {
+			continue
 		}
+		if d, err := url.PathUnescape(s); err == nil {
+			s = d
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// uriQuery are the Uri-Query values of u, split on "&" and then
+// percent-decoded (RFC 7252 6.4 step 9).
+func uriQuery(u *url.URL) []string {
+	if u.RawQuery == "" {
+		return nil
+	}
+	var out []string
+	for _, q := range strings.Split(u.RawQuery, "&") {
+		if d, err := url.PathUnescape(q); err == nil {
+			q = d
+		}
+		out = append(out, q)
 	}
 	return out
 }

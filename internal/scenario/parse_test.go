@@ -113,6 +113,7 @@ func TestParseErrors(t *testing.T) {
 		{`"contexts": ["CTX_C_S", "CTX_C_P"]`, `"contexts": ["CTX_C_S", "CTX_X"]`, `scenario: steps[0].contexts[1]: unknown context "CTX_X"`},
 		{`"method": "GET"`, `"method": "get"`, `scenario: steps[0].method: unknown method "get" (want GET, POST, PUT, DELETE, FETCH, PATCH, iPATCH)`},
 		{`"uri": "coap://example.com/alarm_status"`, `"uri": "http://example.com/"`, `scenario: steps[0].uri: "http://example.com/": scheme must be coap`},
+		{`"uri": "coap://example.com/alarm_status"`, `"uri": "coaps://example.com/"`, `scenario: steps[0].uri: "coaps://example.com/": coaps needs DTLS (RFC 7252 9), which the lab does not speak; use coap, protected by OSCORE`},
 		{`"uri": "coap://example.com/alarm_status", "route": ["P"],`, `"uri": "coap://nowhere.example/x",`, `scenario: steps[0].uri: no node answers to "nowhere.example" (set authority or listen on the target node, or give a route)`},
 		{`"token": "8c"`, `"token": "0x8c"`, `scenario: steps[0].token: "0x8c" is not hex (want digits 0-9 and a-f, no 0x prefix)`},
 		{`"token": "8c"`, `"token": "000102030405060708"`, `scenario: steps[0].token: 9 bytes is longer than a token may be (8, RFC 7252 section 3)`},
