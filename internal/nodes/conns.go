@@ -40,21 +40,14 @@ func retransmitTicker(ack time.Duration) func(f func(now time.Time) bool) {
 // detection costs O(1) per datagram and bounded memory. A server sends no
 // Confirmable message of its own (responses go piggybacked on the ACK, RFC
 // 7252 5.2.1; notifications go as NON, observe.go), so its once-a-second
-// housekeeping only expires state. Up to peerConcurrency requests of one
-// peer are handled at once: an outside client with many requests in
-// flight from one socket is not serialised behind a proxy's upstream
-// round trips.
+// housekeeping only expires state.
 func newServer(l *coapNet.UDPConn, h udpClient.HandlerFunc) *udpserver.Server {
 	return udpserver.New(l, udpserver.Config{
-		Handler:         h,
-		AckTimeout:      ackTimeout,
-		MaxRetransmit:   maxRetransmit,
-		PeerConcurrency: peerConcurrency,
+		Handler:       h,
+		AckTimeout:    ackTimeout,
+		MaxRetransmit: maxRetransmit,
 	})
 }
-
-// peerConcurrency is how many requests of one peer a node handles at once.
-const peerConcurrency = 64
 
 func tickEvery(d time.Duration, f func(now time.Time) bool) {
 	go func() {

@@ -19,9 +19,9 @@
 //     peer silent for PeerIdle is closed, so memory stays bounded by
 //     MaxPeers and the table's bounds.
 //
-// Requests of one peer may run PeerConcurrency handlers at once (go-coap's
-// server runs one at a time per peer); duplicates never reach a handler,
-// so concurrency does not weaken deduplication.
+// As in go-coap's server, one peer's requests are handled one at a time,
+// in arrival order: a client's OSCORE Partial IVs reach the replay window
+// (RFC 8613 7.4) in the order they were sent, however many are in flight.
 package udpserver
 
 import (
@@ -38,7 +38,6 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"github.com/plgd-dev/go-coap/v3/message/pool"
 	coapNet "github.com/plgd-dev/go-coap/v3/net"
-	"github.com/plgd-dev/go-coap/v3/options/config"
 	udpClient "github.com/plgd-dev/go-coap/v3/udp/client"
 )
 
@@ -71,9 +70,6 @@ type Config struct {
 	// received nothing for that long (EXCHANGE_LIFETIME).
 	MaxPeers int
 	PeerIdle time.Duration
-	// PeerConcurrency is how many of one peer's requests are handled at
-	// once (1: one at a time, as go-coap's server does).
-	PeerConcurrency int
 	// Tick is how often retransmissions and expiries are checked (1 s).
 	Tick time.Duration
 
@@ -106,9 +102,6 @@ func (c *Config) defaults() {
 	}
 	if c.PeerIdle <= 0 {
 		c.PeerIdle = ExchangeLifetime
-	}
-	if c.PeerConcurrency <= 0 {
-		c.PeerConcurrency = 1
 	}
 	if c.Tick <= 0 {
 		c.Tick = time.Second
@@ -152,9 +145,6 @@ func New(l *coapNet.UDPConn, cfg Config) *Server {
 	c.MaxMessageSize = cfg.MaxMessageSize
 	c.BlockwiseEnable = false
 	c.MessagePool = pool.New(1024, 2048)
-	if cfg.PeerConcurrency > 1 {
-		c.ProcessReceivedMessage = processConcurrently
-	}
 	s.conn = c
 	return s
 }
@@ -319,24 +309,6 @@ func (s *Server) housekeeping() {
 			cc.CheckExpirations(now)
 		}
 	}
-}
-
-// processConcurrently hands a request to a goroutine of its own, at most
-// PeerConcurrency per peer: the reader of the peer's queue blocks beyond
-// that. go-coap's own in-flight duplicate tracking ends when this returns;
-// the server's table has taken duplicates out before go-coap sees them.
-func processConcurrently(req *pool.Message, cc *udpClient.Conn, handler config.HandlerFunc[*udpClient.Conn]) {
-	sess := cc.Session().(*session)
-	select {
-	case sess.slots <- struct{}{}:
-	case <-sess.Context().Done():
-		cc.ReleaseMessage(req)
-		return
-	}
-	go func() {
-		defer func() { <-sess.slots }()
-		cc.ProcessReceivedMessageWithHandler(req, handler)
-	}()
 }
 
 // header is the fixed part of a CoAP message (RFC 7252 3).

@@ -21,7 +21,6 @@ type session struct {
 	srv   *Server
 	raddr *net.UDPAddr
 	key   netip.AddrPort
-	slots chan struct{} // handlers of this peer running at once
 
 	ctx    atomic.Pointer[context.Context]
 	cancel context.CancelFunc
@@ -38,9 +37,6 @@ var _ udpClient.Session = (*session)(nil)
 func newSession(srv *Server, raddr *net.UDPAddr, key netip.AddrPort) *session {
 	ctx, cancel := context.WithCancel(srv.ctx)
 	s := &session{srv: srv, raddr: raddr, key: key, cancel: cancel, done: make(chan struct{})}
-	if srv.cfg.PeerConcurrency > 1 {
-		s.slots = make(chan struct{}, srv.cfg.PeerConcurrency)
-	}
 	s.ctx.Store(&ctx)
 	return s
 }
