@@ -3,8 +3,10 @@ GO       ?= go
 FUZZTIME ?= 30s
 # Packages with protocol state and concurrency run under the race detector.
 RACE_PKGS  = ./oscore/... ./internal/nodes/... ./internal/trace/...
-OTHER_PKGS = ./cmd/... ./internal/scenario/... ./internal/check/... ./internal/peerctx/... ./web/... ./static/...
+OTHER_PKGS = ./cmd/... ./internal/scenario/... ./internal/check/... ./internal/peerctx/... ./web/... ./static/... ./internal/loadgen/...
 FUZZ_PKGS  = ./oscore ./internal/scenario ./internal/trace ./internal/nodes ./internal/peerctx
+# Load tests measure cost per exchange: the race detector would swamp them.
+LOAD_TESTS = -run 'TestOutsideLoadHoldsItsRate' ./internal/nodes/
 
 .PHONY: run test check-fmt vet check-generate browser bench fuzz generate build mutants
 
@@ -17,6 +19,7 @@ build:
 test: check-fmt vet check-generate browser
 	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
 	$(GO) test -count=1 -timeout 10m $(OTHER_PKGS)
+	$(GO) test -count=1 -timeout 5m $(LOAD_TESTS)
 
 check-fmt:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
