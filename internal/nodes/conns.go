@@ -113,6 +113,7 @@ func (p *connPool) get() (*pooledConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nodes: node %s: dial %s: %v", p.n.id, p.target, err)
 	}
+	p.link.admit(p.n.id, cc.LocalAddr())
 	pc := &pooledConn{cc: cc}
 	p.mu.Lock()
 	if p.closed {

@@ -60,6 +60,7 @@ func TestPortReuseAfterClose(t *testing.T) {
 		t.Fatalf("bind the closed socket's port %d again: %v", local.Port, err)
 	}
 	defer conn.Close()
+	link.admit("C", conn.LocalAddr()) // the new socket stands for C's next pool socket
 	fresh := []byte("new-tok2")
 	b := make([]byte, 64)
 	k, err := coder.DefaultCoder.Encode(message.Message{Code: codes.GET, Type: message.Confirmable, MessageID: mid, Token: fresh,

@@ -174,7 +174,7 @@ func (l *Lab) linkBetween(from, to string) (*Link, error) {
 	if na == nil || nb == nil {
 		return nil, fmt.Errorf("nodes: no link from %q to %q: unknown node", from, to)
 	}
-	lk, err := newLink(l, from, to, na.address(), nb.address(), eitherExternal(t.cfg[from], t.cfg[to]))
+	lk, err := newLink(l, from, to, na.address(), nb.address(), isExternal(t.cfg[from]), isExternal(t.cfg[to]))
 	if err != nil {
 		return nil, err
 	}
@@ -182,15 +182,7 @@ func (l *Lab) linkBetween(from, to string) (*Link, error) {
 	return lk, nil
 }
 
-// eitherExternal reports whether a or b is an external node.
-func eitherExternal(a, b *scenario.Node) bool {
-	for _, c := range []*scenario.Node{a, b} {
-		if c != nil && c.Role == scenario.RoleExternal {
-			return true
-		}
-	}
-	return false
-}
+func isExternal(c *scenario.Node) bool { return c != nil && c.Role == scenario.RoleExternal }
 
 // Nodes lists the nodes with their real listening addresses.
 func (l *Lab) Nodes() []NodeInfo {

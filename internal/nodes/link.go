@@ -49,12 +49,15 @@ type Link struct {
 	// 7252's ACK_TIMEOUT (see externalAckTimeout) and its relays stay
 	// for externalRelayIdle (see relayIdleTime).
 	external bool
+	// ext[d]: the node that sends into side[d] is external.
+	ext [2]bool
 
 	side   [2]*net.UDPConn                // side[dirAB]: A sends here; side[dirBA]: B sends here
 	target [2]atomic.Pointer[net.UDPAddr] // target[dirAB]: B's address; target[dirBA]: A's address
 
 	mu        sync.Mutex
 	relays    [2]map[string]*relaySock // per direction: source address -> socket facing the other node
+	admitted  [2]map[string]bool       // per direction: the sockets of the sending node (admit)
 	retired   []*relaySock             // relays of closed sources, open until idle (forgetSource)
 	faults    []scenario.Fault
 	oneShot   [2][]pendingFault
@@ -63,6 +66,7 @@ type Link struct {
 	history   []histEntry // recent datagrams, for replay
 	attackers []*relaySock
 	total     atomic.Uint64
+	refused   atomic.Uint64 // datagrams from neither end, dropped unrecorded
 	closed    bool
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -90,10 +94,13 @@ type LinkInfo struct {
 	AddrA     string `json:"addr_a"` // the port A sends to
 	AddrB     string `json:"addr_b"` // the port B sends to
 	Datagrams uint64 `json:"datagrams"`
+	Refused   uint64 `json:"refused,omitempty"` // datagrams from a source that is neither end, dropped
 }
 
-func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr, external bool) (*Link, error) {
-	l := &Link{id: a + "-" + b, a: a, b: b, lab: lab, external: external, done: make(chan struct{})}
+// newLink starts the relay between nodes a and b at the given addresses;
+// extA and extB say which of them is external.
+func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr, extA, extB bool) (*Link, error) {
+	l := &Link{id: a + "-" + b, a: a, b: b, lab: lab, external: extA || extB, ext: [2]bool{extA, extB}, done: make(chan struct{})}
 	for d := range l.side {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -102,6 +109,7 @@ func newLink(lab *Lab, a, b string, addrA, addrB *net.UDPAddr, external bool) (*
 		}
 		l.side[d] = c
 		l.relays[d] = map[string]*relaySock{}
+		l.admitted[d] = map[string]bool{}
 	}
 	l.target[dirAB].Store(addrB)
 	l.target[dirBA].Store(addrA)
@@ -132,7 +140,36 @@ func (l *Link) Ends() (a, b string) { return l.a, l.b }
 // Info describes the link.
 func (l *Link) Info() LinkInfo {
 	return LinkInfo{ID: l.id, A: l.a, B: l.b, AddrA: l.side[dirAB].LocalAddr().String(),
-		AddrB: l.side[dirBA].LocalAddr().String(), Datagrams: l.total.Load()}
+		AddrB: l.side[dirBA].LocalAddr().String(), Datagrams: l.total.Load(), Refused: l.refused.Load()}
+}
+
+// admit lets the link relay what node sends from addr, one of the node's
+// own sockets (connPool.get); forgetSource takes it back. A link relays
+// only its two ends: a lab node's admitted sockets, an external node's
+// address. Any other source would cost a socket, a goroutine and a
+// buffer of its own, so it is dropped and counted (LinkInfo.Refused).
+func (l *Link) admit(node string, addr net.Addr) {
+	d := dirAB
+	if node != l.a {
+		d = dirBA
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.closed {
+		l.admitted[d][addr.String()] = true
+	}
+}
+
+// fromEnd reports whether src may send into side d; the caller holds l.mu.
+func (l *Link) fromEndLocked(d int, src *net.UDPAddr) bool {
+	if l.admitted[d][src.String()] {
+		return true
+	}
+	return l.ext[d] && sameAddr(src, l.target[1-d].Load())
+}
+
+func sameAddr(a, b *net.UDPAddr) bool {
+	return a != nil && b != nil && a.Port == b.Port && a.IP.Equal(b.IP)
 }
 
 // addrFor is the port node sends to in order to reach the other end.
@@ -219,6 +256,10 @@ func (l *Link) relayFor(d int, src *net.UDPAddr) (*relaySock, error) {
 		r.last.Store(time.Now().UnixNano())
 		return r, nil
 	}
+	if !l.fromEndLocked(d, src) {
+		l.refused.Add(1)
+		return nil, errNotAnEnd
+	}
 	r, err := l.newRelayLocked(d, src, false)
 	if err != nil {
 		return nil, err
@@ -226,6 +267,8 @@ func (l *Link) relayFor(d int, src *net.UDPAddr) (*relaySock, error) {
 	l.relays[d][key] = r
 	return r, nil
 }
+
+var errNotAnEnd = errors.New("nodes: datagram from a source that is neither end of the link")
 
 // forgetSource ends the relay of a source socket that its node has closed
 // (connPool.closeConn says why): datagrams from a new socket on the same
@@ -248,6 +291,7 @@ func (l *Link) forgetSource(target string, src net.Addr) {
 		if c == nil || c.LocalAddr().String() != target {
 			continue
 		}
+		delete(l.admitted[d], key)
 		if r, ok := l.relays[d][key]; ok {
 			r.gone.Store(true)
 			delete(l.relays[d], key)
@@ -281,9 +325,13 @@ func (l *Link) readRelay(d int, r *relaySock) {
 	back := 1 - d
 	buf := make([]byte, 65536)
 	for {
-		n, _, err := r.conn.ReadFromUDP(buf)
+		n, from, err := r.conn.ReadFromUDP(buf)
 		if err != nil {
 			return
+		}
+		if !sameAddr(from, l.target[d].Load()) {
+			l.refused.Add(1) // only the far end answers a relay socket
+			continue
 		}
 		r.last.Store(time.Now().UnixNano())
 		data := append([]byte(nil), buf[:n]...)
