@@ -217,14 +217,14 @@ func TestContextChecks(t *testing.T) {
 	}
 	for name, change := range map[string]func(p *Params){
 		"Sender ID longer than the shorter nonce allows": func(p *Params) { p.SenderID = make([]byte, 7) },
-		"HKDF-512 with ECDH-SS + HKDF-256":              func(p *Params) { p.HKDF = HMAC512 },
-		"Group Encryption without Signature":            func(p *Params) { p.Sig = 0 },
-		"AEAD without Key Agreement":                    func(p *Params) { p.KeyAgreement = 0 },
-		"no mode at all":                                func(p *Params) { p.GroupEnc, p.Sig, p.AEAD, p.KeyAgreement = 0, 0, 0, 0 },
-		"credential of another key":                     func(p *Params) { p.SenderCred = pcred },
-		"Ed25519 key for ES256":                         func(p *Params) { p.Sig = ES256 },
-		"no Gid":                                        func(p *Params) { p.GroupID = nil },
-		"unknown Group Encryption Algorithm":            func(p *Params) { p.GroupEnc = -65534 },
+		"HKDF-512 with ECDH-SS + HKDF-256":               func(p *Params) { p.HKDF = HMAC512 },
+		"Group Encryption without Signature":             func(p *Params) { p.Sig = 0 },
+		"AEAD without Key Agreement":                     func(p *Params) { p.KeyAgreement = 0 },
+		"no mode at all":                                 func(p *Params) { p.GroupEnc, p.Sig, p.AEAD, p.KeyAgreement = 0, 0, 0, 0 },
+		"credential of another key":                      func(p *Params) { p.SenderCred = pcred },
+		"Ed25519 key for ES256":                          func(p *Params) { p.Sig = ES256 },
+		"no Gid":                                         func(p *Params) { p.GroupID = nil },
+		"unknown Group Encryption Algorithm":             func(p *Params) { p.GroupEnc = -65534 },
 	} {
 		p := ok
 		change(&p)
