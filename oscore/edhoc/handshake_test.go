@@ -16,15 +16,9 @@ import (
 	"time"
 )
 
-// identity is one side's credential and private key.
-type identity struct {
-	cred *Credential
-	priv []byte
-}
-
 // ccsKey builds a CCS holding an OKP or EC2 COSE_Key with the given kid
 // (RFC 9528 3.5.2), keys in deterministic order.
-func ccsKey(t testing.TB, kind KeyKind, kid []byte) identity {
+func ccsKey(t testing.TB, kind KeyKind, kid []byte) *Identity {
 	t.Helper()
 	var priv, x, y []byte
 	kty, crv := int64(1), int64(0)
@@ -56,10 +50,7 @@ func ccsKey(t testing.TB, kind KeyKind, kid []byte) identity {
 	ccs := appendTstr([]byte{0xa2, 0x02}, "lab")
 	ccs = append(append(ccs, 0x08, 0xa1, 0x01), key...)
 	c, err := NewCCS(ccs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return identity{c, priv}
+	return mustIdentity(t, c, err, priv)
 }
 
 // keyKind is the key a side needs under a method and suite.
@@ -115,8 +106,8 @@ func handshake(t testing.TB, ci, cr Config) (*Initiator, *Responder) {
 func pairConfigs(t testing.TB, s Suite, m Method) (Config, Config) {
 	idI := ccsKey(t, keyKind(s, m.InitiatorSigns()), []byte{0x2b})
 	idR := ccsKey(t, keyKind(s, m.ResponderSigns()), []byte{0x32, 0x10})
-	ci := Config{Method: m, Suites: []Suite{s}, ConnID: []byte{0x37}, Credential: idI.cred, PrivateKey: idI.priv, PeerCredentials: Trust(idR.cred)}
-	cr := Config{Suites: []Suite{s}, ConnID: []byte{0x18}, Credential: idR.cred, PrivateKey: idR.priv, PeerCredentials: Trust(idI.cred)}
+	ci := Config{Method: m, Suites: []Suite{s}, ConnID: []byte{0x37}, Identity: idI, PeerCredentials: Trust(idR.Credential)}
+	cr := Config{Suites: []Suite{s}, ConnID: []byte{0x18}, Identity: idR, PeerCredentials: Trust(idI.Credential)}
 	return ci, cr
 }
 
@@ -167,7 +158,7 @@ func TestHandshakeAllMethodsSuites(t *testing.T) {
 }
 
 // selfSigned makes a certificate for a signature key.
-func selfSigned(t testing.TB, kind KeyKind) identity {
+func selfSigned(t testing.TB, kind KeyKind) *Identity {
 	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "lab"},
 		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<33, 0)}
@@ -186,10 +177,7 @@ func selfSigned(t testing.TB, kind KeyKind) identity {
 		t.Fatal(err)
 	}
 	c, err := NewX509(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return identity{c, priv}
+	return mustIdentity(t, c, err, priv)
 }
 
 // TestHandshakeX509 authenticates with certificates by x5t and by value
@@ -198,14 +186,16 @@ func TestHandshakeX509(t *testing.T) {
 	for _, s := range []Suite{Suite0, Suite2} {
 		for _, byValue := range []bool{false, true} {
 			idI, idR := selfSigned(t, keyKind(s, true)), selfSigned(t, keyKind(s, true))
-			send := func(c *Credential) *Credential {
+			send := func(id *Identity) *Identity {
 				if byValue {
-					return c.ByValue()
+					v := *id
+					v.Credential = id.Credential.ByValue()
+					return &v
 				}
-				return c
+				return id
 			}
-			ci := Config{Method: MethodSigSig, Suites: []Suite{s}, ConnID: []byte{1}, Credential: send(idI.cred), PrivateKey: idI.priv, PeerCredentials: Trust(idR.cred)}
-			cr := Config{Suites: []Suite{s}, ConnID: []byte{2}, Credential: send(idR.cred), PrivateKey: idR.priv, PeerCredentials: Trust(idI.cred)}
+			ci := Config{Method: MethodSigSig, Suites: []Suite{s}, ConnID: []byte{1}, Identity: send(idI), PeerCredentials: Trust(idR.Credential)}
+			cr := Config{Suites: []Suite{s}, ConnID: []byte{2}, Identity: send(idR), PeerCredentials: Trust(idI.Credential)}
 			ini, res := handshake(t, ci, cr)
 			checkAgree(t, ini, res)
 			wantKey := byte(hdrX5T)
@@ -257,7 +247,8 @@ func TestHandshakeFailures(t *testing.T) {
 		for _, m := range []Method{MethodSigSig, MethodDHDH} {
 			ci, cr := pairConfigs(t, Suite0, m)
 			impostor := ccsKey(t, keyKind(Suite0, m.ResponderSigns()), []byte{0x32, 0x10})
-			cr.PrivateKey = impostor.priv
+			// the impostor presents the real credential's kid with its own key
+			cr.Identity = &Identity{Credential: cr.Identity.Credential, ed: impostor.ed, dh: impostor.dh}
 			ini, _ := NewInitiator(ci)
 			res, _ := NewResponder(cr)
 			m1, _ := ini.WriteMessage1()
@@ -385,4 +376,40 @@ func mustParse(t *testing.T, m1 []byte) *Message1 {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// mustIdentity pairs a freshly built credential with its private key.
+func mustIdentity(t testing.TB, c *Credential, err error, priv []byte) *Identity {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := NewIdentity(c, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// TestIdentityChecksKey refuses a private key that is not the
+// credential's.
+func TestIdentityChecksKey(t *testing.T) {
+	for _, k := range []KeyKind{KeyEd25519, KeyX25519, KeyP256, KeyP384} {
+		a, b := ccsKey(t, k, []byte{1}), ccsKey(t, k, []byte{2})
+		priv := map[KeyKind][]byte{}
+		switch k {
+		case KeyEd25519:
+			priv[k] = b.ed.Seed()
+		case KeyX25519:
+			priv[k] = b.dh.Bytes()
+		default:
+			priv[k], _ = b.ec.Bytes()
+		}
+		if _, err := NewIdentity(a.Credential, priv[k]); err == nil {
+			t.Errorf("%v: another key accepted for the credential", k)
+		}
+		if _, err := NewIdentity(b.Credential, priv[k]); err != nil {
+			t.Errorf("%v: own key refused: %v", k, err)
+		}
+	}
 }

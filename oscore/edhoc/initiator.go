@@ -35,8 +35,8 @@ func NewInitiator(cfg Config) (*Initiator, error) {
 			return nil, fmt.Errorf("edhoc: %v not supported", s)
 		}
 	}
-	if cfg.Credential == nil || cfg.PeerCredentials == nil {
-		return nil, errors.New("edhoc: a credential and a peer credential lookup are required")
+	if cfg.Identity == nil || cfg.PeerCredentials == nil {
+		return nil, errors.New("edhoc: an identity and a peer credential lookup are required")
 	}
 	i := &Initiator{session: session{cfg: cfg, initiator: true, method: cfg.Method}}
 	i.cI = bytes.Clone(cfg.ConnID)
@@ -177,7 +177,7 @@ func (i *Initiator) WriteMessage3(ead ...EADItem) ([]byte, error) {
 		return nil, errState("WriteMessage3", i.st)
 	}
 	if !i.method.InitiatorSigns() {
-		priv, err := i.suite.Curve().newPrivate(i.cfg.PrivateKey)
+		priv, err := i.cfg.Identity.staticDH(i.suite.Curve())
 		if err != nil {
 			return nil, i.abort("5.4.2", fmt.Errorf("static DH key: %w", err))
 		}
@@ -188,7 +188,7 @@ func (i *Initiator) WriteMessage3(ead ...EADItem) ([]byte, error) {
 		return nil, i.abort("5.4.2", err)
 	}
 	ead3 := appendEAD(nil, ead)
-	a := authData{n: 3, signs: i.method.InitiatorSigns(), idCred: i.cfg.Credential.idCred, th: i.th3, cred: i.cfg.Credential.cred, ead: ead3}
+	a := authData{n: 3, signs: i.method.InitiatorSigns(), idCred: i.cfg.Identity.Credential.idCred, th: i.th3, cred: i.cfg.Identity.Credential.cred, ead: ead3}
 	mac := i.mac(a)
 	sig, err := i.signOrMAC(a, mac)
 	if err != nil {

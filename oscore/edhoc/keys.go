@@ -158,33 +158,6 @@ func (a SigAlg) digest(msg []byte) []byte {
 	return h[:]
 }
 
-// sign signs msg with the private key material d (an Ed25519 seed or an
-// ECDSA scalar). ECDSA signatures are randomised; EdDSA ones are not.
-func (a SigAlg) sign(d, msg []byte) ([]byte, error) {
-	switch a {
-	case EdDSA:
-		if len(d) != ed25519.SeedSize {
-			return nil, fmt.Errorf("EdDSA private key of %d bytes, want a %d-byte seed", len(d), ed25519.SeedSize)
-		}
-		return ed25519.Sign(ed25519.NewKeyFromSeed(d), msg), nil
-	case ES256, ES384:
-		k, err := ecdsa.ParseRawPrivateKey(a.curve(), d)
-		if err != nil {
-			return nil, fmt.Errorf("%v private key: %w", a, err)
-		}
-		r, s, err := ecdsa.Sign(rand.Reader, k, a.digest(msg))
-		if err != nil {
-			return nil, err
-		}
-		n := a.sigLen() / 2
-		out := make([]byte, 2*n)
-		r.FillBytes(out[:n])
-		s.FillBytes(out[n:])
-		return out, nil
-	}
-	return nil, fmt.Errorf("signature algorithm %v not supported", a)
-}
-
 var errBadSignature = errors.New("signature does not verify")
 
 // verify checks sig over msg with the credential's public key.

@@ -32,8 +32,8 @@ func NewResponder(cfg Config) (*Responder, error) {
 			return nil, fmt.Errorf("edhoc: method %d not defined", int(m))
 		}
 	}
-	if cfg.Credential == nil || cfg.PeerCredentials == nil {
-		return nil, errors.New("edhoc: a credential and a peer credential lookup are required")
+	if cfg.Identity == nil || cfg.PeerCredentials == nil {
+		return nil, errors.New("edhoc: an identity and a peer credential lookup are required")
 	}
 	r := &Responder{session: session{cfg: cfg}}
 	r.cR = bytes.Clone(cfg.ConnID)
@@ -105,7 +105,7 @@ func (r *Responder) WriteMessage2(ead ...EADItem) ([]byte, error) {
 			return nil, r.abort("5.3.2", err)
 		}
 	} else {
-		priv, err := r.suite.Curve().newPrivate(r.cfg.PrivateKey)
+		priv, err := r.cfg.Identity.staticDH(r.suite.Curve())
 		if err != nil {
 			return nil, r.abort("5.3.2", fmt.Errorf("static DH key: %w", err))
 		}
@@ -113,7 +113,7 @@ func (r *Responder) WriteMessage2(ead ...EADItem) ([]byte, error) {
 			return nil, r.abort("5.3.2", err)
 		}
 	}
-	cred := r.cfg.Credential
+	cred := r.cfg.Identity.Credential
 	a := authData{n: 2, signs: r.method.ResponderSigns(), cR: r.cR, idCred: cred.idCred, th: r.th2, cred: cred.cred, ead: appendEAD(nil, ead)}
 	mac := r.mac(a)
 	sig, err := r.signOrMAC(a, mac)

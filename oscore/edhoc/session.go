@@ -23,11 +23,9 @@ type Config struct {
 	// becomes its OSCORE Recipient ID (RFC 9528 A.1).
 	ConnID []byte
 
-	// Credential is this side's CRED_x with its ID_CRED_x; PrivateKey is
-	// its authentication key: an Ed25519 seed or ECDSA scalar when the
-	// method has this side sign, an X25519 or NIST scalar for static DH.
-	Credential *Credential
-	PrivateKey []byte
+	// Identity is this side's CRED_x and ID_CRED_x with its private
+	// authentication key.
+	Identity *Identity
 
 	// PeerCredentials resolves the peer's ID_CRED_x.
 	PeerCredentials CredentialLookup
@@ -264,7 +262,7 @@ func (s *session) signOrMAC(a authData, mac []byte) ([]byte, error) {
 		return s.t.add(Step{Name: name, Formula: fmt.Sprintf("Signature_or_MAC_%d = MAC_%d (static DH)", a.n, a.n), Inputs: []string{fmt.Sprintf("mac_%d", a.n)}, Output: mac}), nil
 	}
 	ss := sigStructure(a, mac)
-	sig, err := s.suite.Sig().sign(s.cfg.PrivateKey, ss)
+	sig, err := s.cfg.Identity.sign(s.suite.Sig(), ss)
 	if err != nil {
 		return nil, err
 	}

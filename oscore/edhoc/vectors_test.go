@@ -118,14 +118,22 @@ func (tr *vectorTrace) configs(t testing.TB) (Config, Config) {
 	for _, s := range tr.SuitesI {
 		suites = append(suites, Suite(s))
 	}
+	idI, err := NewIdentity(credI, unhex(t, in["sk_i"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idR, err := NewIdentity(credR, unhex(t, re["sk_r"]))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ci := Config{Method: Method(tr.Method), Suites: suites, ConnID: unhex(t, in["c_i_raw"]),
-		Credential: credI, PrivateKey: unhex(t, in["sk_i"]), PeerCredentials: Trust(credR)}
+		Identity: idI, PeerCredentials: Trust(credR)}
 	if tr.FirstAttempt != nil {
 		ci.Ephemeral = append(ci.Ephemeral, unhex(t, tr.FirstAttempt["x"]))
 	}
 	ci.Ephemeral = append(ci.Ephemeral, unhex(t, in["x"]))
 	cr := Config{Suites: []Suite{suites[len(suites)-1]}, ConnID: unhex(t, re["c_r_raw"]),
-		Credential: credR, PrivateKey: unhex(t, re["sk_r"]), PeerCredentials: Trust(credI),
+		Identity: idR, PeerCredentials: Trust(credI),
 		Ephemeral: [][]byte{unhex(t, re["y"])}}
 	return ci, cr
 }
