@@ -4,7 +4,7 @@ FUZZTIME ?= 30s
 # Packages with protocol state and concurrency run under the race detector.
 RACE_PKGS  = ./oscore/... ./internal/nodes/... ./internal/trace/...
 OTHER_PKGS = ./cmd/... ./internal/scenario/... ./internal/check/... ./internal/peerctx/... ./web/... ./static/... ./internal/loadgen/...
-FUZZ_PKGS  = ./oscore ./internal/scenario ./internal/trace ./internal/nodes ./internal/peerctx
+FUZZ_PKGS  = ./oscore ./oscore/edhoc ./internal/scenario ./internal/trace ./internal/nodes ./internal/peerctx
 # Load tests measure cost per exchange: the race detector would swamp them.
 LOAD_TESTS = -run 'TestOutsideLoadHoldsItsRate' ./internal/nodes/
 
@@ -56,7 +56,7 @@ browser:
 	fi
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./oscore/ ./internal/trace/ ./internal/nodes/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./oscore/ ./oscore/edhoc/ ./internal/trace/ ./internal/nodes/
 
 # Runs every Fuzz target for FUZZTIME each.
 fuzz:
