@@ -4,7 +4,7 @@ FUZZTIME ?= 30s
 # Packages with protocol state and concurrency run under the race detector.
 RACE_PKGS  = ./oscore/... ./internal/nodes/... ./internal/trace/...
 OTHER_PKGS = ./cmd/... ./internal/scenario/... ./internal/check/... ./internal/peerctx/... ./web/... ./static/... ./internal/loadgen/...
-FUZZ_PKGS  = ./oscore ./oscore/edhoc ./internal/scenario ./internal/trace ./internal/nodes ./internal/peerctx
+FUZZ_PKGS  = ./oscore ./oscore/edhoc ./oscore/group ./internal/scenario ./internal/trace ./internal/nodes ./internal/peerctx
 # Load tests measure cost per exchange: the race detector would swamp them.
 LOAD_TESTS = -run 'TestOutsideLoadHoldsItsRate' ./internal/nodes/
 

@@ -1,0 +1,18 @@
+//go:build unix
+
+package group
+
+import (
+	"syscall"
+	"time"
+)
+
+// cpuTime is the process's user+system CPU time: on a shared machine the
+// wall clock also counts time spent descheduled.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
