@@ -61,7 +61,8 @@ func FuzzParsePlaintext(f *testing.F) {
 }
 
 // FuzzParseSmall covers message_2's split, the single-bstr messages, the
-// error message, PLAINTEXT_4, CCS credentials and diagnostic notation.
+// error message, PLAINTEXT_4, the CoAP payload framings, CCS credentials
+// and diagnostic notation.
 func FuzzParseSmall(f *testing.F) {
 	for _, s := range seeds(f) {
 		f.Add(s)
@@ -82,6 +83,12 @@ func FuzzParseSmall(f *testing.F) {
 			_ = e.String()
 		}
 		_, _ = ParsePlaintext4(b)
+		if first, _, msg, err := ParseRequestPayload(b); err == nil && (len(msg) == 0 || first && len(msg) != len(b)-1) {
+			t.Fatalf("request payload %x split into %x", b, msg)
+		}
+		if m3, ct, err := SplitCombinedPayload(b); err == nil && (len(ct) == 0 || len(m3)+len(ct) != len(b)) {
+			t.Fatalf("combined payload %x split into %x | %x", b, m3, ct)
+		}
 		_, _ = NewCCS(b)
 		for _, c := range []Curve{X25519, P256, P384} {
 			_, _ = c.parsePublic(b)
