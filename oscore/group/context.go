@@ -67,6 +67,8 @@ type Context struct {
 	sealer    cipher.AEAD // Sender Key with the Group Encryption Algorithm
 	deriv     Derivation
 	detKey    KeyDerivation // the Deterministic Client's Sender Key
+	algsDiag  string        // the algorithms of aad_array in diagnostic notation
+	gmFP      string        // the Group Manager credential's fingerprint, for reports
 	seq       atomic.Uint64
 
 	mu         sync.RWMutex
@@ -136,6 +138,7 @@ func NewContext(name string, p Params) (*Context, error) {
 	p.MasterSecret, p.MasterSalt, p.GroupID = bytes.Clone(p.MasterSecret), bytes.Clone(bstr(p.MasterSalt)), bytes.Clone(p.GroupID)
 	p.GMCred, p.SenderID, p.SenderCred = bytes.Clone(bstr(p.GMCred)), bytes.Clone(p.SenderID), bytes.Clone(p.SenderCred)
 	c.p = p
+	c.algsDiag, c.gmFP = p.algsDiag(), fingerprint(p.GMCred)
 	c.deriv.HKDF, c.deriv.KeyAlg = p.HKDF.String(), keyAlg.String()
 
 	var err error

@@ -123,10 +123,20 @@ func (c *Context) aadArray(in *aadInput) []byte {
 		bstr(in.reqKIDContext), bstr(in.optVal), bstr(in.senderCred), bstr(c.p.GMCred)})
 }
 
-func (c *Context) aadDiag(in *aadInput) string {
-	return fmt.Sprintf("[1, %s, h'%x', h'%x', h'%x', h'%x', h'%x', h'…' (sender_cred, %s), h'…' (gm_cred, %s)]",
-		c.p.algsDiag(), in.reqKID, in.reqPIV, in.options, in.reqKIDContext, in.optVal,
-		fingerprint(in.senderCred), fingerprint(c.p.GMCred))
+func (c *Context) aadDiag(in *aadInput, senderFP string) string {
+	b := make([]byte, 0, 160+2*(len(in.reqKID)+len(in.reqPIV)+len(in.options)+len(in.reqKIDContext)+len(in.optVal)))
+	b = append(b, "[1, "...)
+	b = append(b, c.algsDiag...)
+	for _, v := range [][]byte{in.reqKID, in.reqPIV, in.options, in.reqKIDContext, in.optVal} {
+		b = append(b, ", h'"...)
+		b = hex.AppendEncode(b, v)
+		b = append(b, '\'')
+	}
+	b = append(b, ", h'…' (sender_cred, "...)
+	b = append(b, senderFP...)
+	b = append(b, "), h'…' (gm_cred, "...)
+	b = append(b, c.gmFP...)
+	return string(append(b, ")]"...))
 }
 
 // encStructure is the AEAD's associated data: Enc_structure = ["Encrypt0",

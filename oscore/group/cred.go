@@ -26,6 +26,7 @@ type Credential struct {
 	ec       *ecdsa.PublicKey
 	dh       *ecdh.PublicKey // for ECDH: P-256 as is, X25519 as is or mapped from Ed25519 (2.5.2.1)
 	dhErr    error           // why there is no ECDH key
+	fp       string          // Fingerprint, computed once
 }
 
 // maxCredLen bounds a credential (hostile input: the bytes go into every
@@ -77,7 +78,7 @@ func ParseCCS(b []byte) (*Credential, error) {
 		return nil, errors.New("group: CCS without a cnf claim holding a COSE_Key (RFC 8747 3.1)")
 	}
 	k := c.Cnf.Key
-	cr := &Credential{raw: bytes.Clone(b), kty: k.Kty, crv: k.Crv}
+	cr := &Credential{raw: bytes.Clone(b), kty: k.Kty, crv: k.Crv, fp: fingerprint(b)}
 	switch {
 	case k.Kty == ktyOKP && k.Crv == crvEd25519:
 		p, err := new(edwards25519.Point).SetBytes(k.X)
@@ -148,7 +149,7 @@ func (c *Credential) ECDH() (*ecdh.PublicKey, error) {
 
 // Fingerprint is a short name for the credential in reports: its length
 // and the first 4 bytes of its SHA-256.
-func (c *Credential) Fingerprint() string { return fingerprint(c.raw) }
+func (c *Credential) Fingerprint() string { return c.fp }
 
 func fingerprint(b []byte) string {
 	h := sha256.Sum256(b)

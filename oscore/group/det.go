@@ -112,7 +112,7 @@ func (c *Context) unprotectDeterministic(m message.Message, raw []byte, ov oscor
 	if err != nil {
 		return message.Message{}, nil, err
 	}
-	det := &Recipient{ctx: c, id: c.p.DetSenderID, cred: &Credential{}}
+	det := &Recipient{ctx: c, id: c.p.DetSenderID, cred: &Credential{fp: fingerprint(nil)}}
 	in := openInput{mode: PairwiseMode, request: true, raw: raw, idPIV: ov.KID, piv: ov.PartialIV, ownPIV: true, sender: det,
 		aad: aad, detKey: aead, detKeyAlg: c.p.AEAD, key: &k}
 	pt, g, err := c.open(m.Payload, &in, rep)

@@ -236,7 +236,7 @@ func (c *Context) seal(m message.Message, s oscore.Split, in *sealInput, rep *os
 	aad := encStructure(arr)
 	ct := aead.Seal(nil, nonce, s.Plaintext, aad)
 	payload := ct
-	g := c.report(in, alg, optVal, nonce, arr, aad, key, c.p.SenderID)
+	g := c.report(in, alg, optVal, nonce, arr, aad, key, c.p.SenderID, c.senderFP(in))
 	if in.mode == GroupMode {
 		cs := countersignStructure(arr, ct)
 		sig, err := c.p.SenderKey.sign(cs)
@@ -256,6 +256,14 @@ func (c *Context) seal(m message.Message, s oscore.Split, in *sealInput, rep *os
 	rep.SetCiphertext(s.Plaintext, ct)
 	attach(rep, g)
 	return oscore.Assemble(m, s, optVal, payload), nil
+}
+
+// senderFP is the fingerprint of the credential in a message's sender_cred.
+func (c *Context) senderFP(in *sealInput) string {
+	if len(in.aad.senderCred) == 0 {
+		return fingerprint(nil)
+	}
+	return c.senderCr.fp
 }
 
 // nonce is the nonce of RFC 10021 3.3 for alg: RFC 8613 5.2 with the

@@ -1,7 +1,7 @@
 package group
 
 import (
-	"fmt"
+	"encoding/hex"
 
 	"oscore-lab/oscore"
 )
@@ -10,13 +10,13 @@ import (
 // 4.1): mode, flag byte, nonce and its parts, aad_array in bytes and in
 // diagnostic notation, and the key with its derivation. sender is who
 // protected the message.
-func (c *Context) report(in *sealInput, alg oscore.AEADAlg, optVal, nonce, arr, aad []byte, key *KeyDerivation, sender []byte) *oscore.GroupReport {
+func (c *Context) report(in *sealInput, alg oscore.AEADAlg, optVal, nonce, arr, aad []byte, key *KeyDerivation, sender []byte, senderFP string) *oscore.GroupReport {
 	g := &oscore.GroupReport{
 		Mode: in.mode.String(), GroupID: c.p.GroupID, SenderID: bstr(sender), Algorithm: alg.String(),
-		CommonIVLen: len(c.commonIV), AADArray: arr, AADDiag: c.aadDiag(&in.aad), AAD: aad, ResponseNumber: -1,
+		CommonIVLen: len(c.commonIV), AADArray: arr, AADDiag: c.aadDiag(&in.aad, senderFP), AAD: aad, ResponseNumber: -1,
 	}
 	if len(optVal) > 0 {
-		g.FlagByte = fmt.Sprintf("%02x", optVal[0])
+		g.FlagByte = hex.EncodeToString(optVal[:1])
 	}
 	n := len(nonce)
 	padded := make([]byte, n)

@@ -243,7 +243,7 @@ func (c *Context) open(payload []byte, in *openInput, rep *oscore.Report) (pt []
 	arr := c.aadArray(&in.aad)
 	aad := encStructure(arr)
 	si := sealInput{mode: in.mode, request: in.request, idPIV: in.idPIV, piv: in.piv, ownPIV: in.ownPIV, aad: in.aad}
-	g = c.report(&si, alg, in.raw, nonce, arr, aad, key, in.sender.id)
+	g = c.report(&si, alg, in.raw, nonce, arr, aad, key, in.sender.id, in.sender.cred.fp)
 	ct := payload
 	tag := alg.TagLen()
 	if in.mode == GroupMode {
