@@ -56,7 +56,7 @@ browser:
 	fi
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./oscore/ ./oscore/edhoc/ ./internal/trace/ ./internal/nodes/
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./oscore/ ./oscore/edhoc/ ./oscore/group/ ./internal/trace/ ./internal/nodes/
 
 # Runs every Fuzz target for FUZZTIME each.
 fuzz:
