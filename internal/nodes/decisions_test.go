@@ -102,7 +102,7 @@ func TestForwardProxyOwnAuthority(t *testing.T) {
 	}
 	var steps []string
 	for _, e := range eventsOf(bus, trace.TypeDecision, r.Exchange) {
-		if e.Node == "P" {
+		if e.Node == "P" && e.Decision.Rule == trace.RuleIncomingRequest {
 			steps = append(steps, e.Decision.Step)
 		}
 	}

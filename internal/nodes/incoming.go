@@ -80,6 +80,7 @@ type removedLayer struct {
 type reply struct {
 	msg       message.Message
 	err       bool // an error response produced by this node
+	relayed   bool // the next hop's response, passed on
 	oscoreErr bool // an RFC 8613 8.2 error (outer Max-Age 0)
 	reason    string
 	section   string

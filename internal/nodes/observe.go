@@ -143,7 +143,7 @@ func (n *node) observe(in *incoming, res builtin) message.Message {
 			val := n.app.counter.Add(1)
 			m := message.Message{Code: codes.Content, Payload: []byte(strconv.FormatUint(val, 10))}
 			m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optObserve, seq)
-			protected, err := in.protectResponse(m)
+			protected, err := in.protectResponse(m, ownResponse)
 			if err != nil {
 				return
 			}
@@ -272,7 +272,7 @@ func (n *node) relayNotification(o *clientObservation, m message.Message) {
 	}
 	m = message.Message{Code: m.Code, Options: m.Options, Payload: m.Payload}
 	r.numberOuterObserve(n, &m)
-	protected, err := r.in.protectResponse(m)
+	protected, err := r.in.protectResponse(m, relayedResponse)
 	if err != nil {
 		return
 	}

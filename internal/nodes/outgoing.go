@@ -129,7 +129,7 @@ func (in *incoming) forwardRequest() *reply {
 	if so.relay != nil {
 		so.relay.numberOuterObserve(in.n, &out)
 	}
-	return &reply{msg: out}
+	return &reply{msg: out, relayed: true}
 }
 
 // unprotectedUpstream answers a response from the next hop that lacks the
