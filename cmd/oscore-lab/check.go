@@ -19,7 +19,8 @@ import (
 
 const checkSynopsis = `check -target udp://HOST:PORT -role server|forward-proxy|oscore-proxy|reverse-proxy
           [-context FILE|-context-aiocoap DIR|-context-libcoap FILE] [-resource /path]
-          [-format text|json|junit|html] [-o FILE] [-only ID,...] [-trace FILE] [-seq N]`
+          [-format text|json|junit|html] [-o FILE] [-only ID,...] [-trace FILE] [-seq N]
+          [-origin-listen HOST:PORT] [-origin-addr HOST:PORT]`
 
 // checkTimeout bounds a whole run of the suite.
 const checkTimeout = 10 * time.Minute
@@ -35,7 +36,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	observe := fs.String("observe", "/counter", "an observable resource (RFC 7641)")
 	block := fs.String("block", "/large", "a resource longer than 64 bytes, served in blocks (RFC 7959)")
 	echo := fs.String("echo", "/echo", "a resource that accepts POST")
-	origin := fs.String("origin", "", "proxies: the origin server HOST:PORT the proxy forwards to")
+	originListen := fs.String("origin-listen", "127.0.0.1:0", "proxies: where the suite's own origin server listens")
+	originAddr := fs.String("origin-addr", "", "proxies: the origin's HOST:PORT the requests name (default: its socket's address)")
 	format := fs.String("format", "text", "report format: "+strings.Join(check.Formats, ", "))
 	out := fs.String("o", "", "write the report to FILE instead of standard output")
 	only := fs.String("only", "", "run only these case IDs, comma-separated")
@@ -49,7 +51,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.Resource, cfg.Observe, cfg.Block, cfg.Echo, cfg.Origin, cfg.Timeout, cfg.Seq = *resource, *observe, *block, *echo, *origin, *timeout, *seq
+	cfg.Resource, cfg.Observe, cfg.Block, cfg.Echo, cfg.Timeout, cfg.Seq = *resource, *observe, *block, *echo, *timeout, *seq
+	cfg.OriginListen, cfg.OriginAddr = *originListen, *originAddr
 	if *seq > oscore.MaxSequenceNumber {
 		return usagef("-seq %d: above 2^40-1", *seq)
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
@@ -72,6 +73,9 @@ func (tp *tamper) up() {
 					tp.front.WriteToUDP(b, from)
 				}
 				continue
+			}
+			if b, err := oscore.EncodeMessage(m); err == nil {
+				raw = b
 			}
 		}
 		tp.back.Write(raw)
@@ -165,12 +169,7 @@ func TestBrokenServersFailTheirCases(t *testing.T) {
 			tp.request, tp.response = mb.request, mb.response
 			rep := runSuite(t, Config{Target: tp.addr(), Role: RoleServer, Contexts: suiteContexts(t, s), Seq: -1,
 				Only: withoutObserve(RoleServer)})
-			var failed []string
-			for _, c := range rep.Cases {
-				if c.Result == Fail {
-					failed = append(failed, c.ID)
-				}
-			}
+			failed := failedIDs(rep)
 			if !slices.Equal(failed, mb.fails) {
 				t.Errorf("failed %v, want %v\n%s", failed, mb.fails, reportText(rep))
 			}
@@ -184,6 +183,62 @@ func withoutObserve(role string) []string {
 	var ids []string
 	for _, c := range CasesFor(role) {
 		if c.ID != "server-observe-piv" && c.ID != "server-outer-code-fetch" {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+// TestBrokenProxiesFailTheirCases puts a misbehaving relay between the lab
+// proxy and the suite's origin, standing in for a proxy that breaks one
+// rule when it forwards: exactly the cases of that rule fail.
+func TestBrokenProxiesFailTheirCases(t *testing.T) {
+	dropOSCORE := func(_ *tamper, m *message.Message) *message.Message {
+		m.Options = m.Options.Remove(optOSCORE)
+		return nil
+	}
+	tests := []struct {
+		name    string
+		role    string
+		request func(tp *tamper, m *message.Message) *message.Message
+		fails   []string
+	}{
+		{"forward-proxy drops the OSCORE option", RoleForwardProxy, dropOSCORE, []string{"fwd-oscore-untouched"}},
+		{"forward-proxy keeps the Hop-Limit", RoleForwardProxy, func(_ *tamper, m *message.Message) *message.Message {
+			if v, err := m.Options.GetUint32(optHopLimit); err == nil {
+				m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optHopLimit, v+1)
+			}
+			return nil
+		}, []string{"fwd-hop-limit-decrement"}},
+		// The lab proxy protects what it forwards with CTX_P_O, and the
+		// Hop-Limit travels inside that layer: without the option the
+		// origin cannot read it either.
+		{"OSCORE proxy drops the OSCORE option", RoleOSCOREProxy, dropOSCORE, []string{"oproxy-layer-removed", "oproxy-response-reverse-order", "oproxy-hop-limit"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, origin := originSocket(t)
+			tp := newTamper(t, origin)
+			tp.request = tt.request
+			s := labProxyScenario(tp.addr(), tt.role == RoleOSCOREProxy)
+			target := startLab(t, s, "P")
+			cfg := Config{Target: target, Role: tt.role, OriginConn: conn, OriginAddr: tp.addr(), Seq: -1, Timeout: time.Second}
+			if tt.role == RoleOSCOREProxy {
+				cfg.Contexts = proxySuiteContexts(t, s)
+			}
+			rep := runSuite(t, cfg)
+			failed := failedIDs(rep)
+			if !slices.Equal(failed, tt.fails) {
+				t.Errorf("failed %v, want %v\n%s", failed, tt.fails, reportText(rep))
+			}
+		})
+	}
+}
+
+func failedIDs(rep *Report) []string {
+	var ids []string
+	for _, c := range rep.Cases {
+		if c.Result == Fail {
 			ids = append(ids, c.ID)
 		}
 	}

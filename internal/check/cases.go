@@ -45,7 +45,7 @@ func CasesFor(role string) []*Case {
 }
 
 func allCases() []*Case {
-	return slices.Concat(serverCases(), forwardProxyCases(), oscoreProxyCases())
+	return slices.Concat(serverCases(), forwardProxyCases(), oscoreProxyCases(), reverseProxyCases())
 }
 
 // T is what a case's Run sees: the target, the contexts, the client, and
@@ -383,6 +383,23 @@ func (t *T) alive() string {
 		return ""
 	}
 	return x.describe()
+}
+
+// stranger is the main context with a Sender ID the target does not know:
+// a client without a context there.
+func (t *T) stranger() *ctxState {
+	cs := t.main()
+	if cs == nil {
+		return nil
+	}
+	p := cs.pc.Params
+	p.SenderID = t.otherKID(cs.oc.AEAD().MaxIDLen())
+	oc, err := oscore.NewContext("unknown-kid", p)
+	if err != nil {
+		t.Fail("deriving a context for an unknown kid: %v", err)
+		return nil
+	}
+	return &ctxState{pc: cs.pc, oc: oc}
 }
 
 // otherKID returns a Sender ID that no configured context uses.

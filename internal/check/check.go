@@ -51,6 +51,7 @@ const (
 const (
 	NodeSuite  = "check"
 	NodeTarget = "target"
+	NodeOrigin = "origin" // the suite's origin server behind a proxy under test
 )
 
 // Config is one run of the suite.
@@ -58,14 +59,21 @@ type Config struct {
 	Target   string // host:port of the implementation under test
 	Role     string
 	Contexts []peerctx.Context
-	Resource string        // GET resource answering 2.05 (default /hello)
-	Observe  string        // observable resource (default /counter)
-	Block    string        // resource longer than one block (default /large)
-	Echo     string        // POST resource that echoes its payload (default /echo)
-	Origin   string        // proxies: the origin server's authority ("host:port") the proxy forwards to
-	Timeout  time.Duration // per response (default 2s)
-	Seq      int64         // >= 0: first Sender Sequence Number of every context, overriding the files
-	Only     []string      // case IDs to run; empty: all of the role
+	Resource string // GET resource answering 2.05 (default /hello)
+	Observe  string // observable resource (default /counter)
+	Block    string // resource longer than one block (default /large)
+	Echo     string // POST resource that echoes its payload (default /echo)
+	// OriginListen is where the suite's origin server listens when a proxy
+	// is checked (default 127.0.0.1:0); OriginConn, when set, is used instead.
+	OriginListen string
+	OriginConn   *net.UDPConn
+	// OriginAddr is the host:port the requests name in Uri-Host and
+	// Uri-Port (default: the origin socket's address), for a proxy that
+	// reaches the suite's origin through a NAT or relay.
+	OriginAddr string
+	Timeout    time.Duration // per response (default 2s)
+	Seq        int64         // >= 0: first Sender Sequence Number of every context, overriding the files
+	Only       []string      // case IDs to run; empty: all of the role
 }
 
 // CaseResult is the outcome of one case, in the shape of the JSON report.
@@ -134,6 +142,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer cl.close()
+	if cfg.Role != RoleServer {
+		if cl.origin = cfg.OriginConn; cl.origin == nil {
+			if cl.origin, err = listenOrigin(cfg.OriginListen); err != nil {
+				return nil, err
+			}
+		} else {
+			cfg.OriginConn = nil // the caller's socket: not ours to close
+			defer func() { cl.origin = nil }()
+		}
+	}
 	env, err := newEnv(&cfg, cl)
 	if err != nil {
 		return nil, err
@@ -156,6 +174,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.summarise()
 	rep.Trace = env.trace(rep)
 	return rep, nil
+}
+
+func listenOrigin(addr string) (*net.UDPConn, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	a, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("origin address %q: %w", addr, err)
+	}
+	conn, err := net.ListenUDP("udp", a)
+	if err != nil {
+		return nil, fmt.Errorf("origin server socket: %w", err)
+	}
+	return conn, nil
 }
 
 func (cfg *Config) defaults() {

@@ -29,10 +29,12 @@ var errNoResponse = errors.New("no response")
 // goes through.
 type client struct {
 	conn    *net.UDPConn
+	origin  *net.UDPConn // the suite's origin server, behind a proxy under test (nil for a server)
 	timeout time.Duration
 	mid     uint16
 	rec     recorder
 	buf     []byte
+	seen    map[string]bool // origin: source and MID of every request served (RFC 7252 4.5)
 }
 
 func newClient(target *net.UDPAddr, timeout time.Duration) (*client, error) {
@@ -45,7 +47,12 @@ func newClient(target *net.UDPAddr, timeout time.Duration) (*client, error) {
 	return &client{conn: conn, timeout: timeout, mid: binary.BigEndian.Uint16(b[:]), buf: make([]byte, maxDatagram)}, nil
 }
 
-func (c *client) close() { c.conn.Close() }
+func (c *client) close() {
+	c.conn.Close()
+	if c.origin != nil {
+		c.origin.Close()
+	}
+}
 
 // newToken returns a fresh random 8-byte token (RFC 7252 5.3.1).
 func (c *client) newToken() message.Token {
@@ -118,6 +125,66 @@ func (c *client) await(tok message.Token, timeout time.Duration) (received, erro
 		}
 		return received{msg: m, raw: raw}, nil
 	}
+}
+
+// awaitOrigin reads the next request that reaches the suite's origin
+// server within timeout, acknowledging nothing yet: the reply does.
+func (c *client) awaitOrigin(timeout time.Duration) (received, *net.UDPAddr, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if err := c.origin.SetReadDeadline(deadline); err != nil {
+			return received{}, nil, err
+		}
+		n, from, err := c.origin.ReadFromUDP(c.buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return received{}, nil, errNoResponse
+		}
+		if err != nil {
+			return received{}, nil, err
+		}
+		raw := append([]byte(nil), c.buf[:n]...)
+		c.rec.datagram(NodeTarget, NodeOrigin, raw)
+		m := message.Message{Options: make(message.Options, 0, min(n, 1024))}
+		if _, err := coder.DefaultCoder.Decode(raw, &m); err != nil {
+			c.rec.note(fmt.Sprintf("undecodable datagram at the origin: %v", err))
+			continue
+		}
+		if m.Code == codes.Empty || m.Code >= 64 {
+			continue // ACKs, RSTs and pings are not requests
+		}
+		key := fmt.Sprintf("%v/%d", from, m.MessageID)
+		if c.seen[key] {
+			// A retransmission of a request already answered (or of one
+			// from an earlier case): acknowledge it and wait on.
+			if m.Type == message.Confirmable {
+				_, _ = c.origin.WriteToUDP(emptyACK(m.MessageID), from)
+			}
+			continue
+		}
+		if c.seen == nil {
+			c.seen = map[string]bool{}
+		}
+		c.seen[key] = true
+		return received{msg: m, raw: raw}, from, nil
+	}
+}
+
+// replyOrigin answers req from the origin server: piggybacked on the ACK of
+// a CON request, as a NON otherwise (RFC 7252 5.2.1, 5.2.3).
+func (c *client) replyOrigin(to *net.UDPAddr, req message.Message, resp message.Message) error {
+	resp.Token = req.Token
+	if req.Type == message.Confirmable {
+		resp.Type, resp.MessageID = message.Acknowledgement, req.MessageID
+	} else {
+		resp.Type, resp.MessageID = message.NonConfirmable, c.nextMID()
+	}
+	raw, err := oscore.EncodeMessage(resp)
+	if err != nil {
+		return err
+	}
+	c.rec.datagram(NodeOrigin, NodeTarget, raw)
+	_, err = c.origin.WriteToUDP(raw, to)
+	return err
 }
 
 // emptyACK acknowledges a confirmable message (RFC 7252 4.2).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,73 @@ func TestLabServerPassesEveryCase(t *testing.T) {
 	s := labServerScenario()
 	addr := startLab(t, s, "S")
 	rep := runSuite(t, Config{Target: addr, Role: RoleServer, Contexts: suiteContexts(t, s), Seq: -1})
+	wantAll(t, rep, RoleServer)
+}
+
+// originSocket opens the suite's origin server socket ahead of the run, so
+// the scenario can name its address as an external node.
+func originSocket(t *testing.T) (*net.UDPConn, string) {
+	t.Helper()
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, c.LocalAddr().String()
+}
+
+// labProxyScenario is a lab forward-proxy P in front of the suite's origin
+// O. With oscore, P shares CTX_C_P with the suite and protects what it
+// forwards to O with CTX_P_O (draft 2.3), which the suite holds as O.
+func labProxyScenario(origin string, withOSCORE bool) *scenario.Scenario {
+	s := &scenario.Scenario{Name: "check-lab-proxy", Nodes: []scenario.Node{
+		{ID: "C", Role: scenario.RoleClient},
+		{ID: "P", Role: scenario.RoleProxy, Forward: true},
+		{ID: "O", Role: scenario.RoleExternal, Addr: origin},
+	}}
+	if withOSCORE {
+		s.Nodes[1].NextHopContexts = map[string]string{"O": "CTX_P_O"}
+		s.Contexts = []scenario.Context{
+			{Name: "CTX_C_P", MasterSecret: labSecret, A: scenario.Endpoint{Node: "C", SenderID: "c0", RecipientID: "70"},
+				B: scenario.Endpoint{Node: "P", SenderID: "70", RecipientID: "c0"}},
+			{Name: "CTX_P_O", MasterSecret: labSecret, MasterSalt: "0a", A: scenario.Endpoint{Node: "P", SenderID: "71", RecipientID: "0f"},
+				B: scenario.Endpoint{Node: "O", SenderID: "0f", RecipientID: "71"}},
+		}
+	}
+	return s
+}
+
+// proxySuiteContexts: CTX_C_P from the client's side, CTX_P_O from O's.
+func proxySuiteContexts(t *testing.T, s *scenario.Scenario) []peerctx.Context {
+	cs := suiteContexts(t, s)
+	for i, c := range s.Contexts {
+		if c.B.Node == "O" {
+			cs[i].Peer = peerctx.PeerOrigin
+			cs[i].Params.SenderID, cs[i].Params.RecipientID = mustHex(t, c.B.SenderID), mustHex(t, c.B.RecipientID)
+		}
+	}
+	return cs
+}
+
+func TestLabForwardProxyPassesEveryCase(t *testing.T) {
+	conn, addr := originSocket(t)
+	s := labProxyScenario(addr, false)
+	target := startLab(t, s, "P")
+	rep := runSuite(t, Config{Target: target, Role: RoleForwardProxy, OriginConn: conn, Seq: -1})
+	wantAll(t, rep, RoleForwardProxy)
+}
+
+func TestLabOSCOREProxyPassesEveryCase(t *testing.T) {
+	conn, addr := originSocket(t)
+	s := labProxyScenario(addr, true)
+	target := startLab(t, s, "P")
+	rep := runSuite(t, Config{Target: target, Role: RoleOSCOREProxy, OriginConn: conn, Contexts: proxySuiteContexts(t, s), Seq: -1})
+	wantAll(t, rep, RoleOSCOREProxy)
+}
+
+// wantAll wants every case of role to pass, apart from the known gaps.
+func wantAll(t *testing.T, rep *Report, role string) {
+	t.Helper()
 	for _, c := range rep.Cases {
 		want := Pass
 		if g, ok := knownGaps[c.ID]; ok {
@@ -131,10 +199,25 @@ func TestLabServerPassesEveryCase(t *testing.T) {
 			t.Errorf("%s: %s (%s), want %s", c.ID, c.Result, c.Reason, want)
 		}
 	}
-	if len(rep.Cases) != len(CasesFor(RoleServer)) {
-		t.Errorf("%d cases ran, want %d", len(rep.Cases), len(CasesFor(RoleServer)))
+	if len(rep.Cases) != len(CasesFor(role)) {
+		t.Errorf("%d cases ran, want %d", len(rep.Cases), len(CasesFor(role)))
 	}
 	if t.Failed() {
 		t.Log(reportText(rep))
 	}
+}
+
+// TestLabReverseProxyPassesEveryCase: a lab reverse-proxy routing on the
+// Uri-Host of the suite's origin.
+func TestLabReverseProxyPassesEveryCase(t *testing.T) {
+	conn, addr := originSocket(t)
+	host, _, _ := net.SplitHostPort(addr)
+	s := &scenario.Scenario{Name: "check-lab-reverse", Nodes: []scenario.Node{
+		{ID: "C", Role: scenario.RoleClient},
+		{ID: "R", Role: scenario.RoleProxy, Reverse: []scenario.ReverseRoute{{Host: host, To: "O"}}},
+		{ID: "O", Role: scenario.RoleExternal, Addr: addr},
+	}}
+	target := startLab(t, s, "R")
+	rep := runSuite(t, Config{Target: target, Role: RoleReverseProxy, OriginConn: conn, Seq: -1})
+	wantAll(t, rep, RoleReverseProxy)
 }

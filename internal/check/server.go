@@ -85,6 +85,9 @@ func serverCases() []*Case {
 		{ID: "server-response-piv", Section: "RFC 8613 5.4, 8.3, 8.4", Level: MUST,
 			Requirement: "a response protected with the server's own Partial IV verifies with the server's nonce and the request's kid and Partial IV in the AAD",
 			Run:         serverResponsePIV},
+		{ID: "server-proxy-scheme-refused", Section: "RFC 7252 5.7.2, 5.10.2; draft-ietf-core-oscore-capable-proxies 2.4 step 2", Level: MUST,
+			Requirement: "a server that is not a forward-proxy answers a request with Proxy-Scheme 5.05 Proxying Not Supported",
+			Run:         serverProxySchemeRefused},
 		{ID: "server-piv-5-bytes", Section: "RFC 8613 6.1, 7.2.1", Level: MUST,
 			Requirement: "a 5-byte Partial IV (sequence number of 2^32 or more) is accepted",
 			Run:         serverPIV5},
@@ -150,18 +153,11 @@ func serverKIDContext(t *T) {
 }
 
 func serverUnknownKID(t *T) {
-	cs := t.main()
-	if cs == nil {
+	stranger := t.stranger()
+	if stranger == nil {
 		return
 	}
-	p := cs.pc.Params
-	p.SenderID = t.otherKID(cs.oc.AEAD().MaxIDLen())
-	stranger, err := oscore.NewContext("unknown-kid", p)
-	if err != nil {
-		t.Fail("deriving a context for an unknown kid: %v", err)
-		return
-	}
-	x := t.do(&ctxState{pc: cs.pc, oc: stranger}, request(codes.GET, t.cfg.Resource), -1, nil)
+	x := t.do(stranger, request(codes.GET, t.cfg.Resource), -1, nil)
 	t.wantRefused(x, codes.Unauthorized, "Security context not found")
 }
 
@@ -546,4 +542,29 @@ func serverPIV5(t *T) {
 		return
 	}
 	t.Pass("Partial IV %x accepted: %s", x.bind.PIV(), x.describe())
+}
+
+func serverProxySchemeRefused(t *T) {
+	cs := t.main()
+	if cs == nil {
+		return
+	}
+	host, port := t.targetHost()
+	opts := []message.Option{{ID: optURIHost, Value: []byte(host)}, {ID: optProxyScheme, Value: []byte("coap")}}
+	if n, err := strconv.Atoi(port); err == nil {
+		opts = append(opts, uintOpt(optURIPort, uint32(n)))
+	}
+	x := t.get(cs, t.cfg.Resource, -1, nil, opts...)
+	code := x.resp.msg.Code
+	if x.verified {
+		code = x.inner.Code
+	}
+	switch {
+	case !x.got:
+		t.Fail("no response: %v", x.err)
+	case code != codes.ProxyingNotSupported:
+		t.Fail("answered %s, want 5.05", x.describe())
+	default:
+		t.Pass("answered %s", x.describe())
+	}
 }
