@@ -52,13 +52,23 @@ func FuzzUnprotectRequest(f *testing.F) {
 	for _, r := range reqs {
 		f.Add(optionOf(f, r), r.Payload)
 	}
+	cv, ccli, _ := coGroup(f)
+	det, _, _, err := ProtectDeterministicRequest(ccli, decode(f, cv.hex(f, "request.unprotected_message")), nil, ProtectOptions{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h, _ := optionValue(det.Options, OptRequestHash)
+	f.Add(optionOf(f, det), det.Payload)
 	f.Add([]byte{0x39, 0x00, 0x03, 0x44, 0x61, 0x6c, 0x25}, make([]byte, 60))
 	f.Add([]byte{0x3d, 0x01, 0x02, 0x03, 0x04, 0x05, 0x03, 0x44, 0x61, 0x6c}, []byte{1})
+	_, _, srv := crossChecked(f)
+	_, _, csrv := coGroup(f) // with a Deterministic Client
 	f.Fuzz(func(t *testing.T, opt, payload []byte) {
-		_, _, srv := crossChecked(t) // fresh replay windows
+		srv.Recipient([]byte{0x25}).replay.Reset() // a genuine request verifies every time
 		m := message.Message{Code: codes.POST, Token: message.Token{1}, Payload: payload}
 		m.Options = m.Options.Add(message.Option{ID: 9, Value: opt})
-		out, x, rep, err := UnprotectRequest(m, lookupOf(srv))
+		m.Options = m.Options.Add(message.Option{ID: OptRequestHash, Value: h})
+		out, x, rep, err := UnprotectRequest(m, lookupOf(srv, csrv))
 		if rep == nil {
 			t.Fatal("no report")
 		}
@@ -68,7 +78,7 @@ func FuzzUnprotectRequest(f *testing.F) {
 				t.Fatalf("accepted %x / %x", opt, payload)
 			}
 			genuine := false
-			for _, r := range reqs {
+			for _, r := range append(reqs, det) {
 				genuine = genuine || (bytes.Equal(optionOf(t, r), opt) && bytes.Equal(r.Payload, payload))
 			}
 			if !genuine {
@@ -97,8 +107,8 @@ func FuzzUnprotectResponse(f *testing.F) {
 			f.Add(optionOf(f, resp), resp.Payload, r.Options[0].Value[0]&0x20 != 0)
 		}
 	}
+	_, cli, _ := crossChecked(f)
 	f.Fuzz(func(t *testing.T, opt, payload []byte, group bool) {
-		_, cli, _ := crossChecked(t)
 		mode := PairwiseMode // the seeds' requests: group mode PIV 0, pairwise PIV 1
 		_ = cli.SetSenderSeq(1)
 		if group {

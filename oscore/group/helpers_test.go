@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -17,19 +18,31 @@ import (
 // the published and cross-checked Group OSCORE vectors.
 type vectorSet map[string]any
 
+var vectorFile struct {
+	once sync.Once
+	sets []map[string]any
+	err  error
+}
+
+// loadSet returns one set of the vectors, read and parsed once.
 func loadSet(t testing.TB, id string) vectorSet {
 	t.Helper()
-	raw, err := os.ReadFile("testdata/group-oscore-vectors.json")
-	if err != nil {
-		t.Fatal(err)
+	vectorFile.once.Do(func() {
+		raw, err := os.ReadFile("testdata/group-oscore-vectors.json")
+		if err != nil {
+			vectorFile.err = err
+			return
+		}
+		var f struct {
+			Sets []map[string]any `json:"sets"`
+		}
+		vectorFile.err = json.Unmarshal(raw, &f)
+		vectorFile.sets = f.Sets
+	})
+	if vectorFile.err != nil {
+		t.Fatal(vectorFile.err)
 	}
-	var f struct {
-		Sets []map[string]any `json:"sets"`
-	}
-	if err := json.Unmarshal(raw, &f); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range f.Sets {
+	for _, s := range vectorFile.sets {
 		if s["id"] == id {
 			return s
 		}
