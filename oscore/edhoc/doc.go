@@ -23,6 +23,8 @@
 //   - session.go, initiator.go, responder.go: the state machines (5), one
 //     method per protocol step; errors.go: error messages (6).
 //   - oscore.go: EDHOC_Exporter use for OSCORE (A.1).
+//   - fields.go: debug views for tracers: each message's items in wire
+//     order (Field), steps as JSON, redaction of secret steps.
 //   - coap.go: payload framing of the CoAP transport (A.2) and of the
 //     EDHOC + OSCORE request (RFC 9668 3).
 //

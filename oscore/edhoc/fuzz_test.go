@@ -83,6 +83,11 @@ func FuzzParseSmall(f *testing.F) {
 			_ = e.String()
 		}
 		_, _ = ParsePlaintext4(b)
+		_, _ = Message1Fields(b)
+		_, _ = ErrorFields(b)
+		for n := 2; n <= 4; n++ {
+			_, _ = PlaintextFields(n, b)
+		}
 		if first, _, msg, err := ParseRequestPayload(b); err == nil && (len(msg) == 0 || first && len(msg) != len(b)-1) {
 			t.Fatalf("request payload %x split into %x", b, msg)
 		}
