@@ -244,13 +244,12 @@ func originalClass(num uint16) Class {
 
 var registerOnce sync.Once
 
-func init() { RegisterGoCoapOptions() }
-
 // RegisterGoCoapOptions feeds the critical options go-coap does not know
 // (OSCORE 9, EDHOC 21, Uri-Path-Abbrev, Proxy-Cri, Proxy-Scheme-Number) into
-// message.CoapOptionDefs, so that go-coap does not reject them with 4.02
-// before a handler sees the message (stack-notes 2.4 pitfall 1). It runs
-// once, at package initialisation, before any server can read the map;
+// go-coap's process-wide message.CoapOptionDefs, so that go-coap does not
+// reject them with 4.02 (or drop a NON) before a handler sees the message.
+// Importing the package changes nothing: a program calls this once, before
+// it starts any go-coap server or client (the map is read without a lock);
 // calling it again is harmless.
 func RegisterGoCoapOptions() {
 	registerOnce.Do(func() {

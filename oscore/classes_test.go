@@ -1,6 +1,8 @@
 package oscore
 
 import (
+	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -45,6 +47,23 @@ func TestOptionClasses(t *testing.T) {
 			t.Fatal("Options() not sorted")
 		}
 		prev = d.Number
+	}
+}
+
+// TestImportLeavesGoCoapOptionsAlone: importing the package does not touch
+// go-coap's option table; only RegisterGoCoapOptions does. The check runs in
+// a fresh process of this test binary, where no test has registered yet.
+func TestImportLeavesGoCoapOptionsAlone(t *testing.T) {
+	if os.Getenv("OSCORE_IMPORT_PROBE") == "1" {
+		if _, ok := message.CoapOptionDefs[message.OptionID(OptOSCORE)]; ok {
+			t.Fatal("option 9 is in go-coap's table before RegisterGoCoapOptions")
+		}
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestImportLeavesGoCoapOptionsAlone$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "OSCORE_IMPORT_PROBE=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
 	}
 }
 
