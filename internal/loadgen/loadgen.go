@@ -314,10 +314,12 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				} else {
 					res.Exchanges++
 					w := int(at / cfg.Window)
-					for len(res.Windows) <= w {
+					for len(res.Windows) <= w && (cfg.Duration == 0 || time.Duration(w)*cfg.Window < cfg.Duration) {
 						res.Windows = append(res.Windows, 0)
 					}
-					res.Windows[w]++
+					if w < len(res.Windows) {
+						res.Windows[w]++ // exchanges that end after Duration count in no window
+					}
 					if res.Exchanges%MarkEvery == 0 {
 						res.Marks = append(res.Marks, at)
 						if cpu, ok := ProcessCPU(); ok && cpuOK {
