@@ -196,30 +196,34 @@ func TestDedupTableIsBounded(t *testing.T) {
 	}
 }
 
-// A peer that stays silent for PeerIdle is forgotten; beyond MaxPeers a new
-// peer is not served.
+// Beyond MaxPeers a new peer is not served.
 func TestPeersAreBounded(t *testing.T) {
-	s, addr, _ := counting(t, Config{MaxPeers: 2, PeerIdle: 300 * time.Millisecond, Tick: 50 * time.Millisecond})
-	var cs []*net.UDPConn
-	for i := 0; i < 3; i++ {
-		cs = append(cs, dial(t, addr))
-	}
-	for i, c := range cs[:2] {
-		if roundTrip(t, c, encode(t, get(message.Confirmable, uint16(i), "t")), 3*time.Second) == nil {
+	_, addr, _ := counting(t, Config{MaxPeers: 2})
+	for i := 0; i < 2; i++ {
+		if roundTrip(t, dial(t, addr), encode(t, get(message.Confirmable, uint16(i), "t")), 3*time.Second) == nil {
 			t.Fatalf("peer %d not served", i)
 		}
 	}
-	if d := roundTrip(t, cs[2], encode(t, get(message.Confirmable, 9, "t")), 300*time.Millisecond); d != nil {
+	if d := roundTrip(t, dial(t, addr), encode(t, get(message.Confirmable, 9, "t")), 300*time.Millisecond); d != nil {
 		t.Fatal("a third peer was served with MaxPeers 2")
 	}
-	deadline := time.Now().Add(5 * time.Second)
+}
+
+// A peer that stays silent for PeerIdle is forgotten, and makes room for
+// a new one.
+func TestIdlePeersAreForgotten(t *testing.T) {
+	s, addr, _ := counting(t, Config{MaxPeers: 1, PeerIdle: 300 * time.Millisecond, Tick: 50 * time.Millisecond})
+	if roundTrip(t, dial(t, addr), encode(t, get(message.Confirmable, 1, "t")), 3*time.Second) == nil {
+		t.Fatal("first peer not served")
+	}
+	deadline := time.Now().Add(10 * time.Second)
 	for s.Peers() > 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if n := s.Peers(); n != 0 {
 		t.Fatalf("%d idle peers still known", n)
 	}
-	if roundTrip(t, cs[2], encode(t, get(message.Confirmable, 10, "t")), 3*time.Second) == nil {
-		t.Fatal("a new peer not served after the idle ones left")
+	if roundTrip(t, dial(t, addr), encode(t, get(message.Confirmable, 2, "t")), 3*time.Second) == nil {
+		t.Fatal("a new peer not served after the idle one left")
 	}
 }
