@@ -6,6 +6,28 @@
 // Report that a tracer can display without recomputing any cryptography.
 //
 // The package imports nothing of the lab; messages are go-coap message values.
+// Importing it has no side effect. A program that runs go-coap servers or
+// clients calls RegisterGoCoapOptions once, before starting them, so that
+// go-coap passes the OSCORE option (a critical option it does not know) to
+// handlers. Package coaposcore wraps a go-coap server's handler and a
+// client connection with this package.
+//
+// Option order: a message.Options value must be sorted by option number
+// (RFC 7252 3.1 encodes deltas; go-coap encodes the slice in the order
+// given and silently produces garbage otherwise). Build options with
+// Options.Add/Set or sort them stably; every message this package returns
+// has its options sorted, repeated options in their original order, the
+// OSCORE option in its place by number.
+//
+// Concurrency: a Context is safe for concurrent use; each protect takes the
+// next Sender Sequence Number atomically, and the replay window (RFC 8613
+// 7.4) is checked and updated under the Context's lock. A Binding belongs to
+// one request and its responses. The order in which
+// concurrently protected requests reach the peer is the caller's to keep: a
+// request whose Partial IV is overtaken by more than the peer's replay
+// window (32 by default) is refused as a replay, so take the sequence number
+// and send in one step (coaposcore.Client does) and keep one peer's
+// requests in arrival order at the server (go-coap's UDP server does).
 //
 // Map of the files:
 //

@@ -2,6 +2,7 @@ package oscore
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
@@ -50,4 +51,33 @@ func ErrorMessage(req message.Message, err error) (message.Message, bool) {
 		m.Payload = []byte(diag)
 	}
 	return m, true
+}
+
+// PeerError is an unprotected error response from the peer to a protected
+// request: the peer could not, or would not, verify the request (RFC 8613
+// 8.2, 7.4) and says why in its code and diagnostic payload, e.g. 4.01
+// "Replay detected". It is not a verification failure of the response
+// (those are *Error): nothing in it is authenticated, so a client may show
+// it and retry with a fresh request, but must not act on it as on a
+// verified response.
+type PeerError struct {
+	Code       codes.Code
+	Diagnostic string
+}
+
+func (e *PeerError) Error() string {
+	if e.Diagnostic == "" {
+		return "oscore: peer answered " + codeString(e.Code) + " unprotected"
+	}
+	return "oscore: peer answered " + codeString(e.Code) + " " + strconv.Quote(e.Diagnostic) + " unprotected"
+}
+
+// UnprotectedError returns the PeerError of resp, a response to a protected
+// request, when resp is an error response without an OSCORE option (RFC
+// 8613 8.2: the server's answer to a request it could not verify).
+func UnprotectedError(resp message.Message) (*PeerError, bool) {
+	if resp.Options.HasOption(optOSCORE) || resp.Code < codes.BadRequest {
+		return nil, false
+	}
+	return &PeerError{Code: resp.Code, Diagnostic: string(resp.Payload)}, true
 }
