@@ -1,7 +1,6 @@
 package nodes
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"oscore-lab/internal/nodes/udpserver"
 	"oscore-lab/internal/scenario"
+	"oscore-lab/oscore/coaposcore"
 )
 
 // node is one CoAP endpoint: its own UDP socket on 127.0.0.1 and a go-coap
@@ -136,17 +136,9 @@ func (n *node) handle(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool
 }
 
 // writeResponse puts m into go-coap's response. It goes out piggybacked on
-// the ACK of a CON request. w.Message() is used directly: SetResponse with a
-// body would add a Content-Format (stack-notes 2.2).
+// the ACK of a CON request.
 func writeResponse(w *responsewriter.ResponseWriter[*udpClient.Conn], m *message.Message) {
-	wm := w.Message()
-	wm.SetCode(m.Code)
-	wm.ResetOptionsTo(m.Options)
-	if len(m.Payload) > 0 {
-		wm.SetBody(bytes.NewReader(m.Payload))
-	} else {
-		wm.SetBody(nil)
-	}
+	coaposcore.SetResponse(w.Message(), *m)
 }
 
 // copyMessage detaches a pooled go-coap message (stack-notes 2.4 item 8).
