@@ -7,42 +7,23 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/fxamacker/cbor/v2"
 	"oscore-lab/oscore"
 )
 
-// The CBOR structures of Group OSCORE, encoded with the deterministic
+// The CBOR structures of Group OSCORE, built by hand in the deterministic
 // encoding of RFC 8949 4.2.1 (shortest heads), which is what the published
-// vectors use. Byte strings are never nil here: nil would encode as null.
-
-var enc = func() cbor.EncMode {
-	m, err := cbor.EncOptions{}.EncMode()
-	if err != nil {
-		panic(err)
-	}
-	return m
-}()
-
-func bstr(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
-func mustCBOR(v any) []byte {
-	b, err := enc.Marshal(v)
-	if err != nil {
-		panic(fmt.Sprintf("group: CBOR of fixed structure: %v", err)) // only plain values go in
-	}
-	return b
-}
+// vectors use.
 
 // keyInfo is info = [id, id_context, alg, type, L] of RFC 8613 3.2.1, with
 // the Gid as id_context (always a bstr in a group) and alg the Group
 // Encryption Algorithm when set (RFC 10021 2.2, 2.1.9, 2.5.1).
 func keyInfo(id, gid []byte, alg oscore.AEADAlg, typ string, l int) []byte {
-	return mustCBOR([]any{bstr(id), bstr(gid), int(alg), typ, l})
+	b := make([]byte, 0, 16+len(id)+len(gid)+len(typ))
+	b = oscore.AppendCBORBstr(append(b, 0x85), id)
+	b = oscore.AppendCBORBstr(b, gid)
+	b = oscore.AppendCBORInt(b, int(alg))
+	b = oscore.AppendCBORTstr(b, typ)
+	return oscore.AppendCBORInt(b, l)
 }
 
 func keyInfoDiag(id, gid []byte, alg oscore.AEADAlg, typ string, l int) string {
@@ -52,8 +33,22 @@ func keyInfoDiag(id, gid []byte, alg oscore.AEADAlg, typ string, l int) string {
 // keystreamInfo is the 4-element info of RFC 10021 4.2: [id, id_context,
 // type (true for a request), L].
 func keystreamInfo(id, gid []byte, request bool, l int) []byte {
-	return mustCBOR([]any{bstr(id), bstr(gid), request, l})
+	b := make([]byte, 0, 12+len(id)+len(gid))
+	b = oscore.AppendCBORBstr(append(b, 0x84), id)
+	b = oscore.AppendCBORBstr(b, gid)
+	t := byte(cborFalse)
+	if request {
+		t = cborTrue
+	}
+	return oscore.AppendCBORInt(append(b, t), l)
 }
+
+// CBOR simple values.
+const (
+	cborFalse = 0xf4
+	cborTrue  = 0xf5
+	cborNull  = 0xf6
+)
 
 func keystreamInfoDiag(id, gid []byte, request bool, l int) string {
 	return fmt.Sprintf("[h'%x', h'%x', %t, %d]", id, gid, request, l)
@@ -119,8 +114,19 @@ type aadInput struct {
 // options, request_kid_context, OSCORE_option, sender_cred, gm_cred]
 // (RFC 10021 3.4). OSCORE_option is the final option value of this message.
 func (c *Context) aadArray(in *aadInput) []byte {
-	return mustCBOR([]any{1, c.p.algs(), bstr(in.reqKID), bstr(in.reqPIV), bstr(in.options),
-		bstr(in.reqKIDContext), bstr(in.optVal), bstr(in.senderCred), bstr(c.p.GMCred)})
+	n := 32 + len(in.reqKID) + len(in.reqPIV) + len(in.options) + len(in.reqKIDContext) + len(in.optVal) + len(in.senderCred) + len(c.p.GMCred)
+	b := append(make([]byte, 0, n), 0x89, 0x01, 0x84)
+	for _, a := range [...]int{int(c.p.AEAD), int(c.p.GroupEnc), int(c.p.Sig), int(c.p.KeyAgreement)} {
+		if a == 0 { // not set: null (RFC 10021 3.4)
+			b = append(b, cborNull)
+		} else {
+			b = oscore.AppendCBORInt(b, a)
+		}
+	}
+	for _, v := range [...][]byte{in.reqKID, in.reqPIV, in.options, in.reqKIDContext, in.optVal, in.senderCred, c.p.GMCred} {
+		b = oscore.AppendCBORBstr(b, v)
+	}
+	return b
 }
 
 func (c *Context) aadDiag(in *aadInput, senderFP string) string {
@@ -143,7 +149,8 @@ func (c *Context) aadDiag(in *aadInput, senderFP string) string {
 // h”, external_aad] with external_aad = bstr .cbor aad_array (RFC 9052
 // 5.3; RFC 10021 3.4, both modes).
 func encStructure(aadArray []byte) []byte {
-	return mustCBOR([]any{"Encrypt0", []byte{}, aadArray})
+	b := oscore.AppendCBORTstr(append(make([]byte, 0, 16+len(aadArray)), 0x83), "Encrypt0")
+	return oscore.AppendCBORBstr(append(b, 0x40), aadArray)
 }
 
 // countersignStructure is what the countersignature signs (RFC 10021 3.1;
@@ -152,7 +159,9 @@ func encStructure(aadArray []byte) []byte {
 // form that the published vector and the interoperable implementations use
 // (docs/group-oscore.md).
 func countersignStructure(aadArray, ciphertext []byte) []byte {
-	return mustCBOR([]any{"CounterSignature0", []byte{}, []byte{}, aadArray, ciphertext})
+	b := oscore.AppendCBORTstr(append(make([]byte, 0, 32+len(aadArray)+len(ciphertext)), 0x85), "CounterSignature0")
+	b = oscore.AppendCBORBstr(append(b, 0x40, 0x40), aadArray)
+	return oscore.AppendCBORBstr(b, ciphertext)
 }
 
 func countersignDiag(aadArray, ciphertext []byte) string {
@@ -164,4 +173,13 @@ func xor(dst, a, b []byte) []byte {
 		dst = append(dst, a[i]^b[i])
 	}
 	return dst
+}
+
+// bstr turns nil into an empty byte string, for values that report "h''"
+// rather than nothing.
+func bstr(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
