@@ -175,7 +175,7 @@ func xor(dst, a, b []byte) []byte {
 	return dst
 }
 
-// bstr turns nil into an empty byte string, for values that report "h''"
+// bstr turns nil into an empty byte string, for values that report "h”"
 // rather than nothing.
 func bstr(b []byte) []byte {
 	if b == nil {
