@@ -34,3 +34,20 @@ func FuzzIncomingRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCRI feeds arbitrary Proxy-Cri values to the CRI decoder
+// (draft-ietf-core-href): it returns a request or an error, never panics,
+// and a host it returns is never empty.
+func FuzzParseCRI(f *testing.F) {
+	f.Add(criExampleCom)
+	f.Add(hx("832082440102030419163380"))
+	f.Add(hx("822082f46161"))
+	f.Add(hx("85208163636f6d8080f6"))
+	f.Add(hx("9f20ff"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := parseCRI(b)
+		if err == nil && c.host == "" {
+			t.Fatalf("%x: no error and no host", b)
+		}
+	})
+}

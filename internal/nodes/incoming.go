@@ -35,6 +35,10 @@ const (
 	optBlock2      = 23
 	optProxyURI    = 35
 	optProxyScheme = 39
+
+	optURIPathAbbrev     = oscore.OptURIPathAbbrev     // draft-ietf-core-uri-path-abbrev (provisional 13)
+	optProxyCRI          = oscore.OptProxyCRI          // draft-ietf-core-href (TBD235)
+	optProxySchemeNumber = oscore.OptProxySchemeNumber // draft-ietf-core-href (TBD239)
 )
 
 // maxPasses bounds the loop of the incoming-request steps (a hostile
@@ -133,7 +137,7 @@ func (in *incoming) decide(step, outcome string, code codes.Code) {
 // (a) to (c))?
 func (in *incoming) step1() int {
 	var names []string
-	for _, num := range []uint16{optProxyURI, optProxyScheme, optURIHost, optURIPort, optURIPath} {
+	for _, num := range []uint16{optProxyURI, optProxyCRI, optProxyScheme, optProxySchemeNumber, optURIHost, optURIPort, optURIPath, optURIPathAbbrev} {
 		if in.req.Options.HasOption(message.OptionID(num)) {
 			names = append(names, oscore.OptionName(num))
 		}
@@ -146,22 +150,32 @@ func (in *incoming) step1() int {
 	return 2
 }
 
-// Step 2: forward-proxy options (Proxy-Uri, or Proxy-Scheme with the Uri-*
-// options) need a forward-proxy; anything else is RFC 7252 5.10.2's 5.05.
+// Step 2: forward-proxy options (set (a): Proxy-Uri or Proxy-Cri; set (b):
+// Proxy-Scheme or Proxy-Scheme-Number with the Uri-* options; draft 1.1)
+// need a forward-proxy; anything else is RFC 7252 5.10.2's 5.05.
+// draft-ietf-core-href has Proxy-Cri and Proxy-Scheme-Number "used
+// analogously" to Proxy-Uri and Proxy-Scheme, and a request with both
+// Proxy-Scheme and Proxy-Scheme-Number rejected.
 func (in *incoming) step2() (int, *reply) {
-	hasURI := in.req.Options.HasOption(optProxyURI)
-	hasScheme := in.req.Options.HasOption(optProxyScheme)
-	if !hasURI && !hasScheme {
-		in.decide("2->3", "Step 2: no Proxy-Uri or Proxy-Scheme (sets a, b absent) -> step 3", 0)
+	var present []string
+	for _, num := range []uint16{optProxyURI, optProxyCRI, optProxyScheme, optProxySchemeNumber} {
+		if in.req.Options.HasOption(message.OptionID(num)) {
+			present = append(present, oscore.OptionName(num))
+		}
+	}
+	if len(present) == 0 {
+		in.decide("2->3", "Step 2: no Proxy-Uri, Proxy-Cri, Proxy-Scheme or Proxy-Scheme-Number (sets a, b absent) -> step 3", 0)
 		return 3, nil
 	}
-	which := "Proxy-Scheme"
-	if hasURI {
-		which = "Proxy-Uri"
-	}
+	which := strings.Join(present, " and ")
 	if !in.cfg.Forward {
 		in.decide("2", fmt.Sprintf("Step 2: %s present but %s is not a forward-proxy -> 5.05 Proxying Not Supported", which, in.n.id), codes.ProxyingNotSupported)
 		return 0, in.fail(codes.ProxyingNotSupported, "", "forward-proxy options at a node that is not a forward-proxy", "2.4 step 2; RFC 7252 5.10.2")
+	}
+	if in.req.Options.HasOption(optProxyScheme) && in.req.Options.HasOption(optProxySchemeNumber) {
+		why := "Proxy-Scheme and Proxy-Scheme-Number in one request"
+		in.decide("2", "Step 2: "+why+" -> 4.00 Bad Request (draft-ietf-core-href: servers MUST reject it)", codes.BadRequest)
+		return 0, in.fail(codes.BadRequest, why, why, "draft-ietf-core-href, Proxy-Scheme-Number")
 	}
 	if scheme := in.forwardScheme(); scheme != "coap" {
 		why := fmt.Sprintf("scheme %q is not one %s forwards to (it speaks CoAP over UDP)", scheme, in.n.id)
@@ -179,11 +193,22 @@ func (in *incoming) step2() (int, *reply) {
 // forwardScheme is the scheme the forward-proxy request names: Proxy-Uri's,
 // or Proxy-Scheme (RFC 7252 5.10.2), in lower case.
 func (in *incoming) forwardScheme() string {
+	if v, err := in.req.Options.GetBytes(optProxyCRI); err == nil {
+		c, err := parseCRI(v)
+		if err != nil {
+			return "coap" // step 4 answers the malformed CRI with 4.00
+		}
+		return c.scheme
+	}
 	if s, err := in.req.Options.GetString(optProxyURI); err == nil {
 		if u, err := url.Parse(s); err == nil {
 			return strings.ToLower(u.Scheme)
 		}
 		return ""
+	}
+	if in.req.Options.HasOption(optProxySchemeNumber) {
+		n, _ := in.req.Options.GetUint32(optProxySchemeNumber)
+		return schemeOfNumber(uint64(n))
 	}
 	s, _ := in.req.Options.GetString(optProxyScheme)
 	return strings.ToLower(s)
@@ -215,7 +240,10 @@ func (in *incoming) step3() int {
 		return 5
 	}
 	host, _ := in.req.Options.GetString(optURIHost)
-	path := uriPath(in.req.Options)
+	path, err := requestPath(in.req.Options)
+	if err != nil {
+		path = uriPath(in.req.Options)
+	}
 	r := matchRoute(in.cfg.Reverse, host, path)
 	if r == nil {
 		in.decide("3->5", fmt.Sprintf("Step 3: Uri-Host %q, path /%s match no reverse route -> step 5 (local request)", host, strings.Join(path, "/")), 0)
@@ -329,12 +357,38 @@ func (in *incoming) step5() (int, *reply) {
 		in.decide("5->6", "Step 5: OSCORE option present -> step 6", 0)
 		return 6, nil
 	}
+	if num, ok := unknownCritical(in.req.Options); ok {
+		why := fmt.Sprintf("unrecognised critical option %d", num)
+		in.decide("5", "Step 5: no OSCORE option left, but "+why+" -> 4.02 Bad Option (RFC 7252 5.4.1)", codes.BadOption)
+		return 0, in.fail(codes.BadOption, fmt.Sprintf("Unrecognised critical option %d", num), why, "RFC 7252 5.4.1")
+	}
 	if in.cfg.Role != scenario.RoleServer {
 		in.decide("5", fmt.Sprintf("Step 5: no OSCORE option and no application at %s -> 4.04 Not Found", in.n.id), codes.NotFound)
 		return 0, in.fail(codes.NotFound, "", "no application for the request", "2.4 step 5")
 	}
-	in.decide("5", "Step 5: no OSCORE option left -> deliver "+in.req.Code.String()+" /"+strings.Join(uriPath(in.req.Options), "/")+" to the application", 0)
-	return 0, in.deliver()
+	path, err := requestPath(in.req.Options)
+	if err != nil {
+		in.decide("5", "Step 5: "+err.Error()+" -> 4.02 Bad Option (draft-ietf-core-uri-path-abbrev: never 4.04)", codes.BadOption)
+		return 0, in.fail(codes.BadOption, err.Error(), err.Error(), "draft-ietf-core-uri-path-abbrev")
+	}
+	in.decide("5", "Step 5: no OSCORE option left -> deliver "+in.req.Code.String()+" /"+strings.Join(path, "/")+" to the application", 0)
+	return 0, in.deliver(path)
+}
+
+// unknownCritical finds a critical option (odd number, RFC 7252 5.4.6) that
+// the lab does not recognise: RFC 7252 5.4.1 answers it with 4.02, for
+// Non-confirmable requests too (as draft-ietf-core-uri-path-abbrev updates
+// RFC 7252 5.4.1).
+func unknownCritical(opts message.Options) (uint16, bool) {
+	for _, o := range opts {
+		num := uint16(o.ID)
+		if num&1 == 1 {
+			if _, known := oscore.LookupOption(num); !known {
+				return num, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // Step 6: remove one layer with the context the OSCORE option names, under
@@ -445,6 +499,13 @@ func (in *incoming) acceptable(prev string) (bool, string) {
 // the request names its own destination address and, without Uri-Port,
 // its destination port (RFC 7252 6.5 steps 3 and 5): this node itself.
 func (in *incoming) forwardAuthority() (string, string, error) {
+	if v, err := in.req.Options.GetBytes(optProxyCRI); err == nil {
+		c, err := parseCRI(v)
+		if err != nil {
+			return "", "", err
+		}
+		return c.host, firstNonEmpty(c.port, defaultPort(c.scheme)), nil
+	}
 	if s, err := in.req.Options.GetString(optProxyURI); err == nil {
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" {
@@ -456,8 +517,7 @@ func (in *incoming) forwardAuthority() (string, string, error) {
 		}
 		return u.Hostname(), port, nil
 	}
-	scheme, _ := in.req.Options.GetString(optProxyScheme)
-	host, port := "", defaultPort(strings.ToLower(scheme))
+	host, port := "", defaultPort(in.forwardScheme())
 	if h, err := in.req.Options.GetString(optURIHost); err == nil {
 		host = h
 	} else if in.n.addr != nil {
@@ -490,7 +550,26 @@ func (in *incoming) consumeForwardOptions(keep bool) {
 		return
 	}
 	opts := in.req.Options
-	if s, err := opts.GetString(optProxyURI); err == nil {
+	if v, err := opts.GetBytes(optProxyCRI); err == nil {
+		// Proxy-Cri takes precedence over Proxy-Uri and the Uri-* options
+		// (draft-ietf-core-href), which it replaces.
+		opts = opts.Remove(optProxyCRI).Remove(optProxyURI).Remove(optURIHost).Remove(optURIPort).Remove(optURIPath).Remove(optURIQuery)
+		if c, err := parseCRI(v); err == nil {
+			if !c.ip {
+				opts, _, _ = opts.SetString(make([]byte, len(c.host)), optURIHost, c.host)
+			}
+			if c.port != "" {
+				p, _ := strconv.Atoi(c.port)
+				opts, _, _ = opts.SetUint32(make([]byte, 4), optURIPort, uint32(p))
+			}
+			for _, seg := range c.path {
+				opts, _, _ = opts.AddString(make([]byte, len(seg)), optURIPath, seg)
+			}
+			for _, arg := range c.query {
+				opts, _, _ = opts.AddString(make([]byte, len(arg)), optURIQuery, arg)
+			}
+		}
+	} else if s, err := opts.GetString(optProxyURI); err == nil {
 		opts = opts.Remove(optProxyURI)
 		if u, err := url.Parse(s); err == nil {
 			buf := make([]byte, 256)
@@ -510,7 +589,7 @@ func (in *incoming) consumeForwardOptions(keep bool) {
 			}
 		}
 	}
-	opts = opts.Remove(optProxyScheme)
+	opts = opts.Remove(optProxyScheme).Remove(optProxySchemeNumber)
 	in.req.Options = opts
 }
 
@@ -519,6 +598,7 @@ func (in *incoming) consumeForwardOptions(keep bool) {
 func (in *incoming) consumeReverseOptions() {
 	opts := in.req.Options.Remove(optURIHost).Remove(optURIPort)
 	if in.route != nil && len(in.route.PathPrefix) > 0 {
+		opts = expandPathAbbrev(opts)
 		rest := uriPath(opts)[len(in.route.PathPrefix):]
 		opts = opts.Remove(optURIPath)
 		for _, seg := range rest {

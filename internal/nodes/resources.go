@@ -120,8 +120,8 @@ func resourceFor(cfg *scenario.Node, path string) (builtin, string, bool) {
 // deliver hands the request to the application (draft 2.4 step 5). The
 // answer is an ordinary CoAP response, protected like any other on the way
 // out (RFC 8613 8.3).
-func (in *incoming) deliver() *reply {
-	path := strings.Join(uriPath(in.req.Options), "/")
+func (in *incoming) deliver(segs []string) *reply {
+	path := strings.Join(segs, "/")
 	method := in.req.Code.String()
 	res, name, ok := resourceFor(in.cfg, path)
 	var resp message.Message
