@@ -3,6 +3,7 @@ package group
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -124,4 +125,79 @@ func TestDeterministicRefusals(t *testing.T) {
 func withMethod(m message.Message, c codes.Code) message.Message {
 	m.Code = c
 	return m
+}
+
+// TestEdwardsPointsWithoutMontgomeryForm: Ed25519 keys with y = 1 (the
+// identity) or y = -1 have no usable X25519 form; pairwise keys with such a
+// member are refused (RFC 10021 2.5.2.1: MUST abort), while the
+// credential itself parses.
+func TestEdwardsPointsWithoutMontgomeryForm(t *testing.T) {
+	v, cli, _ := crossChecked(t)
+	identity := make([]byte, 32)
+	identity[0] = 1
+	minusOne := bytes.Repeat([]byte{0xff}, 32)
+	minusOne[0], minusOne[31] = 0xec, 0x7f
+	for i, x := range [][]byte{identity, minusOne} {
+		ccs := v.hex(t, "common_context.client_cred_ccs")
+		bad := append(append([]byte{}, ccs[:len(ccs)-32]...), x...)
+		r, err := cli.AddRecipient([]byte{byte(0x60 + i)}, bad)
+		if err != nil {
+			t.Fatalf("point %d: %v", i, err)
+		}
+		if _, _, _, err := r.PairwiseKeys(); err == nil || !strings.Contains(err.Error(), "2.5.2.1") {
+			t.Fatalf("point %d: pairwise keys: %v", i, err)
+		}
+		if _, _, _, err := ProtectRequest(cli, getTemp(), ProtectOptions{Mode: PairwiseMode, To: []byte{byte(0x60 + i)}}); err == nil {
+			t.Fatalf("point %d: pairwise request protected", i)
+		}
+	}
+}
+
+// TestSilentServer: a member without Sender Context verifies group-mode
+// requests and sends nothing (RFC 10021 2.2).
+func TestSilentServer(t *testing.T) {
+	v, cli, _ := crossChecked(t)
+	silent := member(t, v, "silent", nil, nil, nil, map[string][]byte{"\x25": v.hex(t, "common_context.client_cred_ccs")})
+	req, _, _, _ := ProtectRequest(cli, getTemp(), ProtectOptions{})
+	_, x, _, err := UnprotectRequest(req, lookupOf(silent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ProtectResponse(x, content215(), ProtectOptions{}); err == nil {
+		t.Fatal("a silent server responded")
+	}
+	preq, _, _, _ := ProtectRequest(cli, getTemp(), ProtectOptions{Mode: PairwiseMode, To: []byte{0x52}})
+	if _, _, _, err := UnprotectRequest(preq, lookupOf(silent)); err == nil {
+		t.Fatal("a silent server read a pairwise request")
+	}
+}
+
+// TestMultiResponsePairwise: a pairwise request marked as drawing several
+// responses (a proxy relaying them) accepts the server's later responses
+// in Partial IV order (RFC 10021 5.1, 5.3.1).
+func TestMultiResponsePairwise(t *testing.T) {
+	_, cli, srv := crossChecked(t)
+	req, cx, _, _ := ProtectRequest(cli, getTemp(), ProtectOptions{Mode: PairwiseMode, To: []byte{0x52}})
+	cx.SetMultiResponse()
+	_, sx, _, err := UnprotectRequest(req, lookupOf(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resps []message.Message
+	for range 3 {
+		r, _, err := ProtectResponse(sx, content215(), ProtectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resps = append(resps, r)
+	}
+	for i, r := range []message.Message{resps[0], resps[2], resps[1]} {
+		_, _, err := UnprotectResponse(cx, r)
+		if (err == nil) != (i < 2) {
+			t.Fatalf("response %d: %v", i, err)
+		}
+	}
+	if n := cx.ResponseNumber(cx.Peer()); n != 1 {
+		t.Fatalf("Response Number %d, want 1", n)
+	}
 }

@@ -139,36 +139,30 @@ func TestCrossCheckedMessages(t *testing.T) {
 	}
 	check("verified pairwise request", srep, mv, false)
 
-	resp, rrep, err = ProtectResponse(sx, content215(), ProtectOptions{})
-	if err != nil {
-		t.Fatal(err)
+	// The response without kid, then (to a fresh request with the same
+	// Partial IV) with kid 52; both reuse the request nonce.
+	respond := func(name string, sx *Exchange, cx *Exchange, o ProtectOptions) {
+		t.Helper()
+		resp, rrep, err := ProtectResponse(sx, content215(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mv := msgs(name)
+		equalHex(t, name+" option", optionOf(t, resp), mv.hex(t, "oscore_option"))
+		equalHex(t, name+" payload", resp.Payload, mv.hex(t, "payload"))
+		check(name, rrep, mv, false)
+		_, crep, err := UnprotectResponse(cx, resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("verified "+name, crep, mv, false)
 	}
-	mv = msgs("pairwise_response")
-	equalHex(t, "pairwise response option", optionOf(t, resp), mv.hex(t, "oscore_option"))
-	equalHex(t, "pairwise response payload", resp.Payload, mv.hex(t, "payload"))
-	check("pairwise response", rrep, mv, false)
-	if _, crep, err = UnprotectResponse(cx, resp); err != nil {
-		t.Fatal(err)
-	}
-	check("verified pairwise response", crep, mv, false)
-
-	// The same response with kid 52 (ResponsePIV off: the nonce is the request's).
+	respond("pairwise_response", sx, cx, ProtectOptions{})
 	_, cli, srv = crossChecked(t)
 	_ = cli.SetSenderSeq(5)
 	req, cx, _, _ = ProtectRequest(cli, getTemp(), ProtectOptions{Mode: PairwiseMode, To: []byte{0x52}})
-	_, sx, _, err = UnprotectRequest(req, lookupOf(srv))
-	if err != nil {
+	if _, sx, _, err = UnprotectRequest(req, lookupOf(srv)); err != nil {
 		t.Fatal(err)
 	}
-	resp, rrep, err = ProtectResponse(sx, content215(), ProtectOptions{IncludeKID: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mv = msgs("pairwise_response_with_kid")
-	equalHex(t, "pairwise response with kid option", optionOf(t, resp), mv.hex(t, "oscore_option"))
-	equalHex(t, "pairwise response with kid payload", resp.Payload, mv.hex(t, "payload"))
-	check("pairwise response with kid", rrep, mv, false)
-	if _, _, err = UnprotectResponse(cx, resp); err != nil {
-		t.Fatal(err)
-	}
+	respond("pairwise_response_with_kid", sx, cx, ProtectOptions{IncludeKID: true})
 }
