@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"oscore-lab/internal/peerctx"
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
+	"oscore-lab/web"
 )
 
 const checkSynopsis = `check -target udp://HOST:PORT -role server|forward-proxy|oscore-proxy|reverse-proxy
@@ -89,7 +91,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := check.Write(w, rep, *format); err != nil {
+	if err := writeCheckReport(ctx, w, rep, *format); err != nil {
 		return err
 	}
 	if tf != nil {
@@ -154,4 +156,17 @@ func checkConfig(target, role, ctxFile, aiocoapDir, libcoapFile string) (check.C
 		return cfg, usageError{err}
 	}
 	return cfg, nil
+}
+
+// writeCheckReport renders the report; HTML puts it above the lab's viewer
+// of the run's trace, each case linked to its first message.
+func writeCheckReport(ctx context.Context, w io.Writer, rep *check.Report, format string) error {
+	if format != "html" {
+		return check.Write(w, rep, format)
+	}
+	var frag bytes.Buffer
+	if err := check.WriteHTMLFragment(&frag, rep, true); err != nil {
+		return err
+	}
+	return web.WriteCheckReport(ctx, w, rep.Trace, frag.String())
 }

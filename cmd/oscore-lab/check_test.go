@@ -160,7 +160,9 @@ func TestCheckFailsAgainstSilence(t *testing.T) {
 	}
 	b, _ := os.ReadFile(htmlOut)
 	html := string(b)
-	for _, want := range []string{`id="trace-server-aead-10" open`, "check -&gt; target  CON POST", "is the target up?"} {
+	for _, want := range []string{`id="trace-server-aead-10" open`, "check -&gt; target  CON POST", "is the target up?",
+		`id="trace-data"`, // case 1: its start note, the layer applied, then its first datagram, seq 3
+		`<a href="#msg=3" data-testid="check-case-link">server-aead-10</a>`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("html report lacks %q", want)
 		}

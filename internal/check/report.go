@@ -182,47 +182,84 @@ func parseSeconds(d string) (string, error) {
 	return fmt.Sprintf("%.3f", v), nil
 }
 
-// htmlPage is the self-contained HTML report: the case table, and under
-// each case its exchange as the lab's sequence text (open for failures).
-var htmlPage = template.Must(template.New("report").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>oscore-lab check {{.R.Role}} {{.R.Target}}</title>
+// htmlFragment is the report as HTML: the summary, the case table and each
+// case's trace in the lab's text rendering (failing cases open). With a
+// viewer on the page, each case links to its first datagram (#msg=SEQ).
+var htmlFragment = template.Must(template.New("fragment").Parse(`<div class="check">
 <style>
-body{font:15px/1.4 system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;width:100%}
-td,th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
-.pass{color:#176b2c}.fail{color:#b00020;font-weight:bold}.skip{color:#777}
-pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:13px}
-summary{cursor:pointer}
-</style></head><body>
+.check{font:15px/1.4 system-ui,sans-serif;margin:1em 2em;color:#222}
+.check table{border-collapse:collapse;width:100%}
+.check td,.check th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
+.check .pass{color:#176b2c}.check .fail{color:#b00020;font-weight:bold}.check .skip{color:#777}
+.check pre{background:#f6f6f6;padding:.8em;overflow-x:auto;font-size:13px}
+.check summary{cursor:pointer}
+</style>
 <h1>oscore-lab check: {{.R.Role}} at {{.R.Target}}</h1>
-<p>{{.R.Summary.Pass}} passed, {{.R.Summary.Fail}} failed, {{.R.Summary.Skip}} skipped in {{.R.Elapsed}};
+<p data-testid="check-summary">{{.R.Summary.Pass}} passed, {{.R.Summary.Fail}} failed, {{.R.Summary.Skip}} skipped in {{.R.Elapsed}};
 {{if .R.Summary.OK}}every MUST case passed or was skipped{{else}}{{.R.Summary.MustFailed}} MUST case(s) failed{{end}}.
-Started {{.R.Started.Format "2006-01-02 15:04:05 UTC"}}.</p>
+Started {{.R.Started.Format "2006-01-02 15:04:05 UTC"}}.{{if .Viewer}} A case's name opens its first message in the sequence diagram and the inspector below.{{end}}</p>
 <table><thead><tr><th>Result</th><th>Level</th><th>Case</th><th>Requirement</th><th>Section</th><th>Reason</th></tr></thead><tbody>
-{{range .Cases}}<tr id="{{.C.ID}}"><td class="{{.C.Result}}">{{.C.Result}}</td><td>{{.C.Level}}</td><td><a href="#trace-{{.C.ID}}">{{.C.ID}}</a></td>
+{{range .Cases}}<tr id="{{.C.ID}}" data-testid="check-case" data-result="{{.C.Result}}"><td class="{{.C.Result}}">{{.C.Result}}</td><td>{{.C.Level}}</td>
+<td>{{if .Link}}<a href="{{.Link}}" data-testid="check-case-link">{{.C.ID}}</a>{{else}}<a href="#trace-{{.C.ID}}">{{.C.ID}}</a>{{end}}</td>
 <td>{{.C.Requirement}}</td><td>{{.C.Section}}</td><td>{{.C.Reason}}</td></tr>
 {{end}}</tbody></table>
-<h2>Traces</h2>
+<details><summary>Each case's trace as text</summary>
 {{range .Cases}}<details id="trace-{{.C.ID}}"{{if eq .C.Result "fail"}} open{{end}}><summary><span class="{{.C.Result}}">{{.C.Result}}</span> {{.C.ID}}: {{.C.Reason}}</summary>
 <pre>{{.Trace}}</pre></details>
-{{end}}
-</body></html>
+{{end}}</details>
+</div>
 `))
 
-// WriteHTML writes one self-contained HTML file (no scripts, no external
-// resources): the case table and each case's trace, failing cases open.
-func WriteHTML(w io.Writer, r *Report) error {
+// WriteHTMLFragment writes the report as an HTML fragment; with viewer,
+// case names link to #msg=SEQ of the case's first datagram in r.Trace.
+func WriteHTMLFragment(w io.Writer, r *Report, viewer bool) error {
 	type row struct {
 		C     CaseResult
 		Trace string
+		Link  string
 	}
 	data := struct {
-		R     *Report
-		Cases []row
-	}{R: r}
+		R      *Report
+		Viewer bool
+		Cases  []row
+	}{R: r, Viewer: viewer}
 	for _, c := range r.Cases {
-		data.Cases = append(data.Cases, row{C: c, Trace: traceText(r, c)})
+		rw := row{C: c, Trace: traceText(r, c)}
+		if viewer {
+			if seq := firstDatagram(r, c); seq > 0 {
+				rw.Link = fmt.Sprintf("#msg=%d", seq)
+			}
+		}
+		data.Cases = append(data.Cases, rw)
 	}
-	return htmlPage.Execute(w, data)
+	return htmlFragment.Execute(w, data)
+}
+
+// firstDatagram is the trace sequence number of the case's first datagram.
+func firstDatagram(r *Report, c CaseResult) uint64 {
+	if r.Trace == nil {
+		return 0
+	}
+	for _, e := range r.Trace.Events {
+		if e.Exchange == c.Exchange && e.Type == trace.TypeDatagram {
+			return e.Seq
+		}
+	}
+	return 0
+}
+
+// WriteHTML writes the report as one self-contained HTML page without the
+// viewer (no scripts): the fragment in a page of its own. The command's
+// -format html puts the fragment above the lab's viewer instead
+// (web.WriteCheckReport).
+func WriteHTML(w io.Writer, r *Report) error {
+	if _, err := fmt.Fprintf(w, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>oscore-lab check %s %s</title></head><body>\n",
+		template.HTMLEscapeString(r.Role), template.HTMLEscapeString(r.Target)); err != nil {
+		return err
+	}
+	if err := WriteHTMLFragment(w, r, false); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "</body></html>\n")
+	return err
 }

@@ -123,6 +123,11 @@ function deepLinks() {
   store.subscribe('select', (seq) => {
     history.replaceState(null, '', seq ? `#msg=${seq}` : location.pathname + location.search);
   });
+  // A link inside the page (a check report's case) changes the hash only.
+  window.addEventListener('hashchange', () => {
+    const seq = Number((location.hash.match(/msg=(\d+)/) || [])[1]);
+    if (seq && store.bySeq.has(seq) && store.selected !== seq) store.select(seq);
+  });
   const want = Number((location.hash.match(/msg=(\d+)/) || [])[1]);
   if (!want) return;
   const off = store.subscribe('events', () => {
