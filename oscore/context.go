@@ -42,7 +42,8 @@ type Context struct {
 	sealer       cipher.AEAD  // sender key
 	opener       cipher.AEAD  // recipient key
 	maxPT        uint64       // longest plaintext the AEAD accepts (see maxPlaintext)
-	seq          atomic.Uint64
+	seq          atomic.Uint64 // next Sender Sequence Number
+	fresh        atomic.Uint64 // lowest number never used: every number below went out under these keys
 	replay       *replayWindow
 }
 
@@ -173,8 +174,26 @@ func (c *Context) Derivation() Derivation {
 func (c *Context) SenderSeq() uint64 { return c.seq.Load() }
 
 // SetSenderSeq pins the next Sender Sequence Number (for reproducible
-// demos and test vectors). Numbers above 2^40-1 are refused (RFC 8613 7.2.1).
+// demos and test vectors). Numbers above 2^40-1 are refused (RFC 8613
+// 7.2.1), and so is a number this context has already used: an AEAD nonce
+// must not be used twice with one key (RFC 8613 7.2), so the number may
+// move forward, never back (ErrSequenceReused).
 func (c *Context) SetSenderSeq(n uint64) error {
+	if n > MaxSequenceNumber {
+		return fmt.Errorf("oscore: context %q: sender sequence number %d exceeds 2^40-1", c.name, n)
+	}
+	if f := c.fresh.Load(); n < f {
+		return fmt.Errorf("oscore: context %q: sender sequence number %d was already used with these keys (the lowest unused is %d): %w", c.name, n, f, ErrSequenceReused)
+	}
+	c.seq.Store(n)
+	return nil
+}
+
+// ReuseSenderSeq makes the next protect use n even if it was used before:
+// the same key and nonce twice, which RFC 8613 7.2 forbids. It exists to
+// show what that costs (the XOR of two plaintexts leaks); after that one
+// message the numbers resume above every number used.
+func (c *Context) ReuseSenderSeq(n uint64) error {
 	if n > MaxSequenceNumber {
 		return fmt.Errorf("oscore: context %q: sender sequence number %d exceeds 2^40-1", c.name, n)
 	}
@@ -182,16 +201,35 @@ func (c *Context) SetSenderSeq(n uint64) error {
 	return nil
 }
 
+// FreshSeq is the lowest Sender Sequence Number this context has never
+// used; every number below it went out with these keys.
+func (c *Context) FreshSeq() uint64 { return c.fresh.Load() }
+
+// ErrSequenceReused: a pin would move the Sender Sequence Number back to a
+// number already used with the same keys (RFC 8613 7.2).
+var ErrSequenceReused = errors.New("an AEAD nonce must not be used twice with one key (RFC 8613 7.2)")
+
 // nextSeq takes a Sender Sequence Number atomically, so that concurrent
 // protects never share a nonce (RFC 8613 7.2.1). It fails once the number
-// space is used up.
+// space is used up. A number below FreshSeq (set by ReuseSenderSeq) is
+// used once; the next one is FreshSeq.
 func (c *Context) nextSeq() (uint64, error) {
 	for {
 		cur := c.seq.Load()
 		if cur > MaxSequenceNumber {
 			return 0, ErrSequenceExhausted.withDetail(fmt.Sprintf("context %q", c.name))
 		}
-		if c.seq.CompareAndSwap(cur, cur+1) {
+		next := cur + 1
+		if f := c.fresh.Load(); cur < f {
+			next = f
+		}
+		if c.seq.CompareAndSwap(cur, next) {
+			for {
+				f := c.fresh.Load()
+				if f > cur || c.fresh.CompareAndSwap(f, cur+1) {
+					break
+				}
+			}
 			return cur, nil
 		}
 	}
