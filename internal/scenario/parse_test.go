@@ -96,6 +96,8 @@ func TestParseErrors(t *testing.T) {
 		{`"master_secret": "00112233445566778899aabbccddeeff"`, `"master_secret": "00112233445566778899aabbccddeeff", "seq": {"P": 1}`, `scenario: contexts[0].seq.P: node "P" is not an end of this context`},
 		{`"master_secret": "00112233445566778899aabbccddeeff"`, `"master_secret": "00112233445566778899aabbccddeeff", "seq": {"C": 1099511627776}`, `scenario: contexts[0].seq.C: 1099511627776 is larger than 2^40-1 (RFC 8613 section 7.2.1)`},
 		{`"master_secret": "00112233445566778899aabbccddeeff"`, `"master_secret": "00112233445566778899aabbccddeeff", "send_id_context": true`, `scenario: contexts[0].send_id_context: there is no id_context to send`},
+		{`{"name": "CTX_C_P"`, `{"name": "CTX_C_P", "a": {"node": "C", "sender_id": "5f", "recipient_id": "02"}, "b": {"node": "P", "sender_id": "02", "recipient_id": "5f"}, "master_secret": "00112233445566778899aabbccddeeff"}, {"name": "CTX_X"`,
+			`scenario: contexts[1].a.sender_id: C of context "CTX_C_P" has the Master Secret, Master Salt, ID Context and Sender ID of C of context "CTX_C_S": both would use the same key and nonces (RFC 8613 section 3.3)`},
 		{`"b": {"node": "S", "sender_id": "01", "recipient_id": "5f"}`, `"b": {"node": "S", "sender_id": "01", "recipient_id": "5e"}`, `scenario: contexts[0].b.recipient_id: "5e" must equal a.sender_id "5f"`},
 		{`"b": {"node": "S", "sender_id": "01", "recipient_id": "5f"}`, `"b": {"node": "C", "sender_id": "01", "recipient_id": "5f"}`, `scenario: contexts[0].b.node: both ends of the context are node "C"`},
 		{`{"name": "CTX_C_P"`, `{"name": "CTX_C_S"`, `scenario: contexts[1].name: duplicate context name "CTX_C_S"`},

@@ -141,6 +141,7 @@ type Step struct {
 	Hops       int          `json:"hop_limit,omitempty"`   // client-inserted Hop-Limit (0 = none)
 	Repeat     int          `json:"repeat,omitempty"`      // send the request this many times (0 = once)
 	Seq        []SeqPin     `json:"seq,omitempty"`         // sender sequence numbers pinned for this step
+	NonceReuse bool         `json:"nonce_reuse,omitempty"` // the step demonstrates nonce reuse: its seq pins may move back to used numbers
 	Expect     *Expect      `json:"expect,omitempty"`
 }
 

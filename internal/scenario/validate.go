@@ -85,6 +85,9 @@ func (v *validator) run() error {
 	if err := v.recipientIDsUnique(); err != nil {
 		return err
 	}
+	if err := v.senderKeysUnique(); err != nil {
+		return err
+	}
 	seenLinks := map[[2]string]bool{}
 	for i := range s.Links {
 		if err := v.link(index("links", i), &s.Links[i], seenLinks); err != nil {
@@ -363,6 +366,49 @@ func (v *validator) context(p string, c *Context) error {
 	return nil
 }
 
+// idContextKey is the ID Context as a map key: "-" when absent (absent and
+// empty differ, RFC 8613 3.2.1).
+func idContextKey(c Context) string {
+	if c.IDContext == nil {
+		return "-"
+	}
+	return strings.ToLower(*c.IDContext)
+}
+
+type namedEnd struct {
+	name string
+	e    Endpoint
+}
+
+// ends names a context's two endpoints as validation paths do.
+func ends(c Context) [2]namedEnd { return [2]namedEnd{{"a", c.A}, {"b", c.B}} }
+
+// senderKeysUnique refuses two senders that share (Master Secret, Master
+// Salt, ID Context, Sender ID): they derive one Sender Key and one Common
+// IV, so their sequence numbers give the same nonces under the same key
+// (RFC 8613 3.3 requires the quadruple to be unique). An endpoint's own
+// master_secret counts for its side.
+func (v *validator) senderKeysUnique() error {
+	type key struct{ secret, salt, idctx, sid string }
+	seen := map[key]string{}
+	for i, c := range v.s.Contexts {
+		idctx := idContextKey(c)
+		for _, end := range ends(c) {
+			secret := c.MasterSecret
+			if end.e.MasterSecret != "" {
+				secret = end.e.MasterSecret
+			}
+			k := key{strings.ToLower(secret), strings.ToLower(c.MasterSalt), idctx, strings.ToLower(end.e.SenderID)}
+			if other, dup := seen[k]; dup {
+				return errAt(field(field(index("contexts", i), end.name), "sender_id"),
+					fmt.Sprintf("%s of context %q has the Master Secret, Master Salt, ID Context and Sender ID of %s: both would use the same key and nonces (RFC 8613 section 3.3)", end.e.Node, c.Name, other))
+			}
+			seen[k] = fmt.Sprintf("%s of context %q", end.e.Node, c.Name)
+		}
+	}
+	return nil
+}
+
 // recipientIDsUnique refuses two contexts on one request-receiving node
 // with the same Recipient ID and ID Context: the node could not tell from
 // the kid which context an incoming request needs (RFC 8613 section 3.3).
@@ -371,14 +417,8 @@ func (v *validator) recipientIDsUnique() error {
 	type key struct{ node, rid, idctx string }
 	seen := map[key]string{}
 	for i, c := range v.s.Contexts {
-		idctx := "-"
-		if c.IDContext != nil {
-			idctx = strings.ToLower(*c.IDContext)
-		}
-		for _, end := range []struct {
-			name string
-			e    Endpoint
-		}{{"a", c.A}, {"b", c.B}} {
+		idctx := idContextKey(c)
+		for _, end := range ends(c) {
 			if n, ok := v.nodes[end.e.Node]; !ok || n.Role == RoleClient {
 				continue
 			}
