@@ -44,15 +44,10 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 		res.Problem = fmt.Sprintf("nodes: unknown client %q", st.From)
 		return res, errors.New(res.Problem)
 	}
-	for _, pin := range st.Seq {
-		c, _, err := t.contextFor(pin.Context, pin.Node)
-		if err == nil {
-			err = c.SetSenderSeq(pin.Value)
-		}
-		if err != nil {
-			res.Problem = err.Error()
-			return res, err
-		}
+	reused, err := pinSeqs(t, st)
+	if err != nil {
+		res.Problem = err.Error()
+		return res, err
 	}
 	plan, err := t.plan(st)
 	if err != nil {
@@ -73,6 +68,9 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 	}
 	l.publish(trace.Event{Type: trace.TypeExchange, Exchange: xch.id, Node: st.From,
 		Note: fmt.Sprintf("start: %s %s %s via %v", st.From, st.Method, st.URI, names)})
+	for _, pin := range reused {
+		t.nodes[pin.Node].decision(at, trace.RuleSequence, "", "RFC 8613 7.2", fmt.Sprintf("Sender sequence number %d of %s at %s was used before with the same keys: this step reuses a nonce on purpose (nonce_reuse)", pin.Value, pin.Context, pin.Node), 0)
+	}
 
 	timeout := defaultStepTimeout
 	if st.Expect != nil && st.Expect.Timeout != "" {
@@ -124,6 +122,9 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 			res.Notifications = int(n.lastNotifications.Load())
 		}
 		n.delivery(at, trace.DirResponse, st.URI, st.Method, final.Code, payload)
+	}
+	for _, pin := range reused {
+		l.showNonceReuse(at, pin)
 	}
 	res.OK, res.Problem = judge(st.Expect, res, sendErr)
 	end := fmt.Sprintf("end: %s %q in %v", res.Code, res.Payload, res.Duration.Round(time.Microsecond))

@@ -76,9 +76,10 @@ func (l *Lab) Load(s *scenario.Scenario) error { return l.change(s, true) }
 
 // Apply edits the running topology: nodes whose identity (role, listen
 // address, external address) is unchanged keep running with their sockets;
-// removed nodes stop and free their sockets; contexts whose configuration is
-// unchanged keep their sequence numbers and replay windows; link faults are
-// replaced. Exchanges in flight through a removed node fail with an error.
+// removed nodes stop and free their sockets; contexts whose key material is
+// unchanged keep their sequence numbers and replay windows (RFC 8613 7.2,
+// 7.4), and an edit that would move a number back under the same keys is
+// refused; link faults are replaced. Exchanges in flight through a removed node fail with an error.
 func (l *Lab) Apply(s *scenario.Scenario) error { return l.change(s, false) }
 
 // change validates s and applies it, after stopping everything when reload.

@@ -13,6 +13,9 @@ func (l *Lab) RunSteps(ctx context.Context) ([]Result, error) {
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
+			if i == 1 {
+				st.Seq = nil // pins apply to the first sending; the repeats go on from there
+			}
 			r, _ := l.Send(ctx, st)
 			out = append(out, r)
 		}

@@ -151,6 +151,50 @@ func newContextPair(c scenario.Context, seqs map[string]uint64) (*ctxPair, error
 	return &ctxPair{cfg: c, a: a, b: b}, nil
 }
 
+// resume carries the sender sequence numbers and replay windows of the
+// old topology's contexts with the same keys into p (RFC 8613 7.2, 7.4): a
+// live edit that leaves the key material alone (Master Secret, Master
+// Salt, ID Context, both IDs, AEAD, HKDF) must not start the numbers over,
+// or the next request reuses a nonce and the peer accepts replays. A seq
+// pin that the edit changed then applies, forward only.
+func (p *ctxPair) resume(old *topology) error {
+	for _, side := range [...]struct {
+		node string
+		ctx  *oscore.Context
+	}{{p.cfg.A.Node, p.a}, {p.cfg.B.Node, p.b}} {
+		prev, prevPin, pinned := old.sameKeys(side.ctx, side.node)
+		if prev == nil {
+			continue
+		}
+		if err := side.ctx.ResumeFrom(prev); err != nil {
+			return fmt.Errorf("nodes: context %s at %s: %v", p.cfg.Name, side.node, err)
+		}
+		pin, ok := p.cfg.Seq[side.node]
+		if !ok || (pinned && pin == prevPin) {
+			continue
+		}
+		if err := side.ctx.SetSenderSeq(pin); err != nil {
+			return fmt.Errorf("nodes: context %s at %s: seq %d: the keys are unchanged and %w", p.cfg.Name, side.node, pin, err)
+		}
+	}
+	return nil
+}
+
+// sameKeys finds the old instance with the keys of c, and the seq pin its
+// context had for node.
+func (t *topology) sameKeys(c *oscore.Context, node string) (*oscore.Context, uint64, bool) {
+	for _, name := range t.ctxOrder {
+		p := t.contexts[name]
+		for _, o := range [...]*oscore.Context{p.a, p.b} {
+			if o.SameKeys(c) {
+				pin, ok := p.cfg.Seq[node]
+				return o, pin, ok
+			}
+		}
+	}
+	return nil, 0, false
+}
+
 func nonNil(b []byte) []byte {
 	if b == nil {
 		return []byte{}
@@ -176,6 +220,9 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 		} else {
 			p, err := newContextPair(c, c.Seq)
 			if err != nil {
+				return err
+			}
+			if err := p.resume(old); err != nil {
 				return err
 			}
 			t.contexts[c.Name] = p

@@ -45,6 +45,7 @@ const (
 	RuleHopLimit         = "hop-limit"         // RFC 8768 as updated by draft 3
 	RuleLayerLimit       = "layer-limit"       // draft 2.1
 	RulePolicy           = "policy"            // lab configuration (authorisation, routing)
+	RuleSequence         = "sequence-number"   // RFC 8613 7.2, 7.5, B.1: sender sequence numbers and nonces
 )
 
 // NoteReset is the Note of the notice a Bus sends its subscribers on Reset.
