@@ -14,7 +14,7 @@ import (
 // draft's Appendix B figures and Appendix A use cases, the error table).
 var wantBuiltins = []string{
 	"draft-b1", "draft-b2", "draft-b3", "draft-b6", "draft-b7", "draft-b8",
-	"error-hop-limit", "error-layer-limit", "error-proxying-not-supported", "error-replay",
+	"error-hop-limit", "error-layer-limit", "error-nonce-reuse", "error-proxying-not-supported", "error-replay",
 	"error-unauthorised-client", "error-unprotected-response", "error-unrecognised-option", "error-wrong-key",
 	"rfc8613-c4-c7", "rfc8613-c5", "rfc8613-c6", "rfc8613-c8",
 	"usecase-firewall-entry", "usecase-lwm2m-forward", "usecase-lwm2m-gateway",
