@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"oscore-lab/oscore"
 )
 
 // maxSeq is the largest sender sequence number (RFC 8613 section 7.2.1:
@@ -386,10 +388,13 @@ func ends(c Context) [2]namedEnd { return [2]namedEnd{{"a", c.A}, {"b", c.B}} }
 // senderKeysUnique refuses two senders that share (Master Secret, Master
 // Salt, ID Context, Sender ID): they derive one Sender Key and one Common
 // IV, so their sequence numbers give the same nonces under the same key
-// (RFC 8613 3.3 requires the quadruple to be unique). An endpoint's own
-// master_secret counts for its side.
+// (RFC 8613 3.3 requires the quadruple to be unique "to ensure unique
+// Sender Keys"). The algorithms enter the derivation too (RFC 8613 3.2.1:
+// alg_aead is in the info, the HKDF hash differs), so contexts that differ
+// in them derive unrelated keys and may share the quadruple. An
+// endpoint's own master_secret counts for its side.
 func (v *validator) senderKeysUnique() error {
-	type key struct{ secret, salt, idctx, sid string }
+	type key struct{ secret, salt, idctx, sid, alg, hkdf string }
 	seen := map[key]string{}
 	for i, c := range v.s.Contexts {
 		idctx := idContextKey(c)
@@ -398,7 +403,12 @@ func (v *validator) senderKeysUnique() error {
 			if end.e.MasterSecret != "" {
 				secret = end.e.MasterSecret
 			}
-			k := key{strings.ToLower(secret), strings.ToLower(c.MasterSalt), idctx, strings.ToLower(end.e.SenderID)}
+			alg, _ := lookupAEAD(c.Alg)
+			hk := oscore.HKDFSHA256
+			if c.HKDF != "" {
+				hk, _ = oscore.ParseHKDFAlg(c.HKDF)
+			}
+			k := key{strings.ToLower(secret), strings.ToLower(c.MasterSalt), idctx, strings.ToLower(end.e.SenderID), alg.String(), hk.String()}
 			if other, dup := seen[k]; dup {
 				return errAt(field(field(index("contexts", i), end.name), "sender_id"),
 					fmt.Sprintf("%s of context %q has the Master Secret, Master Salt, ID Context and Sender ID of %s: both would use the same key and nonces (RFC 8613 section 3.3)", end.e.Node, c.Name, other))
