@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -256,7 +257,12 @@ func (x *exchange) protected() bool { return x.got && x.resp.msg.Options.HasOpti
 func (t *T) protect(cs *ctxState, m message.Message, seq int64, o oscore.ProtectOptions) (message.Message, *oscore.Binding, error) {
 	next := cs.oc.SenderSeq()
 	if seq >= 0 {
-		if err := cs.oc.SetSenderSeq(uint64(seq)); err != nil {
+		err := cs.oc.SetSenderSeq(uint64(seq))
+		if errors.Is(err, oscore.ErrSequenceReused) {
+			// A replay case sends a used Partial IV again on purpose.
+			err = cs.oc.ReuseSenderSeq(uint64(seq))
+		}
+		if err != nil {
 			return message.Message{}, nil, err
 		}
 	}

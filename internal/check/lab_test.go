@@ -27,19 +27,22 @@ func labServerScenario() *scenario.Scenario {
 		{ID: "C", Role: scenario.RoleClient},
 		{ID: "S", Role: scenario.RoleServer},
 	}}
-	add := func(name, alg, cid string, idc *string, respPIV bool) {
+	// Each context gives S its own Sender ID or keys: two senders sharing
+	// (Master Secret, Master Salt, ID Context, Sender ID) are refused
+	// (RFC 8613 3.3).
+	add := func(name, alg, cid, sid string, idc *string, respPIV bool) {
 		s.Contexts = append(s.Contexts, scenario.Context{Name: name, Alg: alg, IDContext: idc, ResponsePIV: respPIV,
 			MasterSecret: labSecret, MasterSalt: "9e7ca92223786340",
-			A: scenario.Endpoint{Node: "C", SenderID: cid, RecipientID: "01"},
-			B: scenario.Endpoint{Node: "S", SenderID: "01", RecipientID: cid}})
+			A: scenario.Endpoint{Node: "C", SenderID: cid, RecipientID: sid},
+			B: scenario.Endpoint{Node: "S", SenderID: sid, RecipientID: cid}})
 	}
-	add("main", "10", "", nil, false)
+	add("main", "10", "", "01", nil, false)
 	for i, alg := range oscore.AEADAlgs()[1:] {
-		add("alg-"+alg.String(), fmt.Sprint(int(alg)), fmt.Sprintf("a%d", i), nil, false)
+		add("alg-"+alg.String(), fmt.Sprint(int(alg)), fmt.Sprintf("a%d", i), "01", nil, false)
 	}
 	idc := "37cbf3210017a2d3"
-	add("kid-context", "10", "b0", &idc, false)
-	add("response-piv", "10", "b1", nil, true)
+	add("kid-context", "10", "b0", "01", &idc, false)
+	add("response-piv", "10", "b1", "02", nil, true)
 	return s
 }
 
