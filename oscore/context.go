@@ -38,10 +38,10 @@ type Context struct {
 	recipientKey []byte
 	commonIV     []byte
 	deriv        Derivation
-	keyReports   [2]KeyReport // what a report shows for the sender and the recipient key
-	sealer       cipher.AEAD  // sender key
-	opener       cipher.AEAD  // recipient key
-	maxPT        uint64       // longest plaintext the AEAD accepts (see maxPlaintext)
+	keyReports   [2]KeyReport  // what a report shows for the sender and the recipient key
+	sealer       cipher.AEAD   // sender key
+	opener       cipher.AEAD   // recipient key
+	maxPT        uint64        // longest plaintext the AEAD accepts (see maxPlaintext)
 	seq          atomic.Uint64 // next Sender Sequence Number
 	fresh        atomic.Uint64 // lowest number never used: every number below went out under these keys
 	replay       *replayWindow
