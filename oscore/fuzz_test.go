@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
 )
 
 // addVectorSeeds seeds a fuzz target with every RFC 8613 Appendix C datagram.
@@ -75,19 +76,27 @@ func fuzzContexts(t testing.TB) (cli, srv *Context) {
 
 // FuzzUnprotectRequest feeds arbitrary datagrams to UnprotectRequest and,
 // to reach the plaintext parser, also seals an arbitrary plaintext under a
-// valid OSCORE option and verifies it.
+// valid OSCORE option and verifies it. Properties beyond not panicking:
+//   - a request that unprotects, protected again with the same context and
+//     Partial IV, unprotects to the same message, and protecting that once
+//     more gives the same datagram (reprotectStable);
+//   - a sealed plaintext that verifies is written back byte for byte from
+//     the message it became: Code, Inner options in the RFC 7252 3.1
+//     encoding, 0xff and the payload (RFC 8613 5.3).
 func FuzzUnprotectRequest(f *testing.F) {
 	addVectorSeeds(f, func(raw []byte) { f.Add(raw, []byte{0x01, 0xb3, 't', 'v', '1'}) })
 	f.Add([]byte{0x44, 0x02, 0, 1, 1, 2, 3, 4, 0x92, 0x09, 0x00, 0xff, 0x00}, []byte{0x45, 0xff})
+	// GET /a/b: a repeated option keeps its order (RFC 7252 5.4.5).
+	f.Add([]byte{0x40, 0x02, 0, 1}, []byte{0x01, 0xb1, 'a', 0x01, 'b'})
 	cli, srv := fuzzContexts(f)
+	lookup := func(kid, kidContext []byte) (*Context, error) {
+		if len(kid) == 0 {
+			return srv, nil
+		}
+		return nil, nil
+	}
 	f.Fuzz(func(t *testing.T, raw, plaintext []byte) {
 		srv.ResetReplay()
-		lookup := func(kid, kidContext []byte) (*Context, error) {
-			if len(kid) == 0 {
-				return srv, nil
-			}
-			return nil, nil
-		}
 		m, err := DecodeMessage(raw)
 		if err != nil {
 			return
@@ -99,32 +108,95 @@ func FuzzUnprotectRequest(f *testing.F) {
 				t.Fatal("bad result")
 			}
 			_, _ = EncodeMessage(out)
+			ov, _ := m.Options.GetBytes(optOSCORE)
+			o, _ := ParseOption(ov)
+			reprotectStable(t, cli, srv, lookup, out, pivValue(o.PartialIV))
 		}
-		// A genuine ciphertext of an arbitrary plaintext.
+		// A genuine ciphertext of an arbitrary plaintext, under the
+		// fuzzed request's outer options and under none.
 		if len(plaintext) > 1024 {
 			return
 		}
-		seq := cli.SenderSeq()
-		piv := encodePIV(nil, seq)
-		_ = cli.SetSenderSeq(seq + 1)
-		nonce := make([]byte, 13)
-		makeNonce(nonce, cli.SenderID(), piv, cli.CommonIV())
-		aad, _, _ := appendAAD(nil, cli.AEAD(), cli.SenderID(), piv)
-		ct := cli.sealer.Seal(nil, nonce, plaintext, aad)
-		opts := make(message.Options, 0, len(m.Options)+1)
-		for _, o := range m.Options {
-			if o.ID != optOSCORE {
-				opts = append(opts, o)
+		bare := message.Message{Token: m.Token, Code: codes.POST, Type: m.Type, MessageID: m.MessageID}
+		for _, outer := range []message.Message{m, bare} {
+			out, _, rep, err = UnprotectRequest(sealRequest(cli, outer, plaintext), lookup)
+			checkReport(t, rep)
+			if err != nil {
+				continue
+			}
+			if len(plaintext) == 0 || byte(out.Code) != plaintext[0] {
+				t.Fatalf("accepted plaintext %x as code %v", plaintext, out.Code)
+			}
+			if len(outer.Options) == 0 {
+				back := append([]byte{byte(out.Code)}, appendOptions(nil, out.Options)...)
+				if len(out.Payload) > 0 {
+					back = append(append(back, 0xff), out.Payload...)
+				}
+				if !bytes.Equal(back, plaintext) {
+					t.Fatalf("plaintext %x verified as %v, which writes back as %x", plaintext, out, back)
+				}
 			}
 		}
-		opts = opts.Add(message.Option{ID: optOSCORE, Value: OptionValue{PartialIV: piv, KID: []byte{}}.Marshal()})
-		sealed := message.Message{Token: m.Token, Code: m.Code, Type: m.Type, MessageID: m.MessageID, Options: opts, Payload: ct}
-		out, _, rep, err = UnprotectRequest(sealed, lookup)
-		checkReport(t, rep)
-		if err == nil && (len(plaintext) == 0 || byte(out.Code) != plaintext[0]) {
-			t.Fatalf("accepted plaintext %x as code %v", plaintext, out.Code)
-		}
 	})
+}
+
+// sealRequest seals plaintext with cli's next Partial IV under the outer
+// options of m (without its OSCORE option), as a client would.
+func sealRequest(cli *Context, m message.Message, plaintext []byte) message.Message {
+	seq := cli.SenderSeq()
+	piv := encodePIV(nil, seq)
+	_ = cli.SetSenderSeq(seq + 1)
+	nonce := make([]byte, 13)
+	makeNonce(nonce, cli.SenderID(), piv, cli.CommonIV())
+	aad, _, _ := appendAAD(nil, cli.AEAD(), cli.SenderID(), piv)
+	ct := cli.sealer.Seal(nil, nonce, plaintext, aad)
+	opts := make(message.Options, 0, len(m.Options)+1)
+	for _, o := range m.Options {
+		if o.ID != optOSCORE {
+			opts = append(opts, o)
+		}
+	}
+	opts = opts.Add(message.Option{ID: optOSCORE, Value: OptionValue{PartialIV: piv, KID: []byte{}}.Marshal()})
+	return message.Message{Token: m.Token, Code: m.Code, Type: m.Type, MessageID: m.MessageID, Options: opts, Payload: ct}
+}
+
+// reprotectStable protects an unprotected request with cli at sequence
+// number seq, unprotects it and protects the result again at seq: the
+// second unprotected message and the second datagram must equal the first.
+func reprotectStable(t *testing.T, cli, srv *Context, lookup ContextLookup, out message.Message, seq uint64) {
+	t.Helper()
+	defer cli.SetSenderSeq(cli.SenderSeq())
+	protect := func(m message.Message) ([]byte, bool) {
+		if err := cli.SetSenderSeq(seq); err != nil {
+			return nil, false
+		}
+		p, _, _, err := ProtectRequest(cli, m, ProtectOptions{})
+		if err != nil {
+			return nil, false
+		}
+		raw, err := EncodeMessage(p)
+		return raw, err == nil
+	}
+	p1, ok := protect(out)
+	if !ok {
+		return // a message this context cannot protect (an option too long, a Partial IV past the limit...)
+	}
+	srv.ResetReplay()
+	m1, err := DecodeMessage(p1)
+	if err != nil {
+		t.Fatalf("protected request %x does not decode: %v", p1, err)
+	}
+	out2, _, _, err := UnprotectRequest(m1, lookup)
+	if err != nil {
+		t.Fatalf("a request protected from %v does not unprotect: %v", out, err)
+	}
+	if a, b := FormatDatagram(out), FormatDatagram(out2); a != b {
+		t.Fatalf("protect then unprotect changed the request:\n%s\n%s", a, b)
+	}
+	p2, ok := protect(out2)
+	if !ok || !bytes.Equal(p1, p2) {
+		t.Fatalf("protecting the same request again at the same Partial IV:\n%x\n%x", p1, p2)
+	}
 }
 
 // checkReport completes a report from hostile input and checks that its
