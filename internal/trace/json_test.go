@@ -18,6 +18,8 @@ func exportJSON(t *testing.T, tr *Trace, secrets bool) []byte {
 func TestJSONRoundTrip(t *testing.T) {
 	for _, secrets := range []bool{false, true} {
 		tr := buildFixture(t)
+		// An empty ID Context differs from an absent one (RFC 8613 3.1).
+		tr.Contexts = append(tr.Contexts, ContextInfo{Name: "CTX_EMPTY_ID_CONTEXT", IDContext: NullHex{}})
 		first := exportJSON(t, tr, secrets)
 		back, err := ReadJSON(bytes.NewReader(first))
 		must(t, err)
@@ -143,6 +145,8 @@ func FuzzReadJSON(f *testing.F) {
 	}
 	f.Add(b.Bytes())
 	f.Add([]byte(`{"format":"oscore-lab-trace","version":1,"events":[{"type":"datagram","from":"C","to":"P","bytes":"40"}]}`))
+	// An empty ID Context is not an absent one (RFC 8613 3.1).
+	f.Add([]byte(`{"format":"oscore-lab-trace","version":1,"contexts":[{"name":"X","id_context":""},{"name":"Y","id_context":null}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tr, err := ReadJSON(bytes.NewReader(data))
 		if err != nil {
@@ -155,7 +159,24 @@ func FuzzReadJSON(f *testing.F) {
 		_ = WriteASCII(&out, tr)
 		_ = WritePcapng(&out, tr)
 		_, _ = WriteWiresharkContexts(&out, tr, true)
-		_ = WriteJSON(&out, tr, false)
+		// What imports writes back in a form that reads and writes
+		// again to the same bytes, with secrets or redacted.
+		for _, secrets := range []bool{true, false} {
+			var first, second bytes.Buffer
+			if err := WriteJSON(&first, tr, secrets); err != nil {
+				t.Fatalf("an imported trace does not write (secrets %v): %v", secrets, err)
+			}
+			back, err := ReadJSON(bytes.NewReader(first.Bytes()))
+			if err != nil {
+				t.Fatalf("a written trace does not read back (secrets %v): %v\n%s", secrets, err, first.Bytes())
+			}
+			if err := WriteJSON(&second, back, secrets); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(first.Bytes(), second.Bytes()) {
+				t.Fatalf("read then write is not byte-stable (secrets %v):\n%s\n%s", secrets, first.Bytes(), second.Bytes())
+			}
+		}
 	})
 }
 
