@@ -51,3 +51,7 @@ func fail(step string, err error) *Error {
 func errState(op string, st state) error {
 	return fmt.Errorf("edhoc: %s called in state %v", op, st)
 }
+
+// ErrorFor wraps err as the error message a peer is due (RFC 9528 6):
+// error 3 for ErrUnknownCredential, else error 1 with err's text.
+func ErrorFor(step string, err error) *Error { return fail(step, err) }

@@ -411,5 +411,12 @@ func TestIdentityChecksKey(t *testing.T) {
 		if _, err := NewIdentity(b.Credential, priv[k]); err != nil {
 			t.Errorf("%v: own key refused: %v", k, err)
 		}
+		fits := map[KeyKind][2]bool{KeyEd25519: {true, false}, KeyX25519: {false, true}, KeyP256: {false, false}, KeyP384: {false, false}}[k]
+		if got := [2]bool{b.Fits(Suite0, true) == nil, b.Fits(Suite0, false) == nil}; got != fits {
+			t.Errorf("%v: fits suite 0 (sign, DH) = %v, want %v", k, got, fits)
+		}
+		if k == KeyP256 && (b.Fits(Suite2, true) != nil || b.Fits(Suite2, false) != nil) {
+			t.Error("a P-256 key does not fit suite 2")
+		}
 	}
 }

@@ -92,3 +92,18 @@ func (id *Identity) staticDH(c Curve) (*ecdh.PrivateKey, error) {
 	}
 	return id.dh, nil
 }
+
+// Fits reports whether the identity's key serves under suite s: for
+// signing (the method has this side sign) with the suite's signature
+// algorithm, else for static DH on the suite's ECDH curve.
+func (id *Identity) Fits(s Suite, signs bool) error {
+	if !signs {
+		_, err := id.staticDH(s.Curve())
+		return err
+	}
+	k := id.Credential.pub.Kind
+	if (s.Sig() == EdDSA && k == KeyEd25519) || (s.Sig() == ES256 && k == KeyP256) || (s.Sig() == ES384 && k == KeyP384) {
+		return nil
+	}
+	return fmt.Errorf("a %v key cannot sign with %v", k, s.Sig())
+}
