@@ -25,16 +25,18 @@ type schemaNode struct {
 
 // schemaDefs names the Go type behind each $defs entry.
 var schemaDefs = map[string]reflect.Type{
-	"node":          reflect.TypeFor[Node](),
-	"reverse_route": reflect.TypeFor[ReverseRoute](),
-	"context":       reflect.TypeFor[Context](),
-	"endpoint":      reflect.TypeFor[Endpoint](),
-	"link":          reflect.TypeFor[Link](),
-	"fault":         reflect.TypeFor[Fault](),
-	"step":          reflect.TypeFor[Step](),
-	"option":        reflect.TypeFor[StepOption](),
-	"seq_pin":       reflect.TypeFor[SeqPin](),
-	"expect":        reflect.TypeFor[Expect](),
+	"node":           reflect.TypeFor[Node](),
+	"reverse_route":  reflect.TypeFor[ReverseRoute](),
+	"context":        reflect.TypeFor[Context](),
+	"endpoint":       reflect.TypeFor[Endpoint](),
+	"link":           reflect.TypeFor[Link](),
+	"fault":          reflect.TypeFor[Fault](),
+	"step":           reflect.TypeFor[Step](),
+	"option":         reflect.TypeFor[StepOption](),
+	"seq_pin":        reflect.TypeFor[SeqPin](),
+	"expect":         reflect.TypeFor[Expect](),
+	"edhoc":          reflect.TypeFor[EDHOC](),
+	"edhoc_identity": reflect.TypeFor[EDHOCIdentity](),
 }
 
 // TestSchemaMatchesTypes keeps scenario.schema.json and the Go types in

@@ -70,7 +70,7 @@ type Context struct {
 	Name          string            `json:"name"` // "CTX_C_S"
 	A             Endpoint          `json:"a"`
 	B             Endpoint          `json:"b"`
-	MasterSecret  string            `json:"master_secret"`             // hex
+	MasterSecret  string            `json:"master_secret,omitempty"`   // hex; empty only for a context EDHOC establishes
 	MasterSalt    string            `json:"master_salt,omitempty"`     // hex
 	IDContext     *string           `json:"id_context,omitempty"`      // hex; nil = absent
 	SendIDContext bool              `json:"send_id_context,omitempty"` // include kid context in requests
@@ -79,6 +79,31 @@ type Context struct {
 	ReplayWindow  int               `json:"replay_window,omitempty"`   // 0 = 32
 	Seq           map[string]uint64 `json:"seq,omitempty"`             // node id -> pinned initial sender sequence number
 	ResponsePIV   bool              `json:"response_piv,omitempty"`    // responses protected with this context carry the responder's own Partial IV (RFC 8613 C.8, draft 2.5.1)
+	EDHOC         *EDHOC            `json:"edhoc,omitempty"`           // established by EDHOC between a (Initiator) and b (Responder)
+}
+
+// EDHOC has a context established by an EDHOC session (RFC 9528) that a
+// step with "edhoc" runs: endpoint a is the Initiator, b the Responder,
+// C_I is a's recipient_id and C_R its sender_id (RFC 9528 A.1). Until the
+// step runs, the context has no master_secret and does not exist in the
+// lab; afterwards the lab fills master_secret and master_salt from the
+// EDHOC exporter.
+type EDHOC struct {
+	Method          int           `json:"method"`                     // 0-3 (RFC 9528 3.2)
+	Suites          []int         `json:"suites"`                     // the Initiator's cipher suites, most preferred first
+	ResponderSuites []int         `json:"responder_suites,omitempty"` // default: the last of suites
+	Initiator       EDHOCIdentity `json:"initiator"`
+	Responder       EDHOCIdentity `json:"responder"`
+	PinInitiator    []string      `json:"pin_initiator,omitempty"` // hex ephemeral private keys X, in order (demonstrations only)
+	PinResponder    []string      `json:"pin_responder,omitempty"` // hex ephemeral private keys Y
+}
+
+// EDHOCIdentity is one side's authentication credential and private key.
+type EDHOCIdentity struct {
+	Credential string `json:"credential"`         // "ccs" (identified by its kid) or "x509" (by x5t)
+	Cred       string `json:"cred"`               // hex: the CCS exactly as CRED_x, or the DER certificate
+	PrivateKey string `json:"private_key"`        // hex: Ed25519 seed, X25519 or P-256 scalar
+	ByValue    bool   `json:"by_value,omitempty"` // send ID_CRED by value (kccs, x5chain)
 }
 
 // Endpoint is one side of a Context.
@@ -143,6 +168,7 @@ type Step struct {
 	Seq        []SeqPin     `json:"seq,omitempty"`         // sender sequence numbers pinned for this step
 	NonceReuse bool         `json:"nonce_reuse,omitempty"` // the step demonstrates nonce reuse: its seq pins may move back to used numbers
 	Expect     *Expect      `json:"expect,omitempty"`
+	EDHOC      string       `json:"edhoc,omitempty"` // run EDHOC for this context instead of sending a request (RFC 9528 A.2)
 }
 
 // Proxy styles of a step.

@@ -340,7 +340,11 @@ func (v *validator) context(p string, c *Context) error {
 	if err != nil {
 		return errAt(field(p, "master_secret"), err.Error())
 	}
-	if len(secret) == 0 {
+	if c.EDHOC != nil {
+		if err := validEDHOC(field(p, "edhoc"), c, alg); err != nil {
+			return err
+		}
+	} else if len(secret) == 0 {
 		return errAt(field(p, "master_secret"), "missing (hex, e.g. 16 bytes)")
 	}
 	if _, err := decodeHex(c.MasterSalt); err != nil {
@@ -512,6 +516,19 @@ func (v *validator) step(p string, st *Step) error {
 	from, ok := v.nodes[st.From]
 	if !ok {
 		return errAt(field(p, "from"), fmt.Sprintf("unknown node %q", st.From))
+	}
+	if st.EDHOC != "" {
+		c, ok := v.contexts[st.EDHOC]
+		switch {
+		case !ok:
+			return errAt(field(p, "edhoc"), fmt.Sprintf("unknown context %q", st.EDHOC))
+		case c.EDHOC == nil:
+			return errAt(field(p, "edhoc"), fmt.Sprintf("context %q is not established by EDHOC", st.EDHOC))
+		case c.A.Node != st.From:
+			return errAt(field(p, "edhoc"), fmt.Sprintf("the Initiator of %q is %s, not %s", st.EDHOC, c.A.Node, st.From))
+		case st.Method != "POST":
+			return errAt(field(p, "method"), "EDHOC requests are POSTs (RFC 9528 A.2)")
+		}
 	}
 	if from.Role != RoleClient {
 		return errAt(field(p, "from"), fmt.Sprintf("node %q is a %s; steps are sent by clients", st.From, from.Role))
