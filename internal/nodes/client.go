@@ -36,6 +36,9 @@ type clientLayer struct {
 // step cannot be sent (unknown node, context...) or no response arrived and
 // none was expected not to; the Result is filled in either case.
 func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
+	if st.EDHOC != "" {
+		return l.runEDHOC(ctx, st)
+	}
 	start := time.Now()
 	res := Result{Step: firstNonEmpty(st.Name, st.Method+" "+st.URI)}
 	t := l.topo.Load()

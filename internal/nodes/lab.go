@@ -30,6 +30,7 @@ type Lab struct {
 	peers     sync.Map // relay socket address -> peerRef
 	exchanges exchangeTable
 	ids       *idSource // unpinned tokens and MIDs, reproducible per scenario
+	edhoc     edhocState
 }
 
 // peerRef names the node a relay socket stands for, and its link.

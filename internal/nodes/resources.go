@@ -125,7 +125,9 @@ func (in *incoming) deliver(segs []string) *reply {
 	method := in.req.Code.String()
 	res, name, ok := resourceFor(in.cfg, path)
 	var resp message.Message
-	if !ok {
+	if path == edhocPath && in.req.Code == codes.POST {
+		resp = in.n.lab.edhocRespond(in.n.id, in.req.Payload)
+	} else if !ok {
 		resp = message.Message{Code: codes.NotFound}
 	} else if in.req.Options.HasOption(optObserve) && name == "counter" {
 		resp = in.n.observe(in, res)

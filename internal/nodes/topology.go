@@ -215,6 +215,9 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 
 	for i := range s.Contexts {
 		c := s.Contexts[i]
+		if c.EDHOC != nil && c.MasterSecret == "" {
+			continue // exists once its EDHOC step has run (edhoc.go)
+		}
 		if p, ok := old.contexts[c.Name]; ok && reflect.DeepEqual(p.cfg, c) {
 			t.contexts[c.Name] = p
 		} else {

@@ -1,0 +1,266 @@
+package nodes
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/oscore"
+	"oscore-lab/oscore/edhoc"
+)
+
+// EDHOC over CoAP (RFC 9528 A.2, forward flow): a client step with
+// "edhoc" runs the Initiator over the lab's links, a server or proxy
+// answers POSTs to /.well-known/edhoc as Responder, and once message_3 is
+// through, the context exists at both ends with the Master Secret and
+// Salt the EDHOC exporter gave (RFC 9528 A.1).
+
+// edhocPath is /.well-known/edhoc as deliver joins Uri-Path segments.
+var edhocPath = strings.TrimPrefix(edhoc.WellKnownPath, "/")
+
+// edhocState keeps the Responder sessions nodes run and what each
+// completed session gave the Responder, by context name.
+type edhocState struct {
+	mu         sync.Mutex
+	responders map[string]*edhoc.Responder
+	done       map[string]oscore.Params
+}
+
+// edhocSetup is one side's configuration of a scenario context's session.
+func edhocSetup(c *scenario.Context, initiator bool) (edhoc.Config, error) {
+	e := c.EDHOC
+	suites := func(n []int) []edhoc.Suite {
+		out := make([]edhoc.Suite, len(n))
+		for i, s := range n {
+			out[i] = edhoc.Suite(s)
+		}
+		return out
+	}
+	pins := func(keys []string) [][]byte {
+		var out [][]byte
+		for _, k := range keys {
+			b, _ := hex.DecodeString(k)
+			out = append(out, b)
+		}
+		return out
+	}
+	own, peer := e.Initiator, e.Responder
+	if !initiator {
+		own, peer = peer, own
+	}
+	id, err := own.Identity()
+	if err != nil {
+		return edhoc.Config{}, err
+	}
+	pid, err := peer.Identity()
+	if err != nil {
+		return edhoc.Config{}, err
+	}
+	cI, _ := hex.DecodeString(c.A.RecipientID)
+	cR, _ := hex.DecodeString(c.A.SenderID)
+	cfg := edhoc.Config{Method: edhoc.Method(e.Method), Identity: id, PeerCredentials: edhoc.Trust(pid.Credential)}
+	if initiator {
+		cfg.Suites, cfg.ConnID, cfg.Ephemeral = suites(e.Suites), cI, pins(e.PinInitiator)
+	} else {
+		rs := e.ResponderSuites
+		if len(rs) == 0 {
+			rs = e.Suites[len(e.Suites)-1:]
+		}
+		cfg.Suites, cfg.ConnID, cfg.Ephemeral = suites(rs), cR, pins(e.PinResponder)
+		cfg.Methods = []edhoc.Method{edhoc.Method(e.Method)}
+	}
+	return cfg, nil
+}
+
+// edhocReply is a 2.04 or error response with Content-Format 64 (RFC 9528
+// A.2.1, A.2.3).
+func edhocReply(code codes.Code, payload []byte) message.Message {
+	var opts message.Options
+	opts, _, _ = opts.SetContentFormat(make([]byte, 2), message.MediaType(edhoc.ContentFormatEDHOC))
+	return message.Message{Code: code, Options: opts, Payload: payload}
+}
+
+// edhocError answers a failed step: the error message in a 4.00 (RFC
+// 9528 A.2.3).
+func edhocError(err error) message.Message {
+	var e *edhoc.Error
+	if !errors.As(err, &e) {
+		e = edhoc.ErrorFor("A.2", err)
+	}
+	return edhocReply(codes.BadRequest, e.Message())
+}
+
+// edhocRespond is node's /.well-known/edhoc: true || message_1 starts a
+// session for the context whose C_I it names, C_R || message_3 completes
+// the session that C_R selects.
+func (l *Lab) edhocRespond(node string, payload []byte) message.Message {
+	first, cR, msg, err := edhoc.ParseRequestPayload(payload)
+	if err != nil {
+		return edhocError(err)
+	}
+	t := l.topo.Load()
+	var cI []byte
+	if first {
+		m1, err := edhoc.ParseMessage1(msg)
+		if err != nil {
+			return edhocError(err)
+		}
+		cI = m1.CI
+	}
+	var c *scenario.Context
+	for i := range t.sc.Contexts {
+		x := &t.sc.Contexts[i]
+		if x.EDHOC == nil || x.B.Node != node {
+			continue
+		}
+		if first && strings.EqualFold(x.A.RecipientID, hex.EncodeToString(cI)) || !first && strings.EqualFold(x.A.SenderID, hex.EncodeToString(cR)) {
+			c = x
+			break
+		}
+	}
+	if c == nil {
+		return edhocError(errors.New("no EDHOC session for this identifier"))
+	}
+	l.edhoc.mu.Lock()
+	defer l.edhoc.mu.Unlock()
+	if l.edhoc.responders == nil {
+		l.edhoc.responders, l.edhoc.done = map[string]*edhoc.Responder{}, map[string]oscore.Params{}
+	}
+	if first {
+		cfg, err := edhocSetup(c, false)
+		if err != nil {
+			return edhocError(err)
+		}
+		r, err := edhoc.NewResponder(cfg)
+		if err != nil {
+			return edhocError(err)
+		}
+		if err := r.ReadMessage1(msg); err != nil {
+			return edhocError(err)
+		}
+		m2, err := r.WriteMessage2()
+		if err != nil {
+			return edhocError(err)
+		}
+		l.edhoc.responders[c.Name] = r
+		return edhocReply(codes.Changed, m2)
+	}
+	r := l.edhoc.responders[c.Name]
+	if r == nil {
+		return edhocError(errors.New("no EDHOC session for this C_R"))
+	}
+	delete(l.edhoc.responders, c.Name)
+	if err := r.ReadMessage3(msg); err != nil {
+		return edhocError(err)
+	}
+	p, err := r.OSCOREParams()
+	if err != nil {
+		return edhocError(err)
+	}
+	l.edhoc.done[c.Name] = p
+	return message.Message{Code: codes.Changed}
+}
+
+// runEDHOC runs the step's context's session as Initiator: message_1
+// (again after an error 2, RFC 9528 6.3), message_2, message_3, each
+// request an ordinary step through the route and the layers the step
+// names; then both ends get the context.
+func (l *Lab) runEDHOC(ctx context.Context, st scenario.Step) (Result, error) {
+	start := time.Now()
+	res := Result{Step: firstNonEmpty(st.Name, "EDHOC "+st.EDHOC)}
+	failed := func(err error) (Result, error) {
+		res.Problem, res.Duration = err.Error(), time.Since(start)
+		res.OK, _ = judge(st.Expect, res, err)
+		return res, err
+	}
+	var c *scenario.Context
+	sc := l.Scenario()
+	for i := range sc.Contexts {
+		if sc.Contexts[i].Name == st.EDHOC {
+			c = &sc.Contexts[i]
+		}
+	}
+	if c == nil || c.EDHOC == nil {
+		return failed(fmt.Errorf("nodes: no EDHOC context %q", st.EDHOC))
+	}
+	cfg, err := edhocSetup(c, true)
+	if err != nil {
+		return failed(err)
+	}
+	ini, err := edhoc.NewInitiator(cfg)
+	if err != nil {
+		return failed(err)
+	}
+	send := func(payload []byte) (Result, error) {
+		s := st
+		s.EDHOC, s.Expect, s.Payload = "", nil, string(payload)
+		s.Options = append(append([]scenario.StepOption(nil), st.Options...),
+			scenario.StepOption{Number: uint16(message.ContentFormat), Value: fmt.Sprintf("%02x", edhoc.ContentFormatCIDEDHOC)})
+		r, err := l.Send(ctx, s)
+		if err == nil && r.Code == "" {
+			err = errors.New("nodes: no response to the EDHOC request")
+		}
+		return r, err
+	}
+	var r Result
+	for attempt := 0; ; attempt++ {
+		m1, err := ini.WriteMessage1()
+		if err != nil {
+			return failed(err)
+		}
+		if r, err = send(edhoc.RequestPayload(true, nil, m1)); err != nil {
+			return failed(err)
+		}
+		err = ini.ReadMessage2([]byte(r.Payload))
+		var pe *edhoc.PeerError
+		if errors.As(err, &pe) && pe.Msg.Code == edhoc.ErrCodeWrongSuite && attempt == 0 {
+			if err := ini.Retry(); err != nil {
+				return failed(err)
+			}
+			continue
+		}
+		if err != nil {
+			return failed(fmt.Errorf("message_2 (%s): %w", r.Code, err))
+		}
+		break
+	}
+	m3, err := ini.WriteMessage3()
+	if err != nil {
+		return failed(err)
+	}
+	_, cR := ini.ConnIDs()
+	if r, err = send(edhoc.RequestPayload(false, cR, m3)); err != nil {
+		return failed(err)
+	}
+	if r.Code != "2.04" {
+		return failed(fmt.Errorf("message_3 answered %s", r.Code))
+	}
+	p, err := ini.OSCOREParams()
+	if err != nil {
+		return failed(err)
+	}
+	l.edhoc.mu.Lock()
+	rp, ok := l.edhoc.done[c.Name]
+	delete(l.edhoc.done, c.Name)
+	l.edhoc.mu.Unlock()
+	if !ok || !bytes.Equal(rp.MasterSecret, p.MasterSecret) || !bytes.Equal(rp.MasterSalt, p.MasterSalt) ||
+		!bytes.Equal(rp.SenderID, p.RecipientID) || !bytes.Equal(rp.RecipientID, p.SenderID) {
+		return failed(errors.New("nodes: the Responder's EDHOC session did not give the same context"))
+	}
+	c.MasterSecret, c.MasterSalt = hex.EncodeToString(p.MasterSecret), hex.EncodeToString(p.MasterSalt)
+	if err := l.Apply(sc); err != nil {
+		return failed(err)
+	}
+	res.Exchange, res.Code, res.Duration = r.Exchange, r.Code, time.Since(start)
+	res.OK, res.Problem = judge(st.Expect, res, nil)
+	return res, nil
+}
