@@ -79,6 +79,7 @@ const (
 	kindTooManyLayers
 	kindNotProtected
 	kindBadMessage
+	kindNoCredential
 )
 
 // errorTable is the single source of every code, diagnostic and section
@@ -99,6 +100,7 @@ var errorTable = map[errKind]Error{
 	kindTooManyLayers:        {Code: codes.BadRequest, Diagnostic: "", Reason: "OSCORE option left after removing every expected layer", Section: "draft-ietf-core-oscore-capable-proxies 2.6", Silent: true},
 	kindNotProtected:         {Code: codes.Unauthorized, Diagnostic: "OSCORE required", Reason: "message carries no OSCORE option", Section: "RFC 8613 8.2"},
 	kindBadMessage:           {Code: codes.BadRequest, Diagnostic: "Malformed message", Reason: "malformed message", Section: "RFC 7252 3"},
+	kindNoCredential:         {Code: codes.ServiceUnavailable, Diagnostic: "Authentication credential not available", Reason: "the sender's authentication credential is not available", Section: "RFC 10021 7.2"},
 }
 
 func sentinel(k errKind) *Error {
@@ -124,13 +126,14 @@ var (
 	ErrTooManyLayers        = sentinel(kindTooManyLayers)        // silent (draft 2.6)
 	ErrNotProtected         = sentinel(kindNotProtected)         // no OSCORE option where one was required
 	ErrBadMessage           = sentinel(kindBadMessage)           // malformed CoAP message (RFC 7252 3)
+	ErrNoCredential         = sentinel(kindNoCredential)         // 5.03: Group OSCORE sender's credential unknown (RFC 10021 7.2)
 )
 
 // Errors lists every table row, for documentation and tests.
 func Errors() []*Error {
 	return []*Error{ErrDecodeCOSE, ErrContextNotFound, ErrReplay, ErrDecryptionFailed, ErrLayerLimit,
 		ErrUnrecognisedOption, ErrProxyingNotSupported, ErrNotAcceptable, ErrNotFound, ErrHopLimit,
-		ErrSequenceExhausted, ErrResponseNotVerified, ErrTooManyLayers, ErrNotProtected, ErrBadMessage}
+		ErrSequenceExhausted, ErrResponseNotVerified, ErrTooManyLayers, ErrNotProtected, ErrBadMessage, ErrNoCredential}
 }
 
 // codeStrings holds "c.dd" for every one-byte code.

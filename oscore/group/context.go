@@ -44,8 +44,9 @@ type Params struct {
 
 	// Credentials, when set, returns the credential of a member whose kid
 	// is not yet known, so that a Recipient Context can be made on the fly
-	// (RFC 10021 7.2, 7.4: application policy). Nil: unknown kids are
-	// refused.
+	// (RFC 10021 7.2, 7.4: application policy); when it has none the
+	// message is refused with oscore.ErrNoCredential (5.03). Nil: unknown
+	// kids are refused with oscore.ErrContextNotFound.
 	Credentials func(kid []byte) ([]byte, error)
 }
 
@@ -356,7 +357,7 @@ func (c *Context) recipientFor(kid []byte) (*Recipient, error) {
 	}
 	cred, err := c.p.Credentials(kid)
 	if err != nil || cred == nil {
-		return nil, oscore.ErrContextNotFound.WithDetail(fmt.Sprintf("no credential for kid %x in group %x (RFC 10021 7.2)", kid, c.p.GroupID))
+		return nil, oscore.ErrNoCredential.WithDetail(fmt.Sprintf("no credential for kid %x in group %x", kid, c.p.GroupID))
 	}
 	r, err := c.AddRecipient(kid, cred)
 	if err != nil {

@@ -72,6 +72,13 @@ func TestReceptionRules(t *testing.T) {
 	if _, _, _, err := UnprotectRequest(preq, lookupOf(dyn)); err != nil || asked != 1 {
 		t.Fatalf("second request from 25: %v (asked %d)", err, asked)
 	}
+	_, _, stranger := threeMembers(t) // 77, a member the credential source does not know
+	sreq, _, _, _ := ProtectRequest(stranger, getTemp(), ProtectOptions{})
+	dyn2, _ := NewContext("dynamic", p)
+	var oe *oscore.Error
+	if _, _, _, err := UnprotectRequest(sreq, lookupOf(dyn2)); !errors.Is(err, oscore.ErrNoCredential) || !errors.As(err, &oe) || oe.CodeString() != "5.03" {
+		t.Fatalf("unknown member: %v", err)
+	}
 }
 
 // TestDeterministicRefusals: a deterministic request whose Request-Hash
