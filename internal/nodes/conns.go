@@ -43,11 +43,19 @@ func retransmitTicker(ack time.Duration) func(f func(now time.Time) bool) {
 // housekeeping only expires state.
 func newServer(l *coapNet.UDPConn, h udpClient.HandlerFunc) *udpserver.Server {
 	return udpserver.New(l, udpserver.Config{
-		Handler:       h,
-		AckTimeout:    ackTimeout,
-		MaxRetransmit: maxRetransmit,
+		Handler:        h,
+		RequestMonitor: rejectAtMessageLayer,
+		AckTimeout:     serverTimers.ack,
+		MaxRetransmit:  maxRetransmit,
+		PeerIdle:       serverTimers.idle,
+		Tick:           serverTimers.tick,
 	})
 }
+
+// serverTimers are the server's ACK_TIMEOUT for its Confirmable
+// notifications, how long it keeps a silent peer (0: EXCHANGE_LIFETIME)
+// and its housekeeping period (0: 1 s); tests shorten them.
+var serverTimers = struct{ ack, idle, tick time.Duration }{ack: ackTimeout}
 
 func tickEvery(d time.Duration, f func(now time.Time) bool) {
 	go func() {

@@ -449,8 +449,14 @@ func (in *incoming) lookup() oscore.ContextLookup {
 	only := in.routeContexts
 	return func(kid, kidContext []byte) (*oscore.Context, error) {
 		for _, c := range cands[string(kid)] {
-			if kidContext != nil && !bytes.Equal(c.Params().IDContext, kidContext) {
-				continue
+			// A kid context names the ID Context, and an empty one
+			// is an ID Context of zero bytes, not an absent one
+			// (RFC 8613 3.3, 5.1): it matches only a context whose
+			// ID Context is present and equal.
+			if kidContext != nil {
+				if id := c.Params().IDContext; id == nil || !bytes.Equal(id, kidContext) {
+					continue
+				}
 			}
 			if only != nil && !slices.Contains(only, c.Name()) {
 				continue

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
 	"github.com/plgd-dev/go-coap/v3/message/pool"
 	coapNet "github.com/plgd-dev/go-coap/v3/net"
 	"github.com/plgd-dev/go-coap/v3/net/responsewriter"
@@ -66,9 +67,9 @@ func startNode(l *Lab, id string, cfg *scenario.Node) (*node, error) {
 	}
 	n.listen = lc
 	n.addr = lc.LocalAddr().(*net.UDPAddr)
+	n.observers.init() // before the first datagram reaches n.handle
 	n.srv = newServer(lc, n.handle)
 	go n.srv.Serve()
-	n.observers.init()
 	return n, nil
 }
 
@@ -118,9 +119,26 @@ func (n *node) pool(link *Link) (*connPool, error) {
 	return p, nil
 }
 
-// handle is the catch-all go-coap handler: every request of every peer.
+// handle is the catch-all go-coap handler: every request of every peer
+// that passed the message layer (rejectAtMessageLayer), and every ACK or
+// Reset that matched nothing of go-coap's.
 func (n *node) handle(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
 	n.received.Add(1)
+	switch r.Type() {
+	case message.Reset:
+		// A Reset in reply to a notification ends its observation
+		// (RFC 7641 3.6); any other is ignored (RFC 7252 4.2).
+		n.observers.resetBy(w.Conn().RemoteAddr().String(), uint16(r.MessageID()))
+		return
+	case message.Acknowledgement:
+		return // unmatched: silently ignored (RFC 7252 4.2)
+	}
+	if !knownMethod(r.Code()) {
+		// RFC 7252 5.8: an unrecognized method gets 4.05 (the
+		// message layer let only request codes through).
+		n.respond(w, r.Type(), &message.Message{Code: codes.MethodNotAllowed})
+		return
+	}
 	req, err := copyMessage(r)
 	if err != nil {
 		return
@@ -131,8 +149,32 @@ func (n *node) handle(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool
 	if out == nil {
 		return
 	}
-	writeResponse(w, out)
+	n.respond(w, r.Type(), out)
+}
+
+// respond answers a request: piggybacked on the ACK of a CON request
+// (RFC 7252 5.2.1), as a NON message of its own to a NON request (RFC 7252
+// 5.2.3: go-coap would send it Confirmable).
+func (n *node) respond(w *responsewriter.ResponseWriter[*udpClient.Conn], typ message.Type, m *message.Message) {
 	n.sent.Add(1)
+	if typ != message.NonConfirmable {
+		writeResponse(w, m)
+		return
+	}
+	cc := w.Conn()
+	pm := cc.AcquireMessage(n.ctx)
+	defer cc.ReleaseMessage(pm)
+	setPooled(pm, message.NonConfirmable, uint16(cc.GetMessageID()), w.Message().Token(), m)
+	cc.Session().WriteMessage(pm)
+}
+
+// setPooled makes pm a message of type typ with Message ID mid and token
+// tok carrying m's code, options and payload.
+func setPooled(pm *pool.Message, typ message.Type, mid uint16, tok []byte, m *message.Message) {
+	pm.SetToken(tok)
+	pm.SetType(typ)
+	pm.SetMessageID(int32(mid))
+	coaposcore.SetResponse(pm, *m)
 }
 
 // writeResponse puts m into go-coap's response. It goes out piggybacked on

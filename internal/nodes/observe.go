@@ -1,7 +1,6 @@
 package nodes
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -23,8 +22,14 @@ import (
 // notifyEvery is the period of /counter notifications.
 var notifyEvery = time.Second
 
-// maxObservation bounds how long a server keeps notifying one observer.
-const maxObservation = 10 * time.Minute
+// maxObservation bounds how long a server keeps notifying one observer
+// (docs/scenarios.md, "Observe").
+var maxObservation = 10 * time.Minute
+
+// conEvery makes every conEvery-th notification Confirmable: an observer
+// that no longer acknowledges is then found gone and removed (RFC 7641
+// 4.5), while the others go as NON.
+var conEvery uint32 = 5
 
 // observerSet holds a node's observations: as a server, the observers of
 // /counter (keyed by peer and token); as a client, its own registrations
@@ -38,9 +43,38 @@ type observerSet struct {
 type serverObservation struct {
 	stop chan struct{}
 	once sync.Once
+	why  string // why it ended, set before stop closes
+	peer string
+	mids [8]uint16 // Message IDs of the latest notifications, for a Reset to name
+	sent int
 }
 
-func (o *serverObservation) end() { o.once.Do(func() { close(o.stop) }) }
+// end stops the notifications; the first reason given is the one traced.
+func (o *serverObservation) end(why string) {
+	o.once.Do(func() {
+		o.why = why
+		close(o.stop)
+	})
+}
+
+// resetBy ends the observation of peer whose recent notification had
+// Message ID mid: the observer rejected it (RFC 7641 3.6).
+func (o *observerSet) resetBy(peer string, mid uint16) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for k, s := range o.server {
+		if s.peer != peer {
+			continue
+		}
+		for i := 0; i < min(s.sent, len(s.mids)); i++ {
+			if s.mids[i] == mid {
+				s.end("the observer answered a notification with a Reset (RFC 7641 3.6)")
+				delete(o.server, k)
+				return
+			}
+		}
+	}
+}
 
 type clientObservation struct {
 	relay    *relay // set at a proxy: notifications go on downstream
@@ -91,7 +125,7 @@ func (o *observerSet) stopAll() {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for k, s := range o.server {
-		s.end()
+		s.end("the node stopped")
 		delete(o.server, k)
 	}
 	o.client = map[string]*clientObservation{}
@@ -112,61 +146,102 @@ func (n *node) observe(in *incoming, res builtin) message.Message {
 	n.observers.mu.Lock()
 	defer n.observers.mu.Unlock()
 	if old, ok := n.observers.server[key]; ok {
-		old.end()
+		if v != 0 {
+			old.end("deregistered by the observer (RFC 7641 3.6)")
+		} else {
+			old.end("replaced by a new registration with the same token (RFC 7641 4.1)")
+		}
 		delete(n.observers.server, key)
 	}
 	if v != 0 || resp.Code != codes.Content {
 		return resp // deregistration: an ordinary response (RFC 7641 3.6)
 	}
-	obs := &serverObservation{stop: make(chan struct{})}
+	obs := &serverObservation{stop: make(chan struct{}), peer: in.cc.RemoteAddr().String()}
 	n.observers.server[key] = obs
 	seq := uint32(1)
 	resp.Options, _, _ = resp.Options.SetUint32(make([]byte, 4), optObserve, seq)
 	cc, tok, ctx := in.cc, append([]byte(nil), in.req.Token...), n.ctx
 	go func() {
-		t := time.NewTicker(notifyEvery)
-		defer t.Stop()
-		deadline := time.After(maxObservation)
-		for {
-			select {
-			case <-obs.stop:
-				return
-			case <-ctx.Done():
-				return
-			case <-cc.Done():
-				return
-			case <-deadline:
-				return
-			case <-t.C:
-			}
-			seq++
-			val := n.app.counter.Add(1)
-			m := message.Message{Code: codes.Content, Payload: []byte(strconv.FormatUint(val, 10))}
-			m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optObserve, seq)
-			protected, err := in.protectResponse(m, ownResponse)
-			if err != nil {
-				return
-			}
-			if err := n.notify(ctx, cc, tok, protected, in.at); err != nil {
-				return
-			}
+		why := n.notifyUntilEnd(ctx, in, obs, cc, tok, seq)
+		n.observers.mu.Lock()
+		if n.observers.server[key] == obs {
+			delete(n.observers.server, key)
 		}
+		n.observers.mu.Unlock()
+		by := in.from
+		if by == "" {
+			by = obs.peer
+		}
+		n.decision(in.at, trace.RuleResponse, "", "RFC 7641 3.6, 4.5",
+			fmt.Sprintf("Observation of /counter by %s ended after %d notifications: %s", by, obs.notified(&n.observers), why), 0)
 	}()
 	return resp
 }
 
-// notify sends one notification as a NON message (RFC 7641 4.5 allows it).
-func (n *node) notify(ctx context.Context, cc *udpClient.Conn, tok []byte, m message.Message, at where) error {
+// notifyUntilEnd sends an observation's notifications until something
+// ends it, and says what did.
+func (n *node) notifyUntilEnd(ctx context.Context, in *incoming, obs *serverObservation, cc *udpClient.Conn, tok []byte, seq uint32) string {
+	t := time.NewTicker(notifyEvery)
+	defer t.Stop()
+	deadline := time.NewTimer(maxObservation)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-obs.stop:
+			return obs.why
+		case <-ctx.Done():
+			return "the node stopped"
+		case <-cc.Done():
+			return "the server forgot the observer's endpoint (idle)"
+		case <-deadline.C:
+			return fmt.Sprintf("the lab's maximum of %v per observation", maxObservation)
+		case <-t.C:
+		}
+		seq++
+		val := n.app.counter.Add(1)
+		m := message.Message{Code: codes.Content, Payload: []byte(strconv.FormatUint(val, 10))}
+		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optObserve, seq)
+		protected, err := in.protectResponse(m, ownResponse)
+		if err != nil {
+			return "protecting a notification failed: " + err.Error()
+		}
+		typ := message.NonConfirmable
+		if (seq-1)%conEvery == 0 {
+			typ = message.Confirmable
+		}
+		mid := uint16(cc.GetMessageID())
+		n.observers.mu.Lock()
+		obs.mids[obs.sent%len(obs.mids)] = mid
+		obs.sent++
+		n.observers.mu.Unlock()
+		if err := n.notify(ctx, cc, tok, protected, typ, mid); err != nil {
+			select {
+			case <-obs.stop: // a Reset answered the Confirmable one
+				return obs.why
+			default:
+			}
+			if typ == message.Confirmable {
+				return "a Confirmable notification was not acknowledged (RFC 7641 4.5)"
+			}
+			return "sending a notification failed: " + err.Error()
+		}
+	}
+}
+
+// notified is how many notifications the observation sent.
+func (o *serverObservation) notified(set *observerSet) int {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	return o.sent
+}
+
+// notify sends one notification, NON or CON (RFC 7641 4.5), with Message
+// ID mid; for a CON it returns once the observer acknowledged it, or with
+// an error once the retransmissions ran out.
+func (n *node) notify(ctx context.Context, cc *udpClient.Conn, tok []byte, m message.Message, typ message.Type, mid uint16) error {
 	pm := cc.AcquireMessage(ctx)
 	defer cc.ReleaseMessage(pm)
-	pm.SetCode(m.Code)
-	pm.SetToken(tok)
-	pm.SetType(message.NonConfirmable)
-	pm.SetMessageID(cc.GetMessageID())
-	pm.ResetOptionsTo(m.Options)
-	if len(m.Payload) > 0 {
-		pm.SetBody(bytes.NewReader(m.Payload))
-	}
+	setPooled(pm, typ, mid, tok, &m)
 	n.sent.Add(1)
 	return cc.WriteMessage(pm)
 }
@@ -279,7 +354,7 @@ func (n *node) relayNotification(o *clientObservation, m message.Message) {
 	n.observers.mu.Lock()
 	o.received++
 	n.observers.mu.Unlock()
-	n.notify(n.ctx, r.cc, r.token, protected, r.in.at)
+	n.notify(n.ctx, r.cc, r.token, protected, message.NonConfirmable, uint16(r.cc.GetMessageID()))
 }
 
 // keepRelay records a forwarded registration on its upstream socket.

@@ -51,6 +51,10 @@ type Config struct {
 	Handler udpClient.HandlerFunc
 	// Errors receives errors nobody else can act on; nil drops them.
 	Errors func(error)
+	// RequestMonitor, when set, sees every decoded message of a peer
+	// before go-coap handles it and may drop it (go-coap's option of the
+	// same name).
+	RequestMonitor udpClient.RequestMonitorFunc
 
 	// AckTimeout and MaxRetransmit are RFC 7252 4.8's ACK_TIMEOUT and
 	// MAX_RETRANSMIT for the Confirmable messages the server sends
@@ -256,7 +260,11 @@ func (s *Server) peer(key netip.AddrPort, raddr *net.UDPAddr) *udpClient.Conn {
 	sess := newSession(s, raddr, key)
 	sess.last.Store(now)
 	cfg := s.conn
-	cc := udpClient.NewConnWithOpts(sess, &cfg, udpClient.WithResponseMessageCache(noCache{}))
+	opts := []udpClient.Option{udpClient.WithResponseMessageCache(noCache{})}
+	if s.cfg.RequestMonitor != nil {
+		opts = append(opts, udpClient.WithRequestMonitor(s.cfg.RequestMonitor))
+	}
+	cc := udpClient.NewConnWithOpts(sess, &cfg, opts...)
 	s.peers[key] = cc
 	return cc
 }
