@@ -18,6 +18,7 @@ func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestExitCodes(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(bad, []byte(`{"name":"x","nodes":[{"id":"C","role":"prox"}]}`), 0o644)
+	unwritable := filepath.Join(t.TempDir(), "no-such-dir", "out.txt")
 	tests := []struct {
 		name  string
 		args  []string
@@ -34,6 +35,11 @@ func TestExitCodes(t *testing.T) {
 		{"unknown scenario", []string{"run", "-scenario", "no-such-scenario"}, exitUsage, "no-such-scenario", ""},
 		{"invalid scenario file", []string{"run", "-scenario", bad}, exitUsage, "nodes[0].role", ""},
 		{"scenario list", []string{"scenarios"}, exitOK, "", "draft-b3"},
+		// An output that cannot be written is found before the run:
+		// nothing is printed, the exit code is 2.
+		{"unwritable -o", []string{"run", "-o", unwritable}, exitUsage, "-o: open " + unwritable, ""},
+		{"unwritable -pcap", []string{"run", "-pcap", unwritable}, exitUsage, "-pcap: open", ""},
+		{"unwritable -wireshark", []string{"run", "-o", filepath.Join(t.TempDir(), "ok.txt"), "-wireshark", unwritable}, exitUsage, "-wireshark: open", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -46,6 +52,9 @@ func TestExitCodes(t *testing.T) {
 			}
 			if !strings.Contains(out, tt.inOut) {
 				t.Errorf("stdout %q does not contain %q", out, tt.inOut)
+			}
+			if tt.code == exitUsage && out != "" {
+				t.Errorf("a usage error printed %d bytes on stdout", len(out))
 			}
 		})
 	}

@@ -35,6 +35,27 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Every output file is opened before the run: one that cannot be
+	// written is bad usage (exit 2), found before anything is printed.
+	files := map[string]*os.File{}
+	for _, o := range []struct{ flag, path string }{{"o", *out}, {"pcap", *pcap}, {"wireshark", *wireshark}} {
+		if o.path == "" {
+			continue
+		}
+		f, err := os.Create(o.path)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return usagef("-%s: %v", o.flag, err)
+		}
+		files[o.flag] = f
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
 
 	bus := trace.NewBus(0)
 	lab := nodes.NewLab(bus)
@@ -49,25 +70,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	lab.Close()
 
 	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
+	if f := files["o"]; f != nil {
 		w = f
 	}
 	if err := render(w, tr, *secrets); err != nil {
 		return err
 	}
-	if *pcap != "" {
-		if err := writeFile(*pcap, func(w io.Writer) error { return trace.WritePcapng(w, tr) }); err != nil {
+	if f := files["pcap"]; f != nil {
+		if err := writeFile(f, func(w io.Writer) error { return trace.WritePcapng(w, tr) }); err != nil {
 			return err
 		}
 	}
-	if *wireshark != "" {
+	if f := files["wireshark"]; f != nil {
 		var skipped []string
-		if err := writeFile(*wireshark, func(w io.Writer) (err error) {
+		if err := writeFile(f, func(w io.Writer) (err error) {
 			skipped, err = trace.WriteWiresharkContexts(w, tr, *secrets)
 			return err
 		}); err != nil {
@@ -117,13 +133,10 @@ func loadScenario(name string) (*scenario.Scenario, error) {
 	return s, nil
 }
 
-func writeFile(path string, write func(io.Writer) error) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
+// writeFile writes one output file opened before the run and closes it,
+// so that a failed close (a full disk) is reported.
+func writeFile(f *os.File, write func(io.Writer) error) error {
 	if err := write(f); err != nil {
-		f.Close()
 		return err
 	}
 	return f.Close()
