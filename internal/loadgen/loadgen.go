@@ -49,6 +49,9 @@ type Result struct {
 	total     time.Duration // process CPU time of the whole run
 	Elapsed   time.Duration // wall time of the run
 	Windows   []int         // exchanges completed in each Window
+	// WindowCPU[i] is the process CPU time (ProcessCPU) from the start to
+	// the first completion in window i; nil where it cannot be measured.
+	WindowCPU []time.Duration
 	// Marks[i] is the wall time at which exchange i*MarkEvery completed:
 	// rates between two exchange counts, whatever the windows.
 	Marks []time.Duration
@@ -81,6 +84,18 @@ func (r Result) CPUBetween(a, b int) (time.Duration, bool) {
 		return 0, false
 	}
 	return (r.CPU[j] - r.CPU[i]) / time.Duration(b-a), true
+}
+
+// WindowCPUPerExchange is the process CPU time per exchange of each
+// window but the last (whose end has no mark).
+func (r Result) WindowCPUPerExchange() []time.Duration {
+	var out []time.Duration
+	for i := 0; i+1 < len(r.WindowCPU) && i < len(r.Windows); i++ {
+		if r.Windows[i] > 0 {
+			out = append(out, (r.WindowCPU[i+1]-r.WindowCPU[i])/time.Duration(r.Windows[i]))
+		}
+	}
+	return out
 }
 
 // CPUPerExchange is the process CPU time per exchange over the run.
@@ -316,6 +331,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 					w := int(at / cfg.Window)
 					for len(res.Windows) <= w && (cfg.Duration == 0 || time.Duration(w)*cfg.Window < cfg.Duration) {
 						res.Windows = append(res.Windows, 0)
+						if cpu, ok := ProcessCPU(); ok && cpuOK {
+							res.WindowCPU = append(res.WindowCPU, cpu-cpu0)
+						}
 					}
 					if w < len(res.Windows) {
 						res.Windows[w]++ // exchanges that end after Duration count in no window

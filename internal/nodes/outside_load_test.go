@@ -7,6 +7,7 @@ package nodes
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -131,8 +132,12 @@ func TestOutsideLoad(t *testing.T) {
 			for i, n := range r.Windows {
 				rates[i] = n / 10
 			}
-			t.Logf("%s oscore=%v: %.0f/s over %v, per 10 s window %v /s, cpu %v/exchange, %d failed, %d retransmissions, sequential p50 %v p99 %v",
-				target, secure, r.Rate(), r.Elapsed.Round(time.Millisecond), rates, perEx, r.Failed, r.Retrans, lat.P50, lat.P99)
+			var wcpu []string
+			for _, c := range r.WindowCPUPerExchange() {
+				wcpu = append(wcpu, fmt.Sprintf("%.1f", float64(c.Nanoseconds())/1000))
+			}
+			t.Logf("%s oscore=%v: %.0f/s over %v, per 10 s window %v /s, CPU per exchange %v (per window %v µs), %d failed, %d retransmissions, sequential p50 %v p99 %v",
+				target, secure, r.Rate(), r.Elapsed.Round(time.Millisecond), rates, perEx, wcpu, r.Failed, r.Retrans, lat.P50, lat.P99)
 		}
 	}
 }
