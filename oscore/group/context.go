@@ -347,26 +347,39 @@ func (c *Context) RemoveRecipient(kid []byte) {
 }
 
 // recipientFor finds or, when policy allows, makes the Recipient Context
-// for kid (RFC 10021 7.2, 7.4: otherwise processing stops).
-func (c *Context) recipientFor(kid []byte) (*Recipient, error) {
+// for kid (RFC 10021 7.2, 7.4: otherwise processing stops); made says it
+// was made for this message, to be deleted if the message fails (7.2).
+func (c *Context) recipientFor(kid []byte) (r *Recipient, made bool, err error) {
 	if r := c.Recipient(kid); r != nil {
-		return r, nil
+		return r, false, nil
 	}
 	if c.p.Credentials == nil {
-		return nil, oscore.ErrContextNotFound.WithDetail(fmt.Sprintf("no Recipient Context for kid %x in group %x (RFC 10021 7.2)", kid, c.p.GroupID))
+		return nil, false, oscore.ErrContextNotFound.WithDetail(fmt.Sprintf("no Recipient Context for kid %x in group %x (RFC 10021 7.2)", kid, c.p.GroupID))
 	}
 	cred, err := c.p.Credentials(kid)
 	if err != nil || cred == nil {
-		return nil, oscore.ErrNoCredential.WithDetail(fmt.Sprintf("no credential for kid %x in group %x", kid, c.p.GroupID))
+		return nil, false, oscore.ErrNoCredential.WithDetail(fmt.Sprintf("no credential for kid %x in group %x", kid, c.p.GroupID))
 	}
-	r, err := c.AddRecipient(kid, cred)
-	if err != nil {
+	if r, err = c.AddRecipient(kid, cred); err != nil {
 		if r := c.Recipient(kid); r != nil { // made concurrently
-			return r, nil
+			return r, false, nil
 		}
-		return nil, oscore.ErrContextNotFound.WithDetail(err.Error())
+		return nil, false, oscore.ErrContextNotFound.WithDetail(err.Error())
 	}
-	return r, nil
+	return r, true, nil
+}
+
+// dropIfMade deletes a Recipient Context made for a message that failed
+// verification (RFC 10021 7.2, 7.4: MAY; it keeps forged kids from filling
+// memory, and needs no invalid replay windows afterwards, 2.6.1.2).
+func (c *Context) dropIfMade(r *Recipient, made bool, err error) {
+	if made && err != nil {
+		c.mu.Lock()
+		if c.recipients[string(r.id)] == r {
+			delete(c.recipients, string(r.id))
+		}
+		c.mu.Unlock()
+	}
 }
 
 // ID returns a copy of the member's Sender ID.

@@ -72,6 +72,11 @@ func TestReceptionRules(t *testing.T) {
 	if _, _, _, err := UnprotectRequest(preq, lookupOf(dyn)); err != nil || asked != 1 {
 		t.Fatalf("second request from 25: %v (asked %d)", err, asked)
 	}
+	dyn3, _ := NewContext("dynamic", p)
+	forged := withOSCORE(greq, optionOf(t, greq), flipped(greq.Payload, 3))
+	if _, _, _, err := UnprotectRequest(forged, lookupOf(dyn3)); !errors.Is(err, oscore.ErrDecryptionFailed) || dyn3.Recipient([]byte{0x25}) != nil {
+		t.Fatalf("a Recipient Context made for a forged request stays: %v", err)
+	}
 	_, _, stranger := threeMembers(t) // 77, a member the credential source does not know
 	sreq, _, _, _ := ProtectRequest(stranger, getTemp(), ProtectOptions{})
 	dyn2, _ := NewContext("dynamic", p)

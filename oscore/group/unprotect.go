@@ -69,13 +69,23 @@ func UnprotectRequest(m message.Message, lookup Lookup) (message.Message, *Excha
 	if len(ov.KID) > c.maxIDLen {
 		return message.Message{}, nil, rep, oscore.ErrDecodeCOSE.WithDetail("kid longer than the nonce allows (RFC 10021 2.2)")
 	}
-	r, err := c.recipientFor(ov.KID)
+	r, made, err := c.recipientFor(ov.KID)
 	if err != nil {
 		return message.Message{}, nil, rep, err
 	}
+	out, x, err := c.unprotectRequest(m, raw, ov, mode, r, rep)
+	c.dropIfMade(r, made, err)
+	if err != nil {
+		return message.Message{}, nil, rep, err
+	}
+	return out, x, rep, nil
+}
+
+// unprotectRequest verifies a request from r (RFC 10021 7.2, 8.4).
+func (c *Context) unprotectRequest(m message.Message, raw []byte, ov oscore.OptionValue, mode Mode, r *Recipient, rep *oscore.Report) (message.Message, *Exchange, error) {
 	seq := oscore.PIVValue(ov.PartialIV)
 	if !r.replay.Check(seq) {
-		return message.Message{}, nil, rep, oscore.ErrReplay.WithDetail(fmt.Sprintf("sequence number %d from %x in group %x (RFC 10021 5.3)", seq, r.id, c.p.GroupID))
+		return message.Message{}, nil, oscore.ErrReplay.WithDetail(fmt.Sprintf("sequence number %d from %x in group %x (RFC 10021 5.3)", seq, r.id, c.p.GroupID))
 	}
 	x := &Exchange{ctx: c, mode: mode, kid: bytes.Clone(ov.KID), piv: bytes.Clone(ov.PartialIV), kidCtx: bytes.Clone(ov.KIDContext), peer: r}
 	in := openInput{mode: mode, request: true, raw: raw, idPIV: ov.KID, piv: ov.PartialIV, ownPIV: true, sender: r,
@@ -83,18 +93,18 @@ func UnprotectRequest(m message.Message, lookup Lookup) (message.Message, *Excha
 	pt, g, err := c.open(m.Payload, &in, rep)
 	defer attach(rep, g) // after the rows of the rebuilt message are recorded
 	if err != nil {
-		return message.Message{}, nil, rep, err
+		return message.Message{}, nil, err
 	}
 	if !r.replay.Accept(seq) {
-		return message.Message{}, nil, rep, oscore.ErrReplay.WithDetail(fmt.Sprintf("sequence number %d from %x (concurrent duplicate)", seq, r.id))
+		return message.Message{}, nil, oscore.ErrReplay.WithDetail(fmt.Sprintf("sequence number %d from %x (concurrent duplicate)", seq, r.id))
 	}
 	out, j, err := oscore.JoinRequest(m, pt, rep)
 	if err != nil {
-		return message.Message{}, nil, rep, err
+		return message.Message{}, nil, err
 	}
 	x.observe = j.Register
 	x.long = mode == GroupMode || j.Observe
-	return out, x, rep, nil
+	return out, x, nil
 }
 
 // UnprotectResponse verifies and removes the Group OSCORE layer of
@@ -122,7 +132,7 @@ func UnprotectResponse(x *Exchange, m message.Message) (message.Message, *oscore
 	return out, rep, nil
 }
 
-func (c *Context) unprotectResponse(x *Exchange, m message.Message, rep *oscore.Report) (message.Message, int64, error) {
+func (c *Context) unprotectResponse(x *Exchange, m message.Message, rep *oscore.Report) (_ message.Message, _ int64, err error) {
 	raw, err := oscore.FindOSCORE(&m)
 	if err != nil {
 		return message.Message{}, -1, err
@@ -146,9 +156,11 @@ func (c *Context) unprotectResponse(x *Exchange, m message.Message, rep *oscore.
 		if x.mode == PairwiseMode && x.peer != nil && !bytes.Equal(kid, x.peer.id) {
 			return message.Message{}, -1, oscore.ErrContextNotFound.WithDetail(fmt.Sprintf("response from kid %x to a pairwise request for %x (RFC 10021 7.4)", kid, x.peer.id))
 		}
-		if server, err = c.recipientFor(kid); err != nil {
+		var made bool
+		if server, made, err = c.recipientFor(kid); err != nil {
 			return message.Message{}, -1, err
 		}
+		defer func() { c.dropIfMade(server, made, err) }()
 	case x.peer != nil && x.mode == PairwiseMode:
 		server, kid = x.peer, x.peer.id // assumed kid (RFC 10021 7.4)
 	default:
