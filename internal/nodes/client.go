@@ -209,6 +209,10 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 		ly := &layers[i]
 		addLate(&m, plan.late, ly.peer, done)
 		route := oscore.RequestRoute(&m, plan.hops, 0, peers)
+		onion := isOnionLayer(st, ly.peer)
+		if onion {
+			route = onionRoute(route, &m, ly.peer)
+		}
 		out, b, rep, err := oscore.ProtectRequest(ly.ctx, m, oscore.ProtectOptions{Rule: route.RuleFor(ly.peer),
 			IncludeKIDContext: t.contexts[ly.name].cfg.SendIDContext})
 		if err != nil {
@@ -218,6 +222,11 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 		stack = append(stack, ly.name)
 		n.layer(at, i+1, trace.LayerApplied, trace.DirRequest, rep)
 		ly.b, m = b, out
+		if onion {
+			addr := addressProxy(&m, t, plan.hops[ly.peer].Name)
+			n.decision(at, trace.RuleOutgoingRequest, "", "2.3, A.7", fmt.Sprintf("Onion layer %s for %s, which is not the next hop: the forward-proxy options %s acts on are inside it, and Proxy-Scheme coap with Uri-Host %q outside it address %s for the proxies before it",
+				ly.name, plan.hops[ly.peer].Name, plan.hops[ly.peer].Name, addr, plan.hops[ly.peer].Name), 0)
+		}
 	}
 	addLate(&m, plan.late, 0, done)
 	xch.setStack(0, stack)
@@ -269,4 +278,42 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 	}
 	slices.Reverse(removed)
 	return resp, removed, nil
+}
+
+// forwardProxyOptions are the options a forward-proxy acts on (draft 1.1,
+// sets (a) and (b), with Uri-Host and Uri-Port; RFC 7252 5.7.2).
+var forwardProxyOptions = []uint16{optURIHost, optURIPort, optProxyURI, optProxyCRI, optProxyScheme, optProxySchemeNumber}
+
+// isOnionLayer: the layer towards path hop x is for a forward-proxy that is
+// not the next hop (draft 2.3: "one layer per intermediary", A.7 Onion
+// CoAP). The proxies before it must be able to reach it, and it must find,
+// once its layer is off, where to forward.
+func isOnionLayer(st scenario.Step, x int) bool {
+	return x > 1 && x <= len(st.Route) && st.ProxyStyle != scenario.StyleReverse
+}
+
+// onionRoute makes the proxy at hop x the one consumer of the forward-proxy
+// options the message carries: they are meant for it alone, so the rule of
+// draft 2.2 (steps 2, 3, 5, 6, 7, 8) encrypts them in its layer instead of
+// leaving them outer for a proxy before it.
+func onionRoute(r oscore.Route, m *message.Message, x int) oscore.Route {
+	for _, opt := range forwardProxyOptions {
+		if m.Options.HasOption(message.OptionID(opt)) {
+			r.SetConsumers(opt, x)
+		}
+	}
+	return r
+}
+
+// addressProxy adds, outside an onion layer, the forward-proxy options that
+// lead the proxies before node id to it (RFC 7252 5.10.2: Proxy-Scheme and
+// Uri-Host): its authority, or its node id, which the lab resolves.
+func addressProxy(m *message.Message, t *topology, id string) string {
+	host := id
+	if c := t.cfg[id]; c != nil && c.Authority != "" {
+		host = c.Authority
+	}
+	m.Options, _, _ = m.Options.SetString(make([]byte, 4), optProxyScheme, "coap")
+	m.Options, _, _ = m.Options.SetString(make([]byte, len(host)), optURIHost, host)
+	return host
 }

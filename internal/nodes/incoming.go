@@ -420,9 +420,29 @@ func (in *incoming) step6() (int, *reply) {
 	in.removed = append(in.removed, removedLayer{ctx: b.Ctx, b: b})
 	in.routeContexts = nil
 	m.Token, m.MessageID, m.Type = in.req.Token, in.req.MessageID, in.req.Type
+	m.Options = in.innerWins(m.Options, b.Ctx.Name())
 	in.req = m
 	in.decide("6->1", "Step 6: layer "+b.Ctx.Name()+" removed (kid "+hex.EncodeToString(b.KID())+") -> back to step 1", 0)
 	return 1, nil
+}
+
+// innerWins keeps, of a non-repeatable option that the removed layer
+// carried inside while the message also had it outside, the inner value:
+// the layer's sender meant it for this node, and the outer one was for the
+// hops before (an onion's Uri-Host, draft 2.3 and A.7). Options come back
+// from the oscore package outer first, inner after (RFC 8613 8.2 step 7).
+func (in *incoming) innerWins(opts message.Options, ctx string) message.Options {
+	out := opts[:0:0]
+	for i, o := range opts {
+		if i+1 < len(opts) && opts[i+1].ID == o.ID {
+			if def, ok := oscore.LookupOption(uint16(o.ID)); ok && !def.Repeatable {
+				in.decide("6", fmt.Sprintf("Step 6: %s outside the layer and inside %s: the inner value, meant for %s, replaces the outer one (A.7)", oscore.OptionName(uint16(o.ID)), ctx, in.n.id), 0)
+				continue
+			}
+		}
+		out = append(out, o)
+	}
+	return out
 }
 
 // layerNumber numbers the layer being removed (1 = innermost) from the

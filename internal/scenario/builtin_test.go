@@ -18,7 +18,7 @@ var wantBuiltins = []string{
 	"error-unauthorised-client", "error-unprotected-response", "error-unrecognised-option", "error-wrong-key",
 	"rfc8613-c4-c7", "rfc8613-c5", "rfc8613-c6", "rfc8613-c8",
 	"usecase-firewall-entry", "usecase-lwm2m-forward", "usecase-lwm2m-gateway",
-	"usecase-privacy-chain", "usecase-proxy-access-control",
+	"usecase-privacy-chain", "usecase-privacy-chain-onion", "usecase-proxy-access-control",
 }
 
 func TestBuiltinsLoadAndAreComplete(t *testing.T) {

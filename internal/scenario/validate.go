@@ -754,7 +754,32 @@ func (v *validator) layerOrder(p string, st *Step, u *url.URL) error {
 		if prevPos >= 0 && pos > prevPos {
 			return errAt(index(field(p, "contexts"), i), fmt.Sprintf("context %q (with %s) is applied outside %q, but %s lies farther along the path; list the contexts innermost (end-to-end) first", name, other, prevName, other))
 		}
+		if onRoute && pos > 0 && st.ProxyStyle != StyleReverse {
+			if err := v.onionReachable(st, pos, name); err != nil {
+				return errAt(index(field(p, "contexts"), i), err.Error())
+			}
+		}
 		prevPos, prevName = pos, name
+	}
+	return nil
+}
+
+// onionReachable checks that the proxy before route[pos], which gets the
+// request with the onion layer for route[pos] still on, can hand it to
+// route[pos]: it must be a forward-proxy (it acts on the Proxy-Scheme and
+// Uri-Host that the client puts outside the layer) and must not send the
+// request to an upstream proxy of its own instead (draft 2.3, A.7). An
+// external node is taken on trust.
+func (v *validator) onionReachable(st *Step, pos int, ctx string) error {
+	before, at := v.nodes[st.Route[pos-1]], st.Route[pos]
+	if before == nil || before.Role == RoleExternal {
+		return nil
+	}
+	if !before.Forward {
+		return fmt.Errorf("context %q puts a layer for %s, but %s before it is not a forward-proxy and cannot reach it: no path peels that layer", ctx, at, before.ID)
+	}
+	if before.Upstream != "" && before.Upstream != at {
+		return fmt.Errorf("context %q puts a layer for %s, but %s before it forwards to its upstream %s: no path peels that layer", ctx, at, before.ID, before.Upstream)
 	}
 	return nil
 }
