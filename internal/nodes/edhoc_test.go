@@ -2,73 +2,71 @@ package nodes
 
 import (
 	"bytes"
-	"os"
 	"testing"
 
-	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 )
 
-// RFC 9529 trace 2 as RFC 9528 A.2.1 frames it (testdata/edhoc-vectors.json
-// of oscore/edhoc, derived_coap_payloads).
-const (
-	trace2Request1  = "f50382060258208af6f430ebe18d34184017a9a11bf511c8dff8f834730b96c1b7c8dbca2fc3b637"
-	trace2Response2 = "582b419701d7f00a26c2dc587a36dd752549f33763c893422c8ea0f955a13a4ff5d59862a1eef9e0e7e1886fcd"
-	trace2Request3  = "2752e562097bc417dd5919485ac7891ffd90a9fc"
-	trace2Secret    = "f9868f6a3aca78a05d1485b35030b162"
-	trace2Salt      = "ada24c7dbfc85eeb"
-)
-
-func edhocScenario(t *testing.T) *scenario.Scenario {
-	t.Helper()
-	b, err := os.ReadFile("testdata/edhoc-trace2.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := scenario.Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+// The RFC 9529 traces as RFC 9528 A.2.1 frames them (oscore/edhoc's
+// testdata/edhoc-vectors.json, derived_coap_payloads), and the OSCORE
+// Master Secret and Salt each gives.
+var edhocTraces = []struct {
+	scenario                      string
+	first                         [][]byte // payloads before message_1: the refused attempt and its error
+	request1, response2, request3 string
+	secret, salt                  string
+}{
+	{"edhoc-rfc9529-1", nil,
+		"f50000582031f82c7b5b9cbbf0f194d913cc12ef1532d328ef32632a4881a1c0701e237f042d",
+		"5872dc88d2d51da5ed67fc4616356bc8ca74ef9ebe8b387e623a360ba480b9b29d1cbc26dd270fe9c02c44ce3934794b1cc62ba22f05459f8d358c8d12275ac42c5f96ded5f13cc9084e5b201889a45e5a60a5562dc118619c3daa2fd9f4c9f4d6edad109dd4edf95962aafbaf9ab3f4a1f6b98f",
+		"4118585825c345884aaaeb22c527f9b1d2b6787207e0163c69b62a0d43928150427203c31674e4514ea6e383b566eb29763efeb0afa518776ae1c65f856d84bf32af3a7836970466dcb71f76745d39d3025e7703e0c032ebad51947c",
+		"1e1c6beac3a8a1cac435de7e2f9ae7ff", "ce7ab844c0106d73"},
+	{"edhoc-rfc9529-2", [][]byte{nil, {0x02, 0x02}},
+		"f50382060258208af6f430ebe18d34184017a9a11bf511c8dff8f834730b96c1b7c8dbca2fc3b637",
+		"582b419701d7f00a26c2dc587a36dd752549f33763c893422c8ea0f955a13a4ff5d59862a1eef9e0e7e1886fcd",
+		"2752e562097bc417dd5919485ac7891ffd90a9fc",
+		"f9868f6a3aca78a05d1485b35030b162", "ada24c7dbfc85eeb"},
 }
 
-// TestEDHOCStep runs RFC 9529 trace 2 between a client and a server over
-// the lab's links: the refused suite 6, then message_1 to message_3 with
-// the trace's payloads byte for byte on the wire; the context EDHOC gives
-// then protects a GET.
+// TestEDHOCStep runs each RFC 9529 trace between a client and a server
+// over the lab's links (trace 2 with its refused suite 6 first) and checks
+// message_1 to message_3 byte for byte on the wire; the context EDHOC
+// gives then protects a GET.
 func TestEDHOCStep(t *testing.T) {
-	s := edhocScenario(t)
-	lab, bus := startLab(t, s)
-	if _, _, err := lab.topo.Load().contextFor("CTX_C_S", "C"); err == nil {
-		t.Fatal("the EDHOC context exists before its step ran")
-	}
-	r := send(t, lab, s.Steps[0])
-	if !r.OK || r.Code != "2.04" {
-		t.Fatalf("EDHOC step: %+v", r)
-	}
-	var payloads [][]byte
-	for _, e := range bus.Recent() {
-		if e.Type == trace.TypeDatagram {
-			if m := decode(t, e.Bytes); len(m.Payload) > 0 {
-				payloads = append(payloads, m.Payload)
+	for _, tr := range edhocTraces {
+		t.Run(tr.scenario, func(t *testing.T) {
+			s := builtinScenario(t, tr.scenario)
+			lab, bus := startLab(t, s)
+			if _, _, err := lab.topo.Load().contextFor("CTX_C_S", "C"); err == nil {
+				t.Fatal("the EDHOC context exists before its step ran")
 			}
-		}
-	}
-	// first message_1 (suite 6), error 2, message_1, message_2, message_3
-	want := [][]byte{nil, {0x02, 0x02}, hx(trace2Request1), hx(trace2Response2), hx(trace2Request3)}
-	if len(payloads) != len(want) {
-		t.Fatalf("%d payloads on the wire: %x", len(payloads), payloads)
-	}
-	for i, w := range want {
-		if w != nil && !bytes.Equal(payloads[i], w) {
-			t.Errorf("payload %d = %x, want %x", i, payloads[i], w)
-		}
-	}
-	c := lab.Scenario().Contexts[0]
-	if c.MasterSecret != trace2Secret || c.MasterSalt != trace2Salt {
-		t.Fatalf("context after EDHOC: secret %s salt %s", c.MasterSecret, c.MasterSalt)
-	}
-	if r := send(t, lab, s.Steps[1]); !r.OK || r.Payload != "0" {
-		t.Fatalf("GET under the EDHOC context: %+v", r)
+			if r := send(t, lab, s.Steps[0]); !r.OK || r.Code != "2.04" {
+				t.Fatalf("EDHOC step: %+v", r)
+			}
+			var payloads [][]byte
+			for _, e := range bus.Recent() {
+				if e.Type == trace.TypeDatagram {
+					if m := decode(t, e.Bytes); len(m.Payload) > 0 {
+						payloads = append(payloads, m.Payload)
+					}
+				}
+			}
+			want := append(append([][]byte{}, tr.first...), hx(tr.request1), hx(tr.response2), hx(tr.request3))
+			if len(payloads) != len(want) {
+				t.Fatalf("%d payloads on the wire: %x", len(payloads), payloads)
+			}
+			for i, w := range want {
+				if w != nil && !bytes.Equal(payloads[i], w) {
+					t.Errorf("payload %d = %x, want %x", i, payloads[i], w)
+				}
+			}
+			c := lab.Scenario().Contexts[0]
+			if c.MasterSecret != tr.secret || c.MasterSalt != tr.salt {
+				t.Fatalf("context after EDHOC: secret %s salt %s", c.MasterSecret, c.MasterSalt)
+			}
+			if r := send(t, lab, s.Steps[1]); !r.OK || r.Payload != "0" {
+				t.Fatalf("GET under the EDHOC context: %+v", r)
+			}
+		})
 	}
 }
