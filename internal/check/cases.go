@@ -90,6 +90,7 @@ type env struct {
 	contexts []*ctxState
 	events   []trace.Event
 	exchange int
+	echoes   []string // Echo challenges met and answered so far in the run
 }
 
 func newEnv(cfg *Config, cl *client) (*env, error) {
@@ -239,13 +240,14 @@ const (
 
 // exchange is one protected request and what came back.
 type exchange struct {
-	bind     *oscore.Binding
-	resp     received
-	got      bool  // a response arrived
-	err      error // a send error, or errNoResponse
-	inner    message.Message
-	verified bool
-	vErr     error // why the response did not verify
+	bind       *oscore.Binding
+	resp       received
+	got        bool  // a response arrived
+	err        error // a send error, or errNoResponse
+	inner      message.Message
+	verified   bool
+	vErr       error     // why the response did not verify
+	challenged *exchange // the Echo challenge this exchange answered (do)
 }
 
 // protected reports whether the response carries an OSCORE option.
@@ -278,7 +280,37 @@ func (t *T) protect(cs *ctxState, m message.Message, seq int64, o oscore.Protect
 
 // do protects m with cs (at seq, or the next number when seq < 0), lets
 // mutate change the protected message, sends it and verifies the answer.
+//
+// A verified 4.01 carrying an inner Echo is a freshness challenge (RFC 9175
+// 2.3; RFC 8613 B.1.2, which servers use to rebuild a replay window after
+// a reboot): the request is repeated once, with the next sequence number
+// and the Echo value inside, and the repetition's exchange is returned with
+// the challenge kept in challenged.
 func (t *T) do(cs *ctxState, m message.Message, seq int64, mutate func(*message.Message)) *exchange {
+	x := t.doOnce(cs, m, seq, mutate)
+	echo, ok := x.echoChallenge()
+	if !ok {
+		return x
+	}
+	m.Options = append(append(message.Options(nil), m.Options...), message.Option{ID: optEcho, Value: echo})
+	sortOptions(m.Options)
+	y := t.doOnce(cs, m, -1, mutate)
+	y.challenged = x
+	t.env.echoes = append(t.env.echoes, fmt.Sprintf("Echo %x answered by %s", echo, y.describe()))
+	return y
+}
+
+// echoChallenge returns the Echo value of a verified 4.01 Echo response.
+func (x *exchange) echoChallenge() ([]byte, bool) {
+	if !x.verified || x.inner.Code != codes.Unauthorized {
+		return nil, false
+	}
+	v, err := x.inner.Options.GetBytes(optEcho)
+	return v, err == nil
+}
+
+// doOnce is do without answering an Echo challenge.
+func (t *T) doOnce(cs *ctxState, m message.Message, seq int64, mutate func(*message.Message)) *exchange {
 	m.Token = t.cl.newToken()
 	pm, b, err := t.protect(cs, m, seq, oscore.ProtectOptions{})
 	x := &exchange{bind: b}
