@@ -48,6 +48,10 @@
 //   - blockwise.go, decode.go: inner Block2 helpers (4.1.3.4.1) and datagram
 //     decoding.
 //   - rule.go, route.go, layers.go: the draft's rule and layer stacks.
+//   - variant.go, groupreport.go: building blocks for OSCORE variants with
+//     their own COSE structures (Group OSCORE in oscore/group, RFC 10021):
+//     one layer's split and rebuild, nonce, replay window, CBOR appenders,
+//     reports and the group part of a report.
 //
 // Choices where the texts leave room:
 //

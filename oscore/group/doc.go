@@ -34,6 +34,8 @@
 //   - det.go: deterministic requests and their group-mode responses
 //     (draft-ietf-core-cacheable-oscore).
 //   - report.go: the group part of an oscore.Report (oscore.GroupReport).
+//   - stack.go: layer stacks that mix Group OSCORE and RFC 8613 layers in
+//     any order (draft-ietf-core-oscore-capable-proxies 1, 2.1).
 //
 // Choices where the texts leave room (see docs/group-oscore.md):
 //
@@ -49,4 +51,8 @@
 //     with an error at all is the caller's choice (7: it SHOULD NOT).
 //   - Group rekeying (a response under a new Gid, 7.3) is refused, not
 //     followed.
+//   - An unknown kid is refused with oscore.ErrContextNotFound, or, when
+//     Params.Credentials has no credential for it, oscore.ErrNoCredential
+//     (5.03, 7.2); a Recipient Context made for a message that then fails
+//     is deleted again.
 package group
