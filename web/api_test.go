@@ -168,6 +168,8 @@ func TestAPIHostileRequests(t *testing.T) {
 		{"bad include_secrets", "GET", "/api/trace?include_secrets=yes", "", nil, 400, "include_secrets"},
 		{"unknown route", "GET", "/api/nothing", "", nil, 404, "no route"},
 		{"DNS-rebinding host", "GET", "/api/trace?include_secrets=1", "", map[string]string{"Host": "evil.example:8080"}, 421, "not served here"},
+		{"unconfigured IP literal host", "GET", "/api/scenario", "", map[string]string{"Host": "192.0.2.7:8080"}, 421, "not served here"},
+		{"unconfigured IPv6 literal host", "GET", "/api/scenario", "", map[string]string{"Host": "[2001:db8::7]:8080"}, 421, "not served here"},
 		{"wrong method", "DELETE", "/api/scenario", "", nil, 405, "not allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,14 +27,21 @@ func sameOrigin(next http.Handler) http.Handler {
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
-// hostGuard refuses requests whose Host header names neither an IP address,
-// localhost, nor one of the allowed host names. A page on another site can
-// point its own domain name at 127.0.0.1 (DNS rebinding) and would then
-// count as same-origin; the Host header still gives that name away.
+// hostGuard refuses requests whose Host header names neither a loopback
+// address, localhost (or a name under .localhost), nor one of the allowed
+// hosts (names or IP addresses). A page on another site can point its own
+// domain name at 127.0.0.1 (DNS rebinding) and would then count as
+// same-origin; the Host header still gives that name away. Any other IP
+// literal is refused too: a lab reached by an address it was not told
+// about was not meant to be reached there.
 func hostGuard(allowed []string) func(http.Handler) http.Handler {
 	ok := map[string]bool{"localhost": true}
 	for _, h := range allowed {
-		ok[strings.ToLower(h)] = true
+		h = strings.ToLower(strings.Trim(h, "[]"))
+		if ip := net.ParseIP(h); ip != nil {
+			h = ip.String()
+		}
+		ok[h] = true
 	}
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -43,8 +50,12 @@ func hostGuard(allowed []string) func(http.Handler) http.Handler {
 				host = h
 			}
 			host = strings.ToLower(strings.Trim(host, "[]"))
-			if net.ParseIP(host) == nil && !ok[host] && !strings.HasSuffix(host, ".localhost") {
-				writeError(w, http.StatusMisdirectedRequest, "web: host %q is not served here (allow it with Options.AllowedHosts)", r.Host)
+			pass := ok[host] || strings.HasSuffix(host, ".localhost")
+			if ip := net.ParseIP(host); ip != nil {
+				pass = ip.IsLoopback() || ok[ip.String()]
+			}
+			if !pass {
+				writeError(w, http.StatusMisdirectedRequest, "web: host %q is not served here (serve -allow-host, or Options.AllowedHosts)", r.Host)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -36,9 +36,10 @@ type Options struct {
 	StateInterval time.Duration // how often node state is pushed over /ws; 0 means 500 ms
 	SendTimeout   time.Duration // longest POST /api/send; 0 means 30 s
 	Logger        *slog.Logger  // nil means slog.Default()
-	// AllowedHosts are host names (besides IP addresses and localhost) the
-	// page may be reached by, e.g. a presenter's "laptop.local". Others get
-	// 421: this stops DNS-rebinding pages from reading the lab.
+	// AllowedHosts are host names or IP addresses (besides loopback
+	// addresses and localhost) the page may be reached by, e.g. a
+	// presenter's "laptop.local" or 192.0.2.7. Others get 421: this stops
+	// DNS-rebinding pages from reading the lab.
 	AllowedHosts []string
 	// MaxClients bounds the open WebSockets; one more gets 503. 0 means
 	// 32.

@@ -39,6 +39,13 @@ func TestExitCodes(t *testing.T) {
 		// nothing is printed, the exit code is 2.
 		{"unwritable -o", []string{"run", "-o", unwritable}, exitUsage, "-o: open " + unwritable, ""},
 		{"unwritable -pcap", []string{"run", "-pcap", unwritable}, exitUsage, "-pcap: open", ""},
+		// Off loopback the page and API carry master secrets: refused
+		// without -expose, before anything listens.
+		{"serve on every address", []string{"serve", "-addr", "0.0.0.0:0"}, exitUsage, "pass -expose", ""},
+		{"serve on an IPv6 wildcard", []string{"serve", "-addr", "[::]:0"}, exitUsage, "pass -expose", ""},
+		{"serve on a LAN address", []string{"serve", "-addr", "192.0.2.7:0"}, exitUsage, "master secrets", ""},
+		{"serve on a port alone", []string{"serve", "-addr", ":0"}, exitUsage, "pass -expose", ""},
+		{"serve on a bad address", []string{"serve", "-addr", "nonsense"}, exitUsage, "-addr", ""},
 		{"unwritable -wireshark", []string{"run", "-o", filepath.Join(t.TempDir(), "ok.txt"), "-wireshark", unwritable}, exitUsage, "-wireshark: open", ""},
 	}
 	for _, tt := range tests {

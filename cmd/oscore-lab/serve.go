@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,11 +22,22 @@ import (
 const defaultScenario = "draft-b3"
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [-addr 127.0.0.1:8080] [-scenario NAME|FILE]", stderr)
+	fs := newFlagSet("serve", "serve [-addr 127.0.0.1:8080] [-expose] [-allow-host NAME,...] [-scenario NAME|FILE]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve the lab on")
+	expose := fs.Bool("expose", false, "serve on a non-loopback -addr although the API and the page carry the scenario's master secrets")
+	allowHosts := fs.String("allow-host", "", "comma-separated host names or addresses the page may be reached by, besides loopback and the -addr host")
 	name := fs.String("scenario", defaultScenario, "built-in scenario name or scenario file to start with")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	hosts, err := exposure(*addr, *expose, stderr)
+	if err != nil {
+		return err
+	}
+	for _, h := range strings.Split(*allowHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			hosts = append(hosts, h)
+		}
 	}
 	s, err := loadScenario(*name)
 	if err != nil {
@@ -46,7 +58,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	// done ends the WebSockets: http.Server.Shutdown does not wait for them.
 	done := make(chan struct{})
 	srv := &http.Server{
-		Handler:           web.NewServer(lab, bus, web.Options{Version: version, Done: done}),
+		Handler:           web.NewServer(lab, bus, web.Options{Version: version, Done: done, AllowedHosts: hosts}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -67,4 +79,53 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// exposure checks -addr: a loopback address serves this machine alone and
+// needs nothing. Any other address serves everyone who can reach it the
+// page, /api/scenario and /ws, which carry the scenario's master secrets,
+// and /api/trace?include_secrets=1, which carries the derived keys too: it
+// takes -expose, and then a warning. It returns the hosts the page may be
+// reached by besides loopback: the -addr host, or for a wildcard address
+// every address of this machine.
+func exposure(addr string, expose bool, stderr io.Writer) ([]string, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, usagef("-addr %q: %v", addr, err)
+	}
+	var ips []net.IP
+	wildcard := host == ""
+	if !wildcard {
+		if ip := net.ParseIP(host); ip != nil {
+			wildcard = ip.IsUnspecified()
+			ips = append(ips, ip)
+		} else if resolved, err := net.LookupIP(host); err == nil {
+			ips = resolved
+		} else {
+			return nil, usagef("-addr %q: %v", addr, err)
+		}
+	}
+	loopback := !wildcard && len(ips) > 0
+	for _, ip := range ips {
+		loopback = loopback && ip.IsLoopback()
+	}
+	if loopback {
+		return nil, nil
+	}
+	if !expose {
+		return nil, usagef("-addr %s is reachable from other machines, and the lab's page and API carry the scenario's master secrets (and, with include_secrets, its keys): serve on 127.0.0.1, or pass -expose to accept that", addr)
+	}
+	fmt.Fprintf(stderr, "oscore-lab: WARNING: serving on %s: anyone who can reach it can read the scenario's master secrets and keys and change the lab\n", addr)
+	var hosts []string
+	if wildcard {
+		if as, err := net.InterfaceAddrs(); err == nil {
+			for _, a := range as {
+				if n, ok := a.(*net.IPNet); ok {
+					hosts = append(hosts, n.IP.String())
+				}
+			}
+		}
+		return hosts, nil
+	}
+	return []string{host}, nil
 }
