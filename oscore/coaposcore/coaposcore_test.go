@@ -137,7 +137,7 @@ func TestPeerErrorApartFromVerificationFailure(t *testing.T) {
 	if _, err := c.Do(ctx, message.Message{Code: codes.GET}); err != nil {
 		t.Fatal(err)
 	}
-	client.SetSenderSeq(0)
+	client.ReuseSenderSeq(0) // a used Partial IV again, on purpose
 	_, err := c.Do(ctx, message.Message{Code: codes.GET})
 	var pe *oscore.PeerError
 	if !errors.As(err, &pe) || pe.Code != codes.Unauthorized || pe.Diagnostic != "Replay detected" {

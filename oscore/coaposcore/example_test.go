@@ -92,7 +92,7 @@ func ExampleClient() {
 	resp, err := client.Do(context.Background(), req)
 	fmt.Println(resp.Code, string(resp.Payload), err)
 
-	ctx.SetSenderSeq(0) // reuse a Partial IV: the server must refuse it
+	ctx.ReuseSenderSeq(0) // reuse a Partial IV (and a nonce): the server must refuse it
 	_, err = client.Do(context.Background(), req)
 	var peer *oscore.PeerError
 	var failed *oscore.Error
