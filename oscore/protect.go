@@ -13,6 +13,7 @@ type ProtectOptions struct {
 	StrictOptions     bool      // proxy: an unrecognised option fails with ErrUnrecognisedOption (draft 2.2)
 	IncludeKIDContext bool      // send the kid context in a request (RFC 8613 5.1)
 	ResponsePIV       bool      // response: use an own Partial IV even for the first response (draft 2.5.1)
+	OuterMaxAge       bool      // response: an OSCORE error's Max-Age stays Outer only (RFC 8613 4.1.3.1, 8.2)
 }
 
 // ContextLookup finds the Recipient Context for a kid and kid context

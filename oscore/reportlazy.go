@@ -100,6 +100,7 @@ const (
 	noteOwnOSCORE
 	noteOuterCopy
 	noteEscalatedBySender
+	noteOuterMaxAge
 )
 
 var rowNotes = [...]string{
@@ -112,6 +113,7 @@ var rowNotes = [...]string{
 	noteOwnOSCORE:           "this layer's OSCORE option",
 	noteOuterCopy:           "outer copy of a Class E option (RFC 8613 8.2 step 2)",
 	noteEscalatedBySender:   "outer option found inside the plaintext: escalated by the sender (draft 2.2)",
+	noteOuterMaxAge:         "Outer Max-Age of an OSCORE error response: stays outer for caches (RFC 8613 4.1.3.1, 8.2)",
 }
 
 // stepSet packs a rule's step path into a set for stepPath; steps outside

@@ -20,7 +20,8 @@ type splitResult struct {
 //   - Options with an E bit are Inner. Observe is Inner and Outer: in
 //     requests both carry the original value (4.1.3.5.1); in notifications
 //     the Inner value is empty and the Outer keeps the original (4.1.3.5.2).
-//     No-Response is Inner only (4.1.3.6).
+//     No-Response is Inner only (4.1.3.6). With o.OuterMaxAge, Max-Age is
+//     Outer only: the Max-Age 0 of an OSCORE error (4.1.3.1, 8.2).
 //   - Unrecognised options are Class E (4.1), or ErrUnrecognisedOption under
 //     o.StrictOptions (draft 2.2: 4.02 for a request, 5.02 for a response).
 //   - Proxy-Uri left outer is decomposed (4.1.3.3).
@@ -62,6 +63,11 @@ func split(m *message.Message, o ProtectOptions, isRequest, boundObserve bool, r
 			case num == optNoResponse:
 				inner = append(inner, opt)
 				or.note = noteNoResponse
+			case num == optMaxAge && o.OuterMaxAge && !isRequest:
+				// The Max-Age 0 of an OSCORE error is for the caches on the
+				// path: a layer applied over the error keeps it visible.
+				outer = append(outer, opt)
+				or.cl, or.where, or.note = ClassU, whereOuter, noteOuterMaxAge
 			default:
 				if !known {
 					or.note = noteUnrecognised
