@@ -62,8 +62,9 @@ type incoming struct {
 	at   where
 	xch  *exchange
 
-	removed []removedLayer // in the order they came off (outermost first)
-	stack   []string       // contexts of this leg's layers, innermost first, when known
+	removed     []removedLayer // in the order they came off (outermost first)
+	outerMaxAge bool           // the response is an OSCORE error whose Max-Age 0 stays outer (RFC 8613 4.1.3.1)
+	stack       []string       // contexts of this leg's layers, innermost first, when known
 
 	routeContexts []string // set by step 3: the next layer is one of these (B.7)
 
@@ -86,6 +87,7 @@ type reply struct {
 	err       bool // an error response produced by this node
 	relayed   bool // the next hop's response, passed on
 	oscoreErr bool // an RFC 8613 8.2 error (outer Max-Age 0)
+	outerAge0 bool // relayed: the next hop's error carried an outer Max-Age 0, which stays outer
 	reason    string
 	section   string
 }

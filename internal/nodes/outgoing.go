@@ -110,6 +110,8 @@ func (in *incoming) forwardRequest() *reply {
 		in.n.decision(in.at, trace.RuleResponse, "", "2.6", fmt.Sprintf("No response from %s: %v -> %s", in.nextHop, err, codeText(code)), code)
 		return in.fail(code, "", err.Error(), "RFC 7252 5.9.3")
 	}
+	age, ageErr := resp.Options.GetUint32(optMaxAge)
+	outerAge0 := ageErr == nil && age == 0 // before the proxy's layer comes off: outer
 	if binding != nil {
 		if !resp.Options.HasOption(optOSCORE) {
 			// Never relay it: wrapped in the downstream layers it would
@@ -129,7 +131,9 @@ func (in *incoming) forwardRequest() *reply {
 	if so.relay != nil {
 		so.relay.numberOuterObserve(in.n, &out)
 	}
-	return &reply{msg: out, relayed: true}
+	// An OSCORE error keeps its outer Max-Age 0 for the caches of the next
+	// legs too (RFC 8613 4.1.3.1, 8.2).
+	return &reply{msg: out, relayed: true, outerAge0: outerAge0 && unprotectedError(out.Code)}
 }
 
 // unprotectedUpstream answers a response from the next hop that lacks the

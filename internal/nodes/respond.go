@@ -31,8 +31,12 @@ func (in *incoming) fail(code codes.Code, diag, reason, section string) *reply {
 func (in *incoming) finish(out *reply) *message.Message {
 	m := out.msg
 	m.Options = append(message.Options(nil), m.Options...)
-	if out.oscoreErr {
+	if out.oscoreErr || out.outerAge0 {
 		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optMaxAge, 0)
+		in.outerMaxAge = true
+		if len(in.removed) > 0 {
+			in.n.decision(in.at, trace.RuleResponse, "", "RFC 8613 4.1.3.1, 8.2", "Outer Max-Age 0 of the OSCORE error "+codeText(m.Code)+" stays outer in every layer re-applied, for the caches on the path", 0)
+		}
 	}
 	if out.err {
 		in.n.errorEvent(in.at, m.Code, string(m.Payload), out.reason, out.section, in.removedNames())
@@ -90,6 +94,7 @@ func (in *incoming) protectResponse(m message.Message, src responseSource) (mess
 			Rule:          route.RuleFor(layers[len(in.removed)-1-i]),
 			StrictOptions: in.cfg.Role == scenario.RoleProxy,
 			ResponsePIV:   in.responsePIV(rl.ctx.Name()),
+			OuterMaxAge:   in.outerMaxAge,
 		}
 		out, rep, err := oscore.ProtectResponse(rl.b, m, opts)
 		if err != nil {
