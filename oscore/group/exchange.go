@@ -42,7 +42,7 @@ type Exchange struct {
 	kid, piv, kidCtx []byte
 	peer             *Recipient // client: the server a pairwise request was for; server: the client
 	observe          bool
-	long             bool // several responses may come (group-mode or Observe request, or MultiResponse)
+	long             bool // several responses may come (group-mode or Observe request, or MultiResponse); guarded by mu once returned
 	det              *detRequest
 
 	mu        sync.Mutex
@@ -81,7 +81,11 @@ func (x *Exchange) Observe() bool { return x.observe }
 
 // Long reports whether the exchange is long: several responses may come,
 // each server's ordered by its Response Number (RFC 10021 5.1).
-func (x *Exchange) Long() bool { return x.long }
+func (x *Exchange) Long() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.long
+}
 
 // SetMultiResponse makes a client's exchange long, for a pairwise request
 // that may still draw several responses (a proxy relaying them; RFC 10021
