@@ -79,6 +79,8 @@ func ReadAiocoapFS(fsys fs.FS, name string) (Context, error) {
 	if p.IDContext, err = aiocoapBytes(data, "id-context", false); err != nil {
 		return Context{}, err
 	}
+	// aiocoap puts a context's ID Context into its requests as kid context.
+	c.SendKIDContext = p.IDContext != nil
 	if v, ok := data["algorithm"]; ok {
 		s, isStr := v.(string)
 		if !isStr {

@@ -22,7 +22,8 @@ import (
 // replay_window, aead_alg, hkdf_alg; rfc8613_b_1_2, rfc8613_b_2, ssn_freq,
 // silent_server, last_seq, sliding_window, break_sender_key and
 // break_recipient_key are accepted and do not change the context. Other
-// keywords are errors.
+// keywords are errors. With an id_context, requests carry it as kid
+// context, as libcoap's client sends them.
 func ReadLibcoap(r io.Reader, name string) (Context, error) {
 	b, err := readAll(r, "libcoap "+name)
 	if err != nil {
@@ -42,6 +43,9 @@ func ReadLibcoap(r io.Reader, name string) (Context, error) {
 	if !st.recipient {
 		return Context{}, fmt.Errorf("libcoap %s: recipient_id missing (a client configuration has one)", name)
 	}
+	// A libcoap client with an id_context sends it as kid context, and a
+	// libcoap server with one looks contexts up by both.
+	c.SendKIDContext = c.Params.IDContext != nil
 	return c, check(c, "libcoap "+name)
 }
 
