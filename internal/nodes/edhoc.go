@@ -27,6 +27,12 @@ import (
 // edhocPath is /.well-known/edhoc as deliver joins Uri-Path segments.
 var edhocPath = strings.TrimPrefix(edhoc.WellKnownPath, "/")
 
+// isEDHOCRequest reports whether req is for the EDHOC resource, which a
+// proxy serves too: a client runs EDHOC with its first proxy (draft 5).
+func isEDHOCRequest(req *message.Message) bool {
+	return req.Code == codes.POST && strings.Join(uriPath(req.Options), "/") == edhocPath
+}
+
 // edhocState keeps the Responder sessions nodes run and what each
 // completed session gave the Responder, by context name.
 type edhocState struct {

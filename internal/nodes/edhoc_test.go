@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
 	"oscore-lab/internal/trace"
+	"oscore-lab/oscore/edhoc"
 )
 
 // The RFC 9529 traces as RFC 9528 A.2.1 frames them (oscore/edhoc's
@@ -68,5 +71,34 @@ func TestEDHOCStep(t *testing.T) {
 				t.Fatalf("GET under the EDHOC context: %+v", r)
 			}
 		})
+	}
+}
+
+// TestEDHOCThroughProxy runs draft-b4: EDHOC with P (C_R 0x20 sent as
+// the integer 20), then with S through P under CTX_C_P (C_R 0x5f sent as
+// 41 5f, plain on the P-S leg), then B.1's GET with both contexts.
+func TestEDHOCThroughProxy(t *testing.T) {
+	s := builtinScenario(t, "draft-b4")
+	lab, bus := startLab(t, s)
+	for _, st := range s.Steps {
+		if r := send(t, lab, st); !r.OK {
+			t.Fatalf("%s: %+v", st.Name, r)
+		}
+	}
+	var toP, toS bool
+	for _, e := range bus.Recent() {
+		if e.Type != trace.TypeDatagram {
+			continue
+		}
+		m := decode(t, e.Bytes)
+		first, cR, _, err := edhoc.ParseRequestPayload(m.Payload)
+		if err != nil || first || m.Code != codes.POST {
+			continue
+		}
+		toP = toP || bytes.Equal(cR, []byte{0x20}) && m.Payload[0] == 0x20
+		toS = toS || bytes.Equal(cR, []byte{0x5f}) && bytes.HasPrefix(m.Payload, []byte{0x41, 0x5f})
+	}
+	if !toP || !toS {
+		t.Fatalf("message_3 to P in clear %v, to S in clear on the P-S leg %v", toP, toS)
 	}
 }

@@ -364,7 +364,7 @@ func (in *incoming) step5() (int, *reply) {
 		in.decide("5", "Step 5: no OSCORE option left, but "+why+" -> 4.02 Bad Option (RFC 7252 5.4.1)", codes.BadOption)
 		return 0, in.fail(codes.BadOption, fmt.Sprintf("Unrecognised critical option %d", num), why, "RFC 7252 5.4.1")
 	}
-	if in.cfg.Role != scenario.RoleServer {
+	if in.cfg.Role != scenario.RoleServer && !isEDHOCRequest(&in.req) {
 		in.decide("5", fmt.Sprintf("Step 5: no OSCORE option and no application at %s -> 4.04 Not Found", in.n.id), codes.NotFound)
 		return 0, in.fail(codes.NotFound, "", "no application for the request", "2.4 step 5")
 	}

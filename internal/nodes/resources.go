@@ -125,7 +125,7 @@ func (in *incoming) deliver(segs []string) *reply {
 	method := in.req.Code.String()
 	res, name, ok := resourceFor(in.cfg, path)
 	var resp message.Message
-	if path == edhocPath && in.req.Code == codes.POST {
+	if isEDHOCRequest(&in.req) {
 		resp = in.n.lab.edhocRespond(in.n.id, in.req.Payload)
 	} else if !ok {
 		resp = message.Message{Code: codes.NotFound}
