@@ -111,13 +111,7 @@ func TestProxySchemeWithoutHost(t *testing.T) {
 	if r.Code != codes.NotFound {
 		t.Fatalf("answer %v %q, want 4.04 (a local request)", r.Code, r.Payload)
 	}
-	var local bool
-	for _, e := range eventsOf(bus, trace.TypeDecision, 0) {
-		if e.Node == "P" && e.Decision.Step == "4->1" {
-			local = true
-		}
-	}
-	if !local {
+	if !decided(bus, 0, "P", "4->1", "") {
 		t.Error("no step 4 decision that the request names P itself")
 	}
 }

@@ -3,6 +3,7 @@ package nodes
 import (
 	"context"
 	"encoding/hex"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,4 +84,32 @@ func hx(s string) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// decided reports whether node published a decision in exchange ex (0 any)
+// whose step is step ("" any) and whose outcome contains text.
+func decided(bus *trace.Bus, ex int, node, step, text string) bool {
+	for _, e := range eventsOf(bus, trace.TypeDecision, ex) {
+		if e.Node == node && (step == "" || e.Decision.Step == step) && strings.Contains(e.Decision.Outcome, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// observeB6 registers to /counter across example B.6's two forward-proxies
+// with notifications every 100 ms, and gives the lab, the bus and the
+// registration step.
+func observeB6(t *testing.T) (*Lab, *trace.Bus, scenario.Step, Result) {
+	t.Helper()
+	notifyEvery = 100 * time.Millisecond
+	t.Cleanup(func() { notifyEvery = time.Second })
+	lab, bus := startLab(t, builtinScenario(t, "draft-b6"))
+	reg := scenario.Step{From: "C", Method: "GET", URI: "coap://example.com/counter", Route: []string{"P1", "P2"},
+		Contexts: []string{"CTX_C_S", "CTX_C_P1"}, Observe: "register"}
+	r := send(t, lab, reg)
+	if r.Code != "2.05" {
+		t.Fatalf("register: %+v", r)
+	}
+	return lab, bus, reg, r
 }

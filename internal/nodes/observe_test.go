@@ -1,7 +1,6 @@
 package nodes
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -53,15 +52,7 @@ func TestObserveCounter(t *testing.T) {
 // with four layers (example B.6's topology): each proxy keeps its upstream
 // socket for the notifications and swaps its layers on each of them.
 func TestObserveThroughProxies(t *testing.T) {
-	notifyEvery = 100 * time.Millisecond
-	defer func() { notifyEvery = time.Second }()
-	s := builtinScenario(t, "draft-b6")
-	lab, _ := startLab(t, s)
-	reg := scenario.Step{From: "C", Method: "GET", URI: "coap://example.com/counter", Route: []string{"P1", "P2"},
-		Contexts: []string{"CTX_C_S", "CTX_C_P1"}, Observe: "register"}
-	if r := send(t, lab, reg); r.Code != "2.05" {
-		t.Fatalf("register: %+v", r)
-	}
+	lab, _, reg, _ := observeB6(t)
 	time.Sleep(450 * time.Millisecond)
 	dereg := reg
 	dereg.Observe = "deregister"
@@ -86,16 +77,7 @@ func TestObserveThroughProxies(t *testing.T) {
 // notification to the next (RFC 7641 3.4, RFC 8613 4.1.3.5.2), and each
 // proxy says so in a decision.
 func TestRelayedNotificationsKeepOuterObserve(t *testing.T) {
-	notifyEvery = 100 * time.Millisecond
-	defer func() { notifyEvery = time.Second }()
-	s := builtinScenario(t, "draft-b6")
-	lab, bus := startLab(t, s)
-	reg := scenario.Step{From: "C", Method: "GET", URI: "coap://example.com/counter", Route: []string{"P1", "P2"},
-		Contexts: []string{"CTX_C_S", "CTX_C_P1"}, Observe: "register"}
-	r := send(t, lab, reg)
-	if r.Code != "2.05" {
-		t.Fatalf("register: %+v", r)
-	}
+	lab, bus, reg, r := observeB6(t)
 	time.Sleep(450 * time.Millisecond)
 	dereg := reg
 	dereg.Observe = "deregister"
@@ -128,13 +110,7 @@ func TestRelayedNotificationsKeepOuterObserve(t *testing.T) {
 			t.Errorf("%s: %d responses with Observe, want the registration's and at least two notifications", leg, count[leg])
 		}
 	}
-	var cited bool
-	for _, e := range eventsOf(bus, trace.TypeDecision, r.Exchange) {
-		if e.Node == "P1" && strings.Contains(e.Decision.Section, "RFC 7641 3.4") {
-			cited = true
-		}
-	}
-	if !cited {
+	if !decided(bus, r.Exchange, "P1", "", "outer Observe") {
 		t.Error("P1 publishes no decision on the outer Observe it sets (RFC 7641 3.4)")
 	}
 }

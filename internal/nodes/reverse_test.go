@@ -1,11 +1,9 @@
 package nodes
 
 import (
-	"strings"
 	"testing"
 
 	"oscore-lab/internal/scenario"
-	"oscore-lab/internal/trace"
 )
 
 // TestReverseRouteDecidesNotKid: the reverse-proxy P holds a context with
@@ -33,13 +31,7 @@ func TestReverseRouteDecidesNotKid(t *testing.T) {
 	if r.Code != "2.05" || r.Payload != "0" {
 		t.Fatalf("through the reverse-proxy: %+v", r)
 	}
-	var routed bool
-	for _, e := range eventsOf(bus, trace.TypeDecision, r.Exchange) {
-		if e.Node == "P" && e.Decision.Step == "3->4" && strings.Contains(e.Decision.Outcome, "names no layer for P") {
-			routed = true
-		}
-	}
-	if !routed {
+	if !decided(bus, r.Exchange, "P", "3->4", "names no layer for P") {
 		t.Error("P publishes no step 3 decision that the route forwards the request's layers untouched")
 	}
 }
@@ -54,13 +46,7 @@ func TestReverseRouteWithOwnLayer(t *testing.T) {
 	if r.Code != "2.05" {
 		t.Fatalf("B.7: %+v", r)
 	}
-	var first bool
-	for _, e := range eventsOf(bus, trace.TypeDecision, r.Exchange) {
-		if e.Node == "P" && e.Decision.Step == "3->5" && strings.Contains(e.Decision.Outcome, "CTX_C_P") {
-			first = true
-		}
-	}
-	if !first {
+	if !decided(bus, r.Exchange, "P", "3->5", "CTX_C_P") {
 		t.Error("P publishes no step 3 decision to remove the route's layer CTX_C_P first")
 	}
 }
