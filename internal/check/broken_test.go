@@ -27,8 +27,11 @@ type tamper struct {
 	asked       map[string]string          // token -> OSCORE option value of its request
 }
 
-func newTamper(t *testing.T, target string) *tamper {
+// newTamper starts a relay to target that breaks the rules request and
+// response (either may be nil) implement.
+func newTamper(t *testing.T, target string, request func(*tamper, *message.Message) *message.Message, response func(*tamper, *message.Message)) *tamper {
 	t.Helper()
+	oscore.RegisterGoCoapOptions() // before the relay decodes anything
 	front, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +44,7 @@ func newTamper(t *testing.T, target string) *tamper {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := &tamper{front: front, back: back, seen: map[string]message.Message{}, asked: map[string]string{}}
+	tp := &tamper{front: front, back: back, request: request, response: response, seen: map[string]message.Message{}, asked: map[string]string{}}
 	t.Cleanup(func() { front.Close(); back.Close() })
 	go tp.up()
 	go tp.down()
@@ -165,8 +168,7 @@ func TestBrokenServersFailTheirCases(t *testing.T) {
 	for _, mb := range misbehaviours {
 		t.Run(mb.name, func(t *testing.T) {
 			s := labServerScenario()
-			tp := newTamper(t, startLab(t, s, "S"))
-			tp.request, tp.response = mb.request, mb.response
+			tp := newTamper(t, startLab(t, s, "S"), mb.request, mb.response)
 			rep := runSuite(t, Config{Target: tp.addr(), Role: RoleServer, Contexts: suiteContexts(t, s), Seq: -1,
 				Only: withoutObserve(RoleServer)})
 			failed := failedIDs(rep)
@@ -218,8 +220,7 @@ func TestBrokenProxiesFailTheirCases(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			conn, origin := originSocket(t)
-			tp := newTamper(t, origin)
-			tp.request = tt.request
+			tp := newTamper(t, origin, tt.request, nil)
 			s := labProxyScenario(tp.addr(), tt.role == RoleOSCOREProxy)
 			target := startLab(t, s, "P")
 			cfg := Config{Target: target, Role: tt.role, OriginConn: conn, OriginAddr: tp.addr(), Seq: -1, Timeout: time.Second}

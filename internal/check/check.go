@@ -21,6 +21,7 @@ import (
 
 	"oscore-lab/internal/peerctx"
 	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
 )
 
 // Roles a target can be checked in.
@@ -133,6 +134,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	cfg.defaults()
+	// go-coap must know the OSCORE option (and the other critical options
+	// it lacks) before the suite decodes a datagram.
+	oscore.RegisterGoCoapOptions()
 	addr, err := net.ResolveUDPAddr("udp", cfg.Target)
 	if err != nil {
 		return nil, fmt.Errorf("target %q: %w", cfg.Target, err)
