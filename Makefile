@@ -3,6 +3,10 @@ GO       ?= go
 FUZZTIME ?= 30s
 # Packages with protocol state and concurrency run under the race detector.
 RACE_PKGS  = ./oscore/... ./internal/nodes/... ./internal/trace/... ./internal/check/...
+# cmd and web's Go tests (JSON API, the concurrent WebSocket hub) run under it
+# too; web's browser tests, and its heap and frame-time figures, run once
+# without it, with OTHER_PKGS.
+RACE_WEB   = ./cmd/... ./web/...
 OTHER_PKGS = ./cmd/... ./internal/scenario/... ./internal/peerctx/... ./web/... ./static/... ./internal/loadgen/...
 FUZZ_PKGS  = ./oscore ./oscore/edhoc ./oscore/group ./internal/scenario ./internal/trace ./internal/nodes ./internal/peerctx
 # Load tests measure cost per exchange: the race detector would swamp them.
@@ -18,6 +22,7 @@ build:
 
 test: check-fmt vet check-generate browser
 	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
+	$(GO) test -race -count=1 -timeout 10m -skip '^TestBrowser' $(RACE_WEB)
 	$(GO) test -count=1 -timeout 10m $(OTHER_PKGS)
 	$(GO) test -count=1 -timeout 5m $(LOAD_TESTS)
 
