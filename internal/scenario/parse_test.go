@@ -55,6 +55,7 @@ func TestParseErrors(t *testing.T) {
 		{`"name": "t",`, `"name": "t", "name": "u",`, `scenario: name: duplicate field`},
 		{`"timeout": "2s"`, `"timeout": "2s", "colour": 1`, `scenario: steps[0].expect.colour: unknown field`},
 		{`"forward": true`, `"forward": "yes"`, `scenario: nodes[1].forward: want true or false, got a string`},
+		{`"forward": true`, `"forward": true, "require_echo": true`, `scenario: nodes[1].require_echo: only servers require Echo (this node is a proxy)`},
 		{`"mid": 7`, `"mid": "7"`, `scenario: steps[0].mid: want an integer, got a string`},
 		{`"mid": 7`, `"mid": 7.5`, `scenario: steps[0].mid: want an integer, got 7.5`},
 		{`"mid": 7`, `"mid": 99999999999999999999`, `scenario: steps[0].mid: 99999999999999999999 is out of range`},

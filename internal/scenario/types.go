@@ -51,6 +51,7 @@ type Node struct {
 	SourcePolicy    map[string][]string `json:"source_policy,omitempty"`     // (draft 2.4.1) previous-hop node id -> contexts accepted from it
 	Resources       []string            `json:"resources,omitempty"`         // server: "name", "alias=name" or "path=text:VALUE"; see ParseResource
 	HopLimit        int                 `json:"hop_limit,omitempty"`         // proxy: Hop-Limit to insert when missing (0 = DefaultHopLimit, NoHopLimit = none)
+	RequireEcho     bool                `json:"require_echo,omitempty"`      // server: a context without replay state takes a request only after an Echo round trip (RFC 8613 B.1.2, RFC 9175)
 }
 
 // ReverseRoute sends requests that match Host and/or PathPrefix to node To.

@@ -144,6 +144,9 @@ func (v *validator) node(p string, n *Node) error {
 			}
 		}
 	}
+	if n.RequireEcho && n.Role != RoleServer {
+		return errAt(field(p, "require_echo"), "only servers require Echo (this node is a "+n.Role+")")
+	}
 	if len(n.Resources) > 0 && n.Role != RoleServer {
 		return errAt(field(p, "resources"), "only servers have resources (this node is a "+n.Role+")")
 	}
