@@ -101,12 +101,19 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 	var layers []string
 	var sendErr error
 	block := -1
+	var echo *echoAnswer
 	for i := 0; i < maxBlocks; i++ {
 		var resp message.Message
-		resp, layers, sendErr = n.roundTrip(ctx, t, st, plan, at, xch, tok, mid, block)
+		resp, layers, sendErr = n.roundTrip(ctx, t, st, plan, at, xch, tok, mid, block, echo)
 		if sendErr != nil {
 			break
 		}
+		if e := echoRequested(resp, layers); e != nil && echo == nil {
+			n.decision(at, trace.RuleResponse, "", "RFC 9175 2.3; RFC 8613 B.1.2", fmt.Sprintf("4.01 with Echo %x under %s: request repeated once with that Echo and a new Partial IV", e.value, e.ctx), 0)
+			echo, tok, mid = e, nil, nil
+			continue
+		}
+		echo = nil
 		final = resp
 		payload = append(payload, resp.Payload...)
 		v, err := resp.Options.GetUint32(optBlock2)
@@ -178,7 +185,7 @@ func judge(e *scenario.Expect, r Result, err error) (bool, string) {
 // the destination back to the next hop), sends it and removes the layers
 // from the response in reverse order (draft 2.6). block >= 0 asks for that
 // inner Block2 block (RFC 8613 4.1.3.4.1: Block2 is end-to-end).
-func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, plan *requestPlan, at where, xch *exchange, tok []byte, mid *uint16, block int) (message.Message, []string, error) {
+func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, plan *requestPlan, at where, xch *exchange, tok []byte, mid *uint16, block int, echo *echoAnswer) (message.Message, []string, error) {
 	cfg := t.cfg[n.id]
 	m := plan.base
 	m.Options = append(message.Options(nil), m.Options...)
@@ -208,6 +215,10 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 	for i := range layers {
 		ly := &layers[i]
 		addLate(&m, plan.late, ly.peer, done)
+		if echo != nil && echo.ctx == ly.name {
+			// Inner to the layer of the endpoint that asked (RFC 9175 2.3).
+			m.Options, _, _ = m.Options.SetBytes(make([]byte, len(echo.value)), optEcho, echo.value)
+		}
 		route := oscore.RequestRoute(&m, plan.hops, 0, peers)
 		onion := isOnionLayer(st, ly.peer)
 		if onion {

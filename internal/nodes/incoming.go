@@ -33,6 +33,7 @@ const (
 	optURIQuery    = 15
 	optHopLimit    = 16
 	optBlock2      = 23
+	optEcho        = 252
 	optProxyURI    = 35
 	optProxyScheme = 39
 
@@ -421,6 +422,9 @@ func (in *incoming) step6() (int, *reply) {
 	in.n.layer(in.at, in.layerNumber(), trace.LayerRemoved, trace.DirRequest, rep)
 	in.removed = append(in.removed, removedLayer{ctx: b.Ctx, b: b})
 	in.routeContexts = nil
+	if out := in.checkFreshness(b, &m, rep.Complete().Seq); out != nil {
+		return 0, out
+	}
 	m.Token, m.MessageID, m.Type = in.req.Token, in.req.MessageID, in.req.Type
 	m.Options = in.innerWins(m.Options, b.Ctx.Name())
 	in.req = m

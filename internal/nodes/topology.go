@@ -34,8 +34,9 @@ func emptyTopology() *topology {
 // ctxPair is one scenario context: each endpoint holds its own instance
 // (its own sender sequence number and replay window).
 type ctxPair struct {
-	cfg  scenario.Context
-	a, b *oscore.Context
+	cfg   scenario.Context
+	a, b  *oscore.Context
+	gates [2]echoGate // the a and b sides' freshness state (RFC 8613 B.1.2)
 }
 
 // side returns node's instance of the context and the other endpoint.
@@ -157,18 +158,26 @@ func newContextPair(c scenario.Context, seqs map[string]uint64) (*ctxPair, error
 // Salt, ID Context, both IDs, AEAD, HKDF) must not start the numbers over,
 // or the next request reuses a nonce and the peer accepts replays. A seq
 // pin that the edit changed then applies, forward only.
-func (p *ctxPair) resume(old *topology) error {
-	for _, side := range [...]struct {
+//
+// A side that resumes nothing starts without replay state: at a server
+// with require_echo it takes requests only after an Echo round trip
+// (RFC 8613 B.1.2).
+func (p *ctxPair) resume(old *topology, s *scenario.Scenario) error {
+	for i, side := range [...]struct {
 		node string
 		ctx  *oscore.Context
 	}{{p.cfg.A.Node, p.a}, {p.cfg.B.Node, p.b}} {
-		prev, prevPin, pinned := old.sameKeys(side.ctx, side.node)
+		prev, prevGate, prevPin, pinned := old.sameKeys(side.ctx, side.node)
 		if prev == nil {
+			p.gates[i].need = requiresEcho(s, side.node)
 			continue
 		}
 		if err := side.ctx.ResumeFrom(prev); err != nil {
 			return fmt.Errorf("nodes: context %s at %s: %v", p.cfg.Name, side.node, err)
 		}
+		prevGate.mu.Lock()
+		p.gates[i].need = prevGate.need
+		prevGate.mu.Unlock()
 		pin, ok := p.cfg.Seq[side.node]
 		if !ok || (pinned && pin == prevPin) {
 			continue
@@ -180,19 +189,29 @@ func (p *ctxPair) resume(old *topology) error {
 	return nil
 }
 
-// sameKeys finds the old instance with the keys of c, and the seq pin its
-// context had for node.
-func (t *topology) sameKeys(c *oscore.Context, node string) (*oscore.Context, uint64, bool) {
+// sameKeys finds the old instance with the keys of c, its echo gate, and
+// the seq pin its context had for node.
+func (t *topology) sameKeys(c *oscore.Context, node string) (*oscore.Context, *echoGate, uint64, bool) {
 	for _, name := range t.ctxOrder {
 		p := t.contexts[name]
-		for _, o := range [...]*oscore.Context{p.a, p.b} {
+		for i, o := range [...]*oscore.Context{p.a, p.b} {
 			if o.SameKeys(c) {
 				pin, ok := p.cfg.Seq[node]
-				return o, pin, ok
+				return o, &p.gates[i], pin, ok
 			}
 		}
 	}
-	return nil, 0, false
+	return nil, nil, 0, false
+}
+
+// requiresEcho: node is a server configured with require_echo.
+func requiresEcho(s *scenario.Scenario, node string) bool {
+	for i := range s.Nodes {
+		if s.Nodes[i].ID == node {
+			return s.Nodes[i].RequireEcho
+		}
+	}
+	return false
 }
 
 func nonNil(b []byte) []byte {
@@ -225,7 +244,7 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 			if err != nil {
 				return err
 			}
-			if err := p.resume(old); err != nil {
+			if err := p.resume(old, s); err != nil {
 				return err
 			}
 			t.contexts[c.Name] = p
