@@ -17,6 +17,7 @@ var wantBuiltins = []string{
 	"edhoc-rfc9529-1", "edhoc-rfc9529-2",
 	"error-hop-limit", "error-layer-limit", "error-nonce-reuse", "error-proxying-not-supported", "error-replay",
 	"error-unauthorised-client", "error-unprotected-response", "error-unrecognised-option", "error-wrong-key",
+	"freshness-echo",
 	"rfc8613-c4-c7", "rfc8613-c5", "rfc8613-c6", "rfc8613-c8",
 	"usecase-firewall-entry", "usecase-lwm2m-forward", "usecase-lwm2m-gateway",
 	"usecase-privacy-chain", "usecase-privacy-chain-onion", "usecase-proxy-access-control",
