@@ -245,3 +245,36 @@ func failedIDs(rep *Report) []string {
 	}
 	return ids
 }
+
+// TestFloodingTargetStaysBounded: a target that answers each request with
+// a flood of datagrams for other tokens leaves a bounded trace, and the
+// case still ends at its timeout.
+func TestFloodingTargetStaysBounded(t *testing.T) {
+	flood, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flood.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		junk := []byte{0x51, 0x45, 0, 1, 0xee} // NON 2.05 with a token nobody asked for
+		for {
+			_, from, err := flood.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			for i := 0; i < 3*maxCaseEvents; i++ {
+				flood.WriteToUDP(junk, from)
+			}
+		}
+	}()
+	s := labServerScenario()
+	rep := runSuite(t, Config{Target: flood.LocalAddr().String(), Role: RoleServer, Contexts: suiteContexts(t, s), Seq: -1,
+		Timeout: 500 * time.Millisecond, Only: []string{"server-aead-10"}})
+	if n := len(rep.Trace.Events); n > maxCaseEvents+1 {
+		t.Errorf("%d events recorded for one case, want at most %d", n, maxCaseEvents+1)
+	}
+	if rep.Cases[0].Result != Fail {
+		t.Errorf("result %s (%s), want fail", rep.Cases[0].Result, rep.Cases[0].Reason)
+	}
+}

@@ -122,6 +122,9 @@ func (e *env) run(ctx context.Context, c *Case) (res CaseResult) {
 		if t.result == "" {
 			t.result, t.reason = Fail, "the case reached no verdict"
 		}
+		if d := e.cl.rec.dropped; d > 0 {
+			e.cl.rec.note(fmt.Sprintf("%d more events not recorded (at most %d per case)", d, maxCaseEvents))
+		}
 		e.cl.rec.note(fmt.Sprintf("end: %s: %s", t.result, t.reason))
 		e.events = append(e.events, e.cl.rec.events...)
 		res = c.result(t.result, t.reason, e.exchange)

@@ -207,13 +207,22 @@ func (c *client) roundTrip(m message.Message) (received, error) {
 	return c.await(m.Token, c.timeout)
 }
 
+// maxCaseEvents bounds the events one case records: a target that floods
+// the suite's socket cannot make the trace grow without end.
+const maxCaseEvents = 4096
+
 // recorder keeps the trace events of the current case.
 type recorder struct {
 	events   []trace.Event
 	exchange int
+	dropped  int // events past maxCaseEvents, not recorded
 }
 
 func (r *recorder) add(e trace.Event) {
+	if len(r.events) >= maxCaseEvents-1 && e.Type != trace.TypeExchange {
+		r.dropped++
+		return
+	}
 	e.Seq = uint64(len(r.events) + 1)
 	e.Time = time.Now().UTC()
 	e.Exchange = r.exchange
