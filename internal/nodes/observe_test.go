@@ -106,8 +106,8 @@ func TestRelayedNotificationsKeepOuterObserve(t *testing.T) {
 		last[leg], count[leg] = v, count[leg]+1
 	}
 	for _, leg := range []string{"S->P2", "P2->P1", "P1->C"} {
-		if count[leg] < 3 {
-			t.Errorf("%s: %d responses with Observe, want the registration's and at least two notifications", leg, count[leg])
+		if count[leg] < 2 {
+			t.Errorf("%s: %d responses with Observe, want the registration's and at least one notification", leg, count[leg])
 		}
 	}
 	if !decided(bus, r.Exchange, "P1", "", "outer Observe") {
