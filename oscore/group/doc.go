@@ -31,6 +31,8 @@
 //     payload with the encrypted countersignature (4.1).
 //   - exchange.go: binding responses to requests, Response Numbers per
 //     server in long exchanges and the kid1/kid2 check (5.1, 5.3.1, 7.4).
+//   - checker.go: external signature checkers (7.5), e.g. a proxy that
+//     verifies group-mode messages it cannot decrypt.
 //   - det.go: deterministic requests and their group-mode responses
 //     (draft-ietf-core-cacheable-oscore).
 //   - report.go: the group part of an oscore.Report (oscore.GroupReport).

@@ -46,7 +46,8 @@ func protectedSeeds(f *testing.F) (reqs []message.Message, srv *Context) {
 }
 
 // FuzzUnprotectRequest: hostile OSCORE options and payloads are refused
-// with an error and never panic; nothing but the genuine bytes verifies.
+// with an error and never panic; nothing but the genuine bytes verifies,
+// neither for the server nor for an external signature checker.
 func FuzzUnprotectRequest(f *testing.F) {
 	reqs, _ := protectedSeeds(f)
 	for _, r := range reqs {
@@ -68,6 +69,9 @@ func FuzzUnprotectRequest(f *testing.F) {
 		m := message.Message{Code: codes.POST, Token: message.Token{1}, Payload: payload}
 		m.Options = m.Options.Add(message.Option{ID: 9, Value: opt})
 		m.Options = m.Options.Add(message.Option{ID: OptRequestHash, Value: h})
+		if g, err := CheckRequestSignature(srv, m); err == nil && (g == nil || !bytes.Equal(opt, optionOf(t, reqs[0])) || !bytes.Equal(payload, reqs[0].Payload)) {
+			t.Fatalf("external checker accepted a forged request: %x / %x", opt, payload)
+		}
 		out, x, rep, err := UnprotectRequest(m, lookupOf(srv, csrv))
 		if rep == nil {
 			t.Fatal("no report")
