@@ -146,7 +146,7 @@ func ErrorFields(b []byte) ([]Field, error) {
 		return nil, err
 	}
 	w := &fieldWalker{r: reader{b: b}}
-	w.item("ERR_CODE", map[int64]string{0: "success", 1: "unspecified error", 2: "wrong selected cipher suite", 3: "unknown credential referenced"}[e.Code])
+	w.item("ERR_CODE", errorNames[e.Code])
 	if e.Info != nil {
 		w.item("ERR_INFO", "")
 	}

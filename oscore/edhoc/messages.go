@@ -283,8 +283,12 @@ func (e *ErrorMessage) SuitesR() ([]Suite, error) {
 	return (&reader{b: e.Info}).suites()
 }
 
+// errorNames are the error codes' meanings (RFC 9528 6, Table 3).
+var errorNames = map[int64]string{ErrCodeSuccess: "success", ErrCodeUnspecified: "unspecified error",
+	ErrCodeWrongSuite: "wrong selected cipher suite", ErrCodeUnknownCredential: "unknown credential referenced"}
+
 func (e *ErrorMessage) String() string {
-	return fmt.Sprintf("EDHOC error %d %s", e.Code, diag(e.Info))
+	return fmt.Sprintf("EDHOC error %d (%s), ERR_INFO %s", e.Code, errorNames[e.Code], diag(e.Info))
 }
 
 // ParseError decodes an error message. ERR_INFO is checked against its

@@ -170,6 +170,7 @@ func detach(r *pool.Message) (message.Message, error) {
 // wirePair starts the server on loopback and dials it.
 func wirePair(t *testing.T, cfg Config) (*edhocServer, *udpClient.Conn) {
 	t.Helper()
+	oscore.RegisterGoCoapOptions() // go-coap must know options 9 and 21 (critical)
 	srv := &edhocServer{cfg: cfg, sessions: map[string]*Responder{}, contexts: map[string]*oscore.Context{}}
 	l, err := coapNet.NewListenUDP("udp", "127.0.0.1:0")
 	if err != nil {
