@@ -14,6 +14,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
 	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
 	"oscore-lab/oscore/edhoc"
 )
@@ -105,27 +106,36 @@ func edhocError(err error) message.Message {
 	return edhocReply(codes.BadRequest, e.Message())
 }
 
-// edhocRespond is node's /.well-known/edhoc: true || message_1 starts a
-// session for the context whose C_I it names, C_R || message_3 completes
-// the session that C_R selects.
-func (l *Lab) edhocRespond(node string, payload []byte) message.Message {
+// edhocRespond is the node's /.well-known/edhoc: true || message_1 starts
+// a session for the context whose C_I it names, C_R || message_3 completes
+// the session that C_R selects. Each message is an "edhoc" decision.
+func (n *node) edhocRespond(at where, payload []byte) message.Message {
+	l := n.lab
+	decide := func(step, section, outcome string, code codes.Code) {
+		n.decision(at, trace.RuleEDHOC, step, section, outcome, code)
+	}
+	refuse := func(step, section string, err error) message.Message {
+		m := edhocError(err)
+		decide(step, section, fmt.Sprintf("Responder: %v -> 4.00 with EDHOC error message %x", err, m.Payload), codes.BadRequest)
+		return m
+	}
 	first, cR, msg, err := edhoc.ParseRequestPayload(payload)
 	if err != nil {
-		return edhocError(err)
+		return refuse("A.2", "RFC 9528 A.2.1", err)
 	}
 	t := l.topo.Load()
 	var cI []byte
 	if first {
 		m1, err := edhoc.ParseMessage1(msg)
 		if err != nil {
-			return edhocError(err)
+			return refuse("message_1", "RFC 9528 5.2.3", err)
 		}
 		cI = m1.CI
 	}
 	var c *scenario.Context
 	for i := range t.sc.Contexts {
 		x := &t.sc.Contexts[i]
-		if x.EDHOC == nil || x.B.Node != node {
+		if x.EDHOC == nil || x.B.Node != n.id {
 			continue
 		}
 		if first && strings.EqualFold(x.A.RecipientID, hex.EncodeToString(cI)) || !first && strings.EqualFold(x.A.SenderID, hex.EncodeToString(cR)) {
@@ -134,7 +144,7 @@ func (l *Lab) edhocRespond(node string, payload []byte) message.Message {
 		}
 	}
 	if c == nil {
-		return edhocError(errors.New("no EDHOC session for this identifier"))
+		return refuse("A.2", "RFC 9528 A.2.1", errors.New("no EDHOC session for this identifier"))
 	}
 	l.edhoc.mu.Lock()
 	defer l.edhoc.mu.Unlock()
@@ -144,36 +154,49 @@ func (l *Lab) edhocRespond(node string, payload []byte) message.Message {
 	if first {
 		cfg, err := edhocSetup(c, false)
 		if err != nil {
-			return edhocError(err)
+			return refuse("message_1", "RFC 9528 5.2.3", err)
 		}
 		r, err := edhoc.NewResponder(cfg)
 		if err != nil {
-			return edhocError(err)
+			return refuse("message_1", "RFC 9528 5.2.3", err)
 		}
 		if err := r.ReadMessage1(msg); err != nil {
-			return edhocError(err)
+			return refuse("message_1", "RFC 9528 5.2.3, 6.3", err)
 		}
 		m2, err := r.WriteMessage2()
 		if err != nil {
-			return edhocError(err)
+			return refuse("message_2", "RFC 9528 5.3.2", err)
 		}
 		l.edhoc.responders[c.Name] = r
+		decide("message_1", "RFC 9528 5.2.3", fmt.Sprintf("Responder for %s: message_1 accepted (%s)", c.Name, fieldsText(r.MessageFields(1))), 0)
+		decide("message_2", "RFC 9528 5.3.2", fmt.Sprintf("Responder for %s: message_2 sent (%s)", c.Name, fieldsText(r.MessageFields(2))), 0)
 		return edhocReply(codes.Changed, m2)
 	}
 	r := l.edhoc.responders[c.Name]
 	if r == nil {
-		return edhocError(errors.New("no EDHOC session for this C_R"))
+		return refuse("message_3", "RFC 9528 5.4.3", errors.New("no EDHOC session for this C_R"))
 	}
 	delete(l.edhoc.responders, c.Name)
 	if err := r.ReadMessage3(msg); err != nil {
-		return edhocError(err)
+		return refuse("message_3", "RFC 9528 5.4.3", err)
 	}
 	p, err := r.OSCOREParams()
 	if err != nil {
-		return edhocError(err)
+		return refuse("message_3", "RFC 9528 A.1", err)
 	}
 	l.edhoc.done[c.Name] = p
+	decide("message_3", "RFC 9528 5.4.3, A.1", fmt.Sprintf("Responder for %s: message_3 verified (%s); OSCORE context derived: Sender ID %x, Recipient ID %x",
+		c.Name, fieldsText(r.MessageFields(3)), p.SenderID, p.RecipientID), 0)
 	return message.Message{Code: codes.Changed}
+}
+
+// fieldsText is a message's items as a decision shows them.
+func fieldsText(fs []edhoc.Field) string {
+	parts := make([]string, 0, len(fs))
+	for _, f := range fs {
+		parts = append(parts, f.Name+" "+f.Diag)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // runEDHOC runs the step's context's session as Initiator: message_1
@@ -217,6 +240,12 @@ func (l *Lab) runEDHOC(ctx context.Context, st scenario.Step) (Result, error) {
 		}
 		return r, err
 	}
+	client := l.topo.Load().nodes[st.From]
+	decide := func(r Result, step, section, outcome string) {
+		if client != nil {
+			client.decision(where{r.Exchange, 0}, trace.RuleEDHOC, step, section, "Initiator for "+c.Name+": "+outcome, 0)
+		}
+	}
 	var r Result
 	for attempt := 0; ; attempt++ {
 		m1, err := ini.WriteMessage1()
@@ -232,11 +261,14 @@ func (l *Lab) runEDHOC(ctx context.Context, st scenario.Step) (Result, error) {
 			if err := ini.Retry(); err != nil {
 				return failed(err)
 			}
+			decide(r, "6.3", "RFC 9528 6.3", fmt.Sprintf("%v -> a new message_1 that keeps the preferred suites before the one the Responder supports, with a fresh ephemeral key", pe))
 			continue
 		}
 		if err != nil {
+			decide(r, "message_2", "RFC 9528 5.3.3", fmt.Sprintf("message_2 refused: %v", err))
 			return failed(fmt.Errorf("message_2 (%s): %w", r.Code, err))
 		}
+		decide(r, "message_2", "RFC 9528 5.3.3", fmt.Sprintf("message_2 verified (%s)", fieldsText(ini.MessageFields(2))))
 		break
 	}
 	m3, err := ini.WriteMessage3()
@@ -262,6 +294,8 @@ func (l *Lab) runEDHOC(ctx context.Context, st scenario.Step) (Result, error) {
 		!bytes.Equal(rp.SenderID, p.RecipientID) || !bytes.Equal(rp.RecipientID, p.SenderID) {
 		return failed(errors.New("nodes: the Responder's EDHOC session did not give the same context"))
 	}
+	decide(r, "message_3", "RFC 9528 5.4.2, A.1", fmt.Sprintf("message_3 sent (%s) and answered %s; OSCORE context derived: Sender ID %x (C_R), Recipient ID %x (C_I)",
+		fieldsText(ini.MessageFields(3)), r.Code, p.SenderID, p.RecipientID))
 	c.MasterSecret, c.MasterSalt = hex.EncodeToString(p.MasterSecret), hex.EncodeToString(p.MasterSalt)
 	if err := l.Apply(sc); err != nil {
 		return failed(err)

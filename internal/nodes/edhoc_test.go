@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/plgd-dev/go-coap/v3/message/codes"
@@ -62,6 +63,19 @@ func TestEDHOCStep(t *testing.T) {
 				if w != nil && !bytes.Equal(payloads[i], w) {
 					t.Errorf("payload %d = %x, want %x", i, payloads[i], w)
 				}
+			}
+			var got []string
+			for _, e := range eventsOf(bus, trace.TypeDecision, 0) {
+				if e.Decision.Rule == trace.RuleEDHOC {
+					got = append(got, e.Node+":"+e.Decision.Step)
+				}
+			}
+			want1 := []string{"S:message_1", "S:message_2", "C:message_2", "S:message_3", "C:message_3"}
+			if tr.first != nil {
+				want1 = append([]string{"S:message_1", "C:6.3"}, want1...)
+			}
+			if strings.Join(got, " ") != strings.Join(want1, " ") {
+				t.Errorf("edhoc decisions %v, want %v", got, want1)
 			}
 			c := lab.Scenario().Contexts[0]
 			if c.MasterSecret != tr.secret || c.MasterSalt != tr.salt {

@@ -126,7 +126,7 @@ func (in *incoming) deliver(segs []string) *reply {
 	res, name, ok := resourceFor(in.cfg, path)
 	var resp message.Message
 	if isEDHOCRequest(&in.req) {
-		resp = in.n.lab.edhocRespond(in.n.id, in.req.Payload)
+		resp = in.n.edhocRespond(in.at, in.req.Payload)
 	} else if !ok {
 		resp = message.Message{Code: codes.NotFound}
 	} else if in.req.Options.HasOption(optObserve) && name == "counter" {
