@@ -121,6 +121,12 @@ func (s *server) send(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "web: a step needs from, method and uri")
 		return
 	}
+	// The same check as a scenario file's steps get, with the same
+	// messages: the field and the fix.
+	if err := s.lab.Scenario().ValidateStep(&step); err != nil {
+		writeError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.SendTimeout)
 	defer cancel()
 	res, err := s.lab.Send(ctx, step)

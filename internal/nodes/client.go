@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -205,7 +206,11 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 		}
 		x := slices.IndexFunc(plan.hops, func(h oscore.Hop) bool { return h.Name == peer })
 		if x <= 0 {
-			return message.Message{}, nil, fmt.Errorf("nodes: context %s: its other endpoint %s is not on the path %v", name, peer, plan.hops)
+			names := make([]string, len(plan.hops))
+			for i, h := range plan.hops {
+				names[i] = h.Name
+			}
+			return message.Message{}, nil, fmt.Errorf("nodes: context %s: its other endpoint %s is not on the path %s (does %s answer to the URI's host? give it \"authority\")", name, peer, strings.Join(names, " -> "), peer)
 		}
 		layers = append(layers, clientLayer{ctx: c, name: name, peer: x})
 		peers = append(peers, x)

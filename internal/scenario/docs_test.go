@@ -75,3 +75,41 @@ func TestDocsExamplesParse(t *testing.T) {
 		t.Fatal("no complete scenario example found in the docs")
 	}
 }
+
+// TestDocsFaultKinds: the fault kinds docs/scenarios.md lists are exactly
+// the kinds validation accepts.
+func TestDocsFaultKinds(t *testing.T) {
+	data, err := os.ReadFile(docsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "| `faults[].kind` |") {
+			row = l
+		}
+	}
+	var documented []string
+	for i, part := range strings.Split(row, "`") {
+		if i%2 == 1 && part != "faults[].kind" {
+			documented = append(documented, part)
+		}
+	}
+	if len(documented) == 0 {
+		t.Fatal("no faults[].kind row in docs/scenarios.md")
+	}
+	accepts := func(kind string) bool {
+		_, err := Parse(edit(t, `"links": [{"a": "C", "b": "P"}]`, `"links": [{"a": "C", "b": "P", "faults": [{"kind": "`+kind+`"}]}]`))
+		return err == nil || !strings.Contains(err.Error(), ".kind: unknown fault")
+	}
+	for _, k := range documented {
+		if !accepts(k) {
+			t.Errorf("docs list fault %q, validation refuses it", k)
+		}
+	}
+	for _, k := range []string{FaultDrop, FaultDelay, FaultDuplicate, FaultCorrupt, FaultReplay, FaultStrip, "truncate", "explode"} {
+		if accepts(k) && !strings.Contains(row, "`"+k+"`") {
+			t.Errorf("validation accepts fault %q, the docs do not list it", k)
+		}
+	}
+}

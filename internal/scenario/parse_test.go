@@ -202,12 +202,30 @@ func TestParseResource(t *testing.T) {
 	}
 }
 
+// TestParseListenLoopbackOnly: a node listens on loopback or not at all.
+func TestParseListenLoopbackOnly(t *testing.T) {
+	for listen, ok := range map[string]bool{
+		"127.0.0.1:5683": true, "127.0.0.2:0": true, "[::1]:5683": true, "localhost:5683": true,
+		"0.0.0.0:5683": false, "[::]:5683": false, "192.0.2.7:5683": false, "example.com:5683": false,
+	} {
+		_, err := Parse(edit(t, `{"id": "S", "role": "server", "authority": "example.com"}`,
+			`{"id": "S", "role": "server", "authority": "example.com", "listen": "`+listen+`"}`))
+		if ok && err != nil || !ok && (err == nil || !strings.Contains(err.Error(), "nodes[2].listen: ") || !strings.Contains(err.Error(), "not a loopback address")) {
+			t.Errorf("listen %s: %v", listen, err)
+		}
+	}
+}
+
 func TestParseLayerOrder(t *testing.T) {
 	tests := []struct{ old, new, want string }{
 		{`"contexts": ["CTX_C_S", "CTX_C_P"]`, `"contexts": ["CTX_C_P", "CTX_C_S"]`,
 			`scenario: steps[0].contexts[1]: context "CTX_C_S" (with S) is applied outside "CTX_C_P", but S lies farther along the path; list the contexts innermost (end-to-end) first`},
 		{`{"id": "S", "role": "server", "authority": "example.com"}`, `{"id": "S", "role": "server", "authority": "example.com"}, {"id": "T", "role": "server", "authority": "t.example"}`, ``},
-		{`"uri": "coap://example.com/alarm_status"`, `"uri": "coap://[::1]/alarm_status"`, ``},
+		// The end-to-end context's other end must be the node the URI names.
+		{`"uri": "coap://example.com/alarm_status"`, `"uri": "coap://[::1]/alarm_status"`,
+			`scenario: steps[0].uri: no node answers to "::1", so context "CTX_C_S" cannot reach S: give S "listen": "[::1]:5683"`},
+		{`"uri": "coap://example.com/alarm_status"`, `"uri": "coap://example.org/alarm_status"`,
+			`scenario: steps[0].uri: no node answers to "example.org", so context "CTX_C_S" cannot reach S: give S "authority": "example.org"`},
 	}
 	for _, tc := range tests {
 		_, err := Parse(edit(t, tc.old, tc.new))

@@ -31,6 +31,21 @@ func (s *Scenario) Validate() error {
 	return v.run()
 }
 
+// ValidateStep checks one step against the scenario as Validate checks
+// the scenario's own steps, for a step sent on its own (POST /api/send):
+// the error is an *Error whose path starts at "step", e.g.
+// "step.route[1]: P1 forwards to ...".
+func (s *Scenario) ValidateStep(st *Step) error {
+	v := validator{s: s, nodes: map[string]*Node{}, contexts: map[string]*Context{}}
+	for i := range s.Nodes {
+		v.nodes[s.Nodes[i].ID] = &s.Nodes[i]
+	}
+	for i := range s.Contexts {
+		v.contexts[s.Contexts[i].Name] = &s.Contexts[i]
+	}
+	return v.step("step", st)
+}
+
 type validator struct {
 	s        *Scenario
 	nodes    map[string]*Node
@@ -113,6 +128,9 @@ func (v *validator) node(p string, n *Node) error {
 	if n.Listen != "" {
 		if err := checkHostPort(n.Listen); err != nil {
 			return errAt(field(p, "listen"), err.Error())
+		}
+		if h, _, _ := net.SplitHostPort(n.Listen); !loopbackHost(h) {
+			return errAt(field(p, "listen"), fmt.Sprintf("%q is not a loopback address: lab nodes listen on 127.0.0.1, ::1 or localhost, where the lab's links and an outside peer on this machine reach them (a wildcard or another interface would take datagrams from the network)", n.Listen))
 		}
 	}
 	if n.Role == RoleExternal {
@@ -586,6 +604,9 @@ func (v *validator) step(p string, st *Step) error {
 	if err := v.layerOrder(p, st, u); err != nil {
 		return err
 	}
+	if err := v.routeForwarding(p, st, u); err != nil {
+		return err
+	}
 	switch st.Type {
 	case "", "CON", "NON":
 	default:
@@ -730,6 +751,57 @@ func (v *validator) finalTarget(st *Step, u *url.URL) (*Node, bool) {
 	return nil, false
 }
 
+// routeForwarding checks a forward-proxied step's route against the
+// proxies' own forwarding: a forward-proxy sends a request on to its
+// upstream when it has one, else to the node the URI's host names, so
+// each forward-proxy on the route must forward to the node after it and
+// the last to the target. The route is what the client believes (it
+// picks the layers by it, draft 2.2), the forwarding is what happens; if
+// they differ, the trace would name hops the request never takes. Proxies
+// that do not forward-proxy (the request fails there, as some built-ins
+// show) and external nodes (whose forwarding the lab cannot know) are not
+// checked.
+func (v *validator) routeForwarding(p string, st *Step, u *url.URL) error {
+	if st.ProxyStyle == StyleReverse || len(st.Route) == 0 {
+		return nil
+	}
+	target, known := v.resolve(u)
+	// A proxy the client shares a layer with is named in the layer
+	// outside it (onion layers, draft 2.3, A.7): the proxy before it
+	// forwards there without an upstream (onionReachable checks the rest).
+	named := map[string]bool{}
+	for _, name := range st.Contexts {
+		if c := v.contexts[name]; c != nil {
+			named[c.A.Node], named[c.B.Node] = true, true
+		}
+	}
+	for i, id := range st.Route {
+		n := v.nodes[id]
+		if n.Role != RoleProxy || !n.Forward || (known && target.ID == id) {
+			continue
+		}
+		if i+1 < len(st.Route) {
+			next := st.Route[i+1]
+			np := index(field(p, "route"), i+1)
+			switch n.Upstream {
+			case next:
+			case "":
+				if named[next] {
+					continue
+				}
+				return errAt(np, fmt.Sprintf("%s forwards to the node the URI's host names, not to %s: give %s \"upstream\": %q, or take %s out of the route", id, next, id, next, next))
+			default:
+				return errAt(np, fmt.Sprintf("%s forwards to its upstream %s, not to %s: set its \"upstream\" to %q, or route through %s", id, n.Upstream, next, next, n.Upstream))
+			}
+			continue
+		}
+		if n.Upstream != "" && (!known || target.ID != n.Upstream) {
+			return errAt(index(field(p, "route"), i), fmt.Sprintf("%s forwards to its upstream %s, which the route leaves out: add %s to the route after %s, or remove %s's \"upstream\"", id, n.Upstream, n.Upstream, id, id))
+		}
+	}
+	return nil
+}
+
 // layerOrder checks the step's contexts against the path: each one's other
 // end must be a proxy on the route or the target, and the list must run
 // from the farthest end inwards, innermost first (draft section 2.3: the
@@ -750,6 +822,17 @@ func (v *validator) layerOrder(p string, st *Step, u *url.URL) error {
 				pos, onRoute = j, true
 				break
 			}
+		}
+		if !onRoute && !known && st.ProxyStyle != StyleReverse {
+			fix := fmt.Sprintf(`"authority": %q`, u.Hostname())
+			if net.ParseIP(u.Hostname()) != nil {
+				port := u.Port()
+				if port == "" {
+					port = "5683"
+				}
+				fix = fmt.Sprintf(`"listen": %q`, net.JoinHostPort(u.Hostname(), port))
+			}
+			return errAt(field(p, "uri"), fmt.Sprintf("no node answers to %q, so context %q cannot reach %s: give %s %s", u.Hostname(), name, other, other, fix))
 		}
 		if !onRoute && known && other != target.ID {
 			return errAt(index(field(p, "contexts"), i), fmt.Sprintf("context %q is shared with %s, which is neither on the route nor the target %s", name, other, target.ID))
@@ -836,6 +919,15 @@ func checkHostPort(s string) error {
 		return fmt.Errorf("%q has no valid host", s)
 	}
 	return nil
+}
+
+// loopbackHost: localhost or a loopback IP literal.
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(h)
+	return err == nil && a.IsLoopback()
 }
 
 // validHost accepts DNS names and IP literals (no brackets).
