@@ -152,9 +152,12 @@ func labProxyScenario(origin string, withOSCORE bool) *scenario.Scenario {
 	}}
 	if withOSCORE {
 		s.Nodes[1].NextHopContexts = map[string]string{"O": "CTX_P_O"}
+		s.Nodes[1].Allow = map[string][]string{"CTX_C_P": {"*"}} // CTX_C_P2 is known but may not forward
 		s.Contexts = []scenario.Context{
 			{Name: "CTX_C_P", MasterSecret: labSecret, A: scenario.Endpoint{Node: "C", SenderID: "c0", RecipientID: "70"},
 				B: scenario.Endpoint{Node: "P", SenderID: "70", RecipientID: "c0"}},
+			{Name: "CTX_C_P2", MasterSecret: labSecret, MasterSalt: "0b", A: scenario.Endpoint{Node: "C", SenderID: "c2", RecipientID: "72"},
+				B: scenario.Endpoint{Node: "P", SenderID: "72", RecipientID: "c2"}},
 			{Name: "CTX_P_O", MasterSecret: labSecret, MasterSalt: "0a", A: scenario.Endpoint{Node: "P", SenderID: "71", RecipientID: "0f"},
 				B: scenario.Endpoint{Node: "O", SenderID: "0f", RecipientID: "71"}},
 		}
@@ -166,6 +169,9 @@ func labProxyScenario(origin string, withOSCORE bool) *scenario.Scenario {
 func proxySuiteContexts(t *testing.T, s *scenario.Scenario) []peerctx.Context {
 	cs := suiteContexts(t, s)
 	for i, c := range s.Contexts {
+		if c.Name == "CTX_C_P2" {
+			cs[i].Peer = peerctx.PeerUnauthorised
+		}
 		if c.B.Node == "O" {
 			cs[i].Peer = peerctx.PeerOrigin
 			cs[i].Params.SenderID, cs[i].Params.RecipientID = mustHex(t, c.B.SenderID), mustHex(t, c.B.RecipientID)

@@ -422,6 +422,9 @@ func oscoreProxyCases() []*Case {
 		{ID: "oproxy-unknown-client", Section: "draft-ietf-core-oscore-capable-proxies 2.4 step 6; RFC 8613 8.2", Level: MUST,
 			Requirement: "a layer for the proxy from a client it holds no context for is refused with 4.01, unprotected, and not forwarded",
 			Run:         oproxyUnknownClient},
+		{ID: "oproxy-unauthorised-client", Section: "draft-ietf-core-oscore-capable-proxies 2.4 step 4, 2.5", Level: MUST,
+			Requirement: "a client the proxy knows but does not authorise to forward is refused with 4.01, protected with the layer the proxy removed, and nothing is forwarded",
+			Run:         oproxyUnauthorised},
 		{ID: "oproxy-unrecognised-option", Section: "draft-ietf-core-oscore-capable-proxies 2.2", Level: MUST,
 			Requirement: "a proxy that must protect the forwarded request and meets an option it does not recognise answers 4.02, protected with its layer",
 			Run:         oproxyUnrecognised},
@@ -528,6 +531,22 @@ func oproxyUnrecognised(t *T) {
 	}
 	r := t.viaProxy(t.proxied(codes.GET, t.cfg.Resource), layers, unknown, false)
 	wantProxyError(t, r, codes.BadOption, 1)
+}
+
+func oproxyUnauthorised(t *T) {
+	var cs *ctxState
+	for _, c := range t.env.contexts {
+		if c.pc.Peer == peerctx.PeerUnauthorised {
+			cs = c
+			break
+		}
+	}
+	if cs == nil {
+		t.Skip("needs a context the proxy holds but does not authorise (peer \"unauthorised\" in the context file)")
+		return
+	}
+	r := t.viaProxy(t.proxied(codes.GET, t.cfg.Resource), []*ctxState{cs}, nil, false)
+	wantProxyError(t, r, codes.Unauthorized, 1)
 }
 
 func slicesContainsPeer(cs []*ctxState, peer string) bool {

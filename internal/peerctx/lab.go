@@ -92,9 +92,9 @@ func (lc labContext) context(where string) (Context, error) {
 	switch c.Peer {
 	case "":
 		c.Peer = PeerTarget
-	case PeerTarget, PeerOrigin:
+	case PeerTarget, PeerOrigin, PeerUnauthorised:
 	default:
-		return Context{}, fmt.Errorf("%s.peer: %q is neither %q nor %q", where, c.Peer, PeerTarget, PeerOrigin)
+		return Context{}, fmt.Errorf("%s.peer: %q is not %q, %q or %q", where, c.Peer, PeerTarget, PeerOrigin, PeerUnauthorised)
 	}
 	if lc.SenderID == nil {
 		return Context{}, fmt.Errorf("%s.sender_id: missing (use \"\" for an empty ID)", where)

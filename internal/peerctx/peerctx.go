@@ -27,6 +27,10 @@ const MaxFileSize = 1 << 20
 const (
 	PeerTarget = "target" // the node under test (server, or the proxy itself)
 	PeerOrigin = "origin" // the origin server behind a proxy under test (end to end)
+	// PeerUnauthorised is a context the target (a proxy) holds but does
+	// not let forward requests (draft-ietf-core-oscore-capable-proxies 2.4
+	// step 4): a known client it must refuse.
+	PeerUnauthorised = "unauthorised"
 )
 
 // Context is one OSCORE Security Context (RFC 8613 3) from the lab's side.
