@@ -17,7 +17,8 @@ import (
 const runTimeout = 60 * time.Second
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run [-scenario NAME|FILE] [-format text|json|mermaid|ascii] [-o FILE] [-pcap FILE] [-wireshark FILE] [-include-secrets]", stderr)
+	fs := newFlagSet("run", "run [-scenario NAME|FILE] [-format text|json|mermaid|ascii] [-o FILE] [-pcap FILE] [-wireshark FILE] [-include-secrets] [-random-ids]", stderr)
+	randomIDs := fs.Bool("random-ids", false, "random tokens and first Message ID (crypto/rand) instead of ones seeded by the scenario's name, the same on every run")
 	name := fs.String("scenario", defaultScenario, "built-in scenario name or scenario file")
 	format := fs.String("format", "text", "output format: text, json, mermaid or ascii")
 	out := fs.String("o", "", "write the output to FILE instead of standard output")
@@ -59,6 +60,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 
 	bus := trace.NewBus(0)
 	lab := nodes.NewLab(bus)
+	lab.RandomIDs(*randomIDs)
 	if err := lab.Load(s); err != nil {
 		lab.Close()
 		return fmt.Errorf("starting scenario %s: %w", s.Name, err)

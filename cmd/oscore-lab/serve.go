@@ -22,10 +22,11 @@ import (
 const defaultScenario = "draft-b3"
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [-addr 127.0.0.1:8080] [-expose] [-allow-host NAME,...] [-scenario NAME|FILE]", stderr)
+	fs := newFlagSet("serve", "serve [-addr 127.0.0.1:8080] [-expose] [-allow-host NAME,...] [-random-ids] [-scenario NAME|FILE]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve the lab on")
 	expose := fs.Bool("expose", false, "serve on a non-loopback -addr although the API and the page carry the scenario's master secrets")
 	allowHosts := fs.String("allow-host", "", "comma-separated host names or addresses the page may be reached by, besides loopback and the -addr host")
+	randomIDs := fs.Bool("random-ids", false, "random tokens and first Message ID (crypto/rand) instead of ones seeded by the scenario's name, the same on every run")
 	name := fs.String("scenario", defaultScenario, "built-in scenario name or scenario file to start with")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -46,6 +47,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 
 	bus := trace.NewBus(0)
 	lab := nodes.NewLab(bus)
+	lab.RandomIDs(*randomIDs)
 	defer lab.Close()
 	if err := lab.Load(s); err != nil {
 		return fmt.Errorf("starting scenario %s: %w", s.Name, err)

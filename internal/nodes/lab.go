@@ -186,6 +186,20 @@ func (l *Lab) linkBetween(from, to string) (*Link, error) {
 
 func isExternal(c *scenario.Node) bool { return c != nil && c.Role == scenario.RoleExternal }
 
+// RandomIDs makes the tokens and the first Message ID the scenario does
+// not pin random (crypto/rand, RFC 7252 5.3.1) instead of seeded by the
+// scenario's name: runs no longer repeat their bytes, and nobody can
+// predict the tokens. It takes effect at once and lasts across loads.
+func (l *Lab) RandomIDs(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	name := ""
+	if t := l.topo.Load(); t != nil && t.sc != nil {
+		name = t.sc.Name
+	}
+	l.ids.setRandom(on, name)
+}
+
 // Nodes lists the nodes with their real listening addresses.
 func (l *Lab) Nodes() []NodeInfo {
 	t := l.topo.Load()
