@@ -111,12 +111,12 @@ func edhocError(err error) message.Message {
 // the session that C_R selects. Each message is an "edhoc" decision.
 func (n *node) edhocRespond(at where, payload []byte) message.Message {
 	l := n.lab
-	decide := func(step, section, outcome string, code codes.Code) {
-		n.decision(at, trace.RuleEDHOC, step, section, outcome, code)
+	decide := func(step, section, outcome string, code codes.Code, part *trace.EDHOCPart) {
+		n.edhocDecision(at, step, section, outcome, code, part)
 	}
 	refuse := func(step, section string, err error) message.Message {
 		m := edhocError(err)
-		decide(step, section, fmt.Sprintf("Responder: %v -> 4.00 with EDHOC error message %x", err, m.Payload), codes.BadRequest)
+		decide(step, section, fmt.Sprintf("Responder: %v -> 4.00 with EDHOC error message %x", err, m.Payload), codes.BadRequest, nil)
 		return m
 	}
 	first, cR, msg, err := edhoc.ParseRequestPayload(payload)
@@ -168,8 +168,10 @@ func (n *node) edhocRespond(at where, payload []byte) message.Message {
 			return refuse("message_2", "RFC 9528 5.3.2", err)
 		}
 		l.edhoc.responders[c.Name] = r
-		decide("message_1", "RFC 9528 5.2.3", fmt.Sprintf("Responder for %s: message_1 accepted (%s)", c.Name, fieldsText(r.MessageFields(1))), 0)
-		decide("message_2", "RFC 9528 5.3.2", fmt.Sprintf("Responder for %s: message_2 sent (%s)", c.Name, fieldsText(r.MessageFields(2))), 0)
+		decide("message_1", "RFC 9528 5.2.3", fmt.Sprintf("Responder for %s: message_1 accepted (%s)", c.Name, fieldsText(r.MessageFields(1))), 0,
+			edhocPart(c.Name, "responder", 1, r.MessageFields(1), nil))
+		decide("message_2", "RFC 9528 5.3.2", fmt.Sprintf("Responder for %s: message_2 sent (%s)", c.Name, fieldsText(r.MessageFields(2))), 0,
+			edhocPart(c.Name, "responder", 2, r.MessageFields(2), r.Steps()))
 		return edhocReply(codes.Changed, m2)
 	}
 	r := l.edhoc.responders[c.Name]
@@ -186,8 +188,31 @@ func (n *node) edhocRespond(at where, payload []byte) message.Message {
 	}
 	l.edhoc.done[c.Name] = p
 	decide("message_3", "RFC 9528 5.4.3, A.1", fmt.Sprintf("Responder for %s: message_3 verified (%s); OSCORE context derived: Sender ID %x, Recipient ID %x",
-		c.Name, fieldsText(r.MessageFields(3)), p.SenderID, p.RecipientID), 0)
+		c.Name, fieldsText(r.MessageFields(3)), p.SenderID, p.RecipientID), 0, edhocPart(c.Name, "responder", 3, r.MessageFields(3), r.Steps()))
 	return message.Message{Code: codes.Changed}
+}
+
+// edhocDecision publishes an edhoc decision with the message's part.
+func (n *node) edhocDecision(at where, step, section, outcome string, code codes.Code, part *trace.EDHOCPart) {
+	d := &trace.Decision{Rule: trace.RuleEDHOC, Step: step, Section: section, Outcome: outcome, EDHOC: part}
+	if code != 0 {
+		d.Code = codeText(code)
+	}
+	n.lab.publish(trace.Event{Type: trace.TypeDecision, Exchange: at.ex, Hop: at.hop, Node: n.id, Decision: d})
+}
+
+// edhocPart turns a message's items and the session's steps into the
+// trace's EDHOC part.
+func edhocPart(session, role string, msg int, fields []edhoc.Field, steps []edhoc.Step) *trace.EDHOCPart {
+	p := &trace.EDHOCPart{Session: session, Role: role, Message: fmt.Sprintf("message_%d", msg)}
+	for _, f := range fields {
+		p.Fields = append(p.Fields, trace.EDHOCItem{Name: f.Name, Hex: hex.EncodeToString(f.CBOR), Diag: f.Diag, Raw: hex.EncodeToString(f.Value), Note: f.Note})
+	}
+	for _, s := range steps {
+		p.Cards = append(p.Cards, trace.EDHOCCard{Name: s.Name, Formula: s.Formula, Inputs: s.Inputs, Input: hex.EncodeToString(s.Input),
+			Info: hex.EncodeToString(s.Info), InfoDiag: s.InfoDiag(), Output: hex.EncodeToString(s.Output), Secret: s.Secret})
+	}
+	return p
 }
 
 // fieldsText is a message's items as a decision shows them.
@@ -241,10 +266,15 @@ func (l *Lab) runEDHOC(ctx context.Context, st scenario.Step) (Result, error) {
 		return r, err
 	}
 	client := l.topo.Load().nodes[st.From]
-	decide := func(r Result, step, section, outcome string) {
-		if client != nil {
-			client.decision(where{r.Exchange, 0}, trace.RuleEDHOC, step, section, "Initiator for "+c.Name+": "+outcome, 0)
+	decide := func(r Result, step, section, outcome string, msg int) {
+		if client == nil {
+			return
 		}
+		var part *trace.EDHOCPart
+		if msg > 0 {
+			part = edhocPart(c.Name, "initiator", msg, ini.MessageFields(msg), ini.Steps())
+		}
+		client.edhocDecision(where{r.Exchange, 0}, step, section, "Initiator for "+c.Name+": "+outcome, 0, part)
 	}
 	var r Result
 	for attempt := 0; ; attempt++ {
@@ -261,14 +291,14 @@ func (l *Lab) runEDHOC(ctx context.Context, st scenario.Step) (Result, error) {
 			if err := ini.Retry(); err != nil {
 				return failed(err)
 			}
-			decide(r, "6.3", "RFC 9528 6.3", fmt.Sprintf("%v -> a new message_1 that keeps the preferred suites before the one the Responder supports, with a fresh ephemeral key", pe))
+			decide(r, "6.3", "RFC 9528 6.3", fmt.Sprintf("%v -> a new message_1 that keeps the preferred suites before the one the Responder supports, with a fresh ephemeral key", pe), 0)
 			continue
 		}
 		if err != nil {
-			decide(r, "message_2", "RFC 9528 5.3.3", fmt.Sprintf("message_2 refused: %v", err))
+			decide(r, "message_2", "RFC 9528 5.3.3", fmt.Sprintf("message_2 refused: %v", err), 0)
 			return failed(fmt.Errorf("message_2 (%s): %w", r.Code, err))
 		}
-		decide(r, "message_2", "RFC 9528 5.3.3", fmt.Sprintf("message_2 verified (%s)", fieldsText(ini.MessageFields(2))))
+		decide(r, "message_2", "RFC 9528 5.3.3", fmt.Sprintf("message_2 verified (%s)", fieldsText(ini.MessageFields(2))), 2)
 		break
 	}
 	m3, err := ini.WriteMessage3()
@@ -295,7 +325,7 @@ func (l *Lab) runEDHOC(ctx context.Context, st scenario.Step) (Result, error) {
 		return failed(errors.New("nodes: the Responder's EDHOC session did not give the same context"))
 	}
 	decide(r, "message_3", "RFC 9528 5.4.2, A.1", fmt.Sprintf("message_3 sent (%s) and answered %s; OSCORE context derived: Sender ID %x (C_R), Recipient ID %x (C_I)",
-		fieldsText(ini.MessageFields(3)), r.Code, p.SenderID, p.RecipientID))
+		fieldsText(ini.MessageFields(3)), r.Code, p.SenderID, p.RecipientID), 3)
 	c.MasterSecret, c.MasterSalt = hex.EncodeToString(p.MasterSecret), hex.EncodeToString(p.MasterSalt)
 	if err := l.Apply(sc); err != nil {
 		return failed(err)

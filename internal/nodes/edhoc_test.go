@@ -84,7 +84,49 @@ func TestEDHOCStep(t *testing.T) {
 			if r := send(t, lab, s.Steps[1]); !r.OK || r.Payload != "0" {
 				t.Fatalf("GET under the EDHOC context: %+v", r)
 			}
+			checkEDHOCCards(t, lab, bus, tr.secret)
 		})
+	}
+}
+
+// checkEDHOCCards finds the Initiator's message_3 decision: its items and
+// the key schedule's cards up to the OSCORE Master Secret, which an
+// exported trace drops unless secrets are included.
+func checkEDHOCCards(t *testing.T, lab *Lab, bus *trace.Bus, secret string) {
+	t.Helper()
+	var part *trace.EDHOCPart
+	for _, e := range eventsOf(bus, trace.TypeDecision, 0) {
+		if d := e.Decision; d.EDHOC != nil && e.Node == "C" && d.EDHOC.Message == "message_3" {
+			part = d.EDHOC
+		}
+	}
+	if part == nil || part.Role != "initiator" || part.Session != "CTX_C_S" || len(part.Fields) < 3 || part.Fields[0].Name != "CIPHERTEXT_3" {
+		t.Fatalf("message_3 part %+v", part)
+	}
+	cards := map[string]trace.EDHOCCard{}
+	for _, c := range part.Cards {
+		cards[c.Name] = c
+	}
+	for _, name := range []string{"h_message_1", "th_2", "prk_2e", "prk_3e2m", "mac_2", "th_3", "prk_4e3m", "mac_3", "k_3", "iv_3", "th_4", "prk_out", "prk_exporter"} {
+		if _, ok := cards[name]; !ok {
+			t.Errorf("no card %s", name)
+		}
+	}
+	ms := cards["master_secret"]
+	if ms.Output != secret || !ms.Secret || ms.InfoDiag != "0, h'', 16" {
+		t.Fatalf("master_secret card %+v", ms)
+	}
+	for _, include := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := trace.WriteJSON(&buf, lab.Trace(), include); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), `"output":"`+secret+`"`); got != include {
+			t.Errorf("exported with secrets %v: Master Secret card output present %v", include, got)
+		}
+		if !strings.Contains(buf.String(), `"name":"th_2"`) {
+			t.Error("exported trace lacks the TH_2 card")
+		}
 	}
 }
 

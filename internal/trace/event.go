@@ -94,6 +94,44 @@ type Decision struct {
 	Section string `json:"section,omitempty"` // "2.4"
 	Outcome string `json:"outcome"`           // plain words
 	Code    string `json:"code,omitempty"`    // CoAP code when the decision is an error
+
+	EDHOC *EDHOCPart `json:"edhoc,omitempty"` // rule edhoc: the message and the key schedule so far
+}
+
+// EDHOCPart is one EDHOC message as the deciding node sent or received it
+// (RFC 9528 5): its items in wire order and the session's calculation
+// cards up to this message, for the tracer's key-schedule view.
+type EDHOCPart struct {
+	Session string      `json:"session"` // the context the session establishes
+	Role    string      `json:"role"`    // "initiator" or "responder"
+	Message string      `json:"message"` // "message_1" ... "message_4", "error"
+	Fields  []EDHOCItem `json:"fields,omitempty"`
+	Cards   []EDHOCCard `json:"cards,omitempty"`
+}
+
+// EDHOCItem is one CBOR item of a message: its encoding (hex), diagnostic
+// notation and, for identifiers and compact kids, the byte string it
+// stands for.
+type EDHOCItem struct {
+	Name string `json:"name"`
+	Hex  string `json:"hex"`
+	Diag string `json:"diag"`
+	Raw  string `json:"raw,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+// EDHOCCard is one calculation of the key schedule: what was hashed or
+// which key was derived from which with which label (RFC 9528 4). Secret
+// outputs are dropped from exported files unless secrets are included.
+type EDHOCCard struct {
+	Name     string   `json:"name"`
+	Formula  string   `json:"formula"`
+	Inputs   []string `json:"inputs,omitempty"`
+	Input    string   `json:"input,omitempty"`
+	Info     string   `json:"info,omitempty"`
+	InfoDiag string   `json:"info_diag,omitempty"`
+	Output   string   `json:"output,omitempty"`
+	Secret   bool     `json:"secret,omitempty"`
 }
 
 // Delivery is a request or response handed to an application.

@@ -53,7 +53,26 @@ func redacted(t *Trace, includeSecrets bool) *Trace {
 				e.Layer_ = &LayerEvent{Action: l.Action, Report: &r}
 			}
 		}
+		if d := e.Decision; d != nil && d.EDHOC != nil && !public[d.EDHOC.Session] {
+			e.Decision = redactEDHOC(d)
+		}
 		out.Events[i] = e
 	}
 	return &out
+}
+
+// redactEDHOC copies a decision without the secret outputs of its
+// calculation cards (private keys never appear in cards).
+func redactEDHOC(d *Decision) *Decision {
+	c := *d
+	part := *d.EDHOC
+	part.Cards = make([]EDHOCCard, len(d.EDHOC.Cards))
+	for i, card := range d.EDHOC.Cards {
+		if card.Secret {
+			card.Output = ""
+		}
+		part.Cards[i] = card
+	}
+	c.EDHOC = &part
+	return &c
 }
