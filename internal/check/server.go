@@ -240,6 +240,9 @@ func optionParts(v []byte) (flags byte, piv, kidCtx, kid []byte) {
 func pivLength6(v []byte) []byte {
 	flags, piv, kidCtx, kid := optionParts(v)
 	out := []byte{flags&^7 | 6}
+	if len(piv) > 6 {
+		piv = piv[len(piv)-6:]
+	}
 	out = append(out, make([]byte, 6-len(piv))...)
 	out = append(out, piv...)
 	return append(append(out, kidCtx...), kid...)
