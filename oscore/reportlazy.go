@@ -146,10 +146,12 @@ func (r *Report) addRow(row optRow) {
 }
 
 // moreRows holds the option decisions of a report with more than
-// reportOptsLen of them.
+// reportOptsLen of them, and the group part of a Group OSCORE layer's
+// report (kept here, outside the report box, whose size is tuned).
 type moreRows struct {
-	rows []optRow
-	buf  [2 * reportOptsLen]optRow
+	rows  []optRow
+	buf   [2 * reportOptsLen]optRow
+	group *GroupReport
 }
 
 // rows returns the option decisions in the order they were recorded.
@@ -293,6 +295,9 @@ func (r *Report) derive() {
 			Text: s[start:ends[i]], Original: row.orig.name(), Class: row.cl.name(), Steps: stepPath(row.steps),
 			Where: whereNames[row.where], Escalated: row.escalated(), Note: note}
 		start = ends[i]
+	}
+	if lz.more != nil {
+		d.Group = lz.more.group
 	}
 	if c == nil {
 		return

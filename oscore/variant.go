@@ -89,6 +89,23 @@ func (r *Report) SetOption(raw []byte) {
 	r.setOption(raw, err == nil)
 }
 
+// SetGroup records the group part of a Group OSCORE layer's report, shown
+// in Details.Group once the report is completed.
+func (r *Report) SetGroup(g *GroupReport) {
+	lz := r.lazy
+	if lz == nil || r.Details != nil { // made by hand, or already completed
+		if r.Details != nil {
+			r.Details.Group = g
+		}
+		return
+	}
+	if lz.more == nil {
+		lz.more = new(moreRows)
+		lz.more.rows = append(lz.more.buf[:0], lz.rowBuf[:lz.nrows]...)
+	}
+	lz.more.group = g
+}
+
 // SetCiphertext records the layer's plaintext and ciphertext in r.
 func (r *Report) SetCiphertext(plaintext, ciphertext []byte) {
 	r.Plaintext, r.Ciphertext = plaintext, ciphertext

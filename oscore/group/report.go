@@ -37,10 +37,9 @@ func (c *Context) report(in *sealInput, alg oscore.AEADAlg, optVal, nonce, arr, 
 	return g
 }
 
-// attach completes rep (its option rows, codes and option fields) and
-// adds the group part.
+// attach adds the group part to rep, shown once rep is completed.
 func attach(rep *oscore.Report, g *oscore.GroupReport) {
 	if g != nil {
-		rep.Complete().Group = g
+		rep.SetGroup(g)
 	}
 }

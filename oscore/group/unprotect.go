@@ -122,52 +122,49 @@ func UnprotectResponse(x *Exchange, m message.Message) (message.Message, *oscore
 	}
 	c := x.ctx
 	rep := oscore.NewReport(c.name, "unprotect", "response")
-	out, num, err := c.unprotectResponse(x, m, rep)
+	out, err := c.unprotectResponse(x, m, rep)
 	if err != nil {
 		return message.Message{}, rep, oscore.Silent(err)
-	}
-	if rep.Complete().Group != nil {
-		rep.Group.ResponseNumber = num
 	}
 	return out, rep, nil
 }
 
-func (c *Context) unprotectResponse(x *Exchange, m message.Message, rep *oscore.Report) (_ message.Message, _ int64, err error) {
+func (c *Context) unprotectResponse(x *Exchange, m message.Message, rep *oscore.Report) (_ message.Message, err error) {
 	raw, err := oscore.FindOSCORE(&m)
 	if err != nil {
-		return message.Message{}, -1, err
+		return message.Message{}, err
 	}
 	rep.SetOption(raw)
 	ov, err := oscore.ParseOption(raw)
 	if err != nil {
-		return message.Message{}, -1, err
+		return message.Message{}, err
 	}
 	mode, err := c.modeOf(ov)
 	if err != nil {
-		return message.Message{}, -1, err
+		return message.Message{}, err
 	}
 	if ov.KIDContext != nil && !bytes.Equal(ov.KIDContext, c.p.GroupID) {
-		return message.Message{}, -1, oscore.ErrContextNotFound.WithDetail(fmt.Sprintf("response under Gid %x, the context has %x (RFC 10021 7.3: a rekeyed group)", ov.KIDContext, c.p.GroupID))
+		return message.Message{}, oscore.ErrContextNotFound.WithDetail(fmt.Sprintf("response under Gid %x, the context has %x (RFC 10021 7.3: a rekeyed group)", ov.KIDContext, c.p.GroupID))
 	}
 	var server *Recipient
 	kid := ov.KID
 	switch {
 	case kid != nil:
 		if x.mode == PairwiseMode && x.peer != nil && !bytes.Equal(kid, x.peer.id) {
-			return message.Message{}, -1, oscore.ErrContextNotFound.WithDetail(fmt.Sprintf("response from kid %x to a pairwise request for %x (RFC 10021 7.4)", kid, x.peer.id))
+			return message.Message{}, oscore.ErrContextNotFound.WithDetail(fmt.Sprintf("response from kid %x to a pairwise request for %x (RFC 10021 7.4)", kid, x.peer.id))
 		}
 		var made bool
 		if server, made, err = c.recipientFor(kid); err != nil {
-			return message.Message{}, -1, err
+			return message.Message{}, err
 		}
 		defer func() { c.dropIfMade(server, made, err) }()
 	case x.peer != nil && x.mode == PairwiseMode:
 		server, kid = x.peer, x.peer.id // assumed kid (RFC 10021 7.4)
 	default:
-		return message.Message{}, -1, oscore.ErrDecodeCOSE.WithDetail("response to a group-mode request without kid (RFC 10021 3.2)")
+		return message.Message{}, oscore.ErrDecodeCOSE.WithDetail("response to a group-mode request without kid (RFC 10021 3.2)")
 	}
 	if _, err := x.checkResponse(server, kid, ov.PartialIV, false); err != nil {
-		return message.Message{}, -1, err
+		return message.Message{}, err
 	}
 	in := openInput{mode: mode, raw: raw, idPIV: x.kid, piv: x.piv, sender: server,
 		aad: aadInput{reqKID: x.kid, reqPIV: x.piv, reqKIDContext: x.kidCtx, senderCred: server.cred.raw}}
@@ -176,27 +173,28 @@ func (c *Context) unprotectResponse(x *Exchange, m message.Message, rep *oscore.
 	}
 	if x.det != nil {
 		if h, ok := optionValue(m.Options, OptRequestHash); ok && !bytes.Equal(h, x.det.hash) {
-			return message.Message{}, -1, oscore.ErrDecodeCOSE.WithDetail("Request-Hash of the response differs from the request's (draft-ietf-core-cacheable-oscore 3.4.4)")
+			return message.Message{}, oscore.ErrDecodeCOSE.WithDetail("Request-Hash of the response differs from the request's (draft-ietf-core-cacheable-oscore 3.4.4)")
 		}
 		in.aad.options = x.det.classI
 	}
 	pt, g, err := c.open(m.Payload, &in, rep)
 	defer attach(rep, g) // after the rows of the rebuilt message are recorded
 	if err != nil {
-		return message.Message{}, -1, err
+		return message.Message{}, err
 	}
 	out, _, err := oscore.JoinResponse(withoutOption(m, OptRequestHash), pt, x.observe, rep)
 	if err != nil {
-		return message.Message{}, -1, err
+		return message.Message{}, err
 	}
 	if x.det != nil { // restored: Class I, elided on the wire (3.4.4)
 		out.Options = out.Options.Add(message.Option{ID: OptRequestHash, Value: bytes.Clone(x.det.hash)})
 	}
 	num, err := x.checkResponse(server, kid, ov.PartialIV, true)
 	if err != nil {
-		return message.Message{}, -1, err
+		return message.Message{}, err
 	}
-	return out, num, nil
+	g.ResponseNumber = num
+	return out, nil
 }
 
 // modeOf applies RFC 10021 6: the Group Flag asks for group mode, which
