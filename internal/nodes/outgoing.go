@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -77,7 +79,7 @@ func (in *incoming) forwardRequest() *reply {
 		in.n.decision(where{in.at.ex, in.at.hop + 1}, trace.RuleOutgoingRequest, "", "2.3", "Layer "+ctxName+" added towards next hop "+in.nextHop, 0)
 		m, binding = out, b
 	} else {
-		in.n.decision(where{in.at.ex, in.at.hop + 1}, trace.RuleOutgoingRequest, "", "2.3", fmt.Sprintf("No context shared with next hop %s: forwarded without a new layer", in.nextHop), 0)
+		in.n.decision(where{in.at.ex, in.at.hop + 1}, trace.RuleOutgoingRequest, "", "2.3", in.noLayerReason(), 0)
 	}
 	in.xch.setStack(in.at.hop+1, stack)
 
@@ -278,4 +280,22 @@ type sendOpts struct {
 	conn     *pooledConn // send on this socket (deregistration on the registration's socket)
 	uri      string
 	relay    *relay // proxy: where the notifications of a registration go
+}
+
+// noLayerReason says why a forwarded request gets no layer of this proxy:
+// it shares no context with the next hop, or it shares some that
+// next_hop_contexts does not name for that hop (draft 2.3 leaves the choice
+// to the proxy's configuration).
+func (in *incoming) noLayerReason() string {
+	var shared []string
+	for name, p := range in.t.contexts {
+		if c, peer := p.side(in.n.id); c != nil && peer == in.nextHop {
+			shared = append(shared, name)
+		}
+	}
+	if len(shared) == 0 {
+		return fmt.Sprintf("No context shared with next hop %s: forwarded without a new layer", in.nextHop)
+	}
+	slices.Sort(shared)
+	return fmt.Sprintf("Shares %s with next hop %s, but next_hop_contexts names no context for %s: forwarded without a new layer", strings.Join(shared, ", "), in.nextHop, in.nextHop)
 }
