@@ -247,13 +247,23 @@ func (c *Context) PairwiseMode() bool { return c.pairMode }
 // (RFC 10021 2.5.3).
 func (c *Context) SenderSeq() uint64 { return c.seq.Load() }
 
-// SetSenderSeq pins the next Sender Sequence Number (vectors, demos).
+// SetSenderSeq pins the next Sender Sequence Number (vectors, demos). It
+// may move forward, never back: a number already taken would reuse a nonce
+// with the Sender Key or a pairwise key (RFC 10021 2.5.3; RFC 8613 7.2),
+// so it is refused with oscore.ErrSequenceReused.
 func (c *Context) SetSenderSeq(n uint64) error {
 	if n > oscore.MaxSequenceNumber {
 		return fmt.Errorf("group: context %q: sender sequence number %d exceeds 2^40-1", c.name, n)
 	}
-	c.seq.Store(n)
-	return nil
+	for {
+		cur := c.seq.Load()
+		if n < cur {
+			return fmt.Errorf("group: context %q: sender sequence number %d may already be used (the next is %d): %w", c.name, n, cur, oscore.ErrSequenceReused)
+		}
+		if c.seq.CompareAndSwap(cur, n) {
+			return nil
+		}
+	}
 }
 
 func (c *Context) nextSeq() (uint64, error) {

@@ -111,9 +111,9 @@ func FuzzUnprotectResponse(f *testing.F) {
 			f.Add(optionOf(f, resp), resp.Payload, r.Options[0].Value[0]&0x20 != 0)
 		}
 	}
-	_, cli, _ := crossChecked(f)
 	f.Fuzz(func(t *testing.T, opt, payload []byte, group bool) {
-		mode := PairwiseMode // the seeds' requests: group mode PIV 0, pairwise PIV 1
+		_, cli, _ := crossChecked(t) // a fresh client: its numbers never move back
+		mode := PairwiseMode         // the seeds' requests: group mode PIV 0, pairwise PIV 1
 		_ = cli.SetSenderSeq(1)
 		if group {
 			mode = GroupMode

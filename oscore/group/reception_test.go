@@ -213,3 +213,22 @@ func TestMultiResponsePairwise(t *testing.T) {
 		t.Fatalf("Response Number %d, want 1", n)
 	}
 }
+
+// TestSenderSeqNeverBack: the Sender Sequence Number, shared by both modes,
+// may be moved forward but not back onto numbers that may have been used
+// (RFC 10021 2.5.3; RFC 8613 7.2).
+func TestSenderSeqNeverBack(t *testing.T) {
+	_, cli, _ := crossChecked(t)
+	if err := cli.SetSenderSeq(5); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := ProtectRequest(cli, getTemp(), ProtectOptions{Mode: PairwiseMode, To: []byte{0x52}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.SetSenderSeq(5); !errors.Is(err, oscore.ErrSequenceReused) {
+		t.Fatalf("moving back to 5: %v", err)
+	}
+	if err := cli.SetSenderSeq(6); err != nil || cli.SenderSeq() != 6 {
+		t.Fatalf("the next number: %v", err)
+	}
+}
