@@ -164,3 +164,25 @@ func TestLoadBounded(t *testing.T) {
 		t.Errorf("Load(endless fifo) = %v", err)
 	}
 }
+
+// TestSchemaStatesLimits: the JSON Schema's maxItems are the limits
+// validation applies, so an editor warns where the lab refuses.
+func TestSchemaStatesLimits(t *testing.T) {
+	data, err := os.ReadFile("scenario.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Properties map[string]struct {
+			MaxItems int `json:"maxItems"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(data, &schema); err != nil {
+		t.Fatal(err)
+	}
+	for name, max := range map[string]int{"nodes": MaxNodes, "contexts": MaxContexts, "links": MaxLinks, "steps": MaxSteps} {
+		if got := schema.Properties[name].MaxItems; got != max {
+			t.Errorf("schema %s maxItems %d, validation %d", name, got, max)
+		}
+	}
+}
