@@ -158,3 +158,32 @@ func TestEDHOCThroughProxy(t *testing.T) {
 		t.Fatalf("message_3 to P in clear %v, to S in clear on the P-S leg %v", toP, toS)
 	}
 }
+
+// TestEDHOCResourceRefusesHostilePayloads feeds the server's
+// /.well-known/edhoc malformed and out-of-order payloads: each gets a 4.00
+// with Content-Format 64 and a well-formed EDHOC error message (RFC 9528
+// A.2.3), and no session is left behind.
+func TestEDHOCResourceRefusesHostilePayloads(t *testing.T) {
+	lab, _ := startLab(t, builtinScenario(t, "edhoc-rfc9529-2"))
+	srv := lab.topo.Load().nodes["S"]
+	for _, p := range []string{
+		"", "f5", "f5ff", "f500", "410e03", "60", "27",
+		"2752e562097bc417dd5919485ac7891ffd90a9fc",                                           // message_3 of trace 2 with no session
+		"f5030258208af6f430ebe18d34184017a9a11bf511c8dff8f834730b96c1b7c8dbca2fc3b60e",       // unknown C_I
+		"f50382060258208af6f430ebe18d34184017a9a11bf511c8dff8f834730b96c1b7c8dbca2fc3",       // truncated: no C_I
+		"f5039f0602ff58208af6f430ebe18d34184017a9a11bf511c8dff8f834730b96c1b7c8dbca2fc3b637", // indefinite SUITES_I
+	} {
+		m := srv.edhocRespond(where{}, hx(p))
+		cf, err := m.Options.ContentFormat()
+		if m.Code != codes.BadRequest || err != nil || cf != edhoc.ContentFormatEDHOC {
+			t.Errorf("payload %q: %v, Content-Format %v %v", p, m.Code, cf, err)
+			continue
+		}
+		if _, err := edhoc.ParseError(m.Payload); err != nil {
+			t.Errorf("payload %q: error message %x: %v", p, m.Payload, err)
+		}
+	}
+	if n := len(lab.edhoc.responders); n != 0 {
+		t.Errorf("%d sessions left behind", n)
+	}
+}
