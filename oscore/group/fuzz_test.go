@@ -113,11 +113,10 @@ func FuzzUnprotectResponse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, opt, payload []byte, group bool) {
 		_, cli, _ := crossChecked(t) // a fresh client: its numbers never move back
-		mode := PairwiseMode         // the seeds' requests: group mode PIV 0, pairwise PIV 1
-		_ = cli.SetSenderSeq(1)
-		if group {
-			mode = GroupMode
-			_ = cli.SetSenderSeq(0)
+		mode := GroupMode            // the seeds' requests: group mode PIV 0, pairwise PIV 1
+		if !group {
+			mode = PairwiseMode
+			_ = cli.SetSenderSeq(1)
 		}
 		_, cx, _, err := ProtectRequest(cli, getTemp(), ProtectOptions{Mode: mode, To: []byte{0x52}})
 		if err != nil {
