@@ -44,6 +44,7 @@ type Context struct {
 	maxPT        uint64        // longest plaintext the AEAD accepts (see maxPlaintext)
 	seq          atomic.Uint64 // next Sender Sequence Number
 	fresh        atomic.Uint64 // lowest number never used: every number below went out under these keys
+	persist      atomic.Pointer[seqPersist]
 	replay       *replayWindow
 }
 
@@ -218,6 +219,11 @@ func (c *Context) nextSeq() (uint64, error) {
 		cur := c.seq.Load()
 		if cur > MaxSequenceNumber {
 			return 0, ErrSequenceExhausted.withDetail(fmt.Sprintf("context %q", c.name))
+		}
+		if p := c.persist.Load(); p != nil && cur >= p.limit.Load() {
+			if err := p.reserve(cur); err != nil {
+				return 0, fmt.Errorf("oscore: context %q: storing the sender sequence number: %w", c.name, err)
+			}
 		}
 		next := cur + 1
 		if f := c.fresh.Load(); cur < f {

@@ -3,6 +3,8 @@ package oscore
 import (
 	"bytes"
 	"fmt"
+	"sync"
+	"sync/atomic"
 )
 
 // SameKeys reports whether c and o derive the same keys and Common IV
@@ -55,4 +57,40 @@ func (c *Context) RestoreReplay(s ReplayState) error {
 		}
 	}
 	return nil
+}
+
+// seqPersist is the persistence procedure of RFC 8613 B.1.1 for one
+// context: numbers below limit are covered by what store last saved.
+type seqPersist struct {
+	mu    sync.Mutex
+	limit atomic.Uint64
+	k     uint64
+	store func(next uint64) error
+}
+
+// reserve saves cur+k before cur is used, so that a restart that begins
+// at the saved number never reuses one.
+func (p *seqPersist) reserve(cur uint64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cur < p.limit.Load() {
+		return nil // another protect reserved it meanwhile
+	}
+	next := min(cur+p.k, MaxSequenceNumber+1)
+	if err := p.store(next); err != nil {
+		return err
+	}
+	p.limit.Store(next)
+	return nil
+}
+
+// PersistSeq applies RFC 8613 B.1.1 to c: store is called with a number N
+// before any number at or above limit is used, and must save it durably
+// (the restarted endpoint then begins at N); N is the number about to be
+// used plus k, so store runs once every k messages. When store fails, the
+// protect fails and the number stays unused. k < 1 counts as 1.
+func (c *Context) PersistSeq(limit, k uint64, store func(next uint64) error) {
+	p := &seqPersist{k: max(k, 1), store: store}
+	p.limit.Store(limit)
+	c.persist.Store(p)
 }

@@ -105,3 +105,38 @@ func TestResumeFrom(t *testing.T) {
 		t.Error("resumed from a context with other keys")
 	}
 }
+
+// TestPersistSeq: the number a restart begins at is saved before any
+// number at or above it is used, once every k messages (RFC 8613 B.1.1);
+// a failed save fails the protect.
+func TestPersistSeq(t *testing.T) {
+	c := seqTestContext(t, 0)
+	var saved []uint64
+	fail := false
+	c.PersistSeq(0, 4, func(next uint64) error {
+		if fail {
+			return errors.New("disk full")
+		}
+		saved = append(saved, next)
+		return nil
+	})
+	for i := 0; i < 9; i++ {
+		if n := take(t, c); saved[len(saved)-1] <= n {
+			t.Fatalf("number %d used with %v saved", n, saved)
+		}
+	}
+	if !slices.Equal(saved, []uint64{4, 8, 12}) {
+		t.Errorf("saved %v, want [4 8 12]", saved)
+	}
+	restarted := seqTestContext(t, 0)
+	if err := restarted.SetSenderSeq(saved[len(saved)-1]); err != nil || take(t, restarted) != 12 {
+		t.Errorf("a restart from the saved number does not begin above every used one")
+	}
+	fail = true
+	for i := 0; i < 3; i++ {
+		take(t, c) // 9, 10, 11: covered
+	}
+	if _, _, _, err := ProtectRequest(c, getRequest("/x"), ProtectOptions{}); err == nil {
+		t.Error("protected with number 12 although saving failed")
+	}
+}
