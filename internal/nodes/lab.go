@@ -31,6 +31,7 @@ type Lab struct {
 	exchanges exchangeTable
 	ids       *idSource // unpinned tokens and MIDs, reproducible per scenario
 	edhoc     edhocState
+	state     *stateFile // nil: no -state file
 }
 
 // peerRef names the node a relay socket stands for, and its link.
@@ -97,6 +98,11 @@ func (l *Lab) change(s *scenario.Scenario, reload bool) error {
 		return errors.New("nodes: lab closed")
 	}
 	if reload {
+		if l.state != nil {
+			if err := l.state.flush(); err != nil {
+				return err
+			}
+		}
 		l.stopAll()
 		l.bus.Reset()
 		l.ids.reset(s.Name)
@@ -118,6 +124,9 @@ func (l *Lab) Close() error {
 	}
 	l.closed = true
 	l.stopAll()
+	if l.state != nil {
+		return l.state.flush()
+	}
 	return nil
 }
 

@@ -162,7 +162,7 @@ func newContextPair(c scenario.Context, seqs map[string]uint64) (*ctxPair, error
 // A side that resumes nothing starts without replay state: at a server
 // with require_echo it takes requests only after an Echo round trip
 // (RFC 8613 B.1.2).
-func (p *ctxPair) resume(old *topology, s *scenario.Scenario) error {
+func (p *ctxPair) resume(old *topology, s *scenario.Scenario) (resumed [2]bool, err error) {
 	for i, side := range [...]struct {
 		node string
 		ctx  *oscore.Context
@@ -173,8 +173,9 @@ func (p *ctxPair) resume(old *topology, s *scenario.Scenario) error {
 			continue
 		}
 		if err := side.ctx.ResumeFrom(prev); err != nil {
-			return fmt.Errorf("nodes: context %s at %s: %v", p.cfg.Name, side.node, err)
+			return resumed, fmt.Errorf("nodes: context %s at %s: %v", p.cfg.Name, side.node, err)
 		}
+		resumed[i] = true
 		prevGate.mu.Lock()
 		p.gates[i].need = prevGate.need
 		prevGate.mu.Unlock()
@@ -183,10 +184,10 @@ func (p *ctxPair) resume(old *topology, s *scenario.Scenario) error {
 			continue
 		}
 		if err := side.ctx.SetSenderSeq(pin); err != nil {
-			return fmt.Errorf("nodes: context %s at %s: seq %d: the keys are unchanged and %w", p.cfg.Name, side.node, pin, err)
+			return resumed, fmt.Errorf("nodes: context %s at %s: seq %d: the keys are unchanged and %w", p.cfg.Name, side.node, pin, err)
 		}
 	}
-	return nil
+	return resumed, nil
 }
 
 // sameKeys finds the old instance with the keys of c, its echo gate, and
@@ -232,6 +233,7 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 	t := &topology{sc: s, nodes: map[string]*node{}, cfg: map[string]*scenario.Node{},
 		contexts: map[string]*ctxPair{}, recipients: map[string]map[string][]*oscore.Context{}, authority: map[string]string{}}
 
+	var restored [][2]string // node, note: what the state file gave back
 	for i := range s.Contexts {
 		c := s.Contexts[i]
 		if c.EDHOC != nil && c.MasterSecret == "" {
@@ -244,8 +246,23 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 			if err != nil {
 				return err
 			}
-			if err := p.resume(old, s); err != nil {
+			resumed, err := p.resume(old, s)
+			if err != nil {
 				return err
+			}
+			if l.state != nil {
+				for i, side := range [...]struct {
+					node string
+					ctx  *oscore.Context
+				}{{c.A.Node, p.a}, {c.B.Node, p.b}} {
+					note, err := l.state.attach(c.Name, side.node, side.ctx, &p.gates[i], resumed[i])
+					if err != nil {
+						return err
+					}
+					if note != "" {
+						restored = append(restored, [2]string{side.node, note})
+					}
+				}
 			}
 			t.contexts[c.Name] = p
 		}
@@ -311,6 +328,9 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 		t.nodes[id] = n
 	}
 	l.topo.Store(t)
+	for _, r := range restored {
+		l.publishRestored(r[0], r[1])
+	}
 
 	// Links: close those that touch a node that went away, retarget the
 	// others, then set the scenario's faults.
