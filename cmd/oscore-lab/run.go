@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +18,7 @@ import (
 const runTimeout = 60 * time.Second
 
 func cmdRun(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run [-scenario NAME|FILE] [-format text|json|mermaid|ascii] [-o FILE] [-pcap FILE] [-wireshark FILE] [-include-secrets] [-random-ids]", stderr)
+	fs := newFlagSet("run", "run [-scenario NAME|FILE] [-format text|json|mermaid|ascii] [-o FILE] [-pcap FILE] [-wireshark FILE] [-include-secrets] [-random-ids] [-state FILE [-state-step K]]", stderr)
 	randomIDs := fs.Bool("random-ids", false, "random tokens and first Message ID (crypto/rand) instead of ones seeded by the scenario's name, the same on every run")
 	name := fs.String("scenario", defaultScenario, "built-in scenario name or scenario file")
 	format := fs.String("format", "text", "output format: text, json, mermaid or ascii")
@@ -25,6 +26,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	pcap := fs.String("pcap", "", "also write every datagram to a pcapng FILE (Wireshark, tshark)")
 	wireshark := fs.String("wireshark", "", "also write a Wireshark oscore_contexts FILE for the outer layer of each hop")
 	secrets := fs.Bool("include-secrets", false, "include master secrets and keys in JSON output (redacted to a fingerprint by default)")
+	state, step := stateFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -61,6 +63,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	bus := trace.NewBus(0)
 	lab := nodes.NewLab(bus)
 	lab.RandomIDs(*randomIDs)
+	if err := useState(lab, *state, *step); err != nil {
+		return err
+	}
 	if err := lab.Load(s); err != nil {
 		lab.Close()
 		return fmt.Errorf("starting scenario %s: %w", s.Name, err)
@@ -69,7 +74,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	results, runErr := lab.RunSteps(ctx)
 	cancel()
 	tr := lab.Trace()
-	lab.Close()
+	if err := lab.Close(); err != nil {
+		return err
+	}
 
 	w := stdout
 	if f := files["o"]; f != nil {
@@ -127,6 +134,23 @@ var renderers = map[string]func(io.Writer, *trace.Trace, bool) error{
 
 // loadScenario resolves a built-in name or a file; an invalid scenario is a
 // usage error (exit 2) whose message names the offending field.
+// stateFlags declares -state and -state-step (RFC 8613 7.5.1, B.1.1).
+func stateFlags(fs *flag.FlagSet) (*string, *uint64) {
+	state := fs.String("state", "", "keep each context's sender sequence number and replay window in FILE across runs (RFC 8613 B.1.1)")
+	step := fs.Uint64("state-step", nodes.DefaultStateStep, "with -state: write FILE once every K messages a context protects (RFC 8613 B.1.1)")
+	return state, step
+}
+
+func useState(lab *nodes.Lab, path string, step uint64) error {
+	if path == "" {
+		return nil
+	}
+	if step < 1 {
+		return usagef("-state-step must be at least 1")
+	}
+	return lab.UseState(path, step)
+}
+
 func loadScenario(name string) (*scenario.Scenario, error) {
 	s, err := scenario.Load(name)
 	if err != nil {

@@ -22,12 +22,13 @@ import (
 const defaultScenario = "draft-b3"
 
 func cmdServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("serve", "serve [-addr 127.0.0.1:8080] [-expose] [-allow-host NAME,...] [-random-ids] [-scenario NAME|FILE]", stderr)
+	fs := newFlagSet("serve", "serve [-addr 127.0.0.1:8080] [-expose] [-allow-host NAME,...] [-random-ids] [-scenario NAME|FILE] [-state FILE [-state-step K]]", stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to serve the lab on")
 	expose := fs.Bool("expose", false, "serve on a non-loopback -addr although the API and the page carry the scenario's master secrets")
 	allowHosts := fs.String("allow-host", "", "comma-separated host names or addresses the page may be reached by, besides loopback and the -addr host")
 	randomIDs := fs.Bool("random-ids", false, "random tokens and first Message ID (crypto/rand) instead of ones seeded by the scenario's name, the same on every run")
 	name := fs.String("scenario", defaultScenario, "built-in scenario name or scenario file to start with")
+	state, step := stateFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,6 +50,9 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	lab := nodes.NewLab(bus)
 	lab.RandomIDs(*randomIDs)
 	defer lab.Close()
+	if err := useState(lab, *state, *step); err != nil {
+		return err
+	}
 	if err := lab.Load(s); err != nil {
 		return fmt.Errorf("starting scenario %s: %w", s.Name, err)
 	}
