@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
 )
 
 // TestStateFileAcrossRuns: a lab that keeps state begins where the last
@@ -86,4 +87,39 @@ func TestStateFileAcrossRuns(t *testing.T) {
 	if r := send(t, lab2, old); r.Code != "4.01" || r.Payload != "Replay detected" {
 		t.Errorf("run 1's sequence number 20 in run 2: %s %q, want 4.01 Replay detected", r.Code, r.Payload)
 	}
+}
+
+// FuzzStateFile: a hostile state file is refused with an error or, when
+// accepted, restores a context without panicking, and what the lab writes
+// back reads again.
+func FuzzStateFile(f *testing.F) {
+	c, err := oscore.NewContext("CTX", oscore.Params{MasterSecret: []byte{1, 2, 3, 4, 5, 6, 7, 8}, SenderID: []byte{1}, RecipientID: []byte{2}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	keys := keysOf(c)
+	f.Add([]byte(`{"version": 1, "step": 4, "contexts": [{"context": "CTX", "node": "C", "keys": "` + keys + `", "sender_seq": 40, "replay": {"window": 32, "highest": 17, "bitmap": [3], "seen": [17, 16]}}]}`))
+	f.Add([]byte(`{"version": 1, "contexts": [{"node": "C", "keys": "` + keys + `", "sender_seq": 1099511627776, "replay": {"window": 4096, "highest": -1}}]}`))
+	f.Add([]byte(`{"version": 1, "contexts": [null]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "state.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		sf := &stateFile{path: path, k: 3, entries: map[string]*stateEntry{}}
+		if sf.read() != nil {
+			return
+		}
+		ctx, _ := oscore.NewContext("CTX", oscore.Params{MasterSecret: []byte{1, 2, 3, 4, 5, 6, 7, 8}, SenderID: []byte{1}, RecipientID: []byte{2}})
+		if _, err := sf.attach("CTX", "C", ctx, &echoGate{}, false); err != nil {
+			return
+		}
+		if err := sf.flush(); err != nil {
+			t.Fatal(err)
+		}
+		again := &stateFile{path: path, k: 3, entries: map[string]*stateEntry{}}
+		if err := again.read(); err != nil {
+			t.Fatalf("the lab's own state file does not read back: %v", err)
+		}
+	})
 }
