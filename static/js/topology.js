@@ -257,11 +257,12 @@ export function mountTopology(root, ctx) {
     const pairs = [];
     for (const l of links(sc)) pairs.push([`${l.a}-${l.b}`]);
     const link = select({ 'data-testid': 'fault-link' }, pairs);
-    const kind = select({ 'data-testid': 'fault-kind' }, [['drop'], ['delay'], ['duplicate'], ['corrupt'], ['replay']]);
+    const kind = select({ 'data-testid': 'fault-kind' }, [['drop'], ['delay'], ['duplicate'], ['corrupt'], ['replay'], ['strip']]);
     const dir = select({}, [['', 'both ways'], ['a->b', 'a→b'], ['b->a', 'b→a']]);
     const match = el('input', { type: 'number', min: 0, value: 0, title: 'only the Nth datagram on this link, counted since it opened (0 = every one)', style: { width: '4em' } });
     const delay = input({ placeholder: '50ms', size: 5 });
     const byte = el('input', { type: 'number', min: 0, value: 0, title: 'corrupt: byte index', style: { width: '4em' } });
+    const clear = input({ placeholder: 'strip: payload', size: 8, title: 'strip: the payload of the 2.05 an attacker sends in clear instead' });
     const current = el('ul', {}, ...(sc.links || []).flatMap((l) => (l.faults || []).map((f, i) => el('li', {}, `${l.a}-${l.b}: ${f.kind} ${f.dir || ''} #${f.match || 'every'} `,
       el('button', { type: 'button', class: 'small', onclick: () => setFaults(`${l.a}-${l.b}`, l.faults.filter((_, j) => j !== i)) }, '✕')))));
     async function setFaults(id, faults) {
@@ -280,9 +281,10 @@ export function mountTopology(root, ctx) {
       if (Number(match.value)) f.match = Number(match.value);
       if (kind.value === 'delay') f.delay = delay.value || '50ms';
       if (kind.value === 'corrupt') f.byte = Number(byte.value) || 0;
+      if (kind.value === 'strip' && clear.value) f.payload = clear.value;
       setFaults(link.value, [...(l?.faults || []), f]);
     } }, 'Add fault');
-    return el('details', { 'data-testid': 'fault-section', open: faultsOpen, ontoggle: (e) => { faultsOpen = e.target.open; } }, el('summary', {}, 'Link faults'), current, el('div', { class: 'row-form' }, link, kind, dir, match, delay, byte, add));
+    return el('details', { 'data-testid': 'fault-section', open: faultsOpen, ontoggle: (e) => { faultsOpen = e.target.open; } }, el('summary', {}, 'Link faults'), current, el('div', { class: 'row-form' }, link, kind, dir, match, delay, byte, clear, add));
   }
 
   function drawAll() {
