@@ -8,7 +8,7 @@ RACE_PKGS  = ./oscore/... ./internal/nodes/... ./internal/trace/... ./internal/c
 # without it, with OTHER_PKGS.
 RACE_WEB   = ./cmd/... ./web/...
 OTHER_PKGS = ./cmd/... ./internal/scenario/... ./internal/peerctx/... ./web/... ./static/... ./internal/loadgen/...
-FUZZ_PKGS  = ./oscore ./oscore/edhoc ./oscore/group ./internal/scenario ./internal/trace ./internal/nodes ./internal/peerctx ./internal/check
+FUZZ_PKGS  = ./oscore ./oscore/edhoc ./oscore/group ./internal/scenario ./internal/trace ./internal/nodes ./internal/peerctx ./internal/check ./internal/nodes/udpserver ./oscore/coaposcore
 # Load tests measure cost per exchange: the race detector would swamp them.
 LOAD_TESTS = -run 'TestOutsideLoadHoldsItsRate' ./internal/nodes/
 

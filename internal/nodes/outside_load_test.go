@@ -8,6 +8,7 @@ package nodes
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"testing"
 	"time"
@@ -110,14 +111,26 @@ func TestOutsideLoadHoldsItsRate(t *testing.T) {
 // OSCORE_LAB_LOAD=60s runs each variant that long against S and against P
 // and logs the rate per 10 s window, the process CPU time per exchange
 // (client and lab together) and the sequential p50. Off unless set.
+// OSCORE_LAB_LOAD_PEER=host:port loads another implementation's server
+// instead (peerTarget).
 func TestOutsideLoad(t *testing.T) {
 	d, err := time.ParseDuration(os.Getenv("OSCORE_LAB_LOAD"))
 	if err != nil || d <= 0 {
 		t.Skip("set OSCORE_LAB_LOAD=60s to run")
 	}
-	for _, target := range []string{"S", "P"} {
+	targets := []string{"S", "P"}
+	peer := os.Getenv("OSCORE_LAB_LOAD_PEER")
+	if peer != "" {
+		targets = []string{peer}
+	}
+	for _, target := range targets {
 		for _, secure := range []bool{false, true} {
-			cfg := outsideTarget(t, secure, target == "P")
+			var cfg loadgen.Config
+			if peer != "" {
+				cfg = peerTarget(t, peer, secure)
+			} else {
+				cfg = outsideTarget(t, secure, target == "P")
+			}
 			cfg.Duration = d
 			r, err := loadgen.Run(context.Background(), cfg)
 			if err != nil {
@@ -140,4 +153,28 @@ func TestOutsideLoad(t *testing.T) {
 				target, secure, r.Rate(), r.Elapsed.Round(time.Millisecond), rates, perEx, wcpu, r.Failed, r.Retrans, lat.P50, lat.P99)
 		}
 	}
+}
+
+// peerTarget is the load against another implementation's server at addr:
+// GET OSCORE_LAB_LOAD_PATH ("time"), with OSCORE the context of outsideTarget
+// (Master Secret 0102...10, Sender ID 01, Recipient ID 02), which the peer
+// must know with the IDs swapped.
+func peerTarget(t testing.TB, addr string, secure bool) loadgen.Config {
+	a, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := loadgen.Config{Addr: a, Path: os.Getenv("OSCORE_LAB_LOAD_PATH")}
+	if cfg.Path == "" {
+		cfg.Path = "time"
+	}
+	if secure {
+		c, err := oscore.NewContext("peer", oscore.Params{MasterSecret: []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16},
+			SenderID: []byte{1}, RecipientID: []byte{2}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Context = c
+	}
+	return cfg
 }

@@ -176,3 +176,8 @@ func TestHandlerRequiresOSCORE(t *testing.T) {
 		t.Fatalf("plain request: %v %q (application called: %v)", resp.Code(), body, called)
 	}
 }
+
+func getRequest(payload []byte) message.Message {
+	return message.Message{Code: codes.POST, Type: message.Confirmable, MessageID: 1, Token: message.Token{1},
+		Options: message.Options{{ID: message.URIPath, Value: []byte("x")}}, Payload: payload}
+}

@@ -19,7 +19,7 @@ import (
 
 // counting starts a server whose handler answers 2.05 with the number of
 // requests it has handled so far: a request handled twice shows.
-func counting(t *testing.T, cfg Config) (*Server, *net.UDPAddr, *atomic.Int64) {
+func counting(t testing.TB, cfg Config) (*Server, *net.UDPAddr, *atomic.Int64) {
 	t.Helper()
 	var n atomic.Int64
 	cfg.Handler = func(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool.Message) {
