@@ -121,7 +121,8 @@ func (c *Config) defaults() {
 	}
 }
 
-// client is one socket and the requests waiting on it, by MID.
+// client is one socket and the requests waiting on it, by MID (for the
+// ACK) and by token (for the response).
 type client struct {
 	cfg  Config
 	conn *net.UDPConn
@@ -129,14 +130,17 @@ type client struct {
 	sendMu sync.Mutex // protect (take a sequence number) and send in one step
 
 	mu      sync.Mutex
-	waiting map[uint16]*pending
+	byMID   map[uint16]*pending
+	byToken map[string]*pending
 	nextMID uint16
 	nextTok uint64
 }
 
 type pending struct {
+	mid   uint16
 	token message.Token
-	done  chan []byte // the answer, buffered
+	acked chan struct{} // closed by an empty ACK: the response comes separately
+	done  chan []byte   // the response, buffered
 }
 
 func dial(cfg Config) (*client, error) {
@@ -144,12 +148,14 @@ func dial(cfg Config) (*client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &client{cfg: cfg, conn: conn, waiting: map[uint16]*pending{}}
+	c := &client{cfg: cfg, conn: conn, byMID: map[uint16]*pending{}, byToken: map[string]*pending{}}
 	go c.read()
 	return c, nil
 }
 
-// read hands each ACK to the request with its MID and token.
+// read hands each response to the request with its token: piggybacked on
+// an ACK with the request's MID, or separate (RFC 7252 5.2.2) after an
+// empty ACK, in which case a CON response is acknowledged.
 func (c *client) read() {
 	buf := make([]byte, 2048)
 	for {
@@ -161,29 +167,42 @@ func (c *client) read() {
 			continue
 		}
 		d := buf[:n]
-		if n < 4 || d[0]>>6 != 1 || message.Type(d[0]>>4&3) != message.Acknowledgement {
+		if n < 4 || d[0]>>6 != 1 || n < 4+int(d[0]&0xf) {
 			continue
 		}
-		tkl := int(d[0] & 0xf)
-		if n < 4+tkl {
-			continue
-		}
+		typ, code := message.Type(d[0]>>4&3), codes.Code(d[1])
 		mid := binary.BigEndian.Uint16(d[2:4])
+		token := string(d[4 : 4+int(d[0]&0xf)])
+		if typ == message.Confirmable {
+			c.conn.Write([]byte{0x60, 0, d[2], d[3]}) // RFC 7252 5.2.2
+		}
 		c.mu.Lock()
-		p, ok := c.waiting[mid]
-		if ok && string(p.token) == string(d[4:4+tkl]) {
-			delete(c.waiting, mid)
-		} else {
-			ok = false
+		var p *pending
+		switch {
+		case typ == message.Acknowledgement && code == codes.Empty:
+			if q, ok := c.byMID[mid]; ok {
+				delete(c.byMID, mid)
+				close(q.acked)
+			}
+		case typ == message.Acknowledgement && c.byMID[mid] != nil && string(c.byMID[mid].token) == token,
+			typ != message.Acknowledgement && typ != message.Reset && code >= codes.Created:
+			if q, ok := c.byToken[token]; ok {
+				p = q
+				delete(c.byToken, token)
+				if c.byMID[q.mid] == q {
+					delete(c.byMID, q.mid)
+				}
+			}
 		}
 		c.mu.Unlock()
-		if ok {
+		if p != nil {
 			p.done <- append([]byte(nil), d...)
 		}
 	}
 }
 
-// exchange sends one GET and waits for its answer, retransmitting.
+// exchange sends one GET and waits for its answer, retransmitting until
+// it is acknowledged.
 func (c *client) exchange(ctx context.Context) (retrans int, err error) {
 	c.mu.Lock()
 	mid := c.nextMID
@@ -191,13 +210,17 @@ func (c *client) exchange(ctx context.Context) (retrans int, err error) {
 	c.nextTok++
 	tok := make(message.Token, 8)
 	binary.BigEndian.PutUint64(tok, c.nextTok)
-	p := &pending{token: tok, done: make(chan []byte, 1)}
-	c.waiting[mid] = p
+	p := &pending{mid: mid, token: tok, acked: make(chan struct{}), done: make(chan []byte, 1)}
+	c.byMID[mid] = p
+	c.byToken[string(tok)] = p
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
-		if c.waiting[mid] == p {
-			delete(c.waiting, mid)
+		if c.byMID[mid] == p {
+			delete(c.byMID, mid)
+		}
+		if c.byToken[string(tok)] == p {
+			delete(c.byToken, string(tok))
 		}
 		c.mu.Unlock()
 	}()
@@ -210,14 +233,18 @@ func (c *client) exchange(ctx context.Context) (retrans int, err error) {
 	timeout := c.cfg.AckTimeout
 	t := time.NewTimer(timeout)
 	defer t.Stop()
+	acked := p.acked
 	for {
 		select {
 		case <-ctx.Done():
 			return retrans, ctx.Err()
 		case ans := <-p.done:
 			return retrans, c.check(ans, b)
+		case <-acked:
+			acked = nil // no more retransmissions; the response may take a while
+			t.Reset(exchangeLifetime)
 		case <-t.C:
-			if retrans == 4 {
+			if acked == nil || retrans == 4 {
 				return retrans, fmt.Errorf("loadgen: MID %#04x lost", mid)
 			}
 			retrans++
@@ -227,6 +254,9 @@ func (c *client) exchange(ctx context.Context) (retrans int, err error) {
 		}
 	}
 }
+
+// exchangeLifetime bounds the wait for a separate response.
+const exchangeLifetime = 247 * time.Second
 
 // send protects m (with OSCORE) and writes it, one request at a time, so
 // that Partial IVs reach the server in the order they were taken.
