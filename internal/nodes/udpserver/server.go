@@ -149,6 +149,11 @@ func New(l *coapNet.UDPConn, cfg Config) *Server {
 	c.MaxMessageSize = cfg.MaxMessageSize
 	c.BlockwiseEnable = false
 	c.MessagePool = pool.New(1024, 2048)
+	// go-coap's own in-flight duplicate tracking keys on the MID alone and
+	// ends only after the response is out: a new request reusing the MID
+	// right after its answer would be dropped. The server's table does
+	// this job before go-coap sees a datagram.
+	c.MaxPendingMessages = 0
 	s.conn = c
 	return s
 }
