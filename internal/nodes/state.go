@@ -148,8 +148,8 @@ func (sf *stateFile) attach(name, node string, c *oscore.Context, gate *echoGate
 		sf.add(e)
 	}
 	e.Context, e.ctx = name, c
-	e.SenderSeq = c.SenderSeq()
-	c.PersistSeq(c.SenderSeq(), sf.k, func(next uint64) error {
+	e.SenderSeq = max(c.SenderSeq(), c.FreshSeq()) // every number below is used or skipped
+	c.PersistSeq(e.SenderSeq, sf.k, func(next uint64) error {
 		sf.mu.Lock()
 		defer sf.mu.Unlock()
 		e.SenderSeq = next
