@@ -55,6 +55,12 @@ type Config struct {
 	// before go-coap handles it and may drop it (go-coap's option of the
 	// same name).
 	RequestMonitor udpClient.RequestMonitorFunc
+	// Traffic, when set, sees every datagram the server reads (in) or
+	// writes (out), with the peer's address as RemoteAddr().String() names
+	// it, before anything else happens to it: duplicates, malformed
+	// datagrams and the answers the duplicate table sends again included.
+	// d is valid only during the call.
+	Traffic func(in bool, peer string, d []byte)
 
 	// AckTimeout and MaxRetransmit are RFC 7252 4.8's ACK_TIMEOUT and
 	// MAX_RETRANSMIT for the Confirmable messages the server sends
@@ -204,11 +210,15 @@ func (s *Server) receive(d []byte, raddr *net.UDPAddr, cm *coapNet.ControlMessag
 	if cc == nil {
 		return
 	}
+	sess := cc.Session().(*session)
+	if s.cfg.Traffic != nil {
+		s.cfg.Traffic(true, sess.name, d)
+	}
 	if h, ok := parseHeader(d); ok && h.isRequest() {
 		v, answer := s.dedup.check(dedupKey{key, h.mid}, maphash.Bytes(s.seed, d), h.typ == message.Confirmable, s.now())
 		switch v {
 		case resend:
-			s.write(answer, raddr, cm)
+			s.write(answer, sess, cm)
 			return
 		case drop:
 			return
@@ -220,7 +230,7 @@ func (s *Server) receive(d []byte, raddr *net.UDPAddr, cm *coapNet.ControlMessag
 	}
 	var malformed *udpClient.MalformedMessageError
 	if errors.As(err, &malformed) {
-		s.rejectMalformed(key, raddr, cm, malformed)
+		s.rejectMalformed(sess, cm, malformed)
 		return
 	}
 	s.cfg.Errors(fmt.Errorf("udpserver: %v: %w", raddr, err))
@@ -230,16 +240,22 @@ func (s *Server) receive(d []byte, raddr *net.UDPAddr, cm *coapNet.ControlMessag
 // rejectMalformed answers a malformed Confirmable message whose header
 // could be read with a RST (RFC 7252 4.2) and ignores any other (RFC 7252
 // 3: an unknown version is silently ignored).
-func (s *Server) rejectMalformed(key netip.AddrPort, raddr *net.UDPAddr, cm *coapNet.ControlMessage, e *udpClient.MalformedMessageError) {
+func (s *Server) rejectMalformed(sess *session, cm *coapNet.ControlMessage, e *udpClient.MalformedMessageError) {
 	if e.InvalidVersion || !e.HasHeader || e.Type != message.Confirmable || !message.ValidateMID(e.MessageID) {
 		return
 	}
 	rst := []byte{0x70, 0, byte(e.MessageID >> 8), byte(e.MessageID)}
-	s.dedup.answered(dedupKey{key, uint16(e.MessageID)}, rst)
-	s.write(rst, raddr, cm)
+	s.dedup.answered(dedupKey{sess.key, uint16(e.MessageID)}, rst)
+	s.write(rst, sess, cm)
 }
 
-func (s *Server) write(d []byte, raddr *net.UDPAddr, cm *coapNet.ControlMessage) {
+// write sends d to a peer outside go-coap's connection (answers of the
+// duplicate table, RSTs).
+func (s *Server) write(d []byte, sess *session, cm *coapNet.ControlMessage) {
+	raddr := sess.raddr
+	if s.cfg.Traffic != nil {
+		s.cfg.Traffic(false, sess.name, d)
+	}
 	opts := []coapNet.UDPWriteOption{coapNet.WithContext(s.ctx), coapNet.WithRemoteAddr(raddr)}
 	if cm != nil {
 		opts = append(opts, coapNet.WithControlMessage(&coapNet.ControlMessage{IfIndex: cm.GetIfIndex(), Src: cm.Dst}))

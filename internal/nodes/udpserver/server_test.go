@@ -227,3 +227,43 @@ func TestIdlePeersAreForgotten(t *testing.T) {
 		t.Fatal("a new peer not served after the idle one left")
 	}
 }
+
+// Config.Traffic sees each datagram once, either way, in order: a
+// request, its answer, the duplicate and the answer sent again from the
+// duplicate table, and a malformed CON with its RST.
+func TestTrafficSeesEveryDatagram(t *testing.T) {
+	type dgram struct {
+		in   bool
+		peer string
+		d    []byte
+	}
+	got := make(chan dgram, 16)
+	_, addr, _ := counting(t, Config{Traffic: func(in bool, peer string, d []byte) {
+		got <- dgram{in, peer, append([]byte(nil), d...)}
+	}})
+	c := dial(t, addr)
+	req := encode(t, get(message.Confirmable, 7, "tk"))
+	first := roundTrip(t, c, req, 5*time.Second)
+	again := roundTrip(t, c, req, 5*time.Second)
+	bad := []byte{0x40, 0x01, 0x00, 0x09, 0xff} // CON GET, payload marker without payload
+	rst := roundTrip(t, c, bad, 5*time.Second)
+	if first == nil || again == nil || rst == nil {
+		t.Fatalf("answers %x, %x, %x", first, again, rst)
+	}
+	want := []dgram{{true, "", req}, {false, "", first}, {true, "", req}, {false, "", again}, {true, "", bad}, {false, "", rst}}
+	for i, w := range want {
+		select {
+		case g := <-got:
+			if g.in != w.in || !bytes.Equal(g.d, w.d) || g.peer != c.LocalAddr().String() {
+				t.Fatalf("datagram %d: in=%v peer %s %x, want in=%v peer %s %x", i, g.in, g.peer, g.d, w.in, c.LocalAddr(), w.d)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("datagram %d not seen", i)
+		}
+	}
+	select {
+	case g := <-got:
+		t.Fatalf("extra datagram in=%v %x", g.in, g.d)
+	case <-time.After(200 * time.Millisecond):
+	}
+}

@@ -21,6 +21,7 @@ type session struct {
 	srv   *Server
 	raddr *net.UDPAddr
 	key   netip.AddrPort
+	name  string // raddr.String(), for Config.Traffic
 
 	ctx    atomic.Pointer[context.Context]
 	cancel context.CancelFunc
@@ -36,7 +37,7 @@ var _ udpClient.Session = (*session)(nil)
 
 func newSession(srv *Server, raddr *net.UDPAddr, key netip.AddrPort) *session {
 	ctx, cancel := context.WithCancel(srv.ctx)
-	s := &session{srv: srv, raddr: raddr, key: key, cancel: cancel, done: make(chan struct{})}
+	s := &session{srv: srv, raddr: raddr, key: key, name: raddr.String(), cancel: cancel, done: make(chan struct{})}
 	s.ctx.Store(&ctx)
 	return s
 }
@@ -96,6 +97,9 @@ func (s *session) WriteMessage(m *pool.Message) error {
 		s.srv.dedup.answered(dedupKey{s.key, uint16(m.MessageID())}, data)
 	}
 	s.last.Store(s.srv.now().UnixNano())
+	if f := s.srv.cfg.Traffic; f != nil {
+		f(false, s.name, data)
+	}
 	return s.srv.l.WriteWithOptions(data, coapNet.WithContext(m.Context()), coapNet.WithRemoteAddr(s.raddr), coapNet.WithControlMessage(m.ControlMessage()))
 }
 
