@@ -40,10 +40,12 @@ func retransmitTicker(ack time.Duration) func(f func(now time.Time) bool) {
 // detection costs O(1) per datagram and bounded memory. A server sends no
 // Confirmable message of its own (responses go piggybacked on the ACK, RFC
 // 7252 5.2.1; notifications go as NON, observe.go), so its once-a-second
-// housekeeping only expires state.
-func newServer(l *coapNet.UDPConn, h udpClient.HandlerFunc) *udpserver.Server {
+// housekeeping only expires state. traffic records what outside peers
+// send and receive (outside.go).
+func newServer(l *coapNet.UDPConn, h udpClient.HandlerFunc, traffic func(in bool, peer string, d []byte)) *udpserver.Server {
 	return udpserver.New(l, udpserver.Config{
 		Handler:        h,
+		Traffic:        traffic,
 		RequestMonitor: rejectAtMessageLayer,
 		AckTimeout:     serverTimers.ack,
 		MaxRetransmit:  maxRetransmit,

@@ -77,8 +77,9 @@ type incoming struct {
 }
 
 type removedLayer struct {
-	ctx *oscore.Context
-	b   *oscore.Binding
+	ctx    *oscore.Context
+	b      *oscore.Binding
+	number int // the layer's number on the request, which its response layer takes too
 }
 
 // reply is what a node answers: an error it produced, an application
@@ -412,15 +413,16 @@ func (in *incoming) step6() (int, *reply) {
 			return 0, in.fail(codes.BadRequest, "Bad request", err.Error(), "RFC 8613 8.2")
 		}
 		if rep != nil {
-			in.n.layer(in.at, in.layerNumber(), "failed", trace.DirRequest, rep)
+			in.n.layer(in.at, in.layerNumber(nil), "failed", trace.DirRequest, rep)
 		}
 		in.decide("6", fmt.Sprintf("Step 6: %s -> %s (RFC 8613 8.2)", oe.Reason, codeText(oe.Code)), oe.Code)
 		out := in.fail(oe.Code, oe.Diagnostic, oe.Reason, oe.Section)
 		out.oscoreErr = true
 		return 0, out
 	}
-	in.n.layer(in.at, in.layerNumber(), trace.LayerRemoved, trace.DirRequest, rep)
-	in.removed = append(in.removed, removedLayer{ctx: b.Ctx, b: b})
+	number := in.layerNumber(&m)
+	in.n.layer(in.at, number, trace.LayerRemoved, trace.DirRequest, rep)
+	in.removed = append(in.removed, removedLayer{ctx: b.Ctx, b: b, number: number})
 	in.routeContexts = nil
 	if out := in.checkFreshness(b, &m, rep.Complete().Seq); out != nil {
 		return 0, out
@@ -452,10 +454,21 @@ func (in *incoming) innerWins(opts message.Options, ctx string) message.Options 
 }
 
 // layerNumber numbers the layer being removed (1 = innermost) from the
-// leg's stack when the exchange is known.
-func (in *incoming) layerNumber() int {
+// leg's stack when a lab node sent the request. The layers of a peer
+// outside the lab are not on record: its layer is numbered from what
+// removing it showed, inner (the plaintext it revealed, nil when the
+// removal failed): 1 when no OSCORE option is left inside, else 2, since
+// the lab cannot see how deep the rest goes (a peer's third layer and
+// beyond are numbered 2 as well; docs/trace-format.md). 0: not known.
+func (in *incoming) layerNumber(inner *message.Message) int {
 	if len(in.stack) == 0 {
-		return 0
+		switch {
+		case inner == nil:
+			return 0
+		case inner.Options.HasOption(optOSCORE):
+			return 2
+		}
+		return 1
 	}
 	return max(len(in.stack)-len(in.removed), 0)
 }

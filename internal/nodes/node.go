@@ -68,7 +68,7 @@ func startNode(l *Lab, id string, cfg *scenario.Node) (*node, error) {
 	n.listen = lc
 	n.addr = lc.LocalAddr().(*net.UDPAddr)
 	n.observers.init() // before the first datagram reaches n.handle
-	n.srv = newServer(lc, n.handle)
+	n.srv = newServer(lc, n.handle, n.outsideTraffic)
 	go n.srv.Serve()
 	return n, nil
 }
@@ -143,7 +143,10 @@ func (n *node) handle(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool
 	if err != nil {
 		return
 	}
-	peer, _ := n.lab.peerOf(w.Conn().RemoteAddr())
+	peer, ok := n.lab.peerOf(w.Conn().RemoteAddr())
+	if !ok {
+		peer = n.outsidePeer(w.Conn().RemoteAddr().String())
+	}
 	in := newIncoming(n, w.Conn(), req, peer)
 	out := in.run()
 	if out == nil {

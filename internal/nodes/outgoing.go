@@ -54,6 +54,8 @@ func (in *incoming) forwardRequest() *reply {
 	var stack []string
 	if in.stack != nil {
 		stack = append(stack, in.stack[:max(len(in.stack)-len(in.removed), 0)]...)
+	} else if m.Options.HasOption(optOSCORE) {
+		stack = []string{""} // a peer's layers, not on record: counted as one (layerNumber)
 	}
 	var binding *oscore.Binding
 	if layer != nil {

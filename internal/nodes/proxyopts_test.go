@@ -31,7 +31,7 @@ func TestProxyCriForwarded(t *testing.T) {
 		t.Fatalf("Proxy-Cri through the forward-proxy: %v %q", r.Code, r.Payload)
 	}
 	var up message.Message
-	for _, d := range datagrams(bus, 0) {
+	for _, d := range eventsOf(bus, trace.TypeDatagram, 0) {
 		if d.From == "P" && d.To == "S" && d.Dir == trace.DirRequest {
 			up = decode(t, d.Bytes)
 		}

@@ -41,6 +41,10 @@ func newRegistry() *registry {
 func (r *registry) registerToken(link string, token []byte, c corr) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.registerTokenLocked(link, token, c)
+}
+
+func (r *registry) registerTokenLocked(link string, token []byte, c corr) {
 	if len(r.tokens[0]) >= r.generationSize {
 		r.tokens[1], r.tokens[0] = r.tokens[0], map[tokenKey]corr{}
 	}
@@ -98,4 +102,24 @@ func (r *registry) exchangeOf(link string, token []byte) (corr, bool) {
 		}
 	}
 	return corr{}, false
+}
+
+// outsideRequest places a request an outside peer sent over link, whose
+// Message IDs are remembered under mids: a retransmission (the same
+// Message ID, RFC 7252 4.5) joins the exchange of its first copy; any
+// other request starts an exchange (start returns its id) at hop 0, and
+// started says so.
+func (r *registry) outsideRequest(link, mids string, h header, start func() int) (c corr, started bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k := midKey{mids, h.mid}
+	for _, g := range r.mids {
+		if c, ok := g[k]; ok {
+			return c, false
+		}
+	}
+	c = corr{Exchange: start()}
+	r.registerTokenLocked(link, h.token, c)
+	r.registerMIDLocked(mids, h.mid, c)
+	return c, true
 }

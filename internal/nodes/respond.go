@@ -100,7 +100,7 @@ func (in *incoming) protectResponse(m message.Message, src responseSource) (mess
 		if err != nil {
 			return message.Message{}, err
 		}
-		in.n.layer(in.at, max(len(in.stack)-i, 0), trace.LayerApplied, trace.DirResponse, rep)
+		in.n.layer(in.at, rl.number, trace.LayerApplied, trace.DirResponse, rep)
 		how = append(how, rl.ctx.Name()+" "+pivRule(out, opts.ResponsePIV))
 		m = out
 	}

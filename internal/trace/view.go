@@ -17,6 +17,7 @@ type view struct {
 	attached map[int][]int      // datagram event index -> indices of events shown under it
 	under    map[int]bool       // events shown under a datagram
 	byCipher map[string][]int   // ciphertext -> layer-applied event indices
+	removed  map[string][]int   // ciphertext -> layer-removed event indices
 	used     map[int]bool       // layer-applied events that appear in some stack
 	applied  map[layerKey][]int // (exchange, hop, dir, node) -> layer-applied event indices
 }
@@ -47,6 +48,7 @@ func newView(t *Trace) *view {
 		attached: map[int][]int{},
 		under:    map[int]bool{},
 		byCipher: map[string][]int{},
+		removed:  map[string][]int{},
 		used:     map[int]bool{},
 		applied:  map[layerKey][]int{},
 	}
@@ -71,6 +73,9 @@ func newView(t *Trace) *view {
 				v.byCipher[string(l.Report.Ciphertext)] = append(v.byCipher[string(l.Report.Ciphertext)], i)
 				k := layerKey{e.Exchange, e.Hop, e.Dir, e.Node}
 				v.applied[k] = append(v.applied[k], i)
+			}
+			if l := e.Layer_; l != nil && l.Action == LayerRemoved && l.Report != nil {
+				v.removed[string(l.Report.Ciphertext)] = append(v.removed[string(l.Report.Ciphertext)], i)
 			}
 		default:
 			addNode(e.Node)
@@ -126,21 +131,13 @@ const maxNesting = 16
 // nest renders payload as the layer whose ciphertext it is, recursively.
 // With no such layer it returns the payload as bytes and no stack.
 func (v *view) nest(payload []byte, before uint64, depth int) (string, []*oscore.Report) {
-	// The latest layer with this ciphertext published before the datagram
-	// (a retransmission repeats bytes). Candidates are in event order.
-	cands := v.byCipher[string(payload)]
-	n := len(cands)
-	if before != 0 {
-		n = sort.Search(len(cands), func(k int) bool { return v.t.Events[cands[k]].Seq >= before })
-	}
-	idx := -1
-	if n > 0 {
-		idx = cands[n-1]
-	}
+	idx, applied := v.layerOf(payload, before)
 	if idx < 0 || depth >= maxNesting {
 		return bytesText(payload), nil
 	}
-	v.used[idx] = true
+	if applied {
+		v.used[idx] = true
+	}
 	r := v.t.Events[idx].Layer_.Report
 	code, opts, inner, err := ParsePlaintext(r.Plaintext)
 	if err != nil {
@@ -152,6 +149,44 @@ func (v *view) nest(payload []byte, before uint64, depth int) (string, []*oscore
 		innerText = "0xff, " + innerText
 	}
 	return layerText(r.Context, code, opts, innerText), append([]*oscore.Report{r}, stack...)
+}
+
+// layerOf finds the layer event whose ciphertext is payload. A layer the
+// sender applied comes first: the latest published before the datagram
+// (a retransmission repeats bytes; candidates are in event order). A
+// sender outside the lab publishes none, so the receiver's removal stands
+// in for it: the first published after before, else the latest before it
+// (a retransmission answered from the duplicate table is not decrypted
+// again).
+func (v *view) layerOf(payload []byte, before uint64) (idx int, applied bool) {
+	if i := v.lastBefore(v.byCipher[string(payload)], before); i >= 0 {
+		return i, true
+	}
+	cands := v.removed[string(payload)]
+	if len(cands) == 0 {
+		return -1, false
+	}
+	n := v.countBefore(cands, before)
+	if n < len(cands) {
+		return cands[n], false
+	}
+	return cands[n-1], false
+}
+
+// countBefore is how many of cands (event indices in order) were
+// published before seq; all of them when seq is 0.
+func (v *view) countBefore(cands []int, seq uint64) int {
+	if seq == 0 {
+		return len(cands)
+	}
+	return sort.Search(len(cands), func(k int) bool { return v.t.Events[cands[k]].Seq >= seq })
+}
+
+func (v *view) lastBefore(cands []int, seq uint64) int {
+	if n := v.countBefore(cands, seq); n > 0 {
+		return cands[n-1]
+	}
+	return -1
 }
 
 // attach ties each node event to the datagram that caused it: the latest
