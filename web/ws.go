@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"time"
 
@@ -222,7 +221,12 @@ func writeRing(ctx context.Context, c *websocket.Conn, runs [][]trace.Event) err
 	return nil
 }
 
-// writeEvents streams one event message made of parts.
+// wsChunk is how much of a ring message a client encodes before writing
+// it to the socket.
+const wsChunk = 64 << 10
+
+// writeEvents streams one event message made of parts, encoded into a
+// buffer of about wsChunk that is written out whenever it fills.
 func writeEvents(ctx context.Context, c *websocket.Conn, parts [][]trace.Event) error {
 	ctx, cancel := context.WithTimeout(ctx, wsWriteLimit)
 	defer cancel()
@@ -230,24 +234,32 @@ func writeEvents(ctx context.Context, c *websocket.Conn, parts [][]trace.Event) 
 	if err != nil {
 		return err
 	}
-	sep := `{"kind":"` + kindEvent + `","events":[`
+	var buf bytes.Buffer
+	buf.Grow(wsChunk + 4096)
+	enc := json.NewEncoder(&buf) // escapes HTML as json.Marshal does
+	buf.WriteString(`{"kind":"` + kindEvent + `","events":[`)
+	first := true
 	for _, part := range parts {
 		for i := range part {
-			data, err := json.Marshal(&part[i])
-			if err != nil {
+			if !first {
+				buf.WriteByte(',')
+			}
+			first = false
+			if err := enc.Encode(&part[i]); err != nil {
 				w.Close()
 				return err
 			}
-			if _, err := io.WriteString(w, sep); err != nil {
-				return err
+			buf.Truncate(buf.Len() - 1) // Encode's newline
+			if buf.Len() >= wsChunk {
+				if _, err := w.Write(buf.Bytes()); err != nil {
+					return err
+				}
+				buf.Reset()
 			}
-			if _, err := w.Write(data); err != nil {
-				return err
-			}
-			sep = ","
 		}
 	}
-	if _, err := io.WriteString(w, "]}"); err != nil {
+	buf.WriteString("]}")
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		return err
 	}
 	return w.Close()
