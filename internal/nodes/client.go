@@ -15,6 +15,7 @@ import (
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
+	"oscore-lab/oscore/edhoc"
 )
 
 // defaultStepTimeout bounds a step whose expectation names none.
@@ -217,6 +218,7 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 	}
 	done := make([]bool, len(plan.late))
 	var stack []string
+	combinedPeer := 0
 	for i := range layers {
 		ly := &layers[i]
 		addLate(&m, plan.late, ly.peer, done)
@@ -225,6 +227,9 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 			m.Options, _, _ = m.Options.SetBytes(make([]byte, len(echo.value)), optEcho, echo.value)
 		}
 		route := oscore.RequestRoute(&m, plan.hops, 0, peers)
+		if combinedPeer > 0 {
+			route = route.CombinedEDHOC(combinedPeer) // the EDHOC option is for that endpoint (draft 2.2, RFC 9668)
+		}
 		onion := isOnionLayer(st, ly.peer)
 		if onion {
 			route = onionRoute(route, &m, ly.peer)
@@ -237,6 +242,13 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 		}
 		stack = append(stack, ly.name)
 		n.layer(at, i+1, trace.LayerApplied, trace.DirRequest, rep)
+		if m3 := n.lab.takeCombined(ly.name); m3 != nil {
+			// RFC 9668 3.2.1: message_3 before the ciphertext, and the EDHOC option.
+			out.Payload = edhoc.CombinedPayload(m3, out.Payload)
+			out.Options = out.Options.Add(message.Option{ID: edhoc.OptionEDHOC})
+			combinedPeer = ly.peer
+			n.decision(at, trace.RuleEDHOC, "message_3", "RFC 9668 3.2.1", fmt.Sprintf("Initiator for %s: message_3 goes before the OSCORE ciphertext of this first request, with the EDHOC option", ly.name), 0)
+		}
 		ly.b, m = b, out
 		if onion {
 			addr := addressProxy(&m, t, plan.hops[ly.peer].Name)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -40,6 +41,49 @@ type edhocState struct {
 	mu         sync.Mutex
 	responders map[string]*edhoc.Responder
 	done       map[string]oscore.Params
+	// For combined requests (RFC 9668): message_3 the Initiator sends in
+	// its first request under the context, and the contexts whose
+	// Responder has not processed that message_3 yet, by context name.
+	pending  map[string][]byte
+	awaiting map[string]bool
+	// combining counts pending and awaiting entries, so that requests
+	// skip the lock while no combined request is under way.
+	combining atomic.Int32
+}
+
+// init makes the maps; the caller holds mu.
+func (s *edhocState) init() {
+	if s.responders == nil {
+		s.responders, s.done = map[string]*edhoc.Responder{}, map[string]oscore.Params{}
+		s.pending, s.awaiting = map[string][]byte{}, map[string]bool{}
+	}
+}
+
+// takeCombined returns, once, the message_3 that the first request under
+// ctx carries (RFC 9668 3.2.1).
+func (l *Lab) takeCombined(ctx string) []byte {
+	if l.edhoc.combining.Load() == 0 {
+		return nil
+	}
+	l.edhoc.mu.Lock()
+	defer l.edhoc.mu.Unlock()
+	m3, ok := l.edhoc.pending[ctx]
+	if ok {
+		delete(l.edhoc.pending, ctx)
+		l.edhoc.combining.Add(-1)
+	}
+	return m3
+}
+
+// awaitingMessage3 reports whether ctx's Responder still waits for the
+// message_3 of a combined request: until then it must not use the context.
+func (l *Lab) awaitingMessage3(ctx string) bool {
+	if l.edhoc.combining.Load() == 0 {
+		return false
+	}
+	l.edhoc.mu.Lock()
+	defer l.edhoc.mu.Unlock()
+	return l.edhoc.awaiting[ctx]
 }
 
 // edhocSetup is one side's configuration of a scenario context's session.
@@ -148,9 +192,7 @@ func (n *node) edhocRespond(at where, payload []byte) message.Message {
 	}
 	l.edhoc.mu.Lock()
 	defer l.edhoc.mu.Unlock()
-	if l.edhoc.responders == nil {
-		l.edhoc.responders, l.edhoc.done = map[string]*edhoc.Responder{}, map[string]oscore.Params{}
-	}
+	l.edhoc.init()
 	if first {
 		cfg, err := edhocSetup(c, false)
 		if err != nil {
@@ -305,6 +347,9 @@ func (l *Lab) runEDHOC(ctx context.Context, st scenario.Step) (Result, error) {
 	if err != nil {
 		return failed(err)
 	}
+	if c.EDHOC.CombinedRequest {
+		return l.establishCombined(st, c, sc, ini, m3, r, res, start, decide)
+	}
 	_, cR := ini.ConnIDs()
 	if r, err = send(edhoc.RequestPayload(false, cR, m3)); err != nil {
 		return failed(err)
@@ -333,4 +378,96 @@ func (l *Lab) runEDHOC(ctx context.Context, st scenario.Step) (Result, error) {
 	res.Exchange, res.Code, res.Duration = r.Exchange, r.Code, time.Since(start)
 	res.OK, res.Problem = judge(st.Expect, res, nil)
 	return res, nil
+}
+
+// establishCombined ends an Initiator's session whose message_3 goes in
+// the first OSCORE request under the context (RFC 9668 3.2.1): the context
+// exists from now on, the Initiator's side ready (it derived the keys
+// after writing message_3), the Responder's unusable until it has
+// processed that message_3 (edhocCombined).
+func (l *Lab) establishCombined(st scenario.Step, c *scenario.Context, sc *scenario.Scenario, ini *edhoc.Initiator, m3 []byte, r, res Result, start time.Time,
+	decide func(Result, string, string, string, int)) (Result, error) {
+	p, err := ini.OSCOREParams()
+	if err == nil {
+		c.MasterSecret, c.MasterSalt = hex.EncodeToString(p.MasterSecret), hex.EncodeToString(p.MasterSalt)
+		l.edhoc.mu.Lock()
+		l.edhoc.init()
+		l.edhoc.pending[c.Name], l.edhoc.awaiting[c.Name] = m3, true
+		l.edhoc.combining.Add(2)
+		l.edhoc.mu.Unlock()
+		err = l.Apply(sc)
+	}
+	res.Duration = time.Since(start)
+	if err != nil {
+		res.Problem = err.Error()
+		res.OK, _ = judge(st.Expect, res, err)
+		return res, err
+	}
+	decide(r, "message_3", "RFC 9668 3.2.1, RFC 9528 A.1", fmt.Sprintf("message_3 written (%s), kept for the first request under the context; OSCORE context derived: Sender ID %x (C_R), Recipient ID %x (C_I)",
+		fieldsText(ini.MessageFields(3)), p.SenderID, p.RecipientID), 3)
+	res.Exchange, res.Code = r.Exchange, r.Code
+	res.OK, res.Problem = judge(st.Expect, res, nil)
+	return res, nil
+}
+
+// edhocCombined runs RFC 9668 3.3.1 steps 1 to 7 on a request that
+// carries the EDHOC option and whose kid is the C_R of a session this
+// node answers: message_3 comes off the payload and is processed, the
+// context becomes usable, and the request goes on to decryption without
+// the option. Any other request passes unchanged (nil).
+func (in *incoming) edhocCombined() *reply {
+	if !in.req.Options.HasOption(edhoc.OptionEDHOC) {
+		return nil
+	}
+	ov, _ := in.req.Options.GetBytes(optOSCORE)
+	o, err := oscore.ParseOption(ov)
+	if err != nil {
+		return nil
+	}
+	l := in.n.lab
+	var c *scenario.Context
+	for i := range in.t.sc.Contexts {
+		x := &in.t.sc.Contexts[i]
+		if x.EDHOC != nil && x.B.Node == in.n.id && strings.EqualFold(x.A.SenderID, hex.EncodeToString(o.KID)) && l.awaitingMessage3(x.Name) {
+			c = x
+		}
+	}
+	if c == nil {
+		return nil // meant for another node, or not a session of ours
+	}
+	refuse := func(err error) *reply {
+		m := edhocError(err)
+		in.n.edhocDecision(in.at, "message_3", "RFC 9668 3.3.1", fmt.Sprintf("Responder for %s: combined request refused: %v -> 4.00 with EDHOC error message %x", c.Name, err, m.Payload), codes.BadRequest, nil)
+		return &reply{msg: m}
+	}
+	m3, ct, err := edhoc.SplitCombinedPayload(in.req.Payload)
+	if err != nil {
+		return refuse(err)
+	}
+	l.edhoc.mu.Lock()
+	defer l.edhoc.mu.Unlock()
+	r := l.edhoc.responders[c.Name]
+	if r == nil {
+		return refuse(errors.New("no EDHOC session for this kid"))
+	}
+	delete(l.edhoc.responders, c.Name)
+	if err := r.ReadMessage3(m3); err != nil {
+		return refuse(err)
+	}
+	p, err := r.OSCOREParams()
+	if err != nil {
+		return refuse(err)
+	}
+	own, _, err := in.t.contextFor(c.Name, in.n.id)
+	if err != nil || !bytes.Equal(own.Params().MasterSecret, p.MasterSecret) || !bytes.Equal(own.Params().MasterSalt, p.MasterSalt) || !bytes.Equal(own.SenderID(), p.SenderID) {
+		return refuse(errors.New("the session's OSCORE context differs from the Initiator's"))
+	}
+	delete(l.edhoc.awaiting, c.Name)
+	l.edhoc.combining.Add(-1)
+	in.req.Payload = ct
+	in.req.Options = in.req.Options.Remove(edhoc.OptionEDHOC)
+	in.n.edhocDecision(in.at, "message_3", "RFC 9668 3.3.1, RFC 9528 5.4.3",
+		fmt.Sprintf("Responder for %s: message_3 taken off the combined request and verified (%s); context %s usable, EDHOC option removed, the rest of the payload is the OSCORE ciphertext",
+			c.Name, fieldsText(r.MessageFields(3)), c.Name), 0, edhocPart(c.Name, "responder", 3, r.MessageFields(3), r.Steps()))
+	return nil
 }

@@ -187,3 +187,48 @@ func TestEDHOCResourceRefusesHostilePayloads(t *testing.T) {
 		t.Errorf("%d sessions left behind", n)
 	}
 }
+
+// TestEDHOCCombinedThroughProxy runs draft-b5: message_3 for P rides in
+// the request that carries message_1 for S (EDHOC option outside, class
+// U: P consumes it), message_3 for S in the GET (EDHOC option inside the
+// C-P layer, class E, and outside again on the P-S leg); no message_3
+// travels on its own.
+func TestEDHOCCombinedThroughProxy(t *testing.T) {
+	s := builtinScenario(t, "draft-b5")
+	lab, bus := startLab(t, s)
+	for _, st := range s.Steps {
+		if r := send(t, lab, st); !r.OK {
+			t.Fatalf("%s: %+v", st.Name, r)
+		}
+	}
+	var outerFromC, outerFromP int
+	for _, e := range bus.Recent() {
+		if e.Type != trace.TypeDatagram {
+			continue
+		}
+		m := decode(t, e.Bytes)
+		if first, _, _, err := edhoc.ParseRequestPayload(m.Payload); err == nil && !first && m.Code == codes.POST && !m.Options.HasOption(9) {
+			t.Errorf("a message_3 travelled on its own: %x", m.Payload)
+		}
+		if !m.Options.HasOption(edhoc.OptionEDHOC) {
+			continue
+		}
+		if _, _, err := edhoc.SplitCombinedPayload(m.Payload); err != nil {
+			t.Errorf("combined request payload %x: %v", m.Payload, err)
+		}
+		switch e.From {
+		case "C":
+			outerFromC++
+		case "P":
+			outerFromP++
+		}
+	}
+	// C->P: only the combined request for P shows the option outside; the
+	// one for S hides it in the C-P layer. P->S: the one for S.
+	if outerFromC != 1 || outerFromP != 1 {
+		t.Fatalf("EDHOC option outside: %d datagrams from C, %d from P; want 1 and 1", outerFromC, outerFromP)
+	}
+	if lab.edhoc.combining.Load() != 0 {
+		t.Fatalf("combined-request state left: %d", lab.edhoc.combining.Load())
+	}
+}

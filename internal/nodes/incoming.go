@@ -405,6 +405,9 @@ func (in *incoming) step6() (int, *reply) {
 			fmt.Sprintf("Layer limit %d reached and the request still carries an OSCORE option -> 4.01 Unauthorized", limit), codes.Unauthorized)
 		return 0, in.fail(codes.Unauthorized, "Too many OSCORE layers", fmt.Sprintf("more than %d layers", limit), "2.1")
 	}
+	if out := in.edhocCombined(); out != nil {
+		return 0, out
+	}
 	m, b, rep, err := oscore.UnprotectRequest(in.req, in.lookup())
 	if err != nil {
 		var oe *oscore.Error
@@ -499,6 +502,9 @@ func (in *incoming) lookup() oscore.ContextLookup {
 			}
 			if only != nil && !slices.Contains(only, c.Name()) {
 				continue
+			}
+			if in.n.lab.awaitingMessage3(c.Name()) {
+				continue // established by EDHOC, message_3 not yet here (RFC 9668)
 			}
 			if len(policy) > 0 && !slices.Contains(allowed, c.Name()) {
 				continue

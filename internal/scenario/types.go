@@ -97,6 +97,9 @@ type EDHOC struct {
 	Responder       EDHOCIdentity `json:"responder"`
 	PinInitiator    []string      `json:"pin_initiator,omitempty"` // hex ephemeral private keys X, in order (demonstrations only)
 	PinResponder    []string      `json:"pin_responder,omitempty"` // hex ephemeral private keys Y
+	// CombinedRequest sends message_3 inside the first OSCORE request that
+	// uses the context (RFC 9668), instead of on its own.
+	CombinedRequest bool `json:"combined_request,omitempty"`
 }
 
 // EDHOCIdentity is one side's authentication credential and private key.
