@@ -13,7 +13,7 @@ import (
 // wantBuiltins is the set the project promises (RFC 8613 Appendix C, the
 // draft's Appendix B figures and Appendix A use cases, the error table).
 var wantBuiltins = []string{
-	"draft-b1", "draft-b2", "draft-b3", "draft-b4", "draft-b6", "draft-b7", "draft-b8",
+	"draft-b1", "draft-b2", "draft-b3", "draft-b4", "draft-b5", "draft-b6", "draft-b7", "draft-b8",
 	"edhoc-rfc9529-1", "edhoc-rfc9529-2",
 	"error-hop-limit", "error-layer-limit", "error-nonce-reuse", "error-proxying-not-supported", "error-replay",
 	"error-unauthorised-client", "error-unprotected-response", "error-unrecognised-option", "error-wrong-key",

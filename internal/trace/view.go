@@ -132,6 +132,16 @@ const maxNesting = 16
 // With no such layer it returns the payload as bytes and no stack.
 func (v *view) nest(payload []byte, before uint64, depth int) (string, []*oscore.Report) {
 	idx, applied := v.layerOf(payload, before)
+	if idx < 0 && depth < maxNesting {
+		// An EDHOC + OSCORE request (RFC 9668 3.2.1): message_3, a CBOR
+		// byte string, then the ciphertext of the layer.
+		if m3, rest, ok := splitCombined(payload); ok {
+			if j, _ := v.layerOf(rest, before); j >= 0 {
+				text, stack := v.nest(rest, before, depth+1)
+				return "EDHOC message_3 " + bytesText(m3) + " || " + text, stack
+			}
+		}
+	}
 	if idx < 0 || depth >= maxNesting {
 		return bytesText(payload), nil
 	}
@@ -267,4 +277,33 @@ func DatagramLayers(t *Trace) map[uint64][]string {
 		out[v.t.Events[i].Seq] = ctxs
 	}
 	return out
+}
+
+// splitCombined takes a CBOR byte string (message_3) off the front of an
+// EDHOC + OSCORE request's payload (RFC 9668 3.2.1).
+func splitCombined(p []byte) (m3, rest []byte, ok bool) {
+	if len(p) == 0 || p[0]>>5 != 2 {
+		return nil, nil, false
+	}
+	n, off := uint64(p[0]&0x1f), 1
+	switch {
+	case n < 24:
+	case n <= 27:
+		w := 1 << (n - 24)
+		if len(p) < 1+w {
+			return nil, nil, false
+		}
+		n = 0
+		for _, c := range p[1 : 1+w] {
+			n = n<<8 | uint64(c)
+		}
+		off += w
+	default:
+		return nil, nil, false
+	}
+	if n >= uint64(len(p)-off) {
+		return nil, nil, false
+	}
+	end := off + int(n)
+	return p[:end], p[end:], true
 }
