@@ -116,7 +116,8 @@ func TestOutsideLoadHoldsItsRate(t *testing.T) {
 // (client and lab together) and the sequential p50. Off unless set.
 // OSCORE_LAB_LOAD_PEER=host:port loads another implementation's server
 // instead (peerTarget); OSCORE_LAB_LOAD_PEER_PID names its process, whose
-// CPU time then counts in the CPU per exchange (Linux /proc).
+// CPU time then counts in the CPU per exchange (Linux /proc);
+// OSCORE_LAB_LOAD_OSCORE=no leaves out the OSCORE variant.
 func TestOutsideLoad(t *testing.T) {
 	d, err := time.ParseDuration(os.Getenv("OSCORE_LAB_LOAD"))
 	if err != nil || d <= 0 {
@@ -129,6 +130,9 @@ func TestOutsideLoad(t *testing.T) {
 	}
 	for _, target := range targets {
 		for _, secure := range []bool{false, true} {
+			if secure && os.Getenv("OSCORE_LAB_LOAD_OSCORE") == "no" {
+				continue
+			}
 			var cfg loadgen.Config
 			if peer != "" {
 				cfg = peerTarget(t, peer, secure)
