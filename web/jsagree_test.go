@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"sync"
 	"testing"
@@ -398,8 +399,23 @@ func TestBrowserOSCOREOptionParserAgreesWithGo(t *testing.T) {
 // exports recover each datagram's layers from its bytes
 // (trace.DatagramLayers). For every datagram of every built-in scenario both
 // must name the same contexts, outermost first.
+//
+// testdata/outside-peer.json is a run with a peer outside the lab (a
+// client of the test's own, internal/nodes/outside_test.go): it applied
+// two layers that only the lab nodes' removals record, and both sides
+// must find them from those.
 func TestBrowserLayerStacksAgreeWithGo(t *testing.T) {
 	traces := scenarioTraces(t)
+	f, err := os.Open("testdata/outside-peer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside, err := trace.ReadJSON(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces = append(traces, outside)
 	ctx := modulePage(t)
 	stacks, nested := 0, 0
 	for _, tr := range traces {
@@ -434,6 +450,9 @@ func TestBrowserLayerStacksAgreeWithGo(t *testing.T) {
 			}
 			if len(want[e.Seq]) > 1 {
 				nested++
+			}
+			if tr == outside && e.Hop == 0 && e.Dir == trace.DirRequest && len(want[e.Seq]) != 2 {
+				t.Errorf("the peer's request %d: Go finds layers %v, want its two", e.Seq, want[e.Seq])
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package nodes
 import (
 	"bytes"
 	"net"
+	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -243,6 +244,17 @@ func TestOutsidePeerLayersShownDecrypted(t *testing.T) {
 	for _, e := range tr.Events {
 		if e.Type == trace.TypeDatagram && e.From == oc.addr() {
 			ex = e.Exchange
+		}
+	}
+	if path := os.Getenv("OSCORE_LAB_OUTSIDE_TRACE"); path != "" {
+		// web/testdata/outside-peer.json, which the browser's layer
+		// stacks are compared against (web/jsagree_test.go), is this trace.
+		var b bytes.Buffer
+		if err := trace.WriteJSON(&b, tr, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 	var text bytes.Buffer

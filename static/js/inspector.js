@@ -119,7 +119,7 @@ function onion(r, store) {
   for (let k = 0; k < r.layers.length; k++) {
     const e = r.layers[k];
     const rep = report(e) || {};
-    const applier = e.applied?.node || '?';
+    const applier = e.applied?.node || (e.by ? `${e.by} (outside the lab)` : '?');
     const remover = e.removed ? e.removed.node : null;
     box = el('div', { class: 'layer-box', 'data-testid': 'onion-layer', 'data-ctx': e.ctx, style: `--c:${store.colorOf(e.ctx)}` },
       el('div', { class: 'layer-title' }, chip(store, e.ctx),

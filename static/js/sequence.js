@@ -192,6 +192,8 @@ export function mountSequence(root, { store }) {
     render();
   });
   store.subscribe('reset', () => { refilter(); clearRows(); lastRange = ''; });
+  // A peer's layers reach rows drawn already (store.js adoptRemoved).
+  store.subscribe('layers', () => { clearRows(); render(); });
   store.subscribe('scenario', () => render(true));
   store.subscribe('select', (seq) => {
     for (const e of rowsEl.querySelectorAll('.row.sel')) e.classList.remove('sel');

@@ -209,6 +209,7 @@ export function createStore() {
           let idx = -1;
           for (let i = st.length - 1; i >= 0; i--) if (st[i].ctx === ctx) { idx = i; break; }
           if (idx >= 0) { st[idx].removed = ev; st.splice(idx, 1); }
+          else if (action === 'removed') adoptRemoved(x, kind, { ctx, layer: ev.layer, applied: null, removed: ev }, str(pick(rep, 'ciphertext')));
         }
         break;
       }
@@ -262,6 +263,30 @@ export function createStore() {
         break;
     }
   }
+  // adoptRemoved gives the datagrams of a peer outside the lab, which
+  // publishes no applied layer, the layer a lab node removed: each datagram
+  // of the exchange whose payload is the layer's ciphertext, or whose
+  // innermost known layer's plaintext ends with it (a layer nested inside),
+  // as trace.DatagramLayers finds them from the bytes.
+  function adoptRemoved(x, kind, entry, cipher) {
+    const xe = x ? s.exchanges.get(x) : null;
+    if (!xe || !cipher) return;
+    cipher = cipher.toLowerCase();
+    entry.by = xe.rows.find((r) => r.kind === 'datagram')?.from || '';
+    let changed = false;
+    for (const r of xe.rows) {
+      if (r.kind !== 'datagram' || r.dir !== kind) continue;
+      const inner = r.layers.length ? str(pick(pick(pick(r.layers[0].applied || r.layers[0].removed, 'layer_event') || {}, 'report') || {}, 'plaintext')) : '';
+      const carries = r.layers.length ? inner.toLowerCase().endsWith('ff' + cipher) : String(r.ev.bytes || '').toLowerCase().endsWith('ff' + cipher);
+      if (!carries || r.layers.some((e) => e.removed === entry.removed)) continue;
+      r.layers = [entry, ...r.layers];
+      r.innerCode = str(pick(pick(pick(entry.removed, 'layer_event') || {}, 'report') || {}, 'inner_code')) || '';
+      if (/^[45]\./.test(r.innerCode)) { r.error = true; xe.hasError = true; }
+      changed = true;
+    }
+    if (changed) s.emit('layers');
+  }
+
   return s;
 }
 
