@@ -196,9 +196,9 @@ func (s *server) websocket(w http.ResponseWriter, r *http.Request) {
 // writeRing sends the ring as event messages of at most wsRingBatch
 // events, the same JSON as wsMessage{Kind: kindEvent}. The runs are the
 // bus's own memory, shared by every client (trace.Bus.SubscribeWithRecent),
-// and each message is streamed into the socket one event's encoding at a
-// time, so a new client costs no copy of the ring, only one event's
-// encoding and the socket's write buffer.
+// and each message is streamed into the socket in pieces of about wsChunk
+// (writeEvents), so a new client costs no copy of the ring, only one
+// piece's encoding and the socket's write buffer.
 func writeRing(ctx context.Context, c *websocket.Conn, runs [][]trace.Event) error {
 	var msg [][]trace.Event // parts of runs, no copies
 	n := 0
