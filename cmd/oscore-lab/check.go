@@ -37,7 +37,6 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	resource := fs.String("resource", "/hello", "a resource that answers GET with 2.05")
 	observe := fs.String("observe", "/counter", "an observable resource (RFC 7641)")
 	block := fs.String("block", "/large", "a resource longer than 64 bytes, served in blocks (RFC 7959)")
-	echo := fs.String("echo", "/echo", "a resource that accepts POST")
 	originListen := fs.String("origin-listen", "127.0.0.1:0", "proxies: where the suite's own origin server listens")
 	originAddr := fs.String("origin-addr", "", "proxies: the origin's HOST:PORT the requests name (default: its socket's address)")
 	format := fs.String("format", "text", "report format: "+strings.Join(check.Formats, ", "))
@@ -53,7 +52,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg.Resource, cfg.Observe, cfg.Block, cfg.Echo, cfg.Timeout, cfg.Seq = *resource, *observe, *block, *echo, *timeout, *seq
+	cfg.Resource, cfg.Observe, cfg.Block, cfg.Timeout, cfg.Seq = *resource, *observe, *block, *timeout, *seq
 	cfg.OriginListen, cfg.OriginAddr = *originListen, *originAddr
 	if *seq > oscore.MaxSequenceNumber {
 		return usagef("-seq %d: above 2^40-1", *seq)

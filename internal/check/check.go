@@ -63,7 +63,6 @@ type Config struct {
 	Resource string // GET resource answering 2.05 (default /hello)
 	Observe  string // observable resource (default /counter)
 	Block    string // resource longer than one block (default /large)
-	Echo     string // POST resource that echoes its payload (default /echo)
 	// OriginListen is where the suite's origin server listens when a proxy
 	// is checked (default 127.0.0.1:0); OriginConn, when set, is used instead.
 	OriginListen string
@@ -204,9 +203,6 @@ func (cfg *Config) defaults() {
 	}
 	if cfg.Block == "" {
 		cfg.Block = "/large"
-	}
-	if cfg.Echo == "" {
-		cfg.Echo = "/echo"
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 2 * time.Second

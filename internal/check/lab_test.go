@@ -230,3 +230,21 @@ func TestLabReverseProxyPassesEveryCase(t *testing.T) {
 	rep := runSuite(t, Config{Target: target, Role: RoleReverseProxy, OriginConn: conn, Seq: -1})
 	wantAll(t, rep, RoleReverseProxy)
 }
+
+// TestLabServerWithEchoPassesEveryCase: a lab server with require_echo
+// challenges the first request of each context (RFC 8613 B.1.2); the suite
+// answers the challenges and every case passes, server-echo included.
+func TestLabServerWithEchoPassesEveryCase(t *testing.T) {
+	s := labServerScenario()
+	s.Nodes[1].RequireEcho = true
+	addr := startLab(t, s, "S")
+	rep := runSuite(t, Config{Target: addr, Role: RoleServer, Contexts: suiteContexts(t, s), Seq: -1})
+	for _, c := range rep.Cases {
+		if c.Result != Pass {
+			t.Errorf("%s: %s (%s), want pass", c.ID, c.Result, c.Reason)
+		}
+	}
+	if t.Failed() {
+		t.Log(reportText(rep))
+	}
+}
