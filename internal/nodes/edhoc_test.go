@@ -134,13 +134,7 @@ func checkEDHOCCards(t *testing.T, lab *Lab, bus *trace.Bus, secret string) {
 // the integer 20), then with S through P under CTX_C_P (C_R 0x5f sent as
 // 41 5f, plain on the P-S leg), then B.1's GET with both contexts.
 func TestEDHOCThroughProxy(t *testing.T) {
-	s := builtinScenario(t, "draft-b4")
-	lab, bus := startLab(t, s)
-	for _, st := range s.Steps {
-		if r := send(t, lab, st); !r.OK {
-			t.Fatalf("%s: %+v", st.Name, r)
-		}
-	}
+	_, bus := runAllSteps(t, "draft-b4")
 	var toP, toS bool
 	for _, e := range bus.Recent() {
 		if e.Type != trace.TypeDatagram {
@@ -194,13 +188,7 @@ func TestEDHOCResourceRefusesHostilePayloads(t *testing.T) {
 // C-P layer, class E, and outside again on the P-S leg); no message_3
 // travels on its own.
 func TestEDHOCCombinedThroughProxy(t *testing.T) {
-	s := builtinScenario(t, "draft-b5")
-	lab, bus := startLab(t, s)
-	for _, st := range s.Steps {
-		if r := send(t, lab, st); !r.OK {
-			t.Fatalf("%s: %+v", st.Name, r)
-		}
-	}
+	lab, bus := runAllSteps(t, "draft-b5")
 	var outerFromC, outerFromP int
 	for _, e := range bus.Recent() {
 		if e.Type != trace.TypeDatagram {
@@ -231,4 +219,17 @@ func TestEDHOCCombinedThroughProxy(t *testing.T) {
 	if lab.edhoc.combining.Load() != 0 {
 		t.Fatalf("combined-request state left: %d", lab.edhoc.combining.Load())
 	}
+}
+
+// runAllSteps runs every step of a built-in, each of which must pass.
+func runAllSteps(t *testing.T, name string) (*Lab, *trace.Bus) {
+	t.Helper()
+	s := builtinScenario(t, name)
+	lab, bus := startLab(t, s)
+	for _, st := range s.Steps {
+		if r := send(t, lab, st); !r.OK {
+			t.Fatalf("%s: %+v", st.Name, r)
+		}
+	}
+	return lab, bus
 }
