@@ -6,7 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
 	"oscore-lab/internal/scenario"
+	"oscore-lab/oscore"
 )
 
 // FaultOptions tunes a fault injected at run time.
@@ -248,22 +251,24 @@ func substituteHeader(old, cur []byte) []byte {
 }
 
 // answerInClear is what an on-path attacker who cannot forge a layer does
-// instead: keep cur's type, MID and token (not integrity-protected) and put
-// an unprotected answer with code ("c.dd") and payload in place of the
-// protected one, with no options (RFC 8613 8.4 and draft 2.6 say why the
-// receiver must refuse it).
+// instead: keep cur's type, MID, token (not integrity-protected) and its
+// outer options but the OSCORE option, and put an unprotected answer with
+// code ("c.dd") and payload in place of the protected one (RFC 8613 8.4
+// and draft 2.6 say why the receiver must refuse it).
 func answerInClear(cur []byte, code, payload string) []byte {
-	h := parseHeader(cur)
-	if !h.ok || len(code) != 4 {
+	if len(code) != 4 {
 		return append([]byte(nil), cur...)
 	}
-	c := (code[0]-'0')<<5 | ((code[2]-'0')*10 + code[3] - '0')
-	out := make([]byte, 0, 5+len(h.token)+len(payload))
-	out = append(out, cur[0]&0xf0|byte(len(h.token)), c, cur[2], cur[3])
-	out = append(out, h.token...)
-	if payload != "" {
-		out = append(out, 0xff)
-		out = append(out, payload...)
+	c := codes.Code((code[0]-'0')<<5 | ((code[2]-'0')*10 + code[3] - '0'))
+	m, err := oscore.DecodeMessage(cur)
+	if err != nil {
+		return append([]byte(nil), cur...)
+	}
+	m.Code, m.Payload = c, []byte(payload)
+	m.Options = m.Options.Remove(optOSCORE)
+	out, err := oscore.EncodeMessage(m)
+	if err != nil {
+		return append([]byte(nil), cur...)
 	}
 	return out
 }

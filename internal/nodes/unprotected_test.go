@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 )
 
@@ -64,5 +65,46 @@ func TestResponseLackingLayer(t *testing.T) {
 				t.Errorf("no decision at %s citing RFC 8613 8.4 and draft 2.6", tc.node)
 			}
 		})
+	}
+}
+
+// TestNotificationLackingLayer: an attacker answers one notification in
+// clear; the client drops it (RFC 8613 8.4) and the observation goes on
+// with the protected ones.
+func TestNotificationLackingLayer(t *testing.T) {
+	notifyEvery = 100 * time.Millisecond
+	defer func() { notifyEvery = time.Second }()
+	s := builtinScenario(t, "rfc8613-c4-c7")
+	lab, bus := startLab(t, s)
+	reg := scenario.Step{From: "C", Method: "GET", URI: "coap://localhost/counter", Contexts: []string{"CTX_C_S"}, Observe: "register"}
+	r := send(t, lab, reg)
+	if r.Code != "2.05" {
+		t.Fatalf("register: %+v", r)
+	}
+	lk, ok := lab.Link("C-S")
+	if !ok {
+		t.Fatal("no link C-S")
+	}
+	if err := lk.FaultNext("strip", "b->a", FaultOptions{Payload: "forged"}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(450 * time.Millisecond)
+	var dropped bool
+	for _, e := range eventsOf(bus, trace.TypeDecision, r.Exchange) {
+		if e.Node == "C" && e.Decision.Section == "RFC 8613 8.4; draft 2.6" && strings.Contains(e.Decision.Outcome, "lacks layer CTX_C_S") {
+			dropped = true
+		}
+	}
+	var delivered int
+	for _, e := range eventsOf(bus, trace.TypeDelivery, r.Exchange) {
+		if e.Node == "C" {
+			if e.Delivery.Payload == "forged" {
+				t.Errorf("the forged notification was delivered")
+			}
+			delivered++
+		}
+	}
+	if !dropped || delivered < 2 {
+		t.Errorf("dropped %v, %d deliveries at C: want the forged one dropped and the observation going on", dropped, delivered)
 	}
 }
