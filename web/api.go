@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -35,8 +36,10 @@ func (s *server) scenarios(w http.ResponseWriter, r *http.Request) {
 
 // scenarioReply answers load and apply with the scenario now running.
 type scenarioReply struct {
+	Error    string             `json:"error,omitempty"` // 412 only: why the change was refused
 	Scenario *scenario.Scenario `json:"scenario"`
-	Rev      uint64             `json:"rev"` // configuration revision (see wsMessage.Rev)
+	Rev      uint64             `json:"rev"`   // configuration revision (see wsMessage.Rev)
+	Epoch    string             `json:"epoch"` // server epoch (see wsMessage.Epoch)
 }
 
 // load replaces the topology with a built-in ({"builtin": "draft-b3"} or
@@ -75,16 +78,20 @@ func (s *server) load(w http.ResponseWriter, r *http.Request) {
 		}
 		sc = b
 	}
-	cur, rev, err := s.change(func() error { return s.lab.Load(sc) })
+	cur, rev, err := s.change(r, func() error { return s.lab.Load(sc) })
 	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "%v", err)
+		s.changeError(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur, Rev: rev})
+	s.writeScenario(w, cur, rev)
 }
 
+// getScenario answers the running scenario; its ETag is the configuration
+// version (epoch and revision) that If-Match names.
 func (s *server) getScenario(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, s.lab.Scenario())
+	cur, rev := s.current()
+	w.Header().Set("ETag", s.etag(rev))
+	writeJSON(w, http.StatusOK, cur)
 }
 
 // putScenario applies an edited configuration to the running nodes.
@@ -98,12 +105,12 @@ func (s *server) putScenario(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	cur, rev, err := s.change(func() error { return s.lab.Apply(sc) })
+	cur, rev, err := s.change(r, func() error { return s.lab.Apply(sc) })
 	if err != nil {
-		writeError(w, http.StatusUnprocessableEntity, "%v", err)
+		s.changeError(w, http.StatusUnprocessableEntity, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur, Rev: rev})
+	s.writeScenario(w, cur, rev)
 }
 
 // send runs one request as a scenario step describes it.
@@ -166,7 +173,7 @@ func (s *server) faults(w http.ResponseWriter, r *http.Request) {
 		fs = []scenario.Fault{}
 	}
 	var notFound bool
-	cur, rev, err := s.change(func() error {
+	cur, rev, err := s.change(r, func() error {
 		sc := s.lab.Scenario()
 		a, b, found := splitLinkID(sc, chi.URLParam(r, "id"))
 		if !found {
@@ -179,9 +186,9 @@ func (s *server) faults(w http.ResponseWriter, r *http.Request) {
 	case notFound:
 		writeError(w, http.StatusNotFound, "%v", err)
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "%v", err)
+		s.changeError(w, http.StatusBadRequest, err)
 	default:
-		writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur, Rev: rev})
+		s.writeScenario(w, cur, rev)
 	}
 }
 
@@ -201,19 +208,52 @@ func withFaults(sc *scenario.Scenario, a, b string, fs []scenario.Fault) *scenar
 	return sc
 }
 
+// errStale refuses a change whose If-Match names a configuration that is
+// no longer running.
+var errStale = errors.New("web: the lab's configuration changed since this edit began (the server restarted or another page changed it); the page now shows the running one, redo the edit there")
+
 // change runs one configuration change (load, apply, faults) under the edit
 // lock, bumps the revision and tells every WebSocket. The revision lets
-// the page ignore an announcement older than what it already shows.
-func (s *server) change(f func() error) (*scenario.Scenario, uint64, error) {
+// the page ignore an announcement older than what it already shows. A
+// request with If-Match (RFC 9110 13.1.1) changes only the version it
+// names, so a page that has not yet heard of a restart or of another
+// page's edit cannot write its older scenario over the running one.
+func (s *server) change(r *http.Request, f func() error) (*scenario.Scenario, uint64, error) {
 	s.editMu.Lock()
 	defer s.editMu.Unlock()
+	if m := r.Header.Get("If-Match"); m != "" && m != "*" && m != s.etag(s.rev) {
+		return nil, 0, errStale
+	}
 	if err := f(); err != nil {
 		return nil, 0, err
 	}
 	s.rev++
 	cur := s.lab.Scenario()
-	s.broadcast(wsMessage{Kind: kindScenario, Scenario: cur, Rev: s.rev})
+	s.broadcast(wsMessage{Kind: kindScenario, Scenario: cur, Rev: s.rev, Epoch: s.epoch})
 	return cur, s.rev, nil
+}
+
+// etag is the configuration version rev of this epoch as an entity tag.
+func (s *server) etag(rev uint64) string {
+	return `"` + s.epoch + "." + strconv.FormatUint(rev, 10) + `"`
+}
+
+// writeScenario answers a change with the scenario now running.
+func (s *server) writeScenario(w http.ResponseWriter, cur *scenario.Scenario, rev uint64) {
+	w.Header().Set("ETag", s.etag(rev))
+	writeJSON(w, http.StatusOK, scenarioReply{Scenario: cur, Rev: rev, Epoch: s.epoch})
+}
+
+// changeError answers a refused change: 412 with the running scenario
+// when If-Match named an older version, else code and the error.
+func (s *server) changeError(w http.ResponseWriter, code int, err error) {
+	if errors.Is(err, errStale) {
+		cur, rev := s.current()
+		w.Header().Set("ETag", s.etag(rev))
+		writeJSON(w, http.StatusPreconditionFailed, scenarioReply{Error: err.Error(), Scenario: cur, Rev: rev, Epoch: s.epoch})
+		return
+	}
+	writeError(w, code, "%v", err)
 }
 
 // current returns the scenario and its revision.

@@ -5,15 +5,17 @@ import (
 )
 
 // initialScenario is embedded in the page so the first paint needs no
-// round trip; rev orders it against later WebSocket announcements.
+// round trip; epoch and rev order it against later WebSocket
+// announcements.
 type initialScenario struct {
 	Scenario any    `json:"scenario"`
 	Rev      uint64 `json:"rev"`
+	Epoch    string `json:"epoch"`
 }
 
 func (s *server) page(w http.ResponseWriter, r *http.Request) {
 	sc, rev := s.current()
-	d := PageData{Version: s.opts.Version, Builtins: builtinSummaries(), Scenario: initialScenario{Scenario: sc, Rev: rev}}
+	d := PageData{Version: s.opts.Version, Builtins: builtinSummaries(), Scenario: initialScenario{Scenario: sc, Rev: rev, Epoch: s.epoch}}
 	if sc != nil {
 		d.Current = sc.Name
 	}

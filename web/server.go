@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -78,6 +80,10 @@ type server struct {
 
 	editMu sync.Mutex // one scenario change (load, apply, faults) at a time
 	rev    uint64     // configuration revision, guarded by editMu
+	// epoch names this server process: revisions restart with it, so a
+	// page orders announcements by (epoch, rev) and takes a new epoch's
+	// scenario whatever its revision.
+	epoch string
 
 	open      atomic.Int64 // WebSockets open or opening
 	clientsMu sync.Mutex
@@ -88,7 +94,7 @@ type server struct {
 // the JSON API (docs/web-api.md) and the /ws event stream.
 func NewServer(lab Lab, bus *trace.Bus, opts Options) http.Handler {
 	opts.defaults()
-	s := &server{lab: lab, bus: bus, opts: opts, clients: map[chan wsMessage]struct{}{}}
+	s := &server{lab: lab, bus: bus, opts: opts, clients: map[chan wsMessage]struct{}{}, epoch: newEpoch()}
 
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
@@ -140,4 +146,11 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// newEpoch draws a server epoch: 8 random bytes in hex.
+func newEpoch() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -31,7 +31,8 @@ type wsMessage struct {
 	Scenario *scenario.Scenario `json:"scenario,omitempty"`
 	Count    uint64             `json:"count,omitempty"`
 	Note     string             `json:"note,omitempty"`
-	Rev      uint64             `json:"rev,omitempty"` // scenario: configuration revision, increasing
+	Rev      uint64             `json:"rev,omitempty"`   // scenario: configuration revision, increasing within an epoch
+	Epoch    string             `json:"epoch,omitempty"` // scenario: the server process's epoch (server.epoch)
 }
 
 const (
@@ -111,7 +112,7 @@ func (s *server) websocket(w http.ResponseWriter, r *http.Request) {
 		return c.Write(wctx, websocket.MessageText, data)
 	}
 	cur, rev := s.current()
-	if err := write(wsMessage{Kind: kindScenario, Scenario: cur, Rev: rev}); err != nil {
+	if err := write(wsMessage{Kind: kindScenario, Scenario: cur, Rev: rev, Epoch: s.epoch}); err != nil {
 		return
 	}
 	if err := writeRing(ctx, c, recent); err != nil {

@@ -1,8 +1,10 @@
 // The JSON API client. Errors come back as {error: "..."} with a 4xx/5xx
-// code; request() turns them into thrown Errors carrying that text.
+// code; request() turns them into thrown Errors carrying that text, the
+// status and the whole body (a 412 carries the running scenario).
 
-async function request(method, path, body, raw = false) {
+async function request(method, path, body, raw = false, ifMatch = '') {
   const init = { method, headers: {} };
+  if (ifMatch) init.headers['If-Match'] = ifMatch;
   if (body !== undefined) {
     init.body = raw ? body : JSON.stringify(body);
     init.headers['Content-Type'] = 'application/json';
@@ -11,7 +13,7 @@ async function request(method, path, body, raw = false) {
   const text = await res.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = { error: text }; }
-  if (!res.ok) throw new Error(data?.error || `${method} ${path}: HTTP ${res.status}`);
+  if (!res.ok) throw Object.assign(new Error(data?.error || `${method} ${path}: HTTP ${res.status}`), { status: res.status, data });
   return data;
 }
 
@@ -20,9 +22,11 @@ export const api = {
   loadBuiltin: (name) => request('POST', '/api/load', { builtin: name }),
   loadFile: (text) => request('POST', '/api/load', text, true),
   scenario: () => request('GET', '/api/scenario'),
-  applyScenario: (sc) => request('PUT', '/api/scenario', sc),
+  // version ("epoch.rev", store.version()) makes the change conditional:
+  // the server refuses it with 412 when another configuration runs.
+  applyScenario: (sc, version) => request('PUT', '/api/scenario', sc, false, version ? `"${version}"` : ''),
   send: (step) => request('POST', '/api/send', step),
   state: () => request('GET', '/api/state'),
   trace: (secrets) => request('GET', `/api/trace${secrets ? '?include_secrets=1' : ''}`),
-  setFaults: (link, faults) => request('POST', `/api/links/${encodeURIComponent(link)}/faults`, faults),
+  setFaults: (link, faults, version) => request('POST', `/api/links/${encodeURIComponent(link)}/faults`, faults, false, version ? `"${version}"` : ''),
 };

@@ -31,7 +31,7 @@ registerTool({
     const btn = el('button', { type: 'button', 'data-testid': 'load-scenario', onclick: async () => {
       try {
         const res = await api.loadBuiltin(sel.value);
-        store.setScenario(res.scenario, res.rev);
+        store.setScenario(res.scenario, res.rev, res.epoch);
         ctx.status(`loaded ${sel.value}`);
       } catch (e) { ctx.status(e.message, true); }
     } }, 'Load');
@@ -48,7 +48,7 @@ registerTool({
       if (!file) return;
       try {
         const res = await api.loadFile(await file.text());
-        store.setScenario(res.scenario, res.rev);
+        store.setScenario(res.scenario, res.rev, res.epoch);
         ctx.status(`loaded ${file.name}`);
       } catch (e) { ctx.status(e.message, true); }
       inp.value = '';
@@ -64,9 +64,14 @@ registerTool({ id: 'run-steps', label: 'Run steps', title: 'send every step of t
     }
     ctx.status('all steps sent');
   } });
-registerTool({ id: 'export', label: 'Export trace', title: 'download the trace as JSON (secrets redacted)',
+// Export trace saves what the page shows: the live lab's trace (from the
+// server, secrets redacted) or the file being viewed.
+registerTool({ id: 'export', label: 'Export trace', title: 'download the trace on screen as JSON (secrets redacted)', needsLive: false,
   onClick: async (ctx) => {
-    try { download(`${store.scenario?.name || 'trace'}-trace.json`, JSON.stringify(await api.trace(false), null, 2)); } catch (e) { ctx.status(e.message, true); }
+    try {
+      const tr = store.mode === 'trace' ? share.current() : await api.trace(false);
+      download(`${store.scenario?.name || 'trace'}-trace.json`, JSON.stringify(tr, null, 2));
+    } catch (e) { ctx.status(e.message, true); }
   } });
 registerTool({
   id: 'open-trace',
@@ -76,15 +81,67 @@ registerTool({
       const file = inp.files[0];
       if (!file) return;
       try {
-        ctx.live?.close();
-        store.loadTrace(JSON.parse(await file.text()));
-        document.body.dataset.mode = 'trace';
-        ctx.status(`viewing ${file.name} (reload for the live lab)`);
+        viewTrace(ctx, JSON.parse(await file.text()), file.name);
       } catch (e) { ctx.status(e.message, true); }
+      inp.value = '';
     } });
     return el('span', { class: 'tool' }, inp, el('button', { type: 'button', onclick: () => inp.click() }, 'Open trace…'));
   },
 });
+
+// viewTrace turns a live page into a viewer of tr: the feed closes, the
+// live-only parts go inert (nothing edits the running lab), the badge says
+// trace, and "back to the live lab" returns. Panels keep their places.
+function viewTrace(ctx, tr, name) {
+  if (replay.active) replay.stop();
+  store.loadTrace(tr);
+  ctx.live?.close();
+  ctx.live = null;
+  document.body.dataset.mode = 'trace';
+  document.body.dataset.viewing = name;
+  setBadge('trace', `trace: ${name}`);
+  setAvailability();
+  ctx.status(`viewing ${name}`);
+}
+
+// backToLive leaves the file: the feed reopens and sends the running
+// scenario and the recent events again.
+function backToLive(ctx) {
+  if (replay.active) replay.stop();
+  store.goLive();
+  document.body.dataset.mode = 'live';
+  delete document.body.dataset.viewing;
+  ctx.live = connectLive(store, { onStatus: (s) => liveStatus(ctx, s) });
+  ctx.status('back to the live lab');
+}
+
+function setBadge(state, title = '') {
+  const b = document.querySelector('[data-testid="live"]');
+  if (b) { b.textContent = state; b.dataset.state = state; b.title = title; }
+}
+
+// liveStatus follows the feed: the badge, the unreachable banner, and the
+// errors of the outage, which a reconnect clears.
+let wasOffline = false;
+function liveStatus(ctx, s) {
+  setBadge(s);
+  if (s === 'offline' && !wasOffline) { wasOffline = true; ctx.status('the lab server is unreachable', true); }
+  if (s === 'live' && wasOffline) { wasOffline = false; ctx.status('reconnected to the lab server'); }
+  setAvailability();
+}
+
+// setAvailability makes the live-only parts (data-needs-live: editing,
+// sending, server exports) inert while they cannot work, and shows the
+// unreachable banner, which overlays the page so nothing moves.
+function setAvailability() {
+  const viewing = store.mode === 'trace';
+  const offline = !viewing && document.body.dataset.live === 'offline';
+  for (const n of document.querySelectorAll('[data-needs-live]')) n.inert = viewing || offline;
+  const banner = document.querySelector('[data-testid="offline-banner"]');
+  if (banner) banner.hidden = !offline;
+  const back = document.querySelector('[data-testid="back-to-live"]');
+  if (back) { back.classList.toggle('shown', viewing); back.inert = !viewing; back.title = viewing ? `leave ${document.body.dataset.viewing || 'the file'} for the running lab` : ''; }
+}
 
 function start() {
   const statusEl = document.querySelector('[data-testid="status"]');
@@ -98,7 +155,15 @@ function start() {
   document.body.dataset.mode = mode;
   store.mode = mode;
   const ctx = { store, api, status, mode, live: null };
+  ctx.viewTrace = (tr, name) => viewTrace(ctx, tr, name);
   store.subscribe('notice', (t) => status(t, true));
+  if (mode === 'live') {
+    // Both exist from the start (the button hidden, the banner out of
+    // flow), so entering and leaving them moves no panel.
+    document.querySelector('[data-testid="live"]')?.after(el('button', { type: 'button', class: 'back-to-live', 'data-testid': 'back-to-live', inert: true, onclick: () => backToLive(ctx) }, 'back to the live lab'));
+    document.body.append(el('div', { class: 'offline-banner', role: 'alert', 'data-testid': 'offline-banner', hidden: true },
+      'The lab server is unreachable. Editing, sending and server exports are off; the page reconnects by itself.'));
+  }
   mountAll(document, ctx);
   if (mode === 'trace') {
     try { store.loadTrace(JSON.parse(inline.textContent)); } catch (e) { status(e.message, true); }
@@ -107,11 +172,12 @@ function start() {
     if (initial) {
       try {
         const d = JSON.parse(initial.textContent);
-        if (d?.scenario) store.setScenario(d.scenario, d.rev);
+        if (d?.scenario) store.setScenario(d.scenario, d.rev, d.epoch);
       } catch (e) { status(`app: initial scenario: ${e.message}`, true); }
     }
-    ctx.live = connectLive(store, { onStatus: (s) => { const b = document.querySelector('[data-testid="live"]'); if (b) { b.textContent = s; b.dataset.state = s; } } });
+    ctx.live = connectLive(store, { onStatus: (s) => liveStatus(ctx, s) });
   }
+  setAvailability();
   deepLinks();
   window.oscoreLab = { store, api, ctx, registerView, registerTool };
   document.body.dataset.ready = '1';

@@ -74,8 +74,12 @@ export function mountInspector(root, { store }) {
     if (n && n !== shownCount) show(store.selected, true);
   });
   store.subscribe('reset', () => body.replaceChildren(el('p', { class: 'hint' }, 'No message selected.')));
+  // X clears the selection anywhere; Esc does too, except on the stage,
+  // where it only leaves presenter mode (presenter.js).
   document.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape' && store.selected !== null && !e.target.closest('input,select,textarea')) store.select(null);
+    if (store.selected === null || e.ctrlKey || e.metaKey || e.altKey || e.target.closest?.('input,select,textarea,[contenteditable]')) return;
+    const esc = e.key === 'Escape' && !e.defaultPrevented && !document.body.classList.contains('presenting');
+    if (esc || e.key === 'x' || e.key === 'X') store.select(null);
   });
 }
 

@@ -3,14 +3,20 @@
 // panel), "scenario" (the configuration changed), "reset" (a new scenario
 // cleared the bus) and "dropped" (events the server could not deliver).
 
+// The status is "connecting" until the first socket opens, "live" while
+// one is open, and "offline" from a close until a new socket opens.
+
 export function connectLive(store, { onStatus } = {}) {
   let ws = null;
   let retry = 500;
-  const status = (s) => { onStatus?.(s); document.body.dataset.live = s; };
+  let timer = 0;
+  let closed = false;
+  const status = (s) => { document.body.dataset.live = s; onStatus?.(s); };
+  status('connecting');
   function open() {
+    timer = 0;
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     ws = new WebSocket(`${proto}//${location.host}/ws`);
-    status('connecting');
     ws.onopen = () => { retry = 500; status('live'); };
     const stats = (window.__wsStats = { msgs: 0, parseMs: 0, handleMs: 0, first: 0, last: 0 });
     ws.onmessage = (m) => {
@@ -25,17 +31,18 @@ export function connectLive(store, { onStatus } = {}) {
       switch (msg.kind) {
         case 'event': store.addEvents(msg.events || []); break;
         case 'state': store.setState(msg.state); break;
-        case 'scenario': store.setScenario(msg.scenario, msg.rev ?? 0); break;
+        case 'scenario': store.setScenario(msg.scenario, msg.rev ?? 0, msg.epoch); break;
         case 'reset': store.reset(); break;
         case 'dropped': store.dropped += msg.count || 0; store.notice(msg.note || `lost ${msg.count} events`); break;
       }
     };
     ws.onclose = () => {
+      if (closed) return;
       status('offline');
-      setTimeout(open, retry);
+      timer = setTimeout(open, retry);
       retry = Math.min(retry * 2, 5000);
     };
   }
   open();
-  return { close: () => { ws.onclose = null; ws.close(); } };
+  return { close: () => { closed = true; clearTimeout(timer); ws.onclose = null; ws.onmessage = null; ws.close(); } };
 }

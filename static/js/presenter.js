@@ -186,7 +186,7 @@ store.subscribe('events', () => presenterRender());
 replay.subscribe(() => presenterRender());
 
 function presenterTools() {
-  const toggle = el('button', { type: 'button', 'data-testid': 'presenter-toggle', title: 'large type, one message on screen (F to toggle, Esc to leave)',
+  const toggle = el('button', { type: 'button', 'data-testid': 'presenter-toggle', title: 'large type, one message on screen (F to toggle, Esc to leave, X clears the selection)',
     onclick: () => presenter.enable(!presenter.on) }, 'Present');
   const aud = el('button', { type: 'button', 'data-testid': 'audience-open', title: 'open a window for the projector that follows this one',
     onclick: () => { presenter.openAudience(); } }, 'Audience window');
@@ -198,7 +198,8 @@ document.addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest?.('input,select,textarea,[contenteditable]')) return;
   if (presenter.audience) return;
   if (e.key === 'f' || e.key === 'F') { presenter.enable(!presenter.on); e.preventDefault(); }
-  else if (e.key === 'Escape' && presenter.on) presenter.enable(false);
+  // Esc leaves the stage and nothing else: the selection stays (X clears it).
+  else if (e.key === 'Escape' && presenter.on) { presenter.enable(false); e.preventDefault(); }
 });
 
 queueMicrotask(() => {

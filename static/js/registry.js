@@ -18,9 +18,13 @@ export function registerView({ id, title, mount, offline = false }) {
   if (mounted) mountView(mounted.doc, mounted.ctx, v);
 }
 
-/** registerTool adds a toolbar button (or a custom element from render()). */
-export function registerTool({ id, label, title, onClick, render, offline = false }) {
-  const t = { id, label, title, onClick, render, offline };
+/**
+ * registerTool adds a toolbar button (or a custom element from render()).
+ * needsLive (default: !offline) marks tools that only work against the
+ * running lab, inert while a live page shows a file or is offline.
+ */
+export function registerTool({ id, label, title, onClick, render, offline = false, needsLive = !offline }) {
+  const t = { id, label, title, onClick, render, offline, needsLive };
   tools.push(t);
   if (mounted) mountTool(mounted.doc, mounted.ctx, t);
 }
@@ -37,6 +41,9 @@ export function mountAll(doc, ctx) {
 function mountTool(doc, ctx, t) {
   if (ctx.mode === 'trace' && !t.offline) return;
   const node = t.render ? t.render(ctx) : el('button', { type: 'button', 'data-testid': `tool-${t.id}`, title: t.title || '', onclick: () => t.onClick(ctx) }, t.label);
+  // Live-only parts go inert while the page shows a file or the server is
+  // unreachable (app.js setAvailability).
+  if (t.needsLive) node.dataset.needsLive = '';
   doc.querySelector('[data-slot="toolbar"]')?.append(node);
 }
 
@@ -47,5 +54,6 @@ function mountView(doc, ctx, v) {
     root = el('section', { class: 'panel', 'data-view': v.id }, el('h2', {}, v.title));
     doc.querySelector('[data-slot="extra-views"]')?.append(root);
   }
+  if (!v.offline) root.dataset.needsLive = '';
   try { v.mount(root, ctx); } catch (e) { console.error(`registry: mounting ${v.id}:`, e); }
 }

@@ -38,13 +38,14 @@ export const share = {
       events: replay.active ? replay.all.slice() : store.events.slice() };
   },
 
-  /** view shows a trace in place of the live lab (until reload). */
+  /** view shows a trace in place of the live lab (app.js viewTrace). */
   view(tr, name, ctx) {
+    const c = ctx || shareCtx;
+    if (c?.viewTrace) { c.viewTrace(tr, name); return; }
     if (replay.active) replay.stop();
-    shareCtx?.live?.close();
     store.loadTrace(tr);
     document.body.dataset.mode = 'trace';
-    ctx?.status(`viewing ${name} (reload for the live lab)`);
+    c?.status(`viewing ${name}`);
   },
 
   /** compare shows a and b side by side and returns the first difference (or null). */
@@ -183,7 +184,8 @@ function shareExportTools(ctx) {
       el('button', { type: 'button', 'data-testid': 'tool-export-json-offline', title: 'save the trace on screen as JSON', onclick: () =>
         download(`${store.scenario?.name || 'trace'}-trace.json`, JSON.stringify(share.current(), null, 1)) }, 'Save JSON'));
   }
-  const b = (id, label, title, kind, ext, type) => el('button', { type: 'button', 'data-testid': `tool-${id}`, title, onclick: () => shareFetchExport(ctx, kind, ext, type) }, label);
+  // The server renders these from the live trace: live only.
+  const b = (id, label, title, kind, ext, type) => el('button', { type: 'button', 'data-testid': `tool-${id}`, 'data-needs-live': '', title, onclick: () => shareFetchExport(ctx, kind, ext, type) }, label);
   return el('span', { class: 'tool share-tool' },
     b('export-html', 'Export HTML', 'one HTML file with the viewer and the trace; opens offline (secrets redacted)', 'html', 'html', 'text/html'),
     b('export-txt', 'Export text', 'a text rendering to paste into an issue', 'txt', 'txt', 'text/plain'),

@@ -28,6 +28,7 @@ export function createStore() {
     dropped: 0,          // events the server could not deliver
     mode: 'live',        // 'live' | 'trace'
     rev: 0,              // configuration revision last shown
+    epoch: '',           // the server process that revision belongs to
     stacks: new Map(),   // `${exchange}|${request|response}` -> open layer entries
     ctxColor: new Map(),
     seenNodes: new Set(), // node ids met in rows (a trace may name nodes its scenario lacks)
@@ -76,9 +77,19 @@ export function createStore() {
       s.emit('events');
     },
 
-    /** setScenario shows a configuration; rev (when given) drops stale ones. */
-    setScenario(sc, rev) {
-      if (typeof rev === 'number') {
+    /**
+     * setScenario shows a configuration; rev (when given) drops stale ones.
+     * Revisions count within one server process (epoch): a new epoch's
+     * scenario is taken whatever its revision, and the old process's
+     * events go with it.
+     */
+    setScenario(sc, rev, epoch) {
+      if (typeof epoch === 'string' && epoch && epoch !== s.epoch) {
+        const restarted = s.epoch !== '';
+        s.epoch = epoch;
+        s.rev = typeof rev === 'number' ? rev : 0;
+        if (restarted) { s.scenarioText = null; s.reset(); }
+      } else if (typeof rev === 'number') {
         if (rev < s.rev) return;
         s.rev = rev;
       }
@@ -93,15 +104,26 @@ export function createStore() {
       assignColors();
       s.emit('scenario');
     },
+    /** version names the configuration shown, for If-Match ('' before any). */
+    version() { return s.epoch ? `${s.epoch}.${s.rev}` : ''; },
     setState(st) { s.state = st; s.emit('state'); },
     select(seq) { s.selected = seq; s.emitNow('select', seq); },
     notice(text) { s.emitNow('notice', text); },
+
+    /** goLive leaves a trace file for the live feed, which refills the store. */
+    goLive() {
+      s.mode = 'live'; s.scenarioText = null; s.state = null;
+      s.reset();
+      s.emit('state');
+    },
 
     /** loadTrace shows a trace JSON v1 (a file, or inlined by an HTML export). */
     loadTrace(tr) {
       if (!tr || tr.format !== 'oscore-lab-trace') throw new Error('store: not an oscore-lab trace (format field)');
       s.mode = 'trace';
+      s.scenarioText = null; s.state = null; // the live lab's, not the file's
       s.reset();
+      s.emit('state');
       // The envelope as docs/trace-format.md types it: a file may hold
       // anything, and the views walk these lists.
       // A trace saved from the live page carries the whole scenario

@@ -62,14 +62,19 @@ export function mountTopology(root, ctx) {
     const sc = structuredClone(store.scenario);
     try {
       mutate(sc);
-      const res = await api.applyScenario(sc);
-      store.setScenario(res?.scenario || sc, res?.rev);
+      const res = await api.applyScenario(sc, store.version());
+      store.setScenario(res?.scenario || sc, res?.rev, res?.epoch);
       status(`${what}: applied to the running lab`);
     } catch (e) {
+      showRunning(e);
       status(e.message, true);
     }
   }
   ctx.applyScenario = apply;
+  // A refused edit (412) carries the configuration that runs: show it.
+  function showRunning(e) {
+    if (e.status === 412 && e.data?.scenario) store.setScenario(e.data.scenario, e.data.rev, e.data.epoch);
+  }
 
   function links(sc) {
     const seen = new Map();
@@ -267,10 +272,10 @@ export function mountTopology(root, ctx) {
       el('button', { type: 'button', class: 'small', onclick: () => setFaults(`${l.a}-${l.b}`, l.faults.filter((_, j) => j !== i)) }, '✕')))));
     async function setFaults(id, faults) {
       try {
-        const res = await api.setFaults(id, faults);
-        store.setScenario(res.scenario, res.rev);
+        const res = await api.setFaults(id, faults, store.version());
+        store.setScenario(res.scenario, res.rev, res.epoch);
         status(`faults on ${id} updated`);
-      } catch (e) { status(e.message, true); }
+      } catch (e) { showRunning(e); status(e.message, true); }
     }
     const add = el('button', { type: 'button', 'data-testid': 'add-fault', onclick: () => {
       if (!link.value) return status('topology: no link yet; send a request first', true);
