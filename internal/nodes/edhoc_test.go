@@ -7,6 +7,7 @@ import (
 
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
+	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore/edhoc"
 )
@@ -232,4 +233,28 @@ func runAllSteps(t *testing.T, name string) (*Lab, *trace.Bus) {
 		}
 	}
 	return lab, bus
+}
+
+// TestEDHOCCombinedContextWaitsForMessage3: after message_2 the client
+// holds CTX_C_P, but P may not use it before it has processed message_3
+// (RFC 9668 3.3.1): a request under CTX_C_P without message_3 is refused
+// as if P had no such context.
+func TestEDHOCCombinedContextWaitsForMessage3(t *testing.T) {
+	s := builtinScenario(t, "draft-b5")
+	lab, _ := startLab(t, s)
+	if r := send(t, lab, s.Steps[0]); !r.OK {
+		t.Fatalf("EDHOC with P: %+v", r)
+	}
+	if lab.takeCombined("CTX_C_P") == nil {
+		t.Fatal("no message_3 kept for the combined request")
+	}
+	st := s.Steps[1]
+	st.EDHOC, st.Method, st.URI, st.Route, st.ProxyStyle = "", "GET", "coap://proxy.example/anything", nil, ""
+	st.Expect = &scenario.Expect{Code: "4.01"}
+	if r := send(t, lab, st); !r.OK {
+		t.Fatalf("request under CTX_C_P before message_3: %+v", r)
+	}
+	if !lab.awaitingMessage3("CTX_C_P") {
+		t.Fatal("P no longer waits for message_3")
+	}
 }
