@@ -57,11 +57,12 @@ type incoming struct {
 	cfg *scenario.Node
 	req message.Message
 
-	cc   *udpClient.Conn // the connection the request came on
-	from string          // previous hop (node id), "" when the source is unknown
-	link string
-	at   where
-	xch  *exchange
+	cc      *udpClient.Conn // the connection the request came on
+	from    string          // previous hop (node id), "" when the source is unknown
+	outside string          // the previous hop's address when it is outside the lab
+	link    string
+	at      where
+	xch     *exchange
 
 	removed     []removedLayer // in the order they came off (outermost first)
 	outerMaxAge bool           // the response is an OSCORE error whose Max-Age 0 stays outer (RFC 8613 4.1.3.1)
@@ -96,7 +97,7 @@ type reply struct {
 
 func newIncoming(n *node, cc *udpClient.Conn, req message.Message, peer peerRef) *incoming {
 	t := n.lab.topo.Load()
-	in := &incoming{n: n, t: t, cfg: n.cfg(), req: req, cc: cc, from: peer.node, link: peer.link}
+	in := &incoming{n: n, t: t, cfg: n.cfg(), req: req, cc: cc, from: peer.node, link: peer.link, outside: peer.outside}
 	if c, ok := n.lab.reg.exchangeOf(peer.link, req.Token); ok {
 		in.at = where{c.Exchange, c.Hop}
 		in.xch = n.lab.exchanges.get(c.Exchange)
@@ -107,6 +108,7 @@ func newIncoming(n *node, cc *udpClient.Conn, req message.Message, peer peerRef)
 
 // run walks the steps until one of them answers.
 func (in *incoming) run() *message.Message {
+	in.namePeer()
 	step := 1
 	for pass := 0; pass < maxPasses; pass++ {
 		var next int
@@ -426,6 +428,7 @@ func (in *incoming) step6() (int, *reply) {
 	number := in.layerNumber(&m)
 	in.n.layer(in.at, number, trace.LayerRemoved, trace.DirRequest, rep)
 	in.removed = append(in.removed, removedLayer{ctx: b.Ctx, b: b, number: number})
+	in.nameByContext(b.Ctx.Name())
 	in.routeContexts = nil
 	if out := in.checkFreshness(b, &m, rep.Complete().Seq); out != nil {
 		return 0, out
@@ -506,7 +509,7 @@ func (in *incoming) lookup() oscore.ContextLookup {
 			if in.n.lab.awaitingMessage3(c.Name()) {
 				continue // established by EDHOC, message_3 not yet here (RFC 9668)
 			}
-			if len(policy) > 0 && !slices.Contains(allowed, c.Name()) {
+			if len(policy) > 0 && !slices.Contains(allowed, c.Name()) && !in.namedBy(c.Name()) {
 				continue
 			}
 			return c, nil

@@ -37,6 +37,7 @@ type Lab struct {
 // peerRef names the node a relay socket stands for, and its link.
 type peerRef struct {
 	node, link string
+	outside    string // the peer's address when it is outside the lab (outside.go)
 }
 
 // NewLab returns an empty lab publishing on bus (nil: a private bus).

@@ -295,3 +295,160 @@ func TestOutsidePeerLayersShownDecrypted(t *testing.T) {
 		}
 	}
 }
+
+// namedScenario: a forward-proxy P that takes CTX_E_P only from external
+// node E (draft 2.4.1) and lets that context reach S only (2.4 step 4);
+// E is the outside socket at eAddr, E2 any other port of 127.0.0.1 when
+// withE2.
+func namedScenario(eAddr string, withE2 bool) *scenario.Scenario {
+	s := outsideScenario()
+	s.Nodes[1].SourcePolicy = map[string][]string{"E": {"CTX_E_P"}}
+	s.Nodes[1].Allow = map[string][]string{"CTX_E_P": {"S"}}
+	s.Nodes = append(s.Nodes, scenario.Node{ID: "E", Role: scenario.RoleExternal, Addr: eAddr})
+	if withE2 {
+		s.Nodes = append(s.Nodes, scenario.Node{ID: "E2", Role: scenario.RoleExternal, Addr: "127.0.0.1:9", Sources: []string{"127.0.0.0/8"}})
+	}
+	s.Contexts = append(s.Contexts, scenario.Context{Name: "CTX_E_P", MasterSecret: "2122232425262728292a2b2c2d2e2f20",
+		A: scenario.Endpoint{Node: "E", SenderID: "0e", RecipientID: "0f"},
+		B: scenario.Endpoint{Node: "P", SenderID: "0f", RecipientID: "0e"}})
+	return s
+}
+
+// outsideVia is an outside client whose layers are CTX_C_S end to end and
+// ctx for the forward-proxy P, as the draft's client builds them (2.2).
+func outsideVia(t *testing.T, lab *Lab, conn *net.UDPConn, as, ctx string) *outsideClient {
+	t.Helper()
+	oc := newOutsideClient(t, lab, "P", "C", "CTX_C_S")
+	oc.conn.Close()
+	if conn != nil {
+		oc.conn = conn
+	}
+	lc, _, err := lab.topo.Load().contextFor(ctx, as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := oscore.NewContext(ctx, lc.Params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc.layers = append(oc.layers, own)
+	oc.hops = []oscore.Hop{{Name: "C", Role: oscore.RoleClient}, {Name: "P", Role: oscore.RoleForwardProxy}, {Name: "S", Role: oscore.RoleServer}}
+	oc.ends = []int{2, 1}
+	return oc
+}
+
+func dialNode(t *testing.T, lab *Lab, id string) *net.UDPConn {
+	t.Helper()
+	c, err := net.DialUDP("udp", nil, lab.topo.Load().nodes[id].addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// An outside peer is the previous hop an external node names: by its addr
+// (E), by a source range (E2) or, when no address names it, by the
+// context its first layer is protected with, whose other side E holds. A
+// source-based policy then admits E with CTX_E_P and refuses E2 with it;
+// the allow-list of CTX_E_P lets it reach S.
+func TestOutsidePeerNamedForSourcePolicy(t *testing.T) {
+	sock, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	eAddr := sock.LocalAddr().String()
+
+	ask := func(t *testing.T, lab *Lab, oc *outsideClient, mid uint16) message.Message {
+		t.Helper()
+		req, bs := oc.request(mid, "\x07", viaProxy("hello"))
+		if _, err := oc.conn.WriteToUDP(req, lab.topo.Load().nodes["P"].addr); err != nil {
+			t.Fatal(err)
+		}
+		oc.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 2048)
+		n, _, err := oc.conn.ReadFromUDP(buf)
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		m := decode(t, buf[:n])
+		// An error response carries only the layers removed before it.
+		for i := len(bs) - 1; i >= 0 && m.Options.HasOption(optOSCORE); i-- {
+			if m, _, err = oscore.UnprotectResponse(bs[i], m); err != nil {
+				t.Fatalf("answer does not verify: %v", err)
+			}
+		}
+		return m
+	}
+	listen := func(t *testing.T) *net.UDPConn {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+
+	t.Run("addr admits", func(t *testing.T) {
+		lab, bus := startLab(t, namedScenario(eAddr, true))
+		m := ask(t, lab, outsideVia(t, lab, sock, "E", "CTX_E_P"), 0x100)
+		if m.Code != codes.Content {
+			t.Fatalf("E by its addr: %v %q, want 2.05", m.Code, m.Payload)
+		}
+		if !decided(bus, 0, "P", "", "is external node E (its addr or sources)") {
+			t.Error("no decision naming E")
+		}
+		if n := len(eventsOf(bus, trace.TypeDatagram, 0)); n == 0 {
+			t.Fatal("no datagrams")
+		}
+		for _, e := range eventsOf(bus, trace.TypeDatagram, 0) {
+			if e.From == eAddr || e.To == eAddr {
+				t.Errorf("datagram %d names the address %s, not E", e.Seq, eAddr)
+			}
+		}
+	})
+	t.Run("source range refuses", func(t *testing.T) {
+		lab, bus := startLab(t, namedScenario(eAddr, true))
+		m := ask(t, lab, outsideVia(t, lab, listen(t), "E", "CTX_E_P"), 0x200)
+		if m.Code != codes.Unauthorized || string(m.Payload) != "Security context not found" {
+			t.Fatalf("E2 with E's context: %v %q, want 4.01 Security context not found", m.Code, m.Payload)
+		}
+		if !decided(bus, 0, "P", "", "is external node E2") {
+			t.Error("no decision naming E2")
+		}
+	})
+	t.Run("context admits", func(t *testing.T) {
+		lab, bus := startLab(t, namedScenario(eAddr, false))
+		m := ask(t, lab, outsideVia(t, lab, listen(t), "E", "CTX_E_P"), 0x300)
+		if m.Code != codes.Content {
+			t.Fatalf("unnamed peer holding E's context: %v %q, want 2.05", m.Code, m.Payload)
+		}
+		if !decided(bus, 0, "P", "", "is external node E, which holds the other side of CTX_E_P") {
+			t.Error("no decision naming E by its context")
+		}
+	})
+	t.Run("unnamed refused", func(t *testing.T) {
+		s := namedScenario(eAddr, false)
+		s.Contexts = append(s.Contexts, scenario.Context{Name: "CTX_C_P", MasterSecret: "1112131415161718191a1b1c1d1e1f10",
+			A: scenario.Endpoint{Node: "C", SenderID: "0a", RecipientID: "0b"},
+			B: scenario.Endpoint{Node: "P", SenderID: "0b", RecipientID: "0a"}})
+		s.Nodes[1].SourcePolicy["C"] = []string{"CTX_C_P"}
+		lab, _ := startLab(t, s)
+		m := ask(t, lab, outsideVia(t, lab, listen(t), "C", "CTX_C_P"), 0x400)
+		if m.Code != codes.Unauthorized || string(m.Payload) != "Security context not found" {
+			t.Fatalf("unnamed peer with C's context: %v %q, want 4.01 Security context not found", m.Code, m.Payload)
+		}
+	})
+	t.Run("allow refuses", func(t *testing.T) {
+		s := namedScenario(eAddr, false)
+		s.Nodes[1].Allow = map[string][]string{"": {"S"}}
+		lab, bus := startLab(t, s)
+		if m := ask(t, lab, outsideVia(t, lab, sock, "E", "CTX_E_P"), 0x500); m.Code == codes.Content {
+			t.Fatalf("E with CTX_E_P, which is not on the allow-list: %v %q, want a refusal", m.Code, m.Payload)
+		}
+		if !decided(bus, 0, "P", "4", "context CTX_E_P is not on the allow-list") {
+			t.Error("no step 4 refusal")
+		}
+	})
+}

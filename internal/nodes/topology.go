@@ -24,6 +24,7 @@ type topology struct {
 	// is kid (RFC 8613 8.2 step 3 looks them up by kid).
 	recipients map[string]map[string][]*oscore.Context
 	authority  map[string]string // host name -> node id
+	externals  []externalSource  // where external nodes send from (outside.go)
 }
 
 func emptyTopology() *topology {
@@ -327,6 +328,7 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 		started = append(started, n)
 		t.nodes[id] = n
 	}
+	t.externals = externalSources(t)
 	l.topo.Store(t)
 	for _, r := range restored {
 		l.publishRestored(r[0], r[1])

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -56,6 +57,8 @@ func TestParseErrors(t *testing.T) {
 		{`"timeout": "2s"`, `"timeout": "2s", "colour": 1`, `scenario: steps[0].expect.colour: unknown field`},
 		{`"forward": true`, `"forward": "yes"`, `scenario: nodes[1].forward: want true or false, got a string`},
 		{`"forward": true`, `"forward": true, "require_echo": true`, `scenario: nodes[1].require_echo: only servers require Echo (this node is a proxy)`},
+		{`"forward": true`, `"forward": true, "sources": ["127.0.0.1"]`, `scenario: nodes[1].sources: only external nodes have sources (the addresses an outside peer sends from)`},
+		{`{"id": "S", "role": "server", "authority": "example.com"}`, `{"id": "S", "role": "server", "authority": "example.com"}, {"id": "E", "role": "external", "addr": "127.0.0.1:5683", "sources": ["127.0.0.1", "localhost"]}`, `scenario: nodes[3].sources[1]: "localhost" is not an address, address:port or prefix (host names are not resolved)`},
 		{`"mid": 7`, `"mid": "7"`, `scenario: steps[0].mid: want an integer, got a string`},
 		{`"mid": 7`, `"mid": 7.5`, `scenario: steps[0].mid: want an integer, got 7.5`},
 		{`"mid": 7`, `"mid": 99999999999999999999`, `scenario: steps[0].mid: 99999999999999999999 is out of range`},
@@ -255,5 +258,45 @@ func TestParseResolvesFixedPorts(t *testing.T) {
 	want := `scenario: steps[0].uri: no node answers to "127.0.0.1:5698" (set authority or listen on the target node, or give a route)`
 	if _, err := Parse(bad); err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}
+
+func TestParseSource(t *testing.T) {
+	for _, tc := range []struct {
+		in       string
+		contains []string
+		not      []string
+		err      bool
+	}{
+		{in: "127.0.0.1:5683", contains: []string{"127.0.0.1:5683"}, not: []string{"127.0.0.1:5684", "127.0.0.2:5683"}},
+		{in: "127.0.0.1", contains: []string{"127.0.0.1:1", "127.0.0.1:65535"}, not: []string{"127.0.0.2:1"}},
+		{in: "10.0.0.0/8", contains: []string{"10.1.2.3:5683"}, not: []string{"11.0.0.1:5683"}},
+		{in: "10.1.2.3/8", contains: []string{"10.200.0.1:9"}},
+		{in: "[2001:db8::1]:5683", contains: []string{"[2001:db8::1]:5683"}, not: []string{"[2001:db8::2]:5683"}},
+		{in: "::ffff:127.0.0.1", contains: []string{"127.0.0.1:7"}},
+		{in: "::ffff:10.0.0.0/104", contains: []string{"10.9.9.9:7"}},
+		{in: "localhost", err: true},
+		{in: "localhost:5683", err: true},
+		{in: "127.0.0.1:0", err: true},
+		{in: "fe80::1%eth0", err: true},
+		{in: "10.0.0.0/33", err: true},
+		{in: "::ffff:0:0/90", err: true},
+		{in: "", err: true},
+	} {
+		src, err := ParseSource(tc.in)
+		if (err != nil) != tc.err {
+			t.Errorf("ParseSource(%q): error %v, want error %v", tc.in, err, tc.err)
+			continue
+		}
+		for _, a := range tc.contains {
+			if !src.Contains(netip.MustParseAddrPort(a)) {
+				t.Errorf("%q does not contain %s", tc.in, a)
+			}
+		}
+		for _, a := range tc.not {
+			if src.Contains(netip.MustParseAddrPort(a)) {
+				t.Errorf("%q contains %s", tc.in, a)
+			}
+		}
 	}
 }

@@ -41,6 +41,7 @@ type Node struct {
 	Role            string              `json:"role"`                        // "client" | "proxy" | "server" | "external"
 	Listen          string              `json:"listen,omitempty"`            // "127.0.0.1:5683"; empty = port 0
 	Addr            string              `json:"addr,omitempty"`              // external: address:port of the outside endpoint
+	Sources         []string            `json:"sources,omitempty"`           // external: more source addresses it sends from ("192.0.2.7", "127.0.0.1:40000", "10.0.0.0/8"); see ParseSource
 	Authority       string              `json:"authority,omitempty"`         // host name this node answers to, e.g. "example.com"
 	Forward         bool                `json:"forward,omitempty"`           // proxy: acts as forward-proxy
 	Reverse         []ReverseRoute      `json:"reverse,omitempty"`           // proxy: reverse-proxy routes

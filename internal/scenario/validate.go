@@ -143,6 +143,17 @@ func (v *validator) node(p string, n *Node) error {
 	} else if n.Addr != "" {
 		return errAt(field(p, "addr"), "only external nodes have addr (lab nodes use listen)")
 	}
+	if len(n.Sources) > 0 && n.Role != RoleExternal {
+		return errAt(field(p, "sources"), "only external nodes have sources (the addresses an outside peer sends from)")
+	}
+	if len(n.Sources) > maxSources {
+		return errAt(field(p, "sources"), fmt.Sprintf("%d entries, at most %d", len(n.Sources), maxSources))
+	}
+	for i, src := range n.Sources {
+		if _, err := ParseSource(src); err != nil {
+			return errAt(index(field(p, "sources"), i), err.Error())
+		}
+	}
 	if n.Authority != "" && !validHost(n.Authority) {
 		return errAt(field(p, "authority"), fmt.Sprintf("%q is not a host name", n.Authority))
 	}
