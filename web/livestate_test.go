@@ -261,3 +261,57 @@ func TestAPIStaleEditRefused(t *testing.T) {
 		t.Fatalf("PUT with the current If-Match = %d %.300s", code, reply)
 	}
 }
+
+// lifelineLayout lists the lifelines and, per datagram row on screen,
+// whether its arrow still starts and ends on its nodes' lifelines.
+const lifelineLayout = `(() => {
+  const x = new Map([...document.querySelectorAll('[data-testid="lifelines"] .life-name')].map(e => [e.dataset.node, Math.round(e.getBoundingClientRect().left + e.getBoundingClientRect().width / 2)]));
+  const bad = [];
+  for (const r of document.querySelectorAll('[data-testid="seq-row"][data-kind="datagram"]')) {
+    const a = r.querySelector('.arrow').getBoundingClientRect();
+    const [l, rt] = [x.get(r.dataset.from), x.get(r.dataset.to)].sort((p, q) => p - q);
+    if (Math.abs(a.left - l) > 2 || Math.abs(a.right - rt) > 2) bad.push(r.dataset.from + '->' + r.dataset.to);
+  }
+  return [...x.keys()].join(' ') + ' | ' + bad.join(',');
+})()`
+
+// Adding or removing a node keeps every lifeline drawn so far in its
+// place: past arrows stay between the nodes that exchanged them, and a
+// removed node keeps its (marked) lifeline.
+func TestBrowserHistoryDoesNotMove(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	run(t, ctx,
+		chromedp.SetValue(`[data-testid="add-node-id"]`, "P2"),
+		chromedp.SetValue(`[data-testid="add-node-kind"]`, "forward"),
+		chromedp.Click(`[data-testid="add-node"]`))
+	waitJS(t, ctx, "P2 in the lab", `document.querySelector('[data-testid="topo-node"][data-node="P2"]') && document.querySelector('[data-testid="remove-node-P2"]')`)
+	tl.sendFirstStep(t)
+	run(t, ctx,
+		chromedp.SetValue(`[data-testid="comp-route"]`, "P2"),
+		chromedp.SetValue(`[data-testid="comp-contexts"]`, "CTX_C_S"))
+	if code := clickSend(t, ctx); code != "2.05" {
+		t.Fatalf("send through P2 answered %q", code)
+	}
+	waitJS(t, ctx, "the arrows through P2", `document.querySelector('[data-testid="seq-row"][data-from="P2"][data-to="S"]')`)
+	before := evalJS[string](t, ctx, lifelineLayout)
+	if before != "C P P2 S | " {
+		t.Fatalf("before the edit: %q, want lifelines C P P2 S and every arrow on its lifelines", before)
+	}
+	run(t, ctx, chromedp.Click(`[data-testid="remove-node-P2"]`))
+	waitJS(t, ctx, "P2 removed", `!oscoreLab.store.scenario.nodes.some(n => n.id === 'P2') && !document.querySelector('[data-testid="topo-node"][data-node="P2"]')`)
+	waitJS(t, ctx, "the lifelines redrawn", fmt.Sprintf(`document.querySelector('[data-testid="lifelines"] .life-name[data-node="P2"][data-gone]') || %s !== %q`, lifelineLayout, before))
+	if got := evalJS[string](t, ctx, lifelineLayout); got != before {
+		t.Errorf("after removing P2: %q, want %q", got, before)
+	}
+	// A new node takes its place by role; the lifelines drawn stay in order.
+	run(t, ctx,
+		chromedp.SetValue(`[data-testid="add-node-id"]`, "P3"),
+		chromedp.SetValue(`[data-testid="add-node-kind"]`, "forward"),
+		chromedp.Click(`[data-testid="add-node"]`))
+	waitJS(t, ctx, "the P3 lifeline", `document.querySelector('[data-testid="lifelines"] .life-name[data-node="P3"]')`)
+	if got := evalJS[string](t, ctx, lifelineLayout); got != "C P P2 P3 S | " {
+		t.Errorf("after adding P3: %q, want C P P2 P3 S with every arrow on its lifelines", got)
+	}
+}

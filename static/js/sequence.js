@@ -35,6 +35,7 @@ export function mountSequence(root, { store }) {
   root.append(filters, head, scroller);
 
   let order = [];        // lifeline node ids
+  let goneKey = '';      // lifelines of removed nodes, as drawn
   let xs = new Map();    // node id -> x
   let shown = [];        // filtered rows
   let scanned = 0;       // store.rows already filtered
@@ -50,13 +51,17 @@ export function mountSequence(root, { store }) {
 
   function layout() {
     const ids = store.nodeOrder();
+    const gone = ids.filter((id) => store.isGone(id)).join();
     const w = viewW || (viewW = scroller.clientWidth) || 600;
-    if (ids.join() === order.join() && w === width) return false;
-    order = ids; width = w;
+    if (ids.join() === order.join() && w === width && gone === goneKey) return false;
+    order = ids; width = w; goneKey = gone;
     xs = new Map();
     const n = Math.max(order.length, 1);
     order.forEach((id, i) => xs.set(id, Math.round(GUTTER + ((w - GUTTER) * (i + 0.5)) / n)));
-    head.replaceChildren(...order.map((id) => el('div', { class: 'life-name', 'data-node': id, style: { left: `${xs.get(id)}px` } }, id)));
+    // A removed node keeps its lifeline (its arrows are history), marked.
+    head.replaceChildren(...order.map((id) => store.isGone(id)
+      ? el('div', { class: 'life-name gone', 'data-node': id, 'data-gone': '', title: `${id} is no longer in the scenario`, style: { left: `${xs.get(id)}px` } }, `${id} (removed)`)
+      : el('div', { class: 'life-name', 'data-node': id, style: { left: `${xs.get(id)}px` } }, id)));
     lanes.replaceChildren(...order.map((id) => el('div', { class: 'lane', style: { left: `${xs.get(id)}px` } })));
     const cur = nodeSel.value;
     nodeSel.replaceChildren(el('option', { value: '' }, 'all nodes'), ...order.map((id) => el('option', { value: id }, id)));

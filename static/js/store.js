@@ -32,6 +32,8 @@ export function createStore() {
     stacks: new Map(),   // `${exchange}|${request|response}` -> open layer entries
     ctxColor: new Map(),
     seenNodes: new Set(), // node ids met in rows (a trace may name nodes its scenario lacks)
+    lifelines: [],       // lifeline order so far (nodeOrder), kept until reset
+    lifeRank: new Map(), // node id -> role rank when its lifeline appeared
 
     subscribe(topic, fn) {
       if (!listeners.has(topic)) listeners.set(topic, new Set());
@@ -55,6 +57,7 @@ export function createStore() {
 
     reset() {
       s.events = []; s.rows = []; s.bySeq = new Map(); s.exchanges = new Map(); s.seenNodes = new Set();
+      s.lifelines = []; s.lifeRank = new Map();
       s.stacks = new Map(); s.selected = null; s.dropped = 0;
       s.emitNow('reset');
       s.emit('events');
@@ -147,15 +150,35 @@ export function createStore() {
       if (!s.ctxColor.has(ctx)) s.ctxColor.set(ctx, palette[s.ctxColor.size % palette.length]);
       return s.ctxColor.get(ctx);
     },
-    /** nodeOrder lists lifelines: scenario nodes first, then any seen only in events. */
+    /**
+     * nodeOrder lists lifelines. History does not move: a lifeline keeps its
+     * place among the others until the store resets (a new scenario), a
+     * node removed from the scenario keeps its lifeline while rows name it
+     * (isGone tells), and a new node is placed by its role without
+     * reordering the lifelines already drawn.
+     */
     nodeOrder() {
       // Clients on the left, then proxies, then servers and external
       // endpoints, as the draft draws its figures; scenario order within.
       const rank = { client: 0, proxy: 1, server: 2, external: 3 };
-      const ids = s.nodes.map((n, i) => [rank[n.role] ?? 2, i, n.id]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
-      for (const id of s.seenNodes) if (!ids.includes(id)) ids.push(id);
-      return ids;
+      const want = s.nodes.map((n, i) => [rank[n.role] ?? 2, i, n.id]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
+      for (const id of s.seenNodes) if (!want.includes(id)) want.push(id);
+      const rankOf = (id) => { const n = s.nodes.find((x) => x.id === id); return n ? rank[n.role] ?? 2 : s.lifeRank.get(id) ?? 4; };
+      const ids = s.lifelines.filter((id) => want.includes(id));
+      for (const id of want) {
+        if (ids.includes(id)) continue;
+        // After the last lifeline of the same or a lower rank.
+        const r = rankOf(id);
+        let at = 0;
+        for (let i = 0; i < ids.length; i++) if (rankOf(ids[i]) <= r) at = i + 1;
+        ids.splice(at, 0, id);
+      }
+      for (const id of ids) if (!s.lifeRank.has(id)) s.lifeRank.set(id, rankOf(id));
+      s.lifelines = ids;
+      return ids.slice();
     },
+    /** isGone tells a lifeline whose node the scenario no longer has. */
+    isGone(id) { return s.mode === 'live' && !s.nodes.some((n) => n.id === id); },
   };
 
   function flush() {
