@@ -202,10 +202,15 @@ func (l *Link) pass(d int, b []byte, src *net.UDPAddr, send func([]byte)) {
 	if drop {
 		return
 	}
+	// The copy is recorded before either is sent: once the first copy is
+	// on its way, the exchange may end before this goroutine runs again,
+	// and the trace must not depend on the scheduler.
 	deliver := func() {
-		send(out)
 		if dup {
 			l.publishDatagram(d, out)
+		}
+		send(out)
+		if dup {
 			send(out)
 		}
 	}
