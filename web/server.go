@@ -46,6 +46,12 @@ type Options struct {
 	// MaxClients bounds the open WebSockets; one more gets 503. 0 means
 	// 32.
 	MaxClients int
+	// Expose is serve -expose: POST /api/check may then name any host,
+	// not only loopback addresses.
+	Expose bool
+	// CheckTimeout bounds a conformance run started from the page; 0
+	// means 3 minutes.
+	CheckTimeout time.Duration
 	// Done, when closed, ends every WebSocket: http.Server.Shutdown does not
 	// wait for hijacked connections, so the command closes this first.
 	Done <-chan struct{}
@@ -60,6 +66,9 @@ func (o *Options) defaults() {
 	}
 	if o.SendTimeout <= 0 {
 		o.SendTimeout = 30 * time.Second
+	}
+	if o.CheckTimeout <= 0 {
+		o.CheckTimeout = 3 * time.Minute
 	}
 	if o.MaxClients <= 0 {
 		o.MaxClients = wsMaxClients
@@ -88,6 +97,8 @@ type server struct {
 	open      atomic.Int64 // WebSockets open or opening
 	clientsMu sync.Mutex
 	clients   map[chan wsMessage]struct{} // WebSocket control channels
+
+	checks checkRuns // the conformance run started from the page
 }
 
 // NewServer returns the lab's HTTP handler: the page, the embedded assets,
@@ -122,6 +133,9 @@ func NewServer(lab Lab, bus *trace.Bus, opts Options) http.Handler {
 		r.Get("/trace", s.trace)
 		r.Get("/export.{ext:html|txt|mmd}", s.export)
 		r.Post("/links/{id}/faults", s.faults)
+		r.Post("/check", s.startCheck)
+		r.Get("/check/{id}", s.getCheck)
+		r.Get("/check/{id}/trace", s.checkTrace)
 	})
 	return r
 }

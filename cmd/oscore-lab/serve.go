@@ -64,7 +64,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) error {
 	// done ends the WebSockets: http.Server.Shutdown does not wait for them.
 	done := make(chan struct{})
 	srv := &http.Server{
-		Handler:           web.NewServer(lab, bus, web.Options{Version: version, Done: done, AllowedHosts: hosts}),
+		Handler:           web.NewServer(lab, bus, web.Options{Version: version, Done: done, AllowedHosts: hosts, Expose: *expose}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -74,6 +74,10 @@ type Config struct {
 	Timeout    time.Duration // per response (default 2s)
 	Seq        int64         // >= 0: first Sender Sequence Number of every context, overriding the files
 	Only       []string      // case IDs to run; empty: all of the role
+	// Progress, when set, is called after each case with its result and
+	// the run's trace so far (every finished case's exchange), so a
+	// caller can show the cases as they come.
+	Progress func(CaseResult, *trace.Trace)
 }
 
 // CaseResult is the outcome of one case, in the shape of the JSON report.
@@ -169,6 +173,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			continue
 		}
 		rep.Cases = append(rep.Cases, env.run(ctx, c))
+		if cfg.Progress != nil {
+			cfg.Progress(rep.Cases[len(rep.Cases)-1], env.trace(rep))
+		}
 	}
 	for _, cs := range env.contexts {
 		rep.NextSeq = max(rep.NextSeq, cs.oc.SenderSeq())
