@@ -1,0 +1,224 @@
+package nodes
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+)
+
+// simulatedNote is what the trace says about every datagram sent to a
+// group: loopback has no IP multicast, so the lab copies it itself.
+const simulatedNote = "IP multicast simulated by a fan-out link (loopback has no multicast): one datagram to the group, one copy to each member"
+
+// GroupMember is one server of a CoAP group: its node id and the address
+// it listens on.
+type GroupMember struct {
+	ID   string
+	Addr *net.UDPAddr
+}
+
+// GroupLink stands in for IP multicast on loopback (RFC 7252 8.1,
+// draft-ietf-core-groupcomm-bis 3): a client sends one datagram to the
+// group's address; the link records it once, then sends and records one
+// copy to each member. Each member answers a socket of the link that
+// stands for the client, and each reply reaches the client from a socket
+// that stands for that member alone, so the client tells the servers apart
+// by source address as it would on a real multicast network, where every
+// server answers from its own unicast address. Faults act per member.
+type GroupLink struct {
+	group   string // the group's node id, "G"
+	client  string // the node that sends to the group
+	bus     *trace.Bus
+	in      *net.UDPConn
+	members []GroupMember
+
+	mu     sync.Mutex
+	fans   map[string][]*fanSock // client source address -> one socket per member
+	faults map[string][]scenario.Fault
+	count  map[string]int // copies sent to each member, for Fault.Match
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// fanSock is the link's socket for one (client source, member) pair.
+type fanSock struct {
+	conn   *net.UDPConn
+	member GroupMember
+	client *net.UDPAddr
+}
+
+// NewGroupLink opens the group address of group on loopback; client is
+// the node id the trace names as the sender.
+func NewGroupLink(bus *trace.Bus, group, client string, members []GroupMember) (*GroupLink, error) {
+	if len(members) == 0 {
+		return nil, errors.New("nodes: group " + group + " has no members")
+	}
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, fmt.Errorf("nodes: group %s: %w", group, err)
+	}
+	g := &GroupLink{group: group, client: client, bus: bus, in: c, members: members,
+		fans: map[string][]*fanSock{}, faults: map[string][]scenario.Fault{}, count: map[string]int{}}
+	g.wg.Add(1)
+	go g.readGroup()
+	return g, nil
+}
+
+// Addr is the group's address, where a client sends a group request.
+func (g *GroupLink) Addr() *net.UDPAddr { return g.in.LocalAddr().(*net.UDPAddr) }
+
+// SetFaults puts faults on the copies to member and its replies: "drop"
+// and "delay" (Dir "a->b" is towards the member, "b->a" its replies).
+func (g *GroupLink) SetFaults(member string, fs []scenario.Fault) error {
+	for i, f := range fs {
+		if f.Kind != scenario.FaultDrop && f.Kind != scenario.FaultDelay {
+			return fmt.Errorf("nodes: group %s: faults[%d]: a group link drops or delays, not %q", g.group, i, f.Kind)
+		}
+		if f.Kind == scenario.FaultDelay {
+			if _, err := time.ParseDuration(f.Delay); err != nil {
+				return fmt.Errorf("nodes: group %s: faults[%d].delay: %v", g.group, i, err)
+			}
+		}
+	}
+	g.mu.Lock()
+	g.faults[member] = append([]scenario.Fault(nil), fs...)
+	g.mu.Unlock()
+	return nil
+}
+
+// Close frees every socket and waits for the readers.
+func (g *GroupLink) Close() error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	g.in.Close()
+	for _, fs := range g.fans {
+		for _, f := range fs {
+			f.conn.Close()
+		}
+	}
+	g.mu.Unlock()
+	g.wg.Wait()
+	return nil
+}
+
+func (g *GroupLink) readGroup() {
+	defer g.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, src, err := g.in.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		data := append([]byte(nil), buf[:n]...)
+		fans, err := g.fansFor(src)
+		if err != nil {
+			continue
+		}
+		var names []string
+		for _, m := range g.members {
+			names = append(names, m.ID)
+		}
+		g.publish(data, trace.Event{Type: trace.TypeDatagram, Link: g.client + "-" + g.group, From: g.client, To: g.group,
+			Note: simulatedNote + " (" + strings.Join(names, ", ") + ")"})
+		for i, f := range fans {
+			g.pass(f.member.ID, dirAB, data, trace.Event{Type: trace.TypeDatagram, Link: g.group + "-" + f.member.ID,
+				From: g.group, To: f.member.ID, Note: fmt.Sprintf("copy %d of %d of the group datagram", i+1, len(fans))},
+				func() { f.conn.WriteToUDP(data, f.member.Addr) })
+		}
+	}
+}
+
+// fansFor finds or opens the sockets that stand for client source src.
+func (g *GroupLink) fansFor(src *net.UDPAddr) ([]*fanSock, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil, net.ErrClosed
+	}
+	if fs, ok := g.fans[src.String()]; ok {
+		return fs, nil
+	}
+	var fs []*fanSock
+	for _, m := range g.members {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			for _, f := range fs {
+				f.conn.Close()
+			}
+			return nil, err
+		}
+		fs = append(fs, &fanSock{conn: c, member: m, client: src})
+	}
+	g.fans[src.String()] = fs
+	for _, f := range fs {
+		g.wg.Add(1)
+		go g.readMember(f)
+	}
+	return fs, nil
+}
+
+// readMember relays one member's replies to the client, from the socket
+// that stands for that member.
+func (g *GroupLink) readMember(f *fanSock) {
+	defer g.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := f.conn.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		if !sameAddr(from, f.member.Addr) {
+			continue // only the member answers its socket
+		}
+		data := append([]byte(nil), buf[:n]...)
+		g.pass(f.member.ID, dirBA, data, trace.Event{Type: trace.TypeDatagram, Link: g.group + "-" + f.member.ID,
+			From: f.member.ID, To: g.client, Note: "reply from " + f.member.ID + "'s own address " + f.conn.LocalAddr().String()},
+			func() { f.conn.WriteToUDP(data, f.client) })
+	}
+}
+
+// pass records datagram b, applies member's faults in direction d and
+// sends it.
+func (g *GroupLink) pass(member string, d int, b []byte, ev trace.Event, send func()) {
+	g.mu.Lock()
+	key := fmt.Sprintf("%s/%d", member, d)
+	g.count[key]++
+	nth := g.count[key]
+	var act *scenario.Fault
+	for _, f := range g.faults[member] {
+		if dirMatches(f.Dir, d) && (f.Match == 0 || f.Match == nth) {
+			act = &f
+			break
+		}
+	}
+	g.mu.Unlock()
+	g.publish(b, ev)
+	switch {
+	case act == nil:
+		send()
+	case act.Kind == scenario.FaultDrop:
+		g.publish(b, trace.Event{Type: trace.TypeFault, Link: ev.Link, From: ev.From, To: ev.To,
+			Fault: &trace.Fault{Kind: scenario.FaultDrop, Detail: "datagram " + ev.From + " -> " + ev.To + " dropped"}})
+	default:
+		delay, _ := time.ParseDuration(act.Delay)
+		g.publish(b, trace.Event{Type: trace.TypeFault, Link: ev.Link, From: ev.From, To: ev.To,
+			Fault: &trace.Fault{Kind: scenario.FaultDelay, Detail: "datagram " + ev.From + " -> " + ev.To + " delayed " + delay.String()}})
+		time.AfterFunc(delay, send)
+	}
+}
+
+func (g *GroupLink) publish(b []byte, ev trace.Event) {
+	ev.Bytes = b
+	ev.Dir = parseHeader(b).dir()
+	g.bus.Publish(ev)
+}
