@@ -210,3 +210,64 @@ func TestGroupLinkRefusesOtherFaults(t *testing.T) {
 		t.Fatal("corrupt accepted on a group link")
 	}
 }
+
+// TestGroupRequestReplayAndGarbage: the same protected request sent to
+// the group again draws no response (each member's replay window, RFC
+// 10021 7.2 and RFC 8613 7.4), and datagrams that are no CoAP message or
+// no Group OSCORE request draw none either; nothing panics, and the
+// members still answer a fresh request afterwards.
+func TestGroupRequestReplayAndGarbage(t *testing.T) {
+	f := newGroupFixture(t, 2, "")
+	req := message.Message{Code: codes.GET, Token: message.Token{0x7c}, Type: message.NonConfirmable, MessageID: 2}
+	req.Options = req.Options.Add(message.Option{ID: message.URIPath, Value: []byte("temp")})
+	prot, _, _, err := group.ProtectRequest(f.client, req, group.ProtectOptions{Mode: group.GroupMode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := oscore.EncodeMessage(prot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, _ := oscore.EncodeMessage(req)
+	for _, d := range [][]byte{b, b, {0x40}, {0xff, 0xff, 0xff, 0xff}, plain, b[:len(b)-3]} {
+		if _, err := f.conn.WriteToUDP(d, f.link.Addr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	buf := make([]byte, 2048)
+	f.conn.SetReadDeadline(time.Now().Add(groupWait))
+	for {
+		if _, _, err := f.conn.ReadFromUDP(buf); err != nil {
+			break
+		}
+		got++
+	}
+	if got != 2 {
+		t.Fatalf("%d responses to one request sent twice and four bad datagrams, want 2 (one per member)", got)
+	}
+	if err := f.request(t, groupWait).Check(f.ids); err != nil {
+		t.Fatalf("after the replay and the garbage: %v", err)
+	}
+}
+
+// TestGroupLinkBoundsSources: sources beyond maxGroupSources are dropped
+// and counted, so a flood costs no more sockets.
+func TestGroupLinkBoundsSources(t *testing.T) {
+	f := newGroupFixture(t, 1, "")
+	for i := 0; i < maxGroupSources+3; i++ {
+		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.WriteToUDP([]byte{0x40}, f.link.Addr())
+		c.Close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for f.link.Refused() < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := f.link.Refused(); n != 3 {
+		t.Fatalf("refused %d datagrams, want 3", n)
+	}
+}

@@ -16,6 +16,11 @@ import (
 // group: loopback has no IP multicast, so the lab copies it itself.
 const simulatedNote = "IP multicast simulated by a fan-out link (loopback has no multicast): one datagram to the group, one copy to each member"
 
+// maxGroupSources bounds the client source addresses a group link serves:
+// each costs one socket per member, so a flood of sources from loopback
+// must not cost unbounded sockets. Later sources are dropped and counted.
+const maxGroupSources = 64
+
 // GroupMember is one server of a CoAP group: its node id and the address
 // it listens on.
 type GroupMember struct {
@@ -38,12 +43,13 @@ type GroupLink struct {
 	in      *net.UDPConn
 	members []GroupMember
 
-	mu     sync.Mutex
-	fans   map[string][]*fanSock // client source address -> one socket per member
-	faults map[string][]scenario.Fault
-	count  map[string]int // copies sent to each member, for Fault.Match
-	closed bool
-	wg     sync.WaitGroup
+	mu      sync.Mutex
+	fans    map[string][]*fanSock // client source address -> one socket per member
+	faults  map[string][]scenario.Fault
+	count   map[string]int // copies sent to each member, for Fault.Match
+	closed  bool
+	refused int // datagrams from sources beyond maxGroupSources
+	wg      sync.WaitGroup
 }
 
 // fanSock is the link's socket for one (client source, member) pair.
@@ -148,6 +154,10 @@ func (g *GroupLink) fansFor(src *net.UDPAddr) ([]*fanSock, error) {
 	if fs, ok := g.fans[src.String()]; ok {
 		return fs, nil
 	}
+	if len(g.fans) >= maxGroupSources {
+		g.refused++
+		return nil, errTooManySources
+	}
 	var fs []*fanSock
 	for _, m := range g.members {
 		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
@@ -165,6 +175,16 @@ func (g *GroupLink) fansFor(src *net.UDPAddr) ([]*fanSock, error) {
 		go g.readMember(f)
 	}
 	return fs, nil
+}
+
+var errTooManySources = errors.New("nodes: group link serves no more client sources")
+
+// Refused is the number of datagrams dropped because they came from a
+// source beyond maxGroupSources.
+func (g *GroupLink) Refused() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.refused
 }
 
 // readMember relays one member's replies to the client, from the socket
