@@ -33,7 +33,13 @@ type groupFixture struct {
 
 // newGroupFixture starts n members; forge names a member whose signature
 // the client checks against another key's credential (a forged response).
-func newGroupFixture(t *testing.T, n int, forge string) *groupFixture {
+func newGroupFixture(t testing.TB, n int, forge string) *groupFixture {
+	return startGroup(t, n, forge, false)
+}
+
+// startGroup starts the fixture; plain members answer without a group
+// context (the baseline of the benchmarks).
+func startGroup(t testing.TB, n int, forge string, plain bool) *groupFixture {
 	t.Helper()
 	params := group.Params{
 		MasterSecret: []byte("0123456789abcdef"), MasterSalt: []byte{0x9e, 0x7c}, GroupID: []byte{0x44, 0x61, 0x6c},
@@ -86,6 +92,9 @@ func newGroupFixture(t *testing.T, n int, forge string) *groupFixture {
 		}
 		f.members[hex.EncodeToString([]byte(m.kid))] = m.id
 		f.ids = append(f.ids, m.id)
+		if plain {
+			ctx = nil
+		}
 		s, err := StartGroupServer(f.bus, m.id, ctx, map[string]string{"temp": "21." + m.id[1:]})
 		if err != nil {
 			t.Fatal(err)
@@ -108,15 +117,19 @@ func newGroupFixture(t *testing.T, n int, forge string) *groupFixture {
 	return f
 }
 
-func (f *groupFixture) request(t *testing.T, wait time.Duration) GroupOutcome {
+func (f *groupFixture) request(t testing.TB, wait time.Duration) GroupOutcome {
 	t.Helper()
 	req := message.Message{Code: codes.GET, Token: message.Token{0x7b}, MessageID: 1}
 	req.Options = req.Options.Add(message.Option{ID: message.URIPath, Value: []byte("temp")})
-	out, err := GroupRequest(context.Background(), f.bus, "C", f.conn, f.link.Addr(), f.client, req, wait, f.members)
+	out, err := GroupRequest(context.Background(), f.bus, f.call(wait, 0), req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+func (f *groupFixture) call(wait time.Duration, enough int) GroupCall {
+	return GroupCall{Client: "C", Conn: f.conn, To: f.link.Addr(), Context: f.client, Members: f.members, Wait: wait, Enough: enough}
 }
 
 // groupWait is how long the client collects responses: far above a
@@ -269,5 +282,24 @@ func TestGroupLinkBoundsSources(t *testing.T) {
 	}
 	if n := f.link.Refused(); n != 3 {
 		t.Fatalf("refused %d datagrams, want 3", n)
+	}
+}
+
+// TestGroupRequestEnough: a client that knows the group's size stops
+// collecting when every member has answered, not at the end of its wait.
+func TestGroupRequestEnough(t *testing.T) {
+	f := newGroupFixture(t, 2, "")
+	req := message.Message{Code: codes.GET, Token: message.Token{0x7d}, MessageID: 3}
+	req.Options = req.Options.Add(message.Option{ID: message.URIPath, Value: []byte("temp")})
+	start := time.Now()
+	out, err := GroupRequest(context.Background(), f.bus, f.call(20*time.Second, 2), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Check(f.ids); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("took %v with every member answered, want well under the 20s wait", took)
 	}
 }

@@ -35,16 +35,28 @@ type GroupOutcome struct {
 	Refused   []string // why each refused datagram was refused
 }
 
-// GroupRequest sends m, protected in group mode with ctx (RFC 10021 7.1),
-// as one NON datagram from conn to the group address to, and collects
-// responses until wait has passed (RFC 7252 8.2: a group request draws
-// any number of responses; the client cannot know how many). Each
+// GroupCall says where and how a client sends one group request.
+type GroupCall struct {
+	Client  string            // the client's node id, for the trace
+	Conn    *net.UDPConn      // the client's socket, the same for the whole exchange (RFC 7252 8.2)
+	To      *net.UDPAddr      // the group's address
+	Context *group.Context    // the client's Group Security Context
+	Members map[string]string // a member's kid (hex) -> its node id
+	Wait    time.Duration     // how long to collect responses
+	// Enough stops collecting once that many responses are verified (the
+	// client knows the group's size); 0 collects for the whole Wait.
+	Enough int
+}
+
+// GroupRequest sends m, protected in group mode (RFC 10021 7.1), as one
+// NON datagram to the group address and collects responses until c.Wait
+// has passed (RFC 7252 8.2: a group request draws any number of
+// responses; the client cannot know how many) or c.Enough are in. Each
 // response is verified with the request's exchange (RFC 10021 7.4, one
-// Response Number per server, 5.3.1) and attributed to a member by its kid
-// through members (hex kid -> node id). The client's own source address
-// stays the same for the whole exchange, as RFC 7252 8.2 requires for the
-// matching of responses.
-func GroupRequest(ctx context.Context, bus *trace.Bus, client string, conn *net.UDPConn, to *net.UDPAddr, gctx *group.Context, m message.Message, wait time.Duration, members map[string]string) (GroupOutcome, error) {
+// Response Number per server, 5.3.1) and attributed to a member by its
+// kid.
+func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Message) (GroupOutcome, error) {
+	client, conn, to, gctx, members, wait := c.Client, c.Conn, c.To, c.Context, c.Members, c.Wait
 	var out GroupOutcome
 	m.Type = message.NonConfirmable
 	prot, x, rep, err := group.ProtectRequest(gctx, m, group.ProtectOptions{Mode: group.GroupMode})
@@ -88,6 +100,9 @@ func GroupRequest(ctx context.Context, bus *trace.Bus, client string, conn *net.
 		seen[r.Member] = r.From
 		publishLayer(bus, client, trace.LayerRemoved, r.Report, "response from "+r.Member+" at "+r.From)
 		out.Responses = append(out.Responses, r)
+		if c.Enough > 0 && len(out.Responses) >= c.Enough {
+			return out, nil
+		}
 	}
 }
 

@@ -32,7 +32,8 @@ type GroupServer struct {
 }
 
 // StartGroupServer listens on a loopback port as member id with the Group
-// Security Context ctx, serving resources.
+// Security Context ctx, serving resources; with a nil ctx it answers plain
+// CoAP requests.
 func StartGroupServer(bus *trace.Bus, id string, ctx *group.Context, resources map[string]string) (*GroupServer, error) {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -79,6 +80,9 @@ func (s *GroupServer) answer(b []byte) ([]byte, error) {
 	if err != nil || m.Code == 0 || m.Code >= 32 {
 		return nil, err
 	}
+	if s.ctx == nil {
+		return s.answerPlain(m)
+	}
 	lookup := func(gid []byte) (*group.Context, error) {
 		if !bytes.Equal(gid, s.ctx.GroupID()) {
 			return nil, oscore.ErrContextNotFound
@@ -108,6 +112,18 @@ func (s *GroupServer) answer(b []byte) ([]byte, error) {
 	}
 	publishLayer(s.bus, s.id, trace.LayerApplied, rep, "")
 	return oscore.EncodeMessage(out)
+}
+
+// answerPlain answers a member without a group context: plain CoAP, the
+// baseline the Group OSCORE figures are measured against.
+func (s *GroupServer) answerPlain(m message.Message) ([]byte, error) {
+	resp := message.Message{Code: codes.Content, Token: m.Token, Type: message.NonConfirmable, MessageID: int32(uint16(s.mid.Add(1)))}
+	v, ok := s.resources[pathOf(m)]
+	if !ok {
+		resp.Code = codes.NotFound
+	}
+	resp.Payload = []byte(v)
+	return oscore.EncodeMessage(resp)
 }
 
 // pathOf joins a request's Uri-Path segments with "/".
