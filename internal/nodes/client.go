@@ -270,7 +270,7 @@ func (n *node) roundTrip(ctx context.Context, t *topology, st scenario.Step, pla
 	if st.Observe == "deregister" {
 		// Deregister on the registration's socket with its token (RFC 7641 3.6).
 		if obs = n.observationFor(st.URI); obs != nil {
-			so.conn, so.token = obs.pc, obs.token
+			so.conn, so.token, so.obs = obs.pc, obs.token, obs
 		}
 	}
 	resp, err := n.exchangeOnce(ctx, plan.hops[1].Name, m, at, xch, time.Hour, so)

@@ -85,6 +85,9 @@ type clientObservation struct {
 	layers   []clientLayer
 	at       where
 	received int
+	// answer, while a request with the observation's token is pending on
+	// its socket (the deregistration), takes the response to that request.
+	answer chan message.Message
 }
 
 // relay is a proxy's forwarded observation: where notifications go and the
@@ -295,11 +298,19 @@ func (n *node) onUnsolicited(w *responsewriter.ResponseWriter[*udpClient.Conn], 
 	n.observers.mu.Lock()
 	o := n.observers.client[string(m.Token)]
 	var layers []clientLayer
+	var answer chan message.Message
 	if o != nil {
-		layers = o.layers
+		layers, answer = o.layers, o.answer
 	}
 	n.observers.mu.Unlock()
 	if o == nil {
+		return
+	}
+	if answer != nil && !m.Options.HasOption(optObserve) {
+		select {
+		case answer <- m:
+		default:
+		}
 		return
 	}
 	n.received.Add(1)
@@ -375,4 +386,33 @@ func (n *node) relayFor(downKey string) *clientObservation {
 		}
 	}
 	return nil
+}
+
+// requestOnObservation sends a request that carries an observation's token
+// on the observation's socket (the deregistration, RFC 7641 3.6) and waits
+// for its answer through onUnsolicited. Notifications the server sent
+// before it saw the request cross it with the same token; a wait keyed by
+// the token alone (go-coap's Do) would take the first of them for the
+// answer and drop the answer. The answer to a deregistration carries no
+// Observe option (RFC 7641 3.6); a response that carries one is a
+// notification and is delivered or relayed as such.
+func (n *node) requestOnObservation(ctx context.Context, pc *pooledConn, req *pool.Message, o *clientObservation) (message.Message, error) {
+	answer := make(chan message.Message, 1)
+	n.observers.mu.Lock()
+	o.answer = answer
+	n.observers.mu.Unlock()
+	defer func() {
+		n.observers.mu.Lock()
+		o.answer = nil
+		n.observers.mu.Unlock()
+	}()
+	if err := pc.cc.WriteMessage(req); err != nil {
+		return message.Message{}, err
+	}
+	select {
+	case m := <-answer:
+		return m, nil
+	case <-ctx.Done():
+		return message.Message{}, ctx.Err()
+	}
 }

@@ -71,6 +71,31 @@ func TestObserveThroughProxies(t *testing.T) {
 	}
 }
 
+// TestDeregistrationCrossesNotifications deregisters across two proxies
+// while S notifies every millisecond: notifications sent before S saw the
+// deregistration cross it on every leg with the same token. Each node must
+// keep them apart from the answer (which carries no Observe, RFC 7641 3.6):
+// taking a notification for it fails its verification (RFC 8613 8.4), a
+// 5.02 at a proxy or a dropped response at the client.
+func TestDeregistrationCrossesNotifications(t *testing.T) {
+	notifyEvery = time.Millisecond
+	defer func() { notifyEvery = time.Second }()
+	lab, _ := startLab(t, builtinScenario(t, "draft-b6"))
+	reg := scenario.Step{From: "C", Method: "GET", URI: "coap://example.com/counter", Route: []string{"P1", "P2"},
+		Contexts: []string{"CTX_C_S", "CTX_C_P1"}, Observe: "register"}
+	dereg := reg
+	dereg.Observe = "deregister"
+	for round := 0; round < 5; round++ {
+		if r := send(t, lab, reg); r.Code != "2.05" {
+			t.Fatalf("round %d: register: %+v", round, r)
+		}
+		time.Sleep(20 * time.Millisecond)
+		if d := send(t, lab, dereg); d.Code != "2.05" || len(d.Layers) != 2 {
+			t.Fatalf("round %d: deregister: %+v", round, d)
+		}
+	}
+}
+
 // TestRelayedNotificationsKeepOuterObserve observes through two
 // forward-proxies that each remove a layer: on every leg, every response
 // carrying Observe has a non-empty outer value, increasing from one

@@ -99,7 +99,7 @@ func (in *incoming) forwardRequest() *reply {
 			}
 			so.relay = &relay{in: in, cc: in.cc, token: append([]byte(nil), in.req.Token...), own: binding, downKey: downKey}
 		} else if relayObs = in.n.relayFor(downKey); relayObs != nil {
-			so.conn, so.token = relayObs.pc, relayObs.token
+			so.conn, so.token, so.obs = relayObs.pc, relayObs.token, relayObs
 		}
 	}
 	resp, err := in.n.exchangeOnce(in.n.ctx, in.nextHop, m, where{in.at.ex, in.at.hop + 1}, in.xch, proxyTimeout, so)
@@ -249,6 +249,14 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 	n.lab.reg.registerToken(link.id, tok, corr{Exchange: at.ex, Hop: at.hop})
 	n.lab.reg.registerMID(link.id, mid, corr{Exchange: at.ex, Hop: at.hop})
 	n.sent.Add(1)
+	if so.obs != nil {
+		out, err := n.requestOnObservation(ctx, pc, req, so.obs)
+		if err != nil {
+			return message.Message{}, exchangeErr(n.id, to, ctx, parent, err)
+		}
+		n.received.Add(1)
+		return out, nil
+	}
 	resp, err := pc.cc.Do(req)
 	if err == nil && so.register && so.relay != nil {
 		n.keepRelay(tok, pc, p, at, so.relay)
@@ -260,10 +268,7 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 		p.put(pc, false)
 	}
 	if err != nil {
-		if ctx.Err() != nil && parent.Err() == nil {
-			return message.Message{}, fmt.Errorf("nodes: %s -> %s: %w", n.id, to, context.DeadlineExceeded)
-		}
-		return message.Message{}, fmt.Errorf("nodes: %s -> %s: %v", n.id, to, err)
+		return message.Message{}, exchangeErr(n.id, to, ctx, parent, err)
 	}
 	out, err := copyMessage(resp)
 	pc.cc.ReleaseMessage(resp)
@@ -274,12 +279,22 @@ func (n *node) exchangeOnce(parent context.Context, to string, m message.Message
 	return out, err
 }
 
+// exchangeErr names the leg of a failed exchange; the leg's own timeout
+// (not the caller's cancellation) reads as context.DeadlineExceeded.
+func exchangeErr(from, to string, ctx, parent context.Context, err error) error {
+	if ctx.Err() != nil && parent.Err() == nil {
+		return fmt.Errorf("nodes: %s -> %s: %w", from, to, context.DeadlineExceeded)
+	}
+	return fmt.Errorf("nodes: %s -> %s: %v", from, to, err)
+}
+
 // sendOpts pins the first leg and ties a request to an observation.
 type sendOpts struct {
-	token    []byte      // nil: pinned by the exchange or random
-	mid      *uint16     // nil: pinned by the exchange or go-coap's
-	register bool        // Observe registration: keep the socket for the notifications
-	conn     *pooledConn // send on this socket (deregistration on the registration's socket)
+	token    []byte             // nil: pinned by the exchange or random
+	mid      *uint16            // nil: pinned by the exchange or go-coap's
+	register bool               // Observe registration: keep the socket for the notifications
+	conn     *pooledConn        // send on this socket (deregistration on the registration's socket)
+	obs      *clientObservation // the observation whose token and socket conn are: its notifications may cross the request
 	uri      string
 	relay    *relay // proxy: where the notifications of a registration go
 }
