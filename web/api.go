@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -136,13 +137,17 @@ func (s *server) send(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.opts.SendTimeout)
 	defer cancel()
+	start := time.Now()
 	res, err := s.lab.Send(ctx, step)
 	if err != nil {
-		code := http.StatusBadRequest
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			code = http.StatusGatewayTimeout
+		// The send's deadline passed (however deep the error that says so
+		// was wrapped, and whether or not with %w): a timeout, 504.
+		// A library that formats with %v leaves only the text.
+		if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+			writeError(w, http.StatusGatewayTimeout, "%s", timeoutMessage(err, time.Since(start)))
+			return
 		}
-		writeError(w, code, "%v", err)
+		writeError(w, http.StatusBadRequest, "%s", collapseRepeats(err.Error()))
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
@@ -282,4 +287,29 @@ func splitLinkID(sc *scenario.Scenario, id string) (a, b string, ok bool) {
 		i += j + 1
 	}
 	return "", "", false
+}
+
+// timeoutMessage says that a send timed out, once, and on which leg when
+// the error names it ("nodes: C -> P: ...").
+func timeoutMessage(err error, after time.Duration) string {
+	msg := "web: timed out: no response within " + after.Round(100*time.Millisecond).String()
+	if leg, _, ok := strings.Cut(strings.TrimPrefix(err.Error(), "nodes: "), ": "); ok && strings.Contains(leg, " -> ") {
+		msg += " (" + leg + ")"
+	}
+	return msg
+}
+
+// collapseRepeats drops a part of an error chain that repeats the part
+// before it ("cannot write request: cannot write request: x" becomes
+// "cannot write request: x"): a library that wraps the same error twice.
+func collapseRepeats(msg string) string {
+	parts := strings.Split(msg, ": ")
+	out := parts[:0]
+	for _, p := range parts {
+		if len(out) > 0 && out[len(out)-1] == p {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ": ")
 }

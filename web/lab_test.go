@@ -20,6 +20,12 @@ type testLab struct {
 
 func newTestLab(t testing.TB, name string) *testLab {
 	t.Helper()
+	return newTestLabWith(t, name, Options{Version: "test", StateInterval: 200 * time.Millisecond})
+}
+
+// newTestLabWith is newTestLab with server options (Done is set here).
+func newTestLabWith(t testing.TB, name string, opts Options) *testLab {
+	t.Helper()
 	sc, ok := scenario.Builtin(name)
 	if !ok {
 		t.Fatalf("no built-in scenario %q", name)
@@ -31,7 +37,8 @@ func newTestLab(t testing.TB, name string) *testLab {
 		t.Fatalf("loading %s: %v", name, err)
 	}
 	done := make(chan struct{})
-	srv := httptest.NewServer(NewServer(lab, bus, Options{Version: "test", StateInterval: 200 * time.Millisecond, Done: done}))
+	opts.Done = done
+	srv := httptest.NewServer(NewServer(lab, bus, opts))
 	t.Cleanup(func() {
 		close(done)
 		srv.Close()

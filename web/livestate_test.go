@@ -315,3 +315,72 @@ func TestBrowserHistoryDoesNotMove(t *testing.T) {
 		t.Errorf("after adding P3: %q, want C P P2 P3 S with every arrow on its lifelines", got)
 	}
 }
+
+// A deep link prepared in rehearsal (#ex=2&step=5) opens the same step
+// after the scenario is loaded again for the talk: exchange ids count from
+// 1 per loaded scenario.
+func TestBrowserDeepLinkStableAcrossReload(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	const link = "#ex=2&step=5"
+	const at = `(() => { const e = oscoreLab.replay.current(); return e ? [e.exchange, e.type, e.hop, e.node || '', e.from || '', e.to || ''].join(' ') : ''; })()`
+	openAt := func(what string) string {
+		if sc := tl.lab.Scenario(); len(sc.Steps) == 0 {
+			t.Fatalf("%s: the lab runs %q with no steps", what, sc.Name)
+		}
+		tl.sendFirstStep(t)
+		tl.sendFirstStep(t)
+		ctx := newTab(t)
+		openLab(t, ctx, tl.srv.URL+"/"+link)
+		waitJS(t, ctx, what+": the link's step", `oscoreLab.replay && oscoreLab.replay.active && oscoreLab.replay.current()`)
+		return evalJS[string](t, ctx, at)
+	}
+	rehearsal := openAt("rehearsal")
+	if !strings.HasPrefix(rehearsal, "2 ") {
+		t.Fatalf("rehearsal: the link opened %q, want an event of exchange 2", rehearsal)
+	}
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	rev := evalJS[int](t, ctx, `oscoreLab.store.rev`)
+	run(t, ctx, chromedp.SetValue(`[data-testid="scenario-select"]`, "draft-b3"), chromedp.Click(`[data-testid="load-scenario"]`))
+	waitJS(t, ctx, "draft-b3 loaded again", fmt.Sprintf(`oscoreLab.store.rev > %d`, rev))
+	if talk := openAt("talk"); talk != rehearsal {
+		t.Errorf("after loading the scenario again the link opens %q, in rehearsal %q", talk, rehearsal)
+	}
+}
+
+// A fault added while the lab runs counts its match from then ("1" is the
+// next datagram), and a send that gets no answer is reported as a timeout:
+// 504, said once.
+func TestBrowserFaultFromNowAndTimeout(t *testing.T) {
+	tl := newTestLabWith(t, "draft-b3", Options{Version: "test", StateInterval: 200 * time.Millisecond, SendTimeout: 10 * time.Second})
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	if code := clickSend(t, ctx); code != "2.05" {
+		t.Fatalf("first send answered %q", code)
+	}
+	// The editor's Add fault posts the same request.
+	if code, body := do(t, "POST", tl.srv.URL+"/api/links/C-P/faults", `[{"kind":"drop","dir":"a->b","match":1}]`, nil); code != 200 {
+		t.Fatalf("setting the fault: %d %s", code, body)
+	}
+	waitJS(t, ctx, "the fault in the scenario", `(oscoreLab.store.scenario.links || []).some(l => (l.faults || []).some(f => f.kind === 'drop' && f.match === 1))`)
+	clickSend(t, ctx)
+	waitJS(t, ctx, "the fault row", `document.querySelectorAll('[data-testid="seq-row"][data-kind="fault"]').length > 0`)
+	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-testid="seq-row"][data-kind="fault"]').length`); n != 1 {
+		t.Errorf("%d fault rows, want 1 (the first datagram C->P after the fault was set)", n)
+	}
+
+	// Every datagram C->P dropped: the send times out.
+	if code, body := do(t, "POST", tl.srv.URL+"/api/links/C-P/faults", `[{"kind":"drop","dir":"a->b"}]`, nil); code != 200 {
+		t.Fatalf("setting the faults: %d %s", code, body)
+	}
+	waitJS(t, ctx, "the new faults", `(oscoreLab.store.scenario.links || []).some(l => (l.faults || []).some(f => f.kind === 'drop' && !f.match))`)
+	clickSend(t, ctx)
+	got := evalJS[string](t, ctx, `document.querySelector('[data-testid="send-result"]').textContent`)
+	if !strings.Contains(got, "timed out") || strings.Count(got, "cannot write request") > 0 || !strings.Contains(got, "C -> P") {
+		t.Errorf("a send with every request dropped shows %q, want one timeout message naming C -> P", got)
+	}
+	step := `{"from":"C","method":"GET","uri":"coap://example.com/alarm_status","route":["P"],"proxy_style":"proxy-scheme","contexts":["CTX_C_S","CTX_C_P"]}`
+	if code, body := do(t, "POST", tl.srv.URL+"/api/send", step, nil); code != 504 {
+		t.Errorf("POST /api/send with every request dropped = %d %s, want 504", code, body)
+	}
+}

@@ -58,6 +58,14 @@ type exchangeTable struct {
 
 func (t *exchangeTable) init() { t.byID = map[int]*exchange{} }
 
+// reset numbers exchanges from 1 again: a loaded scenario's exchange ids
+// (and the page's #ex= deep links) do not depend on what ran before.
+func (t *exchangeTable) reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.next, t.byID, t.order = 0, map[int]*exchange{}, nil
+}
+
 func (t *exchangeTable) start(hopTokens [][]byte, hopMIDs []int) *exchange {
 	t.mu.Lock()
 	defer t.mu.Unlock()

@@ -107,6 +107,7 @@ func (l *Lab) change(s *scenario.Scenario, reload bool) error {
 		l.stopAll()
 		l.bus.Reset()
 		l.ids.reset(s.Name)
+		l.exchanges.reset()
 	}
 	return l.applyLocked(s.Clone())
 }

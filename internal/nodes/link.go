@@ -60,6 +60,7 @@ type Link struct {
 	admitted  [2]map[string]bool       // per direction: the sockets of the sending node (admit)
 	retired   []*relaySock             // relays of closed sources, open until idle (forgetSource)
 	faults    []scenario.Fault
+	faultBase [][2]int // per standing fault: count when it was set (its match counts from there)
 	oneShot   [2][]pendingFault
 	count     [2]int      // datagrams entered per direction (faults match on it)
 	overall   int         // datagrams entered in both directions

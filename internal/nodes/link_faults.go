@@ -3,6 +3,7 @@ package nodes
 import (
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 	"time"
 
@@ -72,7 +73,23 @@ func (l *Link) SetFaults(fs []scenario.Fault) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	// A fault's match counts the datagrams that enter after it was set: "drop
+	// the 1st" set while the lab runs drops the next one, not one of the
+	// past. A fault the link already has (an edit elsewhere re-applied the
+	// scenario) keeps its count.
+	base := make([][2]int, len(fs))
+	used := make([]bool, len(l.faults))
+	for i, f := range fs {
+		base[i] = l.count
+		for j, old := range l.faults {
+			if !used[j] && reflect.DeepEqual(old, f) {
+				base[i], used[j] = l.faultBase[j], true
+				break
+			}
+		}
+	}
 	l.faults = append([]scenario.Fault(nil), fs...)
+	l.faultBase = base
 	return nil
 }
 
@@ -133,8 +150,8 @@ func (l *Link) pass(d int, b []byte, src *net.UDPAddr, send func([]byte)) {
 		acts = append(acts, l.oneShot[d][0])
 		l.oneShot[d] = l.oneShot[d][1:]
 	}
-	for _, f := range l.faults {
-		if dirMatches(f.Dir, d) && (f.Match == 0 || f.Match == nth) {
+	for i, f := range l.faults {
+		if dirMatches(f.Dir, d) && (f.Match == 0 || f.Match == nth-l.faultBase[i][d]) {
 			delay, _ := time.ParseDuration(f.Delay)
 			acts = append(acts, pendingFault{kind: f.Kind, opts: FaultOptions{Delay: delay, Byte: f.Byte, ReplayOf: f.ReplayOf, Code: f.Code, Payload: f.Payload}})
 		}

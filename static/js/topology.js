@@ -263,8 +263,8 @@ export function mountTopology(root, ctx) {
     for (const l of links(sc)) pairs.push([`${l.a}-${l.b}`]);
     const link = select({ 'data-testid': 'fault-link' }, pairs);
     const kind = select({ 'data-testid': 'fault-kind' }, [['drop'], ['delay'], ['duplicate'], ['corrupt'], ['replay'], ['strip']]);
-    const dir = select({}, [['', 'both ways'], ['a->b', 'a→b'], ['b->a', 'b→a']]);
-    const match = el('input', { type: 'number', min: 0, value: 0, title: 'only the Nth datagram on this link, counted since it opened (0 = every one)', style: { width: '4em' } });
+    const dir = select({ 'data-testid': 'fault-dir' }, [['', 'both ways'], ['a->b', 'a→b'], ['b->a', 'b→a']]);
+    const match = el('input', { type: 'number', min: 0, value: 0, 'data-testid': 'fault-match', title: 'only the Nth datagram in that direction from now on (1 = the next one; 0 = every one)', style: { width: '4em' } });
     const delay = input({ placeholder: '50ms', size: 5 });
     const byte = el('input', { type: 'number', min: 0, value: 0, title: 'corrupt: byte index', style: { width: '4em' } });
     const clear = input({ placeholder: 'strip: payload', size: 8, title: 'strip: the payload of the 2.05 an attacker sends in clear instead' });
