@@ -1,12 +1,15 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"oscore-lab/internal/check"
 	"oscore-lab/internal/scenario"
@@ -161,5 +164,41 @@ func TestAPICheckRefusesTargets(t *testing.T) {
 	// A page on another site cannot start a run.
 	if code, _ := do(t, "POST", tl.srv.URL+"/api/check", `{"target":"udp://127.0.0.1:5683","role":"server"}`, map[string]string{"Sec-Fetch-Site": "cross-site"}); code != 403 {
 		t.Errorf("cross-site POST /api/check = %d, want 403", code)
+	}
+}
+
+// TestBrowserCheckRunsAndOpensACase starts a run from the page against
+// the lab's own server (the target the panel proposes), sees the rows
+// fill in, and opens a case in the sequence diagram and inspector.
+func TestBrowserCheckRunsAndOpensACase(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	want := "udp://" + tl.nodeAddr(t, "S")
+	waitJS(t, ctx, "the default target", fmt.Sprintf(`document.querySelector('[data-testid="check-target"]').value === %q`, want))
+	run(t, ctx, chromedp.SetValue(`[data-testid="check-role"]`, "server"), chromedp.Click(`[data-testid="check-run"]`))
+	waitJS(t, ctx, "a first row", `document.querySelectorAll('[data-testid="check-row"]').length > 0`)
+	total := len(check.CasesFor(check.RoleServer))
+	waitLong(t, ctx, "every row and the summary", fmt.Sprintf(`document.querySelectorAll('[data-testid="check-row"]').length === %d && document.querySelector('[data-testid="check-status"]').dataset.state === 'done'`, total))
+	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-testid="check-row"][data-result="fail"]').length`); n != 0 {
+		t.Errorf("%d failing rows against the lab's server: %s", n, evalJS[string](t, ctx, `document.querySelector('[data-testid="check-table"]').innerText`))
+	}
+	run(t, ctx, chromedp.Click(`[data-testid="check-row"][data-case="server-replay"] [data-testid="check-open"]`))
+	waitJS(t, ctx, "the case's datagrams in the sequence diagram", `document.body.dataset.mode === 'trace' && document.querySelectorAll('[data-testid="seq-row"][data-kind="datagram"]').length > 0`)
+	waitJS(t, ctx, "the inspector on the case's first datagram", `(() => { const r = oscoreLab.store.bySeq.get(oscoreLab.store.selected); return r && document.querySelector('[data-testid="insp-summary"]') && document.querySelector('[data-testid="seq-row"].sel, [data-testid="seq-row"][aria-selected="true"]') !== undefined; })()`)
+	exch := evalJS[int](t, ctx, `oscoreLab.store.bySeq.get(oscoreLab.store.selected).exchange`)
+	wantExch := evalJS[int](t, ctx, `(() => { const rows = [...document.querySelectorAll('[data-testid="check-row"]')]; return rows.findIndex(r => r.dataset.case === 'server-replay') + 1; })()`)
+	if exch != wantExch {
+		t.Errorf("the selected message is in exchange %d, want the case's %d", exch, wantExch)
+	}
+}
+
+// waitLong polls like waitJS, for a whole conformance run on a loaded machine.
+func waitLong(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if _, err := chromedp.Run(wctx, chromedp.Poll[any](expr, chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+		t.Fatalf("waiting for %s (%s): %v", what, expr, err)
 	}
 }

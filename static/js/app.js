@@ -16,12 +16,14 @@ import { replay } from './replay.js';
 import { presenter } from './presenter.js';
 import { quiz } from './quiz.js';
 import { share } from './share.js';
+import { mountCheck } from './check.js';
 
 registerView({ id: 'topology', title: 'Topology', mount: mountTopology });
 registerView({ id: 'sequence', title: 'Sequence', mount: mountSequence, offline: true });
 registerView({ id: 'inspector', title: 'Inspector', mount: mountInspector, offline: true });
 registerView({ id: 'composer', title: 'Request', mount: mountComposer });
 registerView({ id: 'nodes', title: 'Nodes', mount: mountNodePanel });
+registerView({ id: 'check', title: 'Conformance check', mount: mountCheck, offline: true });
 
 registerTool({
   id: 'scenario',
