@@ -22,9 +22,11 @@ import (
 // the text export says whether it fits.
 const IssueLimit = 65536
 
-// export answers GET /api/export.html, .txt and .mmd: the recorded run as
-// one self-contained HTML file (viewer and trace inline, opens offline), as
-// the text rendering for an issue, or as a Mermaid sequence diagram.
+// export answers GET /api/export.html, .txt, .mmd and .pcapng: the recorded
+// run as one self-contained HTML file (viewer and trace inline, opens
+// offline), as the text rendering for an issue, as a Mermaid sequence
+// diagram, or as a capture for Wireshark and tshark (each datagram with
+// the lab's comments, trace.WritePcapng).
 // Query: include_secrets=1 (HTML only; secrets are redacted by default,
 // docs/trace-format.md), exchange=N (only that exchange, to keep it short).
 func (s *server) export(w http.ResponseWriter, r *http.Request) {
@@ -67,8 +69,11 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) {
 	case "mmd":
 		contentType = "text/plain; charset=utf-8"
 		err = trace.WriteMermaid(&buf, tr)
+	case "pcapng":
+		contentType = "application/x-pcapng"
+		err = trace.WritePcapng(&buf, tr)
 	default:
-		writeError(w, http.StatusNotFound, "web: no export format %q (html, txt, mmd)", ext)
+		writeError(w, http.StatusNotFound, "web: no export format %q (html, txt, mmd, pcapng)", ext)
 		return
 	}
 	if err != nil {
@@ -79,6 +84,32 @@ func (s *server) export(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Disposition", `attachment; filename="`+name+`-trace.`+ext+`"`)
+	w.Write(buf.Bytes())
+}
+
+// wiresharkContexts answers GET /api/oscore_contexts: Wireshark's
+// oscore_contexts file for the running lab's contexts, one row per context
+// Wireshark can use (trace.WriteWiresharkContexts), to put in a profile
+// directory beside a capture from /api/export.pcapng. Master secrets are
+// withheld unless include_secrets=1 (the RFC 8613 demo secret always
+// counts); the X-Not-Listed header counts the contexts left out, whose
+// reasons are comments in the file.
+func (s *server) wiresharkContexts(w http.ResponseWriter, r *http.Request) {
+	secrets, ok := includeSecrets(w, r)
+	if !ok {
+		return
+	}
+	var buf bytes.Buffer
+	skipped, err := trace.WriteWiresharkContexts(&buf, s.currentTrace(), secrets)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, "web: %v", err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Disposition", `attachment; filename="oscore_contexts"`)
+	h.Set("X-Not-Listed", strconv.Itoa(len(skipped)))
 	w.Write(buf.Bytes())
 }
 

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"encoding/binary"
 	"io"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"oscore-lab/internal/trace"
 )
@@ -129,5 +132,82 @@ func TestSizeNoteSaysWhenTooLong(t *testing.T) {
 	}
 	if n := SizeNote(1000, 4); !strings.Contains(n, "fits") || !strings.Contains(n, "4 datagrams, 1000 bytes") {
 		t.Errorf("SizeNote(1000) = %q", n)
+	}
+}
+
+// The running lab's capture and Wireshark contexts come from the API: the
+// pcapng holds one packet block per recorded datagram, the contexts file
+// one row per context, secrets only when asked for.
+func TestExportPcapngAndWiresharkContexts(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	tl.sendFirstStep(t)
+	code, h, body := get(t, tl.srv.URL+"/api/export.pcapng")
+	if code != 200 || h.Get("Content-Type") != "application/x-pcapng" || !strings.Contains(h.Get("Content-Disposition"), `-trace.pcapng"`) {
+		t.Fatalf("export.pcapng: %d %v", code, h)
+	}
+	_, _, js := get(t, tl.srv.URL+"/api/trace")
+	tr, err := trace.ReadJSON(strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []byte(body)
+	packets := 0
+	for off := 0; off+12 <= len(data); {
+		typ, n := binary.LittleEndian.Uint32(data[off:]), int(binary.LittleEndian.Uint32(data[off+4:]))
+		if n < 12 || off+n > len(data) {
+			t.Fatalf("block at %d: length %d", off, n)
+		}
+		if off == 0 && typ != 0x0a0d0d0a {
+			t.Fatalf("first block %#x, want a section header", typ)
+		}
+		if typ == 6 {
+			packets++
+		}
+		off += n
+	}
+	if want := datagrams(tr); packets != want || want == 0 {
+		t.Errorf("%d packet blocks, %d datagrams in the trace", packets, want)
+	}
+
+	code, h, withheld := get(t, tl.srv.URL+"/api/oscore_contexts")
+	if code != 200 || !strings.Contains(h.Get("Content-Disposition"), `filename="oscore_contexts"`) || h.Get("X-Not-Listed") != "3" ||
+		strings.Count(withheld, "master secret withheld") != 3 {
+		t.Fatalf("oscore_contexts: %d %v\n%s", code, h, withheld)
+	}
+	_, h, rows := get(t, tl.srv.URL+"/api/oscore_contexts?include_secrets=1")
+	var lines []string
+	for _, l := range strings.Split(rows, "\n") {
+		if strings.HasPrefix(l, `"`) {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 3 || h.Get("X-Not-Listed") != "0" || !strings.Contains(rows, "a761c87bf200747b89502887c9c01787") {
+		t.Errorf("with secrets: %d rows, X-Not-Listed %s:\n%s", len(lines), h.Get("X-Not-Listed"), rows)
+	}
+	if code, _, body := get(t, tl.srv.URL+"/api/oscore_contexts?include_secrets=yes"); code != 400 || !strings.Contains(body, "web: ") {
+		t.Errorf("include_secrets=yes: %d %s", code, body)
+	}
+}
+
+// The toolbar links to both files; with "secrets" ticked the contexts
+// link asks for them.
+func TestBrowserPcapngAndWiresharkLinks(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	tl.sendFirstStep(t)
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	waitJS(t, ctx, "the export links", `!!document.querySelector('[data-testid="tool-export-pcapng"]') && !!document.querySelector('[data-testid="tool-export-wireshark"]')`)
+	// Clicking fetches what the link names instead of downloading it.
+	evalJS[any](t, ctx, `window.__got = null; for (const a of document.querySelectorAll('[data-testid="tool-export-pcapng"], [data-testid="tool-export-wireshark"]')) a.addEventListener('click', (e) => { e.preventDefault(); const l = e.currentTarget; fetch(l.href).then(r => r.arrayBuffer()).then(b => { window.__got = [l.getAttribute('href'), [...new Uint8Array(b)].slice(0, 4).join(','), new TextDecoder().decode(b)]; }); }); null`)
+	run(t, ctx, chromedp.Click(`[data-testid="tool-export-pcapng"]`))
+	waitJS(t, ctx, "the capture", `window.__got !== null`)
+	if got := evalJS[[]string](t, ctx, `window.__got.slice(0, 2)`); got[0] != "/api/export.pcapng" || got[1] != "10,13,13,10" {
+		t.Errorf("pcapng link: %v, want /api/export.pcapng starting with a section header block", got)
+	}
+	evalJS[any](t, ctx, `window.__got = null; document.querySelector('[data-testid="export-secrets"]').checked = true; null`)
+	run(t, ctx, chromedp.Click(`[data-testid="tool-export-wireshark"]`))
+	waitJS(t, ctx, "the contexts file", `window.__got !== null`)
+	if got := evalJS[[]string](t, ctx, `window.__got`); got[0] != "/api/oscore_contexts?include_secrets=1" || !strings.Contains(got[2], "a761c87bf200747b89502887c9c01787") {
+		t.Errorf("contexts link: %v", got)
 	}
 }

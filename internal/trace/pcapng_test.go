@@ -173,6 +173,43 @@ func TestWiresharkContextsFile(t *testing.T) {
 	}
 }
 
+// One row per context: a context listed twice, or another with the same
+// Sender ID and ID Context (Wireshark would use the first row for both),
+// adds no row, and the file says why.
+func TestWiresharkContextsOneRowPerContext(t *testing.T) {
+	tr := buildFixture(t)
+	var first ContextInfo
+	for _, c := range tr.Contexts {
+		if c.Name == "CTX_C_S" {
+			first = c
+		}
+	}
+	twin := first
+	twin.Name = "CTX_C_S_AGAIN"
+	other := first
+	other.Name = "CTX_OTHER"
+	other.MasterSecret = NullHex(bytes.Repeat([]byte{0x42}, 16))
+	tr.Contexts = append(tr.Contexts, first, twin, other)
+	var b bytes.Buffer
+	_, err := WriteWiresharkContexts(&b, tr, true)
+	must(t, err)
+	rows := 0
+	for _, line := range strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") {
+		if strings.HasPrefix(line, `"5f","01",`) {
+			rows++
+		}
+	}
+	if rows != 1 {
+		t.Errorf("%d rows for Sender ID 5f, want 1:\n%s", rows, b.String())
+	}
+	for _, want := range []string{"# not listed: CTX_C_S: the same row as CTX_C_S", "# not listed: CTX_C_S_AGAIN: the same row as CTX_C_S",
+		"# not listed: CTX_OTHER: Sender ID 0x5f and ID Context (empty) as CTX_C_S, whose row Wireshark would use"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("file lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
 // The file is well-formed pcapng: blocks chain to the end, lengths agree.
 func TestPcapngBlockStructure(t *testing.T) {
 	tr := buildFixture(t)

@@ -34,12 +34,16 @@ func (r WiresharkRow) Line() string {
 // cannot be listed: only AES-CCM-16-64-128 (alg 10) with HKDF SHA-256 is
 // supported, the secret must be in the trace (redacted secrets are left out
 // unless includeSecrets; the RFC 8613 demo secret always counts), and the
-// context needs an endpoint that sends requests.
+// context needs an endpoint that sends requests. One row per context:
+// a context whose Sender ID and ID Context an earlier row has already is
+// left out (the same context listed twice, or one Wireshark could not tell
+// apart).
 func WiresharkRows(t *Trace, includeSecrets bool) (rows []WiresharkRow, skipped []string) {
 	if t == nil {
 		return nil, nil
 	}
 	requester := requestSenders(t)
+	listed := map[string]int{} // Sender ID / ID Context -> index in rows
 	for _, c := range t.Contexts {
 		switch {
 		case c.Alg != int(oscore.AESCCM16_64_128):
@@ -60,10 +64,23 @@ func WiresharkRows(t *Trace, includeSecrets bool) (rows []WiresharkRow, skipped 
 			skipped = append(skipped, fmt.Sprintf("%s: no endpoints", c.Name))
 			continue
 		}
-		rows = append(rows, WiresharkRow{
+		row := WiresharkRow{
 			Context: c.Name, SenderID: ep.SenderID, RecipientID: ep.RecipientID,
 			MasterSecret: oscore.Hex(c.MasterSecret), MasterSalt: c.MasterSalt, IDCtxt: oscore.Hex(c.IDContext),
-		})
+		}
+		// Wireshark takes the first row whose Sender ID (and ID Context)
+		// a request's kid names; a second one would never be used.
+		key := row.SenderID.String() + "/" + row.IDCtxt.String()
+		if first, ok := listed[key]; ok {
+			if rows[first].Line() == row.Line() {
+				skipped = append(skipped, fmt.Sprintf("%s: the same row as %s", c.Name, rows[first].Context))
+			} else {
+				skipped = append(skipped, fmt.Sprintf("%s: Sender ID %s and ID Context %s as %s, whose row Wireshark would use", c.Name, hexOrEmpty(row.SenderID), hexOrEmpty(row.IDCtxt), rows[first].Context))
+			}
+			continue
+		}
+		listed[key] = len(rows)
+		rows = append(rows, row)
 	}
 	return rows, skipped
 }

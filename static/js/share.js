@@ -185,11 +185,16 @@ function shareExportTools(ctx) {
         download(`${store.scenario?.name || 'trace'}-trace.json`, JSON.stringify(share.current(), null, 1)) }, 'Save JSON'));
   }
   // The server renders these from the live trace: live only.
+  // Binary or fixed-name files download straight from the server.
+  const link = (id, label, title, path) => el('a', { class: 'tool-link', 'data-testid': `tool-${id}`, 'data-needs-live': '', title, href: path, download: '',
+    onclick: (e) => { e.currentTarget.href = path + (document.querySelector('[data-testid="export-secrets"]')?.checked ? '?include_secrets=1' : ''); } }, label);
   const b = (id, label, title, kind, ext, type) => el('button', { type: 'button', 'data-testid': `tool-${id}`, 'data-needs-live': '', title, onclick: () => shareFetchExport(ctx, kind, ext, type) }, label);
   return el('span', { class: 'tool share-tool' },
     b('export-html', 'Export HTML', 'one HTML file with the viewer and the trace; opens offline (secrets redacted)', 'html', 'html', 'text/html'),
     b('export-txt', 'Export text', 'a text rendering to paste into an issue', 'txt', 'txt', 'text/plain'),
     b('export-mmd', 'Export Mermaid', 'a Mermaid sequence diagram for GitHub', 'mmd', 'mmd', 'text/plain'),
+    link('export-pcapng', 'pcapng', 'every datagram as a capture for Wireshark or tshark, with the lab\'s comments', '/api/export.pcapng'),
+    link('export-wireshark', 'Wireshark contexts', 'the oscore_contexts file for a Wireshark profile: one row per context (master secrets only with "secrets")', '/api/oscore_contexts'),
     el('label', { title: 'include master secrets and keys (share only with people who may read the exchange)' },
       el('input', { type: 'checkbox', 'data-testid': 'export-secrets' }), ' secrets'));
 }
