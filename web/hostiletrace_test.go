@@ -188,12 +188,7 @@ func importEveryRow(t *testing.T, doc map[string]any, want int) {
 	tl := newTestLab(t, "draft-b3")
 	ctx := newTab(t)
 	openLab(t, ctx, tl.srv.URL)
-	evalJS[bool](t, ctx, `(async () => {
-		const { share } = await import('/static/js/share.js');
-		share.view(share.parseTraceText(`+strconv.Quote(string(in))+`, 'hostile.json'));
-		return true;
-	})()`)
-	waitJS(t, ctx, "the imported events", `document.querySelector('[data-testid="event-count"]').textContent === '`+itoa(want)+`'`)
+	importJSON(t, ctx, in, want)
 	clickEveryRow(t, ctx)
 	// The teaching tools read the same events: replay every step with the
 	// presenter's stage and the quiz on (revealing each answer), and
@@ -213,6 +208,18 @@ func importEveryRow(t *testing.T, doc map[string]any, want int) {
 		return true;
 	})()`)
 	noMarkupFromTrace(t, ctx)
+}
+
+// importJSON imports a trace file's text into the open page as the Import
+// tool does and waits for its events (want of them).
+func importJSON(t *testing.T, ctx context.Context, in []byte, want int) {
+	t.Helper()
+	evalJS[bool](t, ctx, `(async () => {
+		const { share } = await import('/static/js/share.js');
+		share.view(share.parseTraceText(`+strconv.Quote(string(in))+`, 'hostile.json'));
+		return true;
+	})()`)
+	waitJS(t, ctx, "the imported events", `document.querySelector('[data-testid="event-count"]').textContent === '`+itoa(want)+`'`)
 }
 
 // clickEveryRow scrolls the sequence view (it keeps only the rows on

@@ -6,6 +6,7 @@
 import { el, pick, replaceIfChanged, spacedHex, sectionLink, hexToBytes } from './util.js';
 import { parseCoap, codeName, optionName } from './coap.js';
 import { bytesView } from './bytes.js';
+import { edhocOf, edhocSection } from './edhoc.js';
 
 const OPTION_SECTION = '2.2'; // draft: Protection of CoAP Options, Steps 1-9
 
@@ -33,7 +34,7 @@ export function stepsText(steps) {
 
 const ruleNames = {
   'incoming-request': 'Incoming-request', 'option-protection': 'Option-protection', 'outgoing-request': 'Outgoing-request',
-  response: 'Response', 'hop-limit': 'Hop-Limit', 'layer-limit': 'Layer limit', policy: 'Policy',
+  response: 'Response', 'hop-limit': 'Hop-Limit', 'layer-limit': 'Layer limit', policy: 'Policy', edhoc: 'EDHOC',
 };
 
 export function mountInspector(root, { store }) {
@@ -105,6 +106,7 @@ function datagramDetail(r, store) {
     el('div', { class: 'chips' }, ...outer.map((e) => chip(store, e.ctx))));
   return [
     summary,
+    ...edhocSection(edhocOf(r, store), store),
     section('Layers (onion)', 'onion', onion(r, store)),
     section('Options by layer', 'options-table', optionsTable(r, outer, store)),
     section('Bytes', 'bytes', ...bytesTabs(r, outer)),

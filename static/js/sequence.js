@@ -5,6 +5,7 @@
 // scroll as smoothly as ten.
 import { el, esc } from './util.js';
 import { codeName } from './coap.js';
+import { edhocLabel, edhocCount } from './edhoc.js';
 
 export const ROW_H = 30;
 const GUTTER = 64;
@@ -42,6 +43,7 @@ export function mountSequence(root, { store }) {
   let lastRange = '';
   let width = 0;
   let pendingRender = 0;
+  let edhocSeen = 0;
 
   const filter = { node: '', exchange: 0, errors: false };
   const passes = (r) =>
@@ -85,7 +87,9 @@ export function mountSequence(root, { store }) {
       const c = r.layers[i].ctx;
       h += `<span class="chip" data-testid="layer-chip" data-ctx="${esc(c)}" style="--c:${store.colorOf(c)}">${esc(c)}</span>`;
     }
-    return h || '<span class="chip plain" data-testid="layer-chip" data-ctx="">no OSCORE</span>';
+    h ||= '<span class="chip plain" data-testid="layer-chip" data-ctx="">no OSCORE</span>';
+    const m = edhocLabel(r, store);
+    return m ? `<span class="chip edhoc" data-testid="edhoc-chip" data-message="${esc(m)}" title="EDHOC ${esc(m)} (RFC 9528)">EDHOC ${esc(m)}</span>${h}` : h;
   }
 
   function rowHTML(r, i) {
@@ -189,6 +193,8 @@ export function mountSequence(root, { store }) {
     if (scanned > store.rows.length) refilter(); else scan();
     if (filter.errors && shown.length === before) refilter(); // a late error marks earlier rows
     if (shown.length < before) clearRows();
+    const k = edhocCount(store); // a message named after its row was drawn
+    if (k !== edhocSeen) { edhocSeen = k; clearRows(); }
     if (atEnd && shown.length > before) {
       const total = Math.max(shown.length * ROW_H, 1);
       if (total !== spaceH) { space.style.height = `${total}px`; spaceH = total; }
