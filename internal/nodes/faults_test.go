@@ -72,3 +72,34 @@ func TestScenarioFaults(t *testing.T) {
 		t.Errorf("want the lost request, its retransmission, then the rest: %d datagrams", len(dg))
 	}
 }
+
+// TestStandingFaultCountsFromWhenSet: a fault added to a running lab
+// counts its match from then, and an edit that keeps it keeps its count.
+func TestStandingFaultCountsFromWhenSet(t *testing.T) {
+	s := builtinScenario(t, "draft-b1")
+	lab, bus := startLab(t, s)
+	st := s.Steps[0]
+	st.Expect, st.Token, st.MID, st.HopTokens, st.HopMIDs = nil, "", nil, nil, nil
+	send(t, lab, st) // C->P datagram 1 since the link opened
+	withFault := s.Clone()
+	withFault.Links = append(withFault.Links, scenario.Link{A: "C", B: "P", Faults: []scenario.Fault{{Kind: "drop", Dir: "a->b", Match: 2}}})
+	if err := lab.Apply(withFault); err != nil {
+		t.Fatal(err)
+	}
+	send(t, lab, st) // the 1st C->P datagram since the fault was set
+	if n := len(eventsOf(bus, trace.TypeFault, 0)); n != 0 {
+		t.Fatalf("%d faults after the first request since the fault was set, want 0 (match 2)", n)
+	}
+	// An edit elsewhere re-applies the same fault: its count goes on.
+	edited := withFault.Clone()
+	edited.Title += " (edited)"
+	if err := lab.Apply(edited); err != nil {
+		t.Fatal(err)
+	}
+	if r := send(t, lab, st); r.Code != "2.05" {
+		t.Fatalf("%+v", r)
+	}
+	if f := eventsOf(bus, trace.TypeFault, 0); len(f) != 1 || f[0].Fault.Kind != "drop" {
+		t.Fatalf("fault events %+v, want the 2nd request since the fault was set dropped", f)
+	}
+}
