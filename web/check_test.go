@@ -183,9 +183,10 @@ func TestBrowserCheckRunsAndOpensACase(t *testing.T) {
 	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-testid="check-row"][data-result="fail"]').length`); n != 0 {
 		t.Errorf("%d failing rows against the lab's server: %s", n, evalJS[string](t, ctx, `document.querySelector('[data-testid="check-table"]').innerText`))
 	}
+	screenshot(t, ctx, "check-panel.png")
 	run(t, ctx, chromedp.Click(`[data-testid="check-row"][data-case="server-replay"] [data-testid="check-open"]`))
 	waitJS(t, ctx, "the case's datagrams in the sequence diagram", `document.body.dataset.mode === 'trace' && document.querySelectorAll('[data-testid="seq-row"][data-kind="datagram"]').length > 0`)
-	waitJS(t, ctx, "the inspector on the case's first datagram", `(() => { const r = oscoreLab.store.bySeq.get(oscoreLab.store.selected); return r && document.querySelector('[data-testid="insp-summary"]') && document.querySelector('[data-testid="seq-row"].sel, [data-testid="seq-row"][aria-selected="true"]') !== undefined; })()`)
+	waitJS(t, ctx, "the inspector on the case's first datagram", `oscoreLab.store.selected > 0 && document.querySelector('[data-testid="insp-summary"]') !== null && document.querySelectorAll('[data-testid="onion-layer"]').length > 0`)
 	exch := evalJS[int](t, ctx, `oscoreLab.store.bySeq.get(oscoreLab.store.selected).exchange`)
 	wantExch := evalJS[int](t, ctx, `(() => { const rows = [...document.querySelectorAll('[data-testid="check-row"]')]; return rows.findIndex(r => r.dataset.case === 'server-replay') + 1; })()`)
 	if exch != wantExch {
