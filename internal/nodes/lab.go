@@ -276,3 +276,14 @@ func layerLimit(n *scenario.Node) int {
 	}
 	return scenario.DefaultLayerLimit
 }
+
+// ContextSide is node's side of context name as it stands now: its
+// parameters (Sender ID node's) and its next Sender Sequence Number, for
+// handing that side to a peer outside the lab (internal/peerctx).
+func (l *Lab) ContextSide(name, node string) (oscore.Params, uint64, error) {
+	c, _, err := l.topo.Load().contextFor(name, node)
+	if err != nil {
+		return oscore.Params{}, 0, err
+	}
+	return c.Params(), c.SenderSeq(), nil
+}
