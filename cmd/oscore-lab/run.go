@@ -17,6 +17,11 @@ import (
 // still ends with a clear error instead of hanging.
 const runTimeout = 60 * time.Second
 
+// runAckTimeout is RFC 7252's ACK_TIMEOUT (4.8): a headless run renders
+// what crossed the wire, and with the lab's 250 ms a machine slowed by
+// load would add retransmissions that no scenario asked for.
+const runAckTimeout = 2 * time.Second
+
 func cmdRun(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run [-scenario NAME|FILE] [-format text|json|mermaid|ascii] [-o FILE] [-pcap FILE] [-wireshark FILE] [-include-secrets] [-random-ids] [-state FILE [-state-step K]]", stderr)
 	randomIDs := fs.Bool("random-ids", false, "random tokens and first Message ID (crypto/rand) instead of ones seeded by the scenario's name, the same on every run")
@@ -63,6 +68,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	bus := trace.NewBus(0)
 	lab := nodes.NewLab(bus)
 	lab.RandomIDs(*randomIDs)
+	lab.SetAckTimeout(runAckTimeout)
 	if err := useState(lab, *state, *step); err != nil {
 		return err
 	}

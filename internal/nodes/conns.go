@@ -18,7 +18,8 @@ import (
 // Transmission parameters (RFC 7252 4.8). ACK_TIMEOUT is 2 s in RFC 7252;
 // every hop between lab nodes is loopback, so a shorter timeout keeps a
 // lost datagram demo snappy while the retransmission logic stays RFC
-// 7252's (4.8.1 lets an application environment choose its values).
+// 7252's (4.8.1 lets an application environment choose its values);
+// Lab.SetAckTimeout changes it (a headless run takes 2 s).
 // Requests to an external node use RFC 7252's ACK_TIMEOUT: the lab cannot
 // know how long another implementation takes to answer, and its traces
 // should show the retransmissions any default stack would send.
@@ -107,7 +108,7 @@ func (p *connPool) get() (*pooledConn, error) {
 		return pc, nil
 	}
 	p.mu.Unlock()
-	ack := ackTimeout
+	ack := p.n.lab.ackTimeout()
 	if p.link.external {
 		ack = externalAckTimeout
 	}

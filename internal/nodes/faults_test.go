@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"testing"
+	"time"
 
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
@@ -101,5 +102,38 @@ func TestStandingFaultCountsFromWhenSet(t *testing.T) {
 	}
 	if f := eventsOf(bus, trace.TypeFault, 0); len(f) != 1 || f[0].Fault.Kind != "drop" {
 		t.Fatalf("fault events %+v, want the 2nd request since the fault was set dropped", f)
+	}
+}
+
+// TestSetAckTimeout: a lab given a longer ACK_TIMEOUT (RFC 7252 4.8), as a
+// headless run is, waits that long before it retransmits a lost request.
+// Only the lower bound is checked: load can delay a retransmission, never
+// hasten it.
+func TestSetAckTimeout(t *testing.T) {
+	const ack = 700 * time.Millisecond
+	bus := trace.NewBus(0)
+	lab := NewLab(bus)
+	t.Cleanup(func() { lab.Close() })
+	lab.SetAckTimeout(ack)
+	s := builtinScenario(t, "draft-b1")
+	if err := lab.Load(s); err != nil {
+		t.Fatal(err)
+	}
+	lk, _ := lab.Link("C-P")
+	if err := lk.FaultNext("drop", "a->b", FaultOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Steps[0]
+	st.Expect = nil
+	r := send(t, lab, st)
+	if r.Code != "2.05" {
+		t.Fatalf("%+v", r)
+	}
+	dg := datagrams(bus, r.Exchange)
+	if len(dg) < 2 || dg[0].Link != "C-P" || dg[1].Link != "C-P" {
+		t.Fatalf("want the lost request and its retransmission first on C-P: %d datagrams", len(dg))
+	}
+	if gap := dg[1].Time.Sub(dg[0].Time); gap < ack {
+		t.Errorf("retransmitted after %v, want at least the ACK_TIMEOUT %v", gap, ack)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
@@ -31,7 +32,8 @@ type Lab struct {
 	exchanges exchangeTable
 	ids       *idSource // unpinned tokens and MIDs, reproducible per scenario
 	edhoc     edhocState
-	state     *stateFile // nil: no -state file
+	state     *stateFile   // nil: no -state file
+	ack       atomic.Int64 // ACK_TIMEOUT between lab nodes in ns; 0: ackTimeout
 }
 
 // peerRef names the node a relay socket stands for, and its link.
@@ -209,6 +211,22 @@ func (l *Lab) RandomIDs(on bool) {
 		name = t.sc.Name
 	}
 	l.ids.setRandom(on, name)
+}
+
+// SetAckTimeout sets the ACK_TIMEOUT (RFC 7252 4.8) of the Confirmable
+// requests lab nodes send each other, for the sockets they open from now
+// on; d <= 0 restores the lab's 250 ms. A headless run that must repeat
+// its datagrams byte for byte takes RFC 7252's 2 s: an exchange that a
+// loaded machine slows past 250 ms would otherwise show a retransmission.
+func (l *Lab) SetAckTimeout(d time.Duration) {
+	l.ack.Store(int64(max(d, 0)))
+}
+
+func (l *Lab) ackTimeout() time.Duration {
+	if d := time.Duration(l.ack.Load()); d > 0 {
+		return d
+	}
+	return ackTimeout
 }
 
 // Nodes lists the nodes with their real listening addresses.
