@@ -248,3 +248,30 @@ func TestLabServerWithEchoPassesEveryCase(t *testing.T) {
 		t.Log(reportText(rep))
 	}
 }
+
+// TestProgressReportsEachCase: Progress sees every case as it ends, in
+// run order, with the trace so far holding that case's exchange.
+func TestProgressReportsEachCase(t *testing.T) {
+	s := labServerScenario()
+	addr := startLab(t, s, "S")
+	var seen []CaseResult
+	rep := runSuite(t, Config{Target: addr, Role: RoleServer, Contexts: suiteContexts(t, s), Seq: -1,
+		Progress: func(c CaseResult, tr *trace.Trace) {
+			seen = append(seen, c)
+			last := 0
+			for _, e := range tr.Events {
+				last = max(last, e.Exchange)
+			}
+			if last != c.Exchange {
+				t.Errorf("%s (exchange %d): the trace so far ends at exchange %d", c.ID, c.Exchange, last)
+			}
+		}})
+	if len(seen) != len(rep.Cases) {
+		t.Fatalf("Progress saw %d cases, the report has %d", len(seen), len(rep.Cases))
+	}
+	for i := range seen {
+		if seen[i] != rep.Cases[i] {
+			t.Errorf("case %d: Progress saw %+v, the report has %+v", i, seen[i], rep.Cases[i])
+		}
+	}
+}
