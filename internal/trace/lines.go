@@ -31,7 +31,16 @@ func eventDetail(e Event) string {
 			if verb == LayerFailed {
 				verb = "could not remove"
 			}
-			return fmt.Sprintf("%s %s (layer %d) %s", verb, l.Report.Context, e.Layer, l.Report.Complete().Option)
+			// Layer 0: the sender's stack is not on record (a peer outside
+			// the lab) and the removal failed before it showed the depth.
+			which := fmt.Sprintf("(layer %d)", e.Layer)
+			if e.Layer == 0 {
+				which = "(outermost layer)"
+			}
+			if l.Report.Context == "" {
+				return fmt.Sprintf("%s %s %s", verb, which, l.Report.Complete().Option)
+			}
+			return fmt.Sprintf("%s %s %s %s", verb, l.Report.Context, which, l.Report.Complete().Option)
 		}
 	case TypeDecision:
 		if e.Decision != nil {

@@ -5,7 +5,10 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"oscore-lab/oscore"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -67,5 +70,19 @@ func TestMermaidIDs(t *testing.T) {
 		if got := mermaidID(tc.node, tc.i); got != tc.want {
 			t.Errorf("mermaidID(%q, %d) = %q, want %q", tc.node, tc.i, got, tc.want)
 		}
+	}
+}
+
+// A failed removal of a peer's layer has no number (0) and, when no
+// context was found, no name: the line says so instead of "(layer 0)".
+func TestFailedRemovalOfUnknownLayer(t *testing.T) {
+	e := Event{Type: TypeLayer, Node: "P", Layer: 0, Layer_: &LayerEvent{Action: LayerFailed, Report: &oscore.Report{Details: &oscore.Details{Option: "[kid:0a, piv:00]"}}}}
+	got := eventLine(e)
+	if strings.Contains(got, "layer 0") || strings.Contains(got, "  ") || !strings.Contains(got, "could not remove (outermost layer)") {
+		t.Errorf("eventLine = %q", got)
+	}
+	e.Layer, e.Layer_.Report.Context = 2, "CTX_C_P"
+	if got := eventLine(e); !strings.Contains(got, "could not remove CTX_C_P (layer 2)") {
+		t.Errorf("eventLine = %q", got)
 	}
 }
