@@ -113,3 +113,24 @@ func observeB6(t *testing.T) (*Lab, *trace.Bus, scenario.Step, Result) {
 	}
 	return lab, bus, reg, r
 }
+
+// awaitNotifications waits until client C has been delivered n
+// notifications of the registration exchange ex, as long as a loaded
+// machine needs, instead of sleeping for a fixed time.
+func awaitNotifications(t *testing.T, bus *trace.Bus, ex, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := -1 // the registration's own response is delivered too
+		for _, e := range eventsOf(bus, trace.TypeDelivery, ex) {
+			if e.Node == "C" {
+				got++
+			}
+		}
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d notifications of exchange %d after 10 s, want %d", got, ex, n)
+		}
+	}
+}

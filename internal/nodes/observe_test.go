@@ -25,7 +25,7 @@ func TestObserveCounter(t *testing.T) {
 	if m := decode(t, dg[0].Bytes); m.Code.String() != "FETCH" || !m.Options.HasOption(6) {
 		t.Errorf("registration on the wire: %v %v, want outer FETCH with Observe", m.Code, optionNames(m.Options))
 	}
-	time.Sleep(450 * time.Millisecond)
+	awaitNotifications(t, bus, r.Exchange, 3)
 	dereg := reg
 	dereg.Observe = "deregister"
 	d := send(t, lab, dereg)
@@ -52,8 +52,8 @@ func TestObserveCounter(t *testing.T) {
 // with four layers (example B.6's topology): each proxy keeps its upstream
 // socket for the notifications and swaps its layers on each of them.
 func TestObserveThroughProxies(t *testing.T) {
-	lab, _, reg, _ := observeB6(t)
-	time.Sleep(450 * time.Millisecond)
+	lab, bus, reg, r := observeB6(t)
+	awaitNotifications(t, bus, r.Exchange, 3)
 	dereg := reg
 	dereg.Observe = "deregister"
 	d := send(t, lab, dereg)
@@ -103,7 +103,7 @@ func TestDeregistrationCrossesNotifications(t *testing.T) {
 // proxy says so in a decision.
 func TestRelayedNotificationsKeepOuterObserve(t *testing.T) {
 	lab, bus, reg, r := observeB6(t)
-	time.Sleep(450 * time.Millisecond)
+	awaitNotifications(t, bus, r.Exchange, 3)
 	dereg := reg
 	dereg.Observe = "deregister"
 	send(t, lab, dereg)
