@@ -163,9 +163,12 @@ func (n *node) observe(in *incoming, res builtin) message.Message {
 	n.observers.server[key] = obs
 	seq := uint32(1)
 	resp.Options, _, _ = resp.Options.SetUint32(make([]byte, 4), optObserve, seq)
+	// The observation counts on from the value its registration saw, so
+	// another observer's notifications skip none of its values.
+	base, _ := strconv.ParseUint(string(resp.Payload), 10, 64)
 	cc, tok, ctx := in.cc, append([]byte(nil), in.req.Token...), n.ctx
 	go func() {
-		why := n.notifyUntilEnd(ctx, in, obs, cc, tok, seq)
+		why := n.notifyUntilEnd(ctx, in, obs, cc, tok, seq, base)
 		n.observers.mu.Lock()
 		if n.observers.server[key] == obs {
 			delete(n.observers.server, key)
@@ -182,8 +185,9 @@ func (n *node) observe(in *incoming, res builtin) message.Message {
 }
 
 // notifyUntilEnd sends an observation's notifications until something
-// ends it, and says what did.
-func (n *node) notifyUntilEnd(ctx context.Context, in *incoming, obs *serverObservation, cc *udpClient.Conn, tok []byte, seq uint32) string {
+// ends it, and says what did. The k-th notification carries base+k; the
+// server's own counter (a plain GET) counts every notification it sent.
+func (n *node) notifyUntilEnd(ctx context.Context, in *incoming, obs *serverObservation, cc *udpClient.Conn, tok []byte, seq uint32, base uint64) string {
 	t := time.NewTicker(notifyEvery)
 	defer t.Stop()
 	deadline := time.NewTimer(maxObservation)
@@ -201,7 +205,8 @@ func (n *node) notifyUntilEnd(ctx context.Context, in *incoming, obs *serverObse
 		case <-t.C:
 		}
 		seq++
-		val := n.app.counter.Add(1)
+		n.app.counter.Add(1)
+		val := base + uint64(seq-1)
 		m := message.Message{Code: codes.Content, Payload: []byte(strconv.FormatUint(val, 10))}
 		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optObserve, seq)
 		protected, err := in.protectResponse(m, ownResponse)

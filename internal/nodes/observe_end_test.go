@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +17,9 @@ import (
 // rawObserver registers for /counter at a lab server from a plain UDP
 // socket, so a test decides what it answers to each notification.
 type rawObserver struct {
-	t *testing.T
-	c *net.UDPConn
+	t   *testing.T
+	c   *net.UDPConn
+	reg message.Message // the registration's response
 }
 
 func newRawObserver(t *testing.T, server string) *rawObserver {
@@ -30,9 +32,11 @@ func newRawObserver(t *testing.T, server string) *rawObserver {
 	o := &rawObserver{t: t, c: c}
 	o.send(message.Message{Type: message.Confirmable, Code: codes.GET, MessageID: 0x100, Token: []byte("obs1"),
 		Options: message.Options{{ID: message.Observe, Value: nil}, {ID: message.URIPath, Value: []byte("counter")}}})
-	if m, ok := o.read(2 * time.Second); !ok || m.Code != codes.Content || !m.Options.HasOption(message.Observe) {
+	m, ok := o.read(2 * time.Second)
+	if !ok || m.Code != codes.Content || !m.Options.HasOption(message.Observe) {
 		t.Fatalf("registration answered %+v (%v)", m, ok)
 	}
+	o.reg = m
 	return o
 }
 
@@ -159,5 +163,37 @@ func TestObservationEnds(t *testing.T) {
 				t.Fatalf("ended: %s; want %q", why, c.want)
 			}
 		})
+	}
+}
+
+// TestObserversCountOnTheirOwn: two observers of /counter at one server
+// each see consecutive values, from their registration's value on, one
+// per notification: the other observer's notifications skip none of them.
+func TestObserversCountOnTheirOwn(t *testing.T) {
+	shortTimers(t, time.Minute)
+	lab, _ := startLab(t, builtinScenario(t, "draft-b3"))
+	a, b := newRawObserver(t, nodeAddr(lab, "S")), newRawObserver(t, nodeAddr(lab, "S"))
+	value := func(m message.Message) uint64 {
+		v, err := strconv.ParseUint(string(m.Payload), 10, 64)
+		if err != nil {
+			t.Fatalf("payload %q: %v", m.Payload, err)
+		}
+		return v
+	}
+	last := map[*rawObserver]uint64{a: value(a.reg), b: value(b.reg)}
+	seen := map[*rawObserver]int{}
+	for seen[a] < 6 || seen[b] < 6 {
+		for _, o := range []*rawObserver{a, b} {
+			m, ok := o.read(2 * time.Second)
+			if !ok {
+				t.Fatalf("notifications stopped after %d", seen[o])
+			}
+			o.ack(m)
+			if v := value(m); v != last[o]+1 {
+				t.Fatalf("notification %d: value %d after %d", seen[o]+1, v, last[o])
+			}
+			last[o]++
+			seen[o]++
+		}
 	}
 }
