@@ -134,6 +134,7 @@ func NewServer(lab Lab, bus *trace.Bus, opts Options) http.Handler {
 		r.Get("/export.{ext:html|txt|mmd|pcapng}", s.export)
 		r.Get("/oscore_contexts", s.wiresharkContexts)
 		r.Get("/contexts/{name}/{format:aiocoap|libcoap}", s.peerContext)
+		r.Post("/contexts/import", s.importContext)
 		r.Post("/links/{id}/faults", s.faults)
 		r.Post("/check", s.startCheck)
 		r.Get("/check/{id}", s.getCheck)
