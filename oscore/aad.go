@@ -1,6 +1,10 @@
 package oscore
 
-import "fmt"
+import (
+	"fmt"
+
+	"oscore-lab/oscore/internal/cborenc"
+)
 
 // encrypt0Prefix is the start of Enc_structure = ["Encrypt0", h”, external_aad]
 // (RFC 8613 5.4; RFC 9052 5.3): array(3), tstr "Encrypt0", empty protected bstr.
@@ -19,12 +23,12 @@ func appendAAD(dst []byte, alg AEADAlg, requestKID, requestPIV []byte) (out []by
 	arrLen := aadArrayLen(alg, requestKID, requestPIV)
 	dst = append(dst, encrypt0Prefix...)
 	extStart = len(dst)
-	dst = appendHead(dst, 2, uint64(arrLen))
+	dst = cborenc.AppendHead(dst, 2, uint64(arrLen))
 	arrStart = len(dst)
 	dst = append(dst, 0x85, 0x01, 0x81)
-	dst = appendInt(dst, int(alg))
-	dst = appendBstr(dst, requestKID)
-	dst = appendBstr(dst, requestPIV)
+	dst = cborenc.AppendInt(dst, int(alg))
+	dst = cborenc.AppendBstr(dst, requestKID)
+	dst = cborenc.AppendBstr(dst, requestPIV)
 	dst = append(dst, 0x40)
 	return dst, extStart, arrStart
 }

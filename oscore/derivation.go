@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // KeyDerivation records one HKDF output of RFC 8613 3.2.1: the info array
@@ -36,15 +38,15 @@ type Derivation struct {
 func buildInfo(id, idContext []byte, alg AEADAlg, typ string, l int) []byte {
 	b := make([]byte, 0, 16+len(id)+len(idContext))
 	b = append(b, 0x85)
-	b = appendBstr(b, id)
+	b = cborenc.AppendBstr(b, id)
 	if idContext == nil {
 		b = append(b, cborNull)
 	} else {
-		b = appendBstr(b, idContext)
+		b = cborenc.AppendBstr(b, idContext)
 	}
-	b = appendInt(b, int(alg))
-	b = appendTstr(b, typ)
-	return appendInt(b, l)
+	b = cborenc.AppendInt(b, int(alg))
+	b = cborenc.AppendTstr(b, typ)
+	return cborenc.AppendInt(b, l)
 }
 
 // infoDiag is the CBOR diagnostic notation of the info array.

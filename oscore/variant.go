@@ -231,11 +231,3 @@ func EncodeOptions(opts message.Options) []byte {
 	sortOptions(sorted)
 	return appendOptions(make([]byte, 0, optionsLen(sorted)), sorted)
 }
-
-// AppendCBORInt, AppendCBORBstr and AppendCBORTstr append a CBOR integer,
-// byte string or text string with the shortest head (RFC 8949 4.2.1), for
-// a variant's fixed structures (Group OSCORE's info arrays, aad_array,
-// Enc_structure and Countersign_structure).
-func AppendCBORInt(dst []byte, v int) []byte     { return appendInt(dst, v) }
-func AppendCBORBstr(dst, b []byte) []byte        { return appendBstr(dst, b) }
-func AppendCBORTstr(dst []byte, s string) []byte { return appendTstr(dst, s) }

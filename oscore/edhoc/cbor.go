@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // Hand-built deterministic CBOR (RFC 8949 4.2.1), which every EDHOC message
@@ -13,40 +15,8 @@ import (
 // The reader refuses anything else, so a message that decodes also
 // re-encodes to the same bytes (RFC 9529 4 lists the cases).
 
-// appendHead appends a CBOR head for major type mt with argument n.
-func appendHead(dst []byte, mt byte, n uint64) []byte {
-	mt <<= 5
-	switch {
-	case n < 24:
-		return append(dst, mt|byte(n))
-	case n <= 0xff:
-		return append(dst, mt|24, byte(n))
-	case n <= 0xffff:
-		return append(dst, mt|25, byte(n>>8), byte(n))
-	case n <= 0xffffffff:
-		return append(dst, mt|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(dst, mt|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
-		byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-}
-
-func appendInt(dst []byte, v int64) []byte {
-	if v < 0 {
-		return appendHead(dst, 1, uint64(-1-v))
-	}
-	return appendHead(dst, 0, uint64(v))
-}
-
-func appendBstr(dst, b []byte) []byte {
-	return append(appendHead(dst, 2, uint64(len(b))), b...)
-}
-
-func appendTstr(dst []byte, s string) []byte {
-	return append(appendHead(dst, 3, uint64(len(s))), s...)
-}
-
 // bstr returns b as a CBOR byte string.
-func bstr(b []byte) []byte { return appendBstr(make([]byte, 0, len(b)+3), b) }
+func bstr(b []byte) []byte { return cborenc.AppendBstr(make([]byte, 0, len(b)+3), b) }
 
 // cat concatenates CBOR items into one sequence (RFC 8742).
 func cat(items ...[]byte) []byte {

@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // COSE header parameters that identify credentials (RFC 9528 3.5.3,
@@ -80,9 +82,9 @@ func NewCCS(ccs []byte) (*Credential, error) {
 		return nil, fmt.Errorf("edhoc: CCS: %w", err)
 	}
 	c := &Credential{cred: bytes.Clone(ccs), pub: pub}
-	c.byVal = append(appendInt([]byte{0xa1}, hdrKCCS), ccs...)
+	c.byVal = append(cborenc.AppendInt([]byte{0xa1}, hdrKCCS), ccs...)
 	if kid != nil {
-		c.idCred = appendBstr(appendInt([]byte{0xa1}, hdrKid), kid)
+		c.idCred = cborenc.AppendBstr(cborenc.AppendInt([]byte{0xa1}, hdrKid), kid)
 	} else {
 		c.idCred = c.byVal
 	}
@@ -192,14 +194,14 @@ func NewX509(der []byte) (*Credential, error) {
 		return nil, fmt.Errorf("edhoc: certificate key of type %T not supported", k)
 	}
 	sum := sha256.Sum256(der)
-	x5t := appendInt([]byte{0xa1}, hdrX5T)
+	x5t := cborenc.AppendInt([]byte{0xa1}, hdrX5T)
 	x5t = append(x5t, 0x82)
-	x5t = appendInt(x5t, algSHA256_64)
-	x5t = appendBstr(x5t, sum[:8])
+	x5t = cborenc.AppendInt(x5t, algSHA256_64)
+	x5t = cborenc.AppendBstr(x5t, sum[:8])
 	return &Credential{
 		cred:   bstr(der),
 		idCred: x5t,
-		byVal:  appendBstr(appendInt([]byte{0xa1}, hdrX5Chain), der),
+		byVal:  cborenc.AppendBstr(cborenc.AppendInt([]byte{0xa1}, hdrX5Chain), der),
 		pub:    pub,
 		der:    bytes.Clone(der),
 	}, nil
@@ -251,7 +253,7 @@ func (r *reader) idCred() (IDCred, []byte, error) {
 		if err != nil {
 			return IDCred{}, nil, fmt.Errorf("ID_CRED kid: %w", err)
 		}
-		return IDCred{Map: appendBstr(appendInt([]byte{0xa1}, hdrKid), kid), Kid: kid, Compact: true}, r.b[start:r.off], nil
+		return IDCred{Map: cborenc.AppendBstr(cborenc.AppendInt([]byte{0xa1}, hdrKid), kid), Kid: kid, Compact: true}, r.b[start:r.off], nil
 	case mtMap:
 		m, err := r.item()
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strconv"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // EADItem is one External Authorization Data item (RFC 9528 3.8): a label
@@ -37,9 +39,9 @@ func (e EADItem) String() string {
 // if there is one.
 func appendEAD(dst []byte, items []EADItem) []byte {
 	for _, it := range items {
-		dst = appendInt(dst, it.Label)
+		dst = cborenc.AppendInt(dst, it.Label)
 		if it.HasValue {
-			dst = appendBstr(dst, it.Value)
+			dst = cborenc.AppendBstr(dst, it.Value)
 		}
 	}
 	return dst

@@ -3,6 +3,8 @@ package edhoc
 import (
 	"errors"
 	"fmt"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // Error is a failure of the local session. Message is the EDHOC error
@@ -43,7 +45,7 @@ func fail(step string, err error) *Error {
 	if errors.Is(err, ErrUnknownCredential) {
 		return &Error{Code: ErrCodeUnknownCredential, Info: []byte{0xf5}, Step: step, Err: err}
 	}
-	return &Error{Code: ErrCodeUnspecified, Info: appendTstr(nil, err.Error()), Step: step, Err: err}
+	return &Error{Code: ErrCodeUnspecified, Info: cborenc.AppendTstr(nil, err.Error()), Step: step, Err: err}
 }
 
 // errState reports a protocol step called out of order; no error message

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // ccsKey builds a CCS holding an OKP or EC2 COSE_Key with the given kid
@@ -39,15 +41,15 @@ func ccsKey(t testing.TB, kind KeyKind, kid []byte) *Identity {
 		pub := k.PublicKey().Bytes()
 		priv, x, y = k.Bytes(), pub[1:1+n], pub[1+n:]
 	}
-	key := appendHead(nil, mtMap, map[bool]uint64{true: 5, false: 4}[y != nil])
-	key = appendInt(appendInt(key, 1), kty)
-	key = appendBstr(appendInt(key, 2), kid)
-	key = appendInt(appendInt(key, -1), crv)
-	key = appendBstr(appendInt(key, -2), x)
+	key := cborenc.AppendHead(nil, mtMap, map[bool]uint64{true: 5, false: 4}[y != nil])
+	key = cborenc.AppendInt(cborenc.AppendInt(key, 1), kty)
+	key = cborenc.AppendBstr(cborenc.AppendInt(key, 2), kid)
+	key = cborenc.AppendInt(cborenc.AppendInt(key, -1), crv)
+	key = cborenc.AppendBstr(cborenc.AppendInt(key, -2), x)
 	if y != nil {
-		key = appendBstr(appendInt(key, -3), y)
+		key = cborenc.AppendBstr(cborenc.AppendInt(key, -3), y)
 	}
-	ccs := appendTstr([]byte{0xa2, 0x02}, "lab")
+	ccs := cborenc.AppendTstr([]byte{0xa2, 0x02}, "lab")
 	ccs = append(append(ccs, 0x08, 0xa1, 0x01), key...)
 	c, err := NewCCS(ccs)
 	return mustIdentity(t, c, err, priv)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // intLike reports whether the byte c is the one-byte CBOR encoding of an
@@ -18,7 +20,7 @@ func AppendID(dst, id []byte) []byte {
 	if len(id) == 1 && intLike(id[0]) {
 		return append(dst, id[0])
 	}
-	return appendBstr(dst, id)
+	return cborenc.AppendBstr(dst, id)
 }
 
 // EncodeID returns the wire form of id (see AppendID).

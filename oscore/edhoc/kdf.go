@@ -5,6 +5,8 @@ import (
 	"crypto/hmac"
 	"encoding/hex"
 	"fmt"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // Step is one calculation of the key schedule, kept for reports and
@@ -73,9 +75,9 @@ func (t *transcript) extract(s Suite, name, saltName, ikmName string, salt, ikm 
 // kdfInfo is the info of EDHOC_KDF: the CBOR sequence label, context
 // (always a bstr, h” when empty), length (RFC 9528 4.1.2).
 func kdfInfo(label int, context []byte, length int) []byte {
-	info := appendInt(nil, int64(label))
-	info = appendBstr(info, context)
-	return appendInt(info, int64(length))
+	info := cborenc.AppendInt(nil, int64(label))
+	info = cborenc.AppendBstr(info, context)
+	return cborenc.AppendInt(info, int64(length))
 }
 
 // expand is EDHOC_KDF(PRK, label, context, length) = HKDF-Expand(PRK,

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // Wire encoding of the EDHOC messages (RFC 9528 5, CDDL in Appendix C.2),
@@ -30,20 +32,20 @@ func (m *Message1) Selected() Suite { return m.SuitesI[len(m.SuitesI)-1] }
 // Marshal encodes message_1. SUITES_I goes as a single integer when it
 // holds one suite, else as an array (RFC 9528 5.2.1).
 func (m *Message1) Marshal() []byte {
-	b := appendInt(nil, int64(m.Method))
+	b := cborenc.AppendInt(nil, int64(m.Method))
 	b = appendSuites(b, m.SuitesI)
-	b = appendBstr(b, m.GX)
+	b = cborenc.AppendBstr(b, m.GX)
 	b = AppendID(b, m.CI)
 	return appendEAD(b, m.EAD)
 }
 
 func appendSuites(b []byte, s []Suite) []byte {
 	if len(s) == 1 {
-		return appendInt(b, int64(s[0]))
+		return cborenc.AppendInt(b, int64(s[0]))
 	}
-	b = appendHead(b, mtArray, uint64(len(s)))
+	b = cborenc.AppendHead(b, mtArray, uint64(len(s)))
 	for _, x := range s {
-		b = appendInt(b, int64(x))
+		b = cborenc.AppendInt(b, int64(x))
 	}
 	return b
 }
@@ -186,7 +188,7 @@ func (p *Plaintext) marshal(withCR bool) []byte {
 		b = AppendID(b, p.CR)
 	}
 	b = appendCompactIDCred(b, p.IDCred.Map)
-	b = appendBstr(b, p.SigOrMAC)
+	b = cborenc.AppendBstr(b, p.SigOrMAC)
 	return appendEAD(b, p.EAD)
 }
 
@@ -261,7 +263,7 @@ type ErrorMessage struct {
 }
 
 // Marshal encodes the error message.
-func (e *ErrorMessage) Marshal() []byte { return append(appendInt(nil, e.Code), e.Info...) }
+func (e *ErrorMessage) Marshal() []byte { return append(cborenc.AppendInt(nil, e.Code), e.Info...) }
 
 // Diagnostic is ERR_INFO of error 1 (a text string), else "".
 func (e *ErrorMessage) Diagnostic() string {

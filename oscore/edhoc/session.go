@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // Config configures one side of a session.
@@ -248,10 +250,10 @@ func (s *session) mac(a authData) []byte {
 // 5.3.2): ["Signature1", << ID_CRED_x >>, << TH_x, CRED_x, ? EAD_x >>, MAC_x].
 func sigStructure(a authData, mac []byte) []byte {
 	b := []byte{0x84}
-	b = appendTstr(b, "Signature1")
-	b = appendBstr(b, a.idCred)
-	b = appendBstr(b, cat(bstr(a.th), a.cred, a.ead))
-	return appendBstr(b, mac)
+	b = cborenc.AppendTstr(b, "Signature1")
+	b = cborenc.AppendBstr(b, a.idCred)
+	b = cborenc.AppendBstr(b, cat(bstr(a.th), a.cred, a.ead))
+	return cborenc.AppendBstr(b, mac)
 }
 
 // signOrMAC produces Signature_or_MAC_x: the signature over the
@@ -324,9 +326,9 @@ func (s *session) keystream2(src []byte) ([]byte, error) {
 // 9528 5.4.2, 5.5.2): ["Encrypt0", h”, TH_x].
 func encStructure(th []byte) []byte {
 	b := []byte{0x83}
-	b = appendTstr(b, "Encrypt0")
-	b = appendBstr(b, nil)
-	return appendBstr(b, th)
+	b = cborenc.AppendTstr(b, "Encrypt0")
+	b = cborenc.AppendBstr(b, nil)
+	return cborenc.AppendBstr(b, th)
 }
 
 // aead runs the COSE_Encrypt0 of message_3 (n=3: K_3, IV_3 from PRK_3e2m

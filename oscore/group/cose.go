@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"oscore-lab/oscore"
+	"oscore-lab/oscore/internal/cborenc"
 )
 
 // The CBOR structures of Group OSCORE, built by hand in the deterministic
@@ -19,11 +20,11 @@ import (
 // Encryption Algorithm when set (RFC 10021 2.2, 2.1.9, 2.5.1).
 func keyInfo(id, gid []byte, alg oscore.AEADAlg, typ string, l int) []byte {
 	b := make([]byte, 0, 16+len(id)+len(gid)+len(typ))
-	b = oscore.AppendCBORBstr(append(b, 0x85), id)
-	b = oscore.AppendCBORBstr(b, gid)
-	b = oscore.AppendCBORInt(b, int(alg))
-	b = oscore.AppendCBORTstr(b, typ)
-	return oscore.AppendCBORInt(b, l)
+	b = cborenc.AppendBstr(append(b, 0x85), id)
+	b = cborenc.AppendBstr(b, gid)
+	b = cborenc.AppendInt(b, int(alg))
+	b = cborenc.AppendTstr(b, typ)
+	return cborenc.AppendInt(b, l)
 }
 
 func keyInfoDiag(id, gid []byte, alg oscore.AEADAlg, typ string, l int) string {
@@ -34,13 +35,13 @@ func keyInfoDiag(id, gid []byte, alg oscore.AEADAlg, typ string, l int) string {
 // type (true for a request), L].
 func keystreamInfo(id, gid []byte, request bool, l int) []byte {
 	b := make([]byte, 0, 12+len(id)+len(gid))
-	b = oscore.AppendCBORBstr(append(b, 0x84), id)
-	b = oscore.AppendCBORBstr(b, gid)
+	b = cborenc.AppendBstr(append(b, 0x84), id)
+	b = cborenc.AppendBstr(b, gid)
 	t := byte(cborFalse)
 	if request {
 		t = cborTrue
 	}
-	return oscore.AppendCBORInt(append(b, t), l)
+	return cborenc.AppendInt(append(b, t), l)
 }
 
 // CBOR simple values.
@@ -120,11 +121,11 @@ func (c *Context) aadArray(in *aadInput) []byte {
 		if a == 0 { // not set: null (RFC 10021 3.4)
 			b = append(b, cborNull)
 		} else {
-			b = oscore.AppendCBORInt(b, a)
+			b = cborenc.AppendInt(b, a)
 		}
 	}
 	for _, v := range [...][]byte{in.reqKID, in.reqPIV, in.options, in.reqKIDContext, in.optVal, in.senderCred, c.p.GMCred} {
-		b = oscore.AppendCBORBstr(b, v)
+		b = cborenc.AppendBstr(b, v)
 	}
 	return b
 }
@@ -149,8 +150,8 @@ func (c *Context) aadDiag(in *aadInput, senderFP string) string {
 // h”, external_aad] with external_aad = bstr .cbor aad_array (RFC 9052
 // 5.3; RFC 10021 3.4, both modes).
 func encStructure(aadArray []byte) []byte {
-	b := oscore.AppendCBORTstr(append(make([]byte, 0, 16+len(aadArray)), 0x83), "Encrypt0")
-	return oscore.AppendCBORBstr(append(b, 0x40), aadArray)
+	b := cborenc.AppendTstr(append(make([]byte, 0, 16+len(aadArray)), 0x83), "Encrypt0")
+	return cborenc.AppendBstr(append(b, 0x40), aadArray)
 }
 
 // countersignStructure is what the countersignature signs (RFC 10021 3.1;
@@ -159,9 +160,9 @@ func encStructure(aadArray []byte) []byte {
 // form that the published vector and the interoperable implementations use
 // (docs/group-oscore.md).
 func countersignStructure(aadArray, ciphertext []byte) []byte {
-	b := oscore.AppendCBORTstr(append(make([]byte, 0, 32+len(aadArray)+len(ciphertext)), 0x85), "CounterSignature0")
-	b = oscore.AppendCBORBstr(append(b, 0x40, 0x40), aadArray)
-	return oscore.AppendCBORBstr(b, ciphertext)
+	b := cborenc.AppendTstr(append(make([]byte, 0, 32+len(aadArray)+len(ciphertext)), 0x85), "CounterSignature0")
+	b = cborenc.AppendBstr(append(b, 0x40, 0x40), aadArray)
+	return cborenc.AppendBstr(b, ciphertext)
 }
 
 func countersignDiag(aadArray, ciphertext []byte) string {
