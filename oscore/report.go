@@ -168,7 +168,8 @@ type KeyReport struct {
 
 // OptionReport is one option of the unprotected message and what the layer
 // did with it: its original class (RFC 8613 4.1), the class in this layer
-// and the draft's step path (section 2.2) when the rule ran.
+// and the draft's step path (section 2.2) when the rule ran, with the step
+// that settled the class and why.
 type OptionReport struct {
 	Number    uint16 `json:"number"`
 	Name      string `json:"name"`
@@ -177,7 +178,9 @@ type OptionReport struct {
 	Original  string `json:"original"`
 	Class     string `json:"class"`
 	Steps     []int  `json:"steps,omitempty"`
-	Where     string `json:"where"` // "inner", "outer", "inner+outer", "discarded"
+	Step      int    `json:"step,omitempty"`   // the step that settled the class (DecisiveStep)
+	Reason    string `json:"reason,omitempty"` // why, in the draft's words, X named by RuleOtherEnd
+	Where     string `json:"where"`            // "inner", "outer", "inner+outer", "discarded"
 	Escalated bool   `json:"escalated,omitempty"`
 	Note      string `json:"note,omitempty"`
 }

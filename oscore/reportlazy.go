@@ -294,6 +294,7 @@ func (r *Report) derive() {
 		d.Options[i] = OptionReport{Number: row.num, Name: optionName(row.num), Value: Hex(nonNil(row.value)),
 			Text: s[start:ends[i]], Original: row.orig.name(), Class: row.cl.name(), Steps: stepPath(row.steps),
 			Where: whereNames[row.where], Escalated: row.escalated(), Note: note}
+		d.Options[i].Step, d.Options[i].Reason = DecisiveStep(d.Options[i].Steps)
 		start = ends[i]
 	}
 	if lz.more != nil {

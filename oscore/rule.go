@@ -1,5 +1,7 @@
 package oscore
 
+import "slices"
+
 // RuleInput is what the sender knows about one option OPT of message M when it
 // is about to apply its i-th OSCORE layer towards the OSCORE endpoint X
 // (draft-ietf-core-oscore-capable-proxies, section 2.2). Every answer is "to
@@ -119,4 +121,71 @@ func pick(cond bool, yes, no int) int {
 		return yes
 	}
 	return no
+}
+
+// RuleOtherEnd is how a step reason names X, the OSCORE endpoint at the
+// other end of the layer; a viewer that knows X replaces it with X's name.
+const RuleOtherEnd = "the other end of this layer"
+
+// Step reasons, one per way the option-protection rule settles a class
+// (draft-ietf-core-oscore-capable-proxies section 2.2). The step that
+// settles Class E is the one leading to step 6, which says whom the
+// option is for (steps 6 and 7 then only carve out Uri-Host and Uri-Port
+// without Proxy-Scheme); the step that settles the original class is the
+// one leading to step 9.
+const (
+	reasonMeantForX      = "the option is meant for " + RuleOtherEnd
+	reasonNoHopReads     = "no hop before " + RuleOtherEnd + " reads the option"
+	reasonWithScheme     = ", and the message carries Proxy-Scheme(-Number) (step 7)"
+	reasonConsumedBefore = "another hop consumes the option before " + RuleOtherEnd
+	reasonNextHopFirst   = "the option is meant for the next hop, which is not " + RuleOtherEnd
+	reasonNeededToRemove = RuleOtherEnd + " needs the option before or for removing the layer"
+	reasonNoScheme       = "the message carries no Proxy-Scheme(-Number), so the option stays readable for a reverse-proxy on the way"
+)
+
+// DecisiveStep names the step of the option-protection rule that settled
+// the class of an option, given the rule's step path in one layer, and
+// the reason in the draft's words (draft section 2.2, Appendix C). For
+// Class E (a path ending at step 8) it is the step that led to step 6:
+// step 5 (X is the immediately next consumer and needs the option neither
+// before nor for removing the layer) or step 4 (X is the next hop, or the
+// next hop does not consume the option); for the original class (step 9)
+// it is the step that led to step 9. A path that is not one of the
+// diagram's gives 0 and no reason, as does an empty one (the rule did not
+// run: options also of Class E keep their class, RFC 8613 4.1).
+func DecisiveStep(steps []int) (step int, reason string) {
+	n := len(steps)
+	if n < 2 {
+		return 0, ""
+	}
+	before, last := steps[n-2], steps[n-1]
+	switch last {
+	case 8:
+		at6 := slices.Index(steps, 6)
+		if at6 < 1 {
+			return 0, ""
+		}
+		scheme := ""
+		if before == 7 {
+			scheme = reasonWithScheme
+		}
+		switch steps[at6-1] {
+		case 5:
+			return 5, reasonMeantForX + scheme
+		case 4:
+			return 4, reasonNoHopReads + scheme
+		}
+	case 9:
+		switch before {
+		case 3:
+			return 3, reasonConsumedBefore
+		case 4:
+			return 4, reasonNextHopFirst
+		case 5:
+			return 5, reasonNeededToRemove
+		case 7:
+			return 7, reasonNoScheme
+		}
+	}
+	return 0, ""
 }

@@ -169,3 +169,43 @@ func TestProtectionRuleAllocs(t *testing.T) {
 		t.Errorf("ProtectionRule allocates %v times", n)
 	}
 }
+
+// TestDecisiveStep names the step that settled each class the rule can
+// give, for every path through the Appendix C diagram.
+func TestDecisiveStep(t *testing.T) {
+	tests := []struct {
+		steps  []int
+		step   int
+		reason string
+	}{
+		{[]int{1, 2, 3, 5, 6, 7, 8}, 5, "the option is meant for the other end of this layer, and the message carries Proxy-Scheme(-Number) (step 7)"},
+		{[]int{1, 2, 3, 5, 6, 8}, 5, "the option is meant for the other end of this layer"},
+		{[]int{1, 2, 4, 6, 8}, 4, "no hop before the other end of this layer reads the option"},
+		{[]int{1, 4, 6, 7, 8}, 4, "no hop before the other end of this layer reads the option, and the message carries Proxy-Scheme(-Number) (step 7)"},
+		{[]int{1, 2, 3, 9}, 3, "another hop consumes the option before the other end of this layer"},
+		{[]int{1, 2, 4, 9}, 4, "the option is meant for the next hop, which is not the other end of this layer"},
+		{[]int{1, 2, 3, 5, 9}, 5, "the other end of this layer needs the option before or for removing the layer"},
+		{[]int{1, 2, 3, 5, 6, 7, 9}, 7, "the message carries no Proxy-Scheme(-Number), so the option stays readable for a reverse-proxy on the way"},
+		{nil, 0, ""},
+		{[]int{8}, 0, ""},
+		{[]int{1, 2, 8}, 0, ""}, // not a path of the diagram
+	}
+	for _, tc := range tests {
+		step, reason := DecisiveStep(tc.steps)
+		if step != tc.step || reason != tc.reason {
+			t.Errorf("DecisiveStep(%v) = %d %q, want %d %q", tc.steps, step, reason, tc.step, tc.reason)
+		}
+	}
+	// Every path the rule takes has a settling step on it.
+	for bits := range 1 << 7 {
+		for _, opt := range []uint16{OptURIHost, OptProxyScheme, OptOSCORE, OptHopLimit, OptEDHOC} {
+			r := ProtectionRule(RuleInput{Option: opt, AddedBySender: bits&1 != 0, XIsConsumer: bits&2 != 0,
+				XIsNextConsumer: bits&4 != 0, XIsNextHop: bits&8 != 0, NextHopIsNextConsumer: bits&16 != 0,
+				XNeedsBeforeRemoval: bits&32 != 0, HasProxyScheme: bits&64 != 0})
+			step, reason := DecisiveStep(r.Steps)
+			if step == 0 || reason == "" || !slices.Contains(r.Steps, step) {
+				t.Errorf("option %d, inputs %07b: path %v has settling step %d %q", opt, bits, r.Steps, step, reason)
+			}
+		}
+	}
+}
