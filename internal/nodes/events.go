@@ -24,7 +24,28 @@ func (n *node) decision(at where, rule, step, section, outcome string, code code
 
 func (n *node) layer(at where, layer int, action, dir string, rep *oscore.Report) {
 	n.lab.publish(trace.Event{Type: trace.TypeLayer, Exchange: at.ex, Hop: at.hop, Layer: layer, Node: n.id,
-		Dir: dir, Layer_: &trace.LayerEvent{Action: action, Report: rep}})
+		Dir: dir, Layer_: &trace.LayerEvent{Action: action, Report: rep, State: n.sideState(rep)}})
+}
+
+// sideState reads the node's side of the report's context right after the
+// action, for a replay to show the sequence number and replay window as
+// they were then (docs/trace-format.md). Nil when the node holds no such
+// context (a failed lookup, a group context). A concurrent action on the
+// same context may already be counted.
+func (n *node) sideState(rep *oscore.Report) *trace.SideState {
+	if rep == nil || rep.Context == "" {
+		return nil
+	}
+	c, _, err := n.lab.topo.Load().contextFor(rep.Context, n.id)
+	if err != nil {
+		return nil
+	}
+	r := c.Replay()
+	seen := r.Seen
+	if len(seen) > trace.MaxSideSeen {
+		seen = seen[:trace.MaxSideSeen]
+	}
+	return &trace.SideState{SenderSeq: c.SenderSeq(), Window: r.Window, Highest: r.Highest, Seen: seen}
 }
 
 func (n *node) errorEvent(at where, code codes.Code, diag, reason, section string, protectedBy []string) {

@@ -85,7 +85,27 @@ type Event struct {
 type LayerEvent struct {
 	Action string         `json:"action"` // LayerApplied | LayerRemoved | LayerFailed
 	Report *oscore.Report `json:"report,omitempty"`
+	State  *SideState     `json:"state,omitempty"` // the acting node's side of the context right after the action
 }
+
+// SideState is one node's side of a Security Context as it stood right
+// after a layer action: the Sender Sequence Number its next protection
+// with its own Partial IV takes (RFC 8613 3.2.2, 7.2.1) and its replay
+// window (RFC 8613 7.4). A replay of the trace shows each node's state
+// at any step from these, without the live lab. Seen lists the received
+// Partial IVs still inside the window, newest first; it holds at most
+// MaxSideSeen of them.
+type SideState struct {
+	SenderSeq uint64   `json:"sender_seq"`
+	Window    int      `json:"window"`
+	Highest   int64    `json:"highest"` // -1: nothing received yet
+	Seen      []uint64 `json:"seen,omitempty"`
+}
+
+// MaxSideSeen bounds SideState.Seen, so a wide replay window (up to 4096)
+// does not make every layer event carry thousands of numbers; the newest
+// are kept, which is what the views draw.
+const MaxSideSeen = 64
 
 // Decision is one branch a node took, named by the draft's step and section.
 type Decision struct {
@@ -182,6 +202,9 @@ func (e *Event) Cost() int {
 	}
 	if l := e.Layer_; l != nil {
 		n += int(unsafe.Sizeof(*l))
+		if st := l.State; st != nil {
+			n += int(unsafe.Sizeof(*st)) + 8*len(st.Seen)
+		}
 		if r := l.Report; r != nil {
 			n += reportCost + len(r.Plaintext) + len(r.Ciphertext)
 			for _, s := range r.Notes {

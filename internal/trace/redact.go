@@ -50,7 +50,7 @@ func redacted(t *Trace, includeSecrets bool) *Trace {
 			if d := l.Report.Complete().Details; d != nil && d.Key.Key != nil { // Details are built on first use
 				r := *l.Report
 				r.Redact() // on the copy: the caller's report keeps its key
-				e.Layer_ = &LayerEvent{Action: l.Action, Report: &r}
+				e.Layer_ = &LayerEvent{Action: l.Action, Report: &r, State: l.State}
 			}
 		}
 		if d := e.Decision; d != nil && d.EDHOC != nil && !public[d.EDHOC.Session] {
