@@ -35,6 +35,9 @@
 //     verifies group-mode messages it cannot decrypt.
 //   - det.go: deterministic requests and their group-mode responses
 //     (draft-ietf-core-cacheable-oscore).
+//   - phantom.go: the phantom observation request of multicast
+//     notifications and the notifications bound to it
+//     (draft-ietf-core-observe-multicast-notifications 9).
 //   - report.go: the group part of an oscore.Report (oscore.GroupReport).
 //   - stack.go: layer stacks that mix Group OSCORE and RFC 8613 layers in
 //     any order (draft-ietf-core-oscore-capable-proxies 1, 2.1).
