@@ -101,7 +101,7 @@ func TestPhantomFigureValues(t *testing.T) {
 	equalHex(t, "notification OSCORE option", optionOf(t, n), unhex(t, "2a01f605"))
 	// aad_array after its algorithms: request_kid, request_piv, options
 	// (none), request_kid_context, then the notification's option value.
-	wantAAD := unhex(t, "4105" + "4201f5" + "40" + "4357ab2e" + "442a01f605")
+	wantAAD := unhex(t, "4105"+"4201f5"+"40"+"4357ab2e"+"442a01f605")
 	if g := rep.Complete().Details.Group; g == nil || !bytes.Contains(g.AADArray, wantAAD) {
 		t.Fatalf("notification aad_array lacks %x", wantAAD)
 	}
