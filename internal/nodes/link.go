@@ -209,6 +209,7 @@ func (l *Link) Close() error {
 	}
 	for _, r := range l.attackers {
 		socks = append(socks, r.conn)
+		l.lab.forgetPeer(r.conn.LocalAddr().String())
 	}
 	l.mu.Unlock()
 	for _, c := range l.side {
@@ -312,9 +313,10 @@ func (l *Link) newRelayLocked(d int, src *net.UDPAddr, fake bool) (*relaySock, e
 	if d == dirBA {
 		sender = l.b
 	}
-	if !fake {
-		l.lab.rememberPeer(c.LocalAddr().String(), peerRef{node: sender, link: l.id})
-	}
+	// A replay's socket stands for the sender too: an on-path attacker
+	// spoofs the sender's address, so the receiver takes the copy for the
+	// sender's and its reaction joins the original's exchange.
+	l.lab.rememberPeer(c.LocalAddr().String(), peerRef{node: sender, link: l.id})
 	l.wg.Add(1)
 	go l.readRelay(d, r)
 	return r, nil
@@ -387,21 +389,27 @@ func (l *Link) closeRelayLocked(r *relaySock) {
 }
 
 // publishDatagram records one datagram as a trace event, correlated with
-// its exchange through the registry.
-func (l *Link) publishDatagram(d int, b []byte) {
+// its exchange through the registry; orig, when given, is the datagram as
+// its sender sent it, before a fault altered it (see publishAbout).
+func (l *Link) publishDatagram(d int, b []byte, orig ...[]byte) {
 	l.total.Add(1)
-	l.publishAbout(d, b, trace.Event{Type: trace.TypeDatagram, Bytes: b})
+	l.publishAbout(d, b, trace.Event{Type: trace.TypeDatagram, Bytes: b}, orig...)
 }
 
-func (l *Link) publishFault(d int, kind, detail string, b []byte) {
-	l.publishAbout(d, b, trace.Event{Type: trace.TypeFault, Fault: &trace.Fault{Kind: kind, Detail: detail}})
+func (l *Link) publishFault(d int, kind, detail string, b []byte, orig ...[]byte) {
+	l.publishAbout(d, b, trace.Event{Type: trace.TypeFault, Fault: &trace.Fault{Kind: kind, Detail: detail}}, orig...)
 }
 
 // publishAbout publishes ev as an event of datagram b travelling in
 // direction d: the link's ends, the header's direction and, through the
-// registry, the exchange and hop it belongs to.
-func (l *Link) publishAbout(d int, b []byte, ev trace.Event) {
+// registry, the exchange and hop it belongs to. A datagram a fault made
+// unreadable (a flipped version or token length) takes these from orig,
+// the sender's datagram, so it stays in its exchange.
+func (l *Link) publishAbout(d int, b []byte, ev trace.Event, orig ...[]byte) {
 	h := parseHeader(b)
+	if !h.ok && len(orig) > 0 {
+		h = parseHeader(orig[0])
+	}
 	ev.Link, ev.Dir = l.id, h.dir()
 	ev.From, ev.To = l.a, l.b
 	if d == dirBA {

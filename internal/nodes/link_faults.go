@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -114,21 +115,57 @@ func (l *Link) Replay(n int) error {
 			rec = &l.history[i].record
 		}
 	}
-	if rec == nil || l.closed {
+	if rec == nil {
 		l.mu.Unlock()
 		return fmt.Errorf("nodes: link %s: no datagram %d recorded", l.id, n)
 	}
 	d, b := rec.dir, append([]byte(nil), rec.bytes...)
+	l.mu.Unlock()
+	return l.replayBytes(d, b, fmt.Sprintf("datagram %d", n))
+}
+
+// ReplayFrom sends b again on the link as node from sent it, the way Replay
+// does (a fresh socket, answers recorded and delivered to nobody): the
+// page's "replay this datagram" with the bytes of a recorded datagram
+// event. what names the original in the fault event ("event 15").
+func (l *Link) ReplayFrom(from string, b []byte, what string) error {
+	d := dirAB
+	switch from {
+	case l.a:
+	case l.b:
+		d = dirBA
+	default:
+		return fmt.Errorf("nodes: link %s: %q is neither of its ends", l.id, from)
+	}
+	return l.replayBytes(d, append([]byte(nil), b...), what)
+}
+
+// maxAttackers bounds the replay sockets a link keeps open.
+const maxAttackers = 16
+
+// replayBytes sends b in direction d from a new attacker socket.
+func (l *Link) replayBytes(d int, b []byte, what string) error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return fmt.Errorf("nodes: link %s is closed", l.id)
+	}
 	r, err := l.newRelayLocked(d, nil, true)
 	if err == nil {
 		l.attackers = append(l.attackers, r)
+		// Each replay has a socket for its answers; beyond maxAttackers
+		// the oldest goes, so replays on demand cannot pile up sockets.
+		if len(l.attackers) > maxAttackers {
+			l.closeRelayLocked(l.attackers[0])
+			l.attackers = slices.Delete(l.attackers, 0, 1)
+		}
 	}
 	l.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("nodes: link %s: %v", l.id, err)
 	}
 	l.publishDatagram(d, b)
-	l.publishFault(d, "replay", fmt.Sprintf("datagram %d sent again from %s", n, r.conn.LocalAddr()), b)
+	l.publishFault(d, "replay", fmt.Sprintf("%s sent again from %s", what, r.conn.LocalAddr()), b)
 	if t := l.target[d].Load(); t != nil {
 		r.conn.WriteToUDP(b, t)
 	}
@@ -171,21 +208,21 @@ func (l *Link) pass(d int, b []byte, src *net.UDPAddr, send func([]byte)) {
 	}
 	out := b
 	var notes []func()
-	drop, dup := false, false
+	drop, dup, altered := false, false, false
 	var delay time.Duration
 	for _, a := range acts {
 		switch a.kind {
 		case scenario.FaultReplay:
 			if replayed == nil {
-				notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("no datagram %d to replay", a.opts.ReplayOf), out))
+				notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("no datagram %d to replay", a.opts.ReplayOf), out, b))
 				continue
 			}
 			out = substituteHeader(replayed, out)
-			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("bytes of datagram %d sent in place of datagram %d (its MID and token kept)", a.opts.ReplayOf, nth), out))
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("bytes of datagram %d sent in place of datagram %d (its MID and token kept)", a.opts.ReplayOf, nth), out, b))
 		case scenario.FaultStrip:
 			code := firstNonEmpty(a.opts.Code, "2.05")
 			out = answerInClear(out, code, a.opts.Payload)
-			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("OSCORE layers stripped: answered %s %q in clear (MID and token kept)", code, a.opts.Payload), out))
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("OSCORE layers stripped: answered %s %q in clear (MID and token kept)", code, a.opts.Payload), out, b))
 		case scenario.FaultCorrupt:
 			if len(out) == 0 {
 				continue
@@ -193,26 +230,31 @@ func (l *Link) pass(d int, b []byte, src *net.UDPAddr, send func([]byte)) {
 			i := min(max(a.opts.Byte, 0), len(out)-1)
 			out = append([]byte(nil), out...)
 			out[i] ^= 0xff
-			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("byte %d flipped", i), out))
+			altered = true
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("byte %d flipped", i), out, b))
 		case faultTruncate:
 			k := min(max(a.opts.Byte, 0), len(out))
 			out = out[:k]
-			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("cut to %d bytes", k), out))
+			altered = true
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("cut to %d bytes", k), out, b))
 		case scenario.FaultDrop:
 			drop = true
-			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("datagram %d lost", nth), out))
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("datagram %d lost", nth), out, b))
 		case scenario.FaultDelay:
 			delay = a.opts.Delay
 			if delay <= 0 {
 				delay = 100 * time.Millisecond
 			}
-			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("held for %v", delay), out))
+			notes = append(notes, l.faultNote(d, a.kind, fmt.Sprintf("held for %v", delay), out, b))
 		case scenario.FaultDuplicate:
 			dup = true
-			notes = append(notes, l.faultNote(d, a.kind, "sent twice", out))
+			notes = append(notes, l.faultNote(d, a.kind, "sent twice", out, b))
 		}
 	}
-	l.publishDatagram(d, out)
+	if altered {
+		l.attributeAltered(b, out)
+	}
+	l.publishDatagram(d, out, b)
 	for _, n := range notes {
 		n()
 	}
@@ -244,8 +286,25 @@ func (l *Link) pass(d int, b []byte, src *net.UDPAddr, send func([]byte)) {
 	deliver()
 }
 
-func (l *Link) faultNote(d int, kind, detail string, b []byte) func() {
-	return func() { l.publishFault(d, kind, detail, b) }
+func (l *Link) faultNote(d int, kind, detail string, b, orig []byte) func() {
+	return func() { l.publishFault(d, kind, detail, b, orig) }
+}
+
+// attributeAltered keeps a datagram that a fault changed (a corrupted
+// token or Message ID, a cut) in the exchange of the datagram its sender
+// sent: the altered token and Message ID are registered as the original's,
+// so the receiver's reaction (a refusal, an error response) joins the
+// exchange too.
+func (l *Link) attributeAltered(orig, out []byte) {
+	c, ok := l.lab.reg.lookup(l.id, parseHeader(orig))
+	h := parseHeader(out)
+	if !ok || !h.ok {
+		return
+	}
+	if len(h.token) > 0 {
+		l.lab.reg.registerToken(l.id, h.token, c)
+	}
+	l.lab.reg.registerMID(l.id, h.mid, c)
 }
 
 // historyBytes returns the nth datagram of direction d, or nil.
