@@ -136,6 +136,7 @@ func NewServer(lab Lab, bus *trace.Bus, opts Options) http.Handler {
 		r.Get("/contexts/{name}/{format:aiocoap|libcoap}", s.peerContext)
 		r.Post("/contexts/import", s.importContext)
 		r.Post("/links/{id}/faults", s.faults)
+		r.Post("/replay", s.replay)
 		r.Post("/check", s.startCheck)
 		r.Get("/check/{id}", s.getCheck)
 		r.Get("/check/{id}/trace", s.checkTrace)

@@ -305,3 +305,14 @@ func (l *Lab) ContextSide(name, node string) (oscore.Params, uint64, error) {
 	}
 	return c.Params(), c.SenderSeq(), nil
 }
+
+// ReplayDatagram sends b again on link (its id, "C-P") as node from sent
+// it, from a fresh socket whose answers nobody receives (Link.ReplayFrom):
+// an on-path attacker replaying a captured datagram.
+func (l *Lab) ReplayDatagram(link, from string, b []byte, what string) error {
+	lk, ok := l.Link(link)
+	if !ok {
+		return fmt.Errorf("nodes: no link %q in the running lab", link)
+	}
+	return lk.ReplayFrom(from, b, what)
+}

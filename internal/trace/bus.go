@@ -284,6 +284,22 @@ func (b *Bus) runsLocked() [][]Event {
 	return runs
 }
 
+// Event returns the event numbered seq while the ring still holds it.
+func (b *Bus) Event(seq uint64) (Event, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.runsLocked() {
+		if len(r) == 0 || seq < r[0].Seq || seq > r[len(r)-1].Seq {
+			continue
+		}
+		// Sequence numbers in the ring are consecutive.
+		if e := r[seq-r[0].Seq]; e.Seq == seq {
+			return e, true
+		}
+	}
+	return Event{}, false
+}
+
 // RingBytes reports the events and the bytes (by Cost) the ring holds.
 func (b *Bus) RingBytes() (events, bytes int) {
 	b.mu.Lock()
