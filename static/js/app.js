@@ -17,6 +17,7 @@ import { presenter } from './presenter.js';
 import { quiz } from './quiz.js';
 import { share } from './share.js';
 import { mountCheck } from './check.js';
+import { topoStage } from './topostage.js';
 
 registerView({ id: 'topology', title: 'Topology', mount: mountTopology });
 registerView({ id: 'sequence', title: 'Sequence', mount: mountSequence, offline: true });

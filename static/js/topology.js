@@ -5,7 +5,7 @@
 import { el } from './util.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
-const svgEl = (tag, attrs = {}, ...kids) => {
+export const svgEl = (tag, attrs = {}, ...kids) => {
   const e = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs)) if (v !== undefined && v !== null) e.setAttribute(k, v);
   for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
@@ -46,6 +46,149 @@ function randomHex(n) {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
+// topoTextWidth estimates a label's width at a font size, generously:
+// labels are placed before they are drawn, and placed labels must not touch.
+export function topoTextWidth(text, size) { return String(text).length * size * 0.62 + 6; }
+
+function topoOverlap(a, b) { return a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1; }
+
+/**
+ * topoPlace moves box (x0, y0, x1, y1) by dy until it overlaps none of the
+ * placed boxes, adds it to them and returns it: every label drawn this way
+ * stays clear of the others, however many nodes and contexts there are.
+ */
+export function topoPlace(placed, box, dy) {
+  for (let k = 0; k < 200 && placed.some((p) => topoOverlap(p, box)); k++) { box.y0 += dy; box.y1 += dy; }
+  placed.push(box);
+  return box;
+}
+
+/** topoColumns orders nodes as the draft's figures do: clients, each proxy, then servers and outside endpoints. */
+export function topoColumns(nodes) {
+  const cols = [];
+  const clients = nodes.filter((n) => n.role === 'client');
+  const proxies = nodes.filter((n) => n.role === 'proxy');
+  const ends = nodes.filter((n) => n.role !== 'client' && n.role !== 'proxy');
+  if (clients.length) cols.push(clients);
+  for (const p of proxies) cols.push([p]);
+  if (ends.length) cols.push(ends);
+  return cols;
+}
+
+/**
+ * topoLayout places nodes in columns. size(n) gives a node's block
+ * {w, h} (its box, role and whatever the view draws under it); columns
+ * are as wide as their widest block and rows as tall as the tallest, so
+ * no two blocks meet. Returns {pos: id -> {x, y}, W, H}, y the box centre.
+ */
+export function topoLayout(nodes, size, { gapX = 30, gapY = 24, top = 40 } = {}) {
+  const cols = topoColumns(nodes);
+  const pos = new Map();
+  const rowH = Math.max(40, ...nodes.map((n) => size(n).h)) + gapY;
+  const colH = Math.max(1, ...cols.map((c) => c.length)) * rowH;
+  let x = 0;
+  for (const c of cols) {
+    const w = Math.max(80, ...c.map((n) => size(n).w)) + gapX;
+    c.forEach((n, j) => pos.set(n.id, { x: x + w / 2, y: top + (colH - c.length * rowH) / 2 + j * rowH + 18 }));
+    x += w;
+  }
+  return { pos, W: Math.max(x, 300), H: top + colH };
+}
+
+/**
+ * topoLinks lists the links of a scenario: the declared ones (links[],
+ * with or without faults) and those its routing implies (upstream, reverse
+ * routes, next-hop contexts), each once per pair, with why it exists.
+ */
+export function topoLinks(sc, extraPairs = []) {
+  const seen = new Map();
+  const add = (a, b, kind) => {
+    if (!a || !b || a === b) return;
+    const k = [a, b].sort().join('|');
+    if (!seen.has(k)) seen.set(k, { a, b, kinds: new Set(), declared: null });
+    seen.get(k).kinds.add(kind);
+    return seen.get(k);
+  };
+  for (const l of sc.links || []) {
+    const x = add(l.a, l.b, 'declared');
+    if (x) { x.declared = l; if ((l.faults || []).length) x.kinds.add('fault'); }
+  }
+  for (const n of sc.nodes || []) {
+    add(n.id, n.upstream, 'route');
+    for (const r of n.reverse || []) add(n.id, r.to, 'route');
+    for (const t of Object.keys(n.next_hop_contexts || {})) add(n.id, t, 'route');
+  }
+  for (const [a, b] of extraPairs) add(a, b, 'seen');
+  return [...seen.values()];
+}
+
+/**
+ * topoReferences lists what in a scenario names node id, each with a
+ * sentence and a clear(sc) that removes the reference, so removing a node
+ * can offer to clear them instead of failing validation. The node's own
+ * contexts (own: true) go with it, and with them what names those contexts.
+ */
+export function topoReferences(sc, id) {
+  const refs = [];
+  const ref = (text, clear, own = false) => refs.push({ text, clear, own });
+  const gone = new Set((sc.contexts || []).filter((c) => c.a?.node === id || c.b?.node === id).map((c) => c.name));
+  for (const name of gone) ref(`its context ${name}`, (s) => { s.contexts = (s.contexts || []).filter((c) => c.name !== name); }, true);
+  for (const n of sc.nodes || []) {
+    if (n.id === id) continue;
+    const m = (s) => s.nodes.find((x) => x.id === n.id);
+    if (n.upstream === id) ref(`${n.id}'s upstream`, (s) => { delete m(s).upstream; });
+    (n.reverse || []).forEach((r, i) => {
+      if (r.to === id) ref(`${n.id}'s reverse route ${i + 1} to ${id}`, (s) => { m(s).reverse = (m(s).reverse || []).filter((x) => x.to !== id); if (!m(s).reverse.length) delete m(s).reverse; });
+      else if ((r.contexts || []).some((c) => gone.has(c))) ref(`${n.id}'s reverse route ${i + 1} (contexts)`, (s) => { for (const x of m(s).reverse || []) if (x.contexts) x.contexts = x.contexts.filter((c) => !gone.has(c)); });
+    });
+    for (const [hop, c] of Object.entries(n.next_hop_contexts || {})) {
+      if (hop === id || gone.has(c)) ref(`${n.id}'s next-hop context for ${hop}`, (s) => { delete m(s).next_hop_contexts[hop]; if (!Object.keys(m(s).next_hop_contexts).length) delete m(s).next_hop_contexts; });
+    }
+    for (const [c, targets] of Object.entries(n.allow || {})) {
+      if (gone.has(c) || [].concat(targets).includes(id)) ref(`${n.id}'s allow-list${c ? ` for ${c}` : ''}`, (s) => {
+        const al = m(s).allow;
+        if (gone.has(c)) delete al[c]; else al[c] = [].concat(al[c]).filter((t) => t !== id);
+        if (!Object.keys(al).length) delete m(s).allow;
+      });
+    }
+    for (const [src, cs] of Object.entries(n.source_policy || {})) {
+      if (src === id || [].concat(cs).some((c) => gone.has(c))) ref(`${n.id}'s source policy for ${src}`, (s) => {
+        const sp = m(s).source_policy;
+        if (src === id) delete sp[src]; else sp[src] = [].concat(sp[src]).filter((c) => !gone.has(c));
+        if (!Object.keys(sp).length) delete m(s).source_policy;
+      });
+    }
+  }
+  for (const l of sc.links || []) {
+    if (l.a === id || l.b === id) ref(`link ${l.a}-${l.b}${(l.faults || []).length ? ` and its ${l.faults.length} fault(s)` : ''}`, (s) => { s.links = (s.links || []).filter((x) => !(x.a === l.a && x.b === l.b)); });
+  }
+  const node = (sc.nodes || []).find((n) => n.id === id);
+  const names = new Set([id, node?.authority].filter(Boolean).map((x) => x.toLowerCase()));
+  (sc.steps || []).forEach((st, i) => {
+    let host = '';
+    try { host = new URL(st.uri).hostname.toLowerCase(); } catch { /* not a URI */ }
+    if (st.from === id || (st.route || []).includes(id) || names.has(host) || (st.contexts || []).some((c) => gone.has(c)) || gone.has(st.edhoc) || (st.seq || []).some((q) => q.node === id || gone.has(q.context))) {
+      const name = st.name || `${st.method || ''} ${st.uri || ''}`.trim() || `step ${i + 1}`;
+      ref(`step ${i + 1} (${name})`, (s) => { s.steps = (s.steps || []).filter((x) => !(x.name === st.name && x.uri === st.uri && x.from === st.from && x.method === st.method)); });
+    }
+  });
+  return refs;
+}
+
+/** topoLinkReferences lists the routing entries that make a and b neighbours. */
+export function topoLinkReferences(sc, a, b) {
+  const refs = [];
+  for (const [x, y] of [[a, b], [b, a]]) {
+    const n = (sc.nodes || []).find((q) => q.id === x);
+    if (!n) continue;
+    const m = (s) => s.nodes.find((q) => q.id === x);
+    if (n.upstream === y) refs.push({ text: `${x}'s upstream ${y}`, clear: (s) => { delete m(s).upstream; } });
+    if ((n.reverse || []).some((r) => r.to === y)) refs.push({ text: `${x}'s reverse routes to ${y}`, clear: (s) => { m(s).reverse = m(s).reverse.filter((r) => r.to !== y); if (!m(s).reverse.length) delete m(s).reverse; } });
+    if ((n.next_hop_contexts || {})[y]) refs.push({ text: `${x}'s next-hop context for ${y}`, clear: (s) => { delete m(s).next_hop_contexts[y]; if (!Object.keys(m(s).next_hop_contexts).length) delete m(s).next_hop_contexts; } });
+  }
+  return refs;
+}
+
 export function mountTopology(root, ctx) {
   const { store, api, status } = ctx;
   const svgBox = el('div', { class: 'topo-svg', 'data-testid': 'topology' });
@@ -53,6 +196,9 @@ export function mountTopology(root, ctx) {
   root.append(svgBox, editor);
   let selectedNode = null;
   let faultsOpen = false;
+  let linksOpen = false;
+  let refreshLinkList = () => {};
+  let refreshFaultLinks = () => {};
   let scannedRows = 0;
   const seenPairs = new Set(); // node pairs that exchanged datagrams
   store.subscribe('reset', () => { scannedRows = 0; seenPairs.clear(); });
@@ -76,70 +222,81 @@ export function mountTopology(root, ctx) {
     if (e.status === 412 && e.data?.scenario) store.setScenario(e.data.scenario, e.data.rev, e.data.epoch);
   }
 
-  function links(sc) {
-    const seen = new Map();
-    const add = (a, b, kind) => {
-      if (!a || !b || a === b) return;
-      const k = [a, b].sort().join('|');
-      if (!seen.has(k)) seen.set(k, { a, b, kinds: new Set() });
-      seen.get(k).kinds.add(kind);
-    };
-    for (const l of sc.links || []) add(l.a, l.b, (l.faults || []).length ? 'fault' : 'link');
-    for (const n of sc.nodes || []) {
-      add(n.id, n.upstream, 'link');
-      for (const r of n.reverse || []) add(n.id, r.to, 'link');
-      for (const t of Object.keys(n.next_hop_contexts || {})) add(n.id, t, 'link');
-    }
+  // seenLinkPairs adds the node pairs that exchanged datagrams since the
+  // last call: they are links too, although no configuration names them.
+  function seenLinkPairs() {
     for (; scannedRows < store.rows.length; scannedRows++) {
       const r = store.rows[scannedRows];
       if (r.kind === 'datagram' && r.from && r.to) seenPairs.add(`${r.from}|${r.to}`);
     }
-    for (const p of seenPairs) { const [a, b] = p.split('|'); add(a, b, 'seen'); }
-    return [...seen.values()];
+    return [...seenPairs].map((p) => p.split('|'));
   }
+  const links = (sc) => topoLinks(sc, seenLinkPairs());
 
   function drawSVG() {
     const sc = store.scenario || { nodes: [] };
     const nodes = sc.nodes || [];
-    const cols = [];
-    const clients = nodes.filter((n) => n.role === 'client');
-    const proxies = nodes.filter((n) => n.role === 'proxy');
-    const ends = nodes.filter((n) => n.role === 'server' || n.role === 'external');
-    if (clients.length) cols.push(clients);
-    for (const p of proxies) cols.push([p]);
-    if (ends.length) cols.push(ends);
-    const W = Math.max(cols.length * 150, 300), H = 80 + Math.max(1, ...cols.map((c) => c.length)) * 90;
-    const pos = new Map();
-    cols.forEach((c, i) => c.forEach((n, j) => pos.set(n.id, { x: 75 + i * 150, y: 70 + j * 90 + (H - 70 - c.length * 90) / 2 })));
-    const svg = svgEl('svg', { viewBox: `0 0 ${W} ${H}`, class: 'topo', role: 'img', 'aria-label': 'topology' });
+    const nodeW = (n) => Math.max(68, topoTextWidth(n.id, 14) + 12);
+    const size = (n) => ({ w: Math.max(nodeW(n), topoTextWidth(roleLabel(n), 10)), h: 52 });
+    const { pos, W, H } = topoLayout(nodes, size, { top: 30 });
+    const placed = []; // label and node boxes, kept apart
+    for (const n of nodes) {
+      const p = pos.get(n.id), w = nodeW(n), rw = topoTextWidth(roleLabel(n), 10);
+      placed.push({ x0: p.x - w / 2, y0: p.y - 18, x1: p.x + w / 2, y1: p.y + 18 }, { x0: p.x - rw / 2, y0: p.y + 22, x1: p.x + rw / 2, y1: p.y + 35 });
+    }
+    const svg = svgEl('svg', { class: 'topo', role: 'img', 'aria-label': 'topology' });
     for (const l of links(sc)) {
       const a = pos.get(l.a), b = pos.get(l.b);
       if (!a || !b) continue;
       svg.append(svgEl('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `link ${l.kinds.has('fault') ? 'fault' : ''}`, 'data-testid': 'topo-link', 'data-link': `${l.a}-${l.b}` }));
     }
-    const pairCount = new Map();
+    const labels = [];
     for (const c of store.contexts.length ? store.contexts : sc.contexts || []) {
       const na = c.a?.node ?? c.endpoints?.[0]?.node, nb = c.b?.node ?? c.endpoints?.[1]?.node;
       const a = pos.get(na), b = pos.get(nb);
       if (!a || !b) continue;
-      const k = [na, nb].sort().join('|');
-      const i = (pairCount.get(k) || 0) + 1;
-      pairCount.set(k, i);
-      const mx = (a.x + b.x) / 2, my = Math.min(a.y, b.y) - 22 - i * 16;
-      const color = store.colorOf(c.name);
-      svg.append(svgEl('path', { d: `M${a.x},${a.y - 18} Q${mx},${my - 10} ${b.x},${b.y - 18}`, class: 'ctx-arc', stroke: color, 'data-testid': 'topo-ctx', 'data-ctx': c.name }),
-        svgEl('text', { x: mx, y: my + 2, class: 'ctx-label', fill: '#222' }, c.name));
+      const w = topoTextWidth(c.name, 10), mx = (a.x + b.x) / 2, y = Math.min(a.y, b.y) - 30;
+      const box = topoPlace(placed, { x0: mx - w / 2, y0: y - 10, x1: mx + w / 2, y1: y + 3 }, -14);
+      const ly = box.y1 - 3;
+      svg.append(svgEl('path', { d: `M${a.x},${a.y - 18} Q${mx},${2 * (ly + 4) - (a.y + b.y - 36) / 2} ${b.x},${b.y - 18}`, class: 'ctx-arc', stroke: store.colorOf(c.name), 'data-testid': 'topo-ctx', 'data-ctx': c.name }));
+      labels.push(svgEl('text', { x: mx, y: ly, class: 'ctx-label', fill: '#222', 'data-testid': 'topo-label' }, c.name));
     }
+    svg.append(...labels);
     for (const n of nodes) {
-      const p = pos.get(n.id);
+      const p = pos.get(n.id), w = nodeW(n);
       const g = svgEl('g', { class: `tnode ${n.role} ${n.id === selectedNode ? 'sel' : ''}`, 'data-testid': 'topo-node', 'data-node': n.id, transform: `translate(${p.x},${p.y})`, tabindex: '0' },
-        svgEl('rect', { x: -34, y: -18, width: 68, height: 36, rx: n.role === 'proxy' ? 4 : 18 }),
-        svgEl('text', { y: 5, class: 'nid' }, n.id),
-        svgEl('text', { y: 32, class: 'nrole' }, roleLabel(n)));
+        svgEl('rect', { x: -w / 2, y: -18, width: w, height: 36, rx: n.role === 'proxy' ? 4 : 18 }),
+        svgEl('text', { y: 5, class: 'nid', 'data-testid': 'topo-label' }, n.id),
+        svgEl('text', { y: 32, class: 'nrole', 'data-testid': 'topo-label' }, roleLabel(n)));
       g.addEventListener('click', () => { selectedNode = n.id; drawAll(); });
       svg.append(g);
     }
+    const top = Math.min(0, ...placed.map((b) => b.y0)) - 4;
+    svg.setAttribute('viewBox', `0 ${top} ${W} ${Math.max(H, ...placed.map((b) => b.y1)) + 8 - top}`);
     svgBox.replaceChildren(svg);
+  }
+
+  // confirmRefs shows what an edit would leave dangling and applies the
+  // edit together with clearing them, or nothing: the validator's error
+  // never has to be the first word.
+  let pendingConfirm = null;
+  function confirmRefs(title, refs, mutate, what) {
+    if (!refs.some((r) => !r.own)) { apply((s) => { for (const r of refs) r.clear(s); mutate(s); }, what); return; }
+    pendingConfirm = { title, refs, mutate, what };
+    drawAll();
+  }
+  function confirmBox() {
+    if (!pendingConfirm) return null;
+    const { title, refs, mutate, what } = pendingConfirm;
+    const close = () => { pendingConfirm = null; drawAll(); };
+    return el('div', { class: 'ref-confirm', role: 'alertdialog', 'data-testid': 'ref-confirm' },
+      el('b', {}, title), el('p', { class: 'hint' }, 'These name it and would no longer be valid:'),
+      el('ul', {}, ...refs.map((r) => el('li', { 'data-testid': 'ref-item' }, r.text))),
+      el('button', { type: 'button', class: 'primary', 'data-testid': 'ref-clear', onclick: () => {
+        pendingConfirm = null;
+        apply((s) => { for (const r of refs) r.clear(s); mutate(s); }, what);
+      } }, 'Clear them and go on'), ' ',
+      el('button', { type: 'button', 'data-testid': 'ref-cancel', onclick: close }, 'Cancel'));
   }
 
   const input = (attrs) => el('input', { type: 'text', ...attrs });
@@ -172,13 +329,13 @@ export function mountTopology(root, ctx) {
     } }, 'Add node');
     const list = el('ul', { class: 'nodelist' }, ...(sc.nodes || []).map((n) => el('li', { class: n.id === selectedNode ? 'sel' : '' },
       el('a', { href: '#', onclick: (e) => { e.preventDefault(); selectedNode = n.id; drawAll(); } }, n.id), ` ${roleLabel(n)} `,
-      el('button', { type: 'button', class: 'small', 'data-testid': `remove-node-${n.id}`, title: `Remove ${n.id} and its contexts`, onclick: () => apply((s) => {
-        s.nodes = s.nodes.filter((x) => x.id !== n.id);
-        s.contexts = (s.contexts || []).filter((c) => c.a.node !== n.id && c.b.node !== n.id);
-        s.links = (s.links || []).filter((l) => l.a !== n.id && l.b !== n.id);
-        s.steps = (s.steps || []).filter((st) => st.from !== n.id);
-        if (selectedNode === n.id) selectedNode = null;
-      }, `removed ${n.id}`) }, '✕'))));
+      el('button', { type: 'button', class: 'small', 'data-testid': `remove-node-${n.id}`, title: `Remove ${n.id}`, onclick: () => {
+        const refs = topoReferences(store.scenario, n.id);
+        confirmRefs(`Remove ${n.id}?`, refs, (s) => {
+          s.nodes = s.nodes.filter((x) => x.id !== n.id);
+          if (selectedNode === n.id) selectedNode = null;
+        }, `removed ${n.id}`);
+      } }, '✕'))));
     return el('details', { open: true }, el('summary', {}, 'Nodes'), list, el('div', { class: 'row-form' }, id, kind, add));
   }
 
@@ -258,10 +415,49 @@ export function mountTopology(root, ctx) {
       el('div', { class: 'row-form' }, cap('Master Salt', salt, 'hex, optional'), cap('AEAD', alg), cap('HKDF', hkdf), add));
   }
 
+  // linkSection lists every link (declared, implied by routing, or seen
+  // in traffic) and adds or removes declared ones. Removing a link that
+  // routing implies offers to clear the routing entries too.
+  function linkSection(sc) {
+    const list = el('ul', { class: 'linklist', 'data-testid': 'link-list' });
+    refreshLinkList = () => {
+      const cur = store.scenario || sc;
+      list.replaceChildren(...links(cur).map((l) => {
+        const why = [l.kinds.has('declared') ? 'declared' : '', l.kinds.has('route') ? 'routing' : '', l.kinds.has('seen') ? 'seen in traffic' : ''].filter(Boolean).join(', ');
+        const refs = topoLinkReferences(cur, l.a, l.b);
+        const removable = l.declared || refs.length;
+        return el('li', { 'data-testid': 'link-item', 'data-link': `${l.a}-${l.b}` }, `${l.a} — ${l.b} `, el('span', { class: 'hint' }, `(${why}${(l.declared?.faults || []).length ? `, ${l.declared.faults.length} fault(s)` : ''})`), ' ',
+          removable ? el('button', { type: 'button', class: 'small', 'data-testid': `remove-link-${l.a}-${l.b}`, title: `remove the link ${l.a}-${l.b}`, onclick: () => {
+            confirmRefs(`Remove the link ${l.a}-${l.b}?`, refs, (s) => {
+              s.links = (s.links || []).filter((x) => !((x.a === l.a && x.b === l.b) || (x.a === l.b && x.b === l.a)));
+              if (!s.links.length) delete s.links;
+            }, `removed link ${l.a}-${l.b}`);
+          } }, '✕') : null);
+      }));
+    };
+    refreshLinkList();
+    const ids = (sc.nodes || []).map((n) => [n.id]);
+    const a = select({ 'data-testid': 'link-a' }, ids), b = select({ 'data-testid': 'link-b' }, ids, ids[ids.length - 1]?.[0]);
+    const add = el('button', { type: 'button', 'data-testid': 'add-link', onclick: () => {
+      const [x, y] = [a.value, b.value];
+      apply((s) => {
+        if (x === y) throw new Error('topology: a link joins two different nodes');
+        if ((s.links || []).some((l) => (l.a === x && l.b === y) || (l.a === y && l.b === x))) throw new Error(`topology: the link ${x}-${y} exists already`);
+        s.links = [...(s.links || []), { a: x, b: y }];
+      }, `added link ${x}-${y}`);
+    } }, 'Add link');
+    return el('details', { 'data-testid': 'link-section', open: linksOpen, ontoggle: (e) => { linksOpen = e.target.open; } }, el('summary', {}, 'Links'), list,
+      el('div', { class: 'row-form' }, a, b, add));
+  }
+
   function faultSection(sc) {
-    const pairs = [];
-    for (const l of links(sc)) pairs.push([`${l.a}-${l.b}`]);
-    const link = select({ 'data-testid': 'fault-link' }, pairs);
+    const link = select({ 'data-testid': 'fault-link' }, []);
+    refreshFaultLinks = () => {
+      const keep = link.value;
+      link.replaceChildren(...links(store.scenario || sc).map((l) => el('option', { value: `${l.a}-${l.b}` }, `${l.a}-${l.b}`)));
+      if (keep && [...link.options].some((o) => o.value === keep)) link.value = keep;
+    };
+    refreshFaultLinks();
     const kind = select({ 'data-testid': 'fault-kind' }, [['drop'], ['delay'], ['duplicate'], ['corrupt'], ['replay'], ['strip']]);
     const dir = select({ 'data-testid': 'fault-dir' }, [['', 'both ways'], ['a->b', 'a→b'], ['b->a', 'b→a']]);
     const match = el('input', { type: 'number', min: 0, value: 0, 'data-testid': 'fault-match', title: 'only the Nth datagram in that direction from now on (1 = the next one; 0 = every one)', style: { width: '4em' } });
@@ -278,9 +474,9 @@ export function mountTopology(root, ctx) {
       } catch (e) { showRunning(e); status(e.message, true); }
     }
     const add = el('button', { type: 'button', 'data-testid': 'add-fault', onclick: () => {
-      if (!link.value) return status('topology: no link yet; send a request first', true);
+      if (!link.value) return status('topology: no link yet; add one under Links or send a request first', true);
       const [a, b] = link.value.split('-');
-      const l = (sc.links || []).find((x) => (x.a === a && x.b === b) || (x.a === b && x.b === a));
+      const l = (store.scenario?.links || []).find((x) => (x.a === a && x.b === b) || (x.a === b && x.b === a));
       const f = { kind: kind.value };
       if (dir.value) f.dir = dir.value;
       if (Number(match.value)) f.match = Number(match.value);
@@ -297,13 +493,15 @@ export function mountTopology(root, ctx) {
     const sc = store.scenario;
     if (!sc) { editor.replaceChildren(el('p', { class: 'hint' }, 'Load a scenario to start.')); return; }
     if (!sc.nodes?.some((n) => n.id === selectedNode)) selectedNode = null;
-    editor.replaceChildren(nodeSection(sc), nodeForm(sc), contextSection(sc), faultSection(sc));
+    editor.replaceChildren(...[confirmBox(), nodeSection(sc), nodeForm(sc), contextSection(sc), linkSection(sc), faultSection(sc)].filter(Boolean));
   }
-  store.subscribe('scenario', drawAll);
+  store.subscribe('scenario', () => { pendingConfirm = null; drawAll(); });
+  // A pair that starts talking is a new link: the drawing, the link list
+  // and the fault form learn it without rebuilding the forms being edited.
   let seenLinks = '';
   store.subscribe('events', () => {
-    const k = store.scenario ? links(store.scenario).map((l) => `${l.a}-${l.b}`).join() : '';
-    if (k !== seenLinks) { seenLinks = k; drawSVG(); }
+    const k = store.scenario ? links(store.scenario).map((l) => `${l.a}-${l.b}:${[...l.kinds].join('+')}`).join() : '';
+    if (k !== seenLinks) { seenLinks = k; drawSVG(); refreshLinkList(); refreshFaultLinks(); }
   });
   drawAll();
 }

@@ -1,0 +1,157 @@
+package web
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"oscore-lab/internal/trace"
+)
+
+// stageGeometry measures, in the page, the centres of two stage nodes'
+// boxes and of the envelope, in CSS pixels.
+const stageGeometry = `((a, b) => {
+  const c = (e) => { const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; };
+  const box = (id) => document.querySelector('[data-testid="stage-node"][data-node="' + id + '"] > rect:not(.hit)');
+  const env = document.querySelector('[data-testid="topo-envelope"] > rect');
+  return [...c(box(a)), ...c(box(b)), ...(env ? c(env) : [NaN, NaN])];
+})`
+
+// onSegment tells where point p lies along a->b (0 at a, 1 at b) and how
+// far it is from the line.
+func onSegment(ax, ay, bx, by, px, py float64) (t, dist float64) {
+	dx, dy := bx-ax, by-ay
+	l2 := dx*dx + dy*dy
+	t = ((px-ax)*dx + (py-ay)*dy) / l2
+	dist = math.Abs((px-ax)*dy-(py-ay)*dx) / math.Sqrt(l2)
+	return t, dist
+}
+
+// firstSideState is the side state of the first layer event at node with
+// ctx and action, and that event's report.
+func firstSideState(t *testing.T, events []trace.Event, node, ctx, action string) (*trace.SideState, uint64) {
+	t.Helper()
+	for _, e := range events {
+		if l := e.Layer_; e.Type == trace.TypeLayer && e.Node == node && l.Action == action && l.Report != nil && l.Report.Context == ctx && l.State != nil {
+			return l.State, e.Seq
+		}
+	}
+	t.Fatalf("no %s layer event of %s at %s", action, ctx, node)
+	return nil, 0
+}
+
+// TestBrowserTopologyStageTravels: on the topology stage, replay moves an
+// envelope with the message's layers from the sender's centre to the
+// receiver's; each node shows its sequence number and replay window as
+// they were at that step, not as they are at the end; clicking a node
+// shows the layers it removed or added for the current message.
+func TestBrowserTopologyStageTravels(t *testing.T) {
+	tl := newTestLab(t, "draft-b6")
+	tl.sendFirstStep(t)
+	tl.sendFirstStep(t) // the final numbers differ from the first exchange's
+	events := tl.bus.Recent()
+	cFirst, _ := firstSideState(t, events, "C", "CTX_C_S", trace.LayerApplied)
+	sFirst, _ := firstSideState(t, events, "S", "CTX_C_S", trace.LayerRemoved)
+	var cFinal uint64
+	var sFinal int64
+	for _, n := range tl.lab.State().Nodes {
+		for _, c := range n.Contexts {
+			if n.ID == "C" && c.Name == "CTX_C_S" {
+				cFinal = c.SenderSeq
+			}
+			if n.ID == "S" && c.Name == "CTX_C_S" {
+				sFinal = c.Replay.Highest
+			}
+		}
+	}
+	if cFirst.SenderSeq == cFinal || sFirst.Highest == sFinal {
+		t.Fatalf("the two exchanges leave the same numbers (C seq %d/%d, S highest %d/%d): the test could not tell", cFirst.SenderSeq, cFinal, sFirst.Highest, sFinal)
+	}
+
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	waitJS(t, ctx, "the two exchanges", fmt.Sprintf(`oscoreLab.store.events.length === %d`, len(events)))
+	run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`), chromedp.Click(`[data-testid="tool-topo-stage"]`))
+	waitJS(t, ctx, "the stage", `!document.querySelector('[data-testid="topo-stage"]').hidden && document.querySelector('[data-testid="stage-node"][data-node="P2"]')`)
+	seqOf := func(node, c string) string {
+		return evalJS[string](t, ctx, fmt.Sprintf(`(document.querySelector('[data-testid="stage-state"][data-node=%q][data-ctx=%q]') || {dataset: {}}).dataset.seq || ''`, node, c))
+	}
+	highestOf := func(node, c string) string {
+		return evalJS[string](t, ctx, fmt.Sprintf(`(document.querySelector('[data-testid="stage-state"][data-node=%q][data-ctx=%q]') || {dataset: {}}).dataset.highest || ''`, node, c))
+	}
+	// Step 0: nothing sent yet; C's next number is the one its first
+	// request will use.
+	if got, want := seqOf("C", "CTX_C_S"), fmt.Sprint(cFirst.SenderSeq-1); got != want {
+		t.Errorf("before any message C shows CTX_C_S seq %q, want %s", got, want)
+	}
+	if got := highestOf("S", "CTX_C_S"); got != "-1" {
+		t.Errorf("before any message S shows CTX_C_S highest %q, want -1 (nothing received)", got)
+	}
+
+	// The first message, C -> P1, travels slowly enough to be caught
+	// between the two nodes.
+	evalJS[any](t, ctx, `oscoreLab.topoStage.animMs = 4000; oscoreLab.replay.next(); 0`)
+	waitJS(t, ctx, "the envelope C -> P1", `(e => e && e.dataset.from === 'C' && e.dataset.to === 'P1')(document.querySelector('[data-testid="topo-envelope"]'))`)
+	time.Sleep(1500 * time.Millisecond)
+	g := evalJS[[]float64](t, ctx, stageGeometry+`('C', 'P1')`)
+	along, off := onSegment(g[0], g[1], g[2], g[3], g[4], g[5])
+	t.Logf("C (%.0f,%.0f) P1 (%.0f,%.0f) envelope (%.0f,%.0f): %.2f along, %.1f px off", g[0], g[1], g[2], g[3], g[4], g[5], along, off)
+	if !(along > 0.05 && along < 0.95) || off > 3 {
+		t.Errorf("mid-flight the envelope is %.2f of the way from C to P1 and %.1f px off the link, want strictly between on the link", along, off)
+	}
+	if bands := evalJS[string](t, ctx, `[...document.querySelectorAll('[data-testid="env-band"]')].map(b => b.dataset.ctx).join(' ')`); bands != "CTX_C_P1 CTX_C_S" {
+		t.Errorf("the envelope C -> P1 shows bands %q, want CTX_C_P1 CTX_C_S (outermost first)", bands)
+	}
+	if got, want := seqOf("C", "CTX_C_S"), fmt.Sprint(cFirst.SenderSeq); got != want {
+		t.Errorf("after C's first request C shows CTX_C_S seq %q, want %s (the final value is %d)", got, want, cFinal)
+	}
+	waitJS(t, ctx, "the envelope at P1", `document.querySelector('[data-testid="topo-envelope"]').dataset.arrived === '1'`)
+	g = evalJS[[]float64](t, ctx, stageGeometry+`('C', 'P1')`)
+	if math.Hypot(g[4]-g[2], g[5]-g[3]) > 2 {
+		t.Errorf("arrived, the envelope is at (%.0f,%.0f), P1 at (%.0f,%.0f)", g[4], g[5], g[2], g[3])
+	}
+
+	// P1's processing of it: it removed CTX_C_P1; C's: it added both layers.
+	run(t, ctx, chromedp.Click(`[data-testid="stage-node"][data-node="P1"]`))
+	waitJS(t, ctx, "P1's processing", `document.querySelector('[data-testid="topo-detail"][data-node="P1"] [data-testid="proc-in-sum"]')`)
+	if got := evalJS[string](t, ctx, `document.querySelector('[data-testid="proc-in-sum"]').textContent`); got != "removed CTX_C_P1" {
+		t.Errorf("P1's way in: %q, want removed CTX_C_P1", got)
+	}
+	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-testid="proc-in"] [data-testid="proc-decision"]').length`); n == 0 {
+		t.Error("P1's way in lists no decision")
+	}
+	run(t, ctx, chromedp.Click(`[data-testid="stage-node"][data-node="C"]`))
+	waitJS(t, ctx, "C's processing", `document.querySelector('[data-testid="topo-detail"][data-node="C"] [data-testid="proc-out-sum"]')`)
+	if got := evalJS[string](t, ctx, `document.querySelector('[data-testid="proc-out-sum"]').textContent`); got != "added CTX_C_S, CTX_C_P1" {
+		t.Errorf("C's way out: %q, want added CTX_C_S, CTX_C_P1", got)
+	}
+
+	// On to P2 -> S: S has taken the first exchange's Partial IV, not the
+	// second's.
+	evalJS[any](t, ctx, `oscoreLab.topoStage.animMs = 0; oscoreLab.replay.next(); oscoreLab.replay.next(); 0`)
+	waitJS(t, ctx, "the envelope P2 -> S", `(e => e && e.dataset.from === 'P2' && e.dataset.to === 'S')(document.querySelector('[data-testid="topo-envelope"]'))`)
+	if got, want := highestOf("S", "CTX_C_S"), fmt.Sprint(sFirst.Highest); got != want {
+		t.Errorf("after the first P2 -> S request S shows CTX_C_S highest %q, want %s (the final value is %d)", got, want, sFinal)
+	}
+	if bands := evalJS[string](t, ctx, `[...document.querySelectorAll('[data-testid="env-band"]')].map(b => b.dataset.ctx).join(' ')`); bands != "CTX_P2_S CTX_C_S" {
+		t.Errorf("the envelope P2 -> S shows bands %q, want CTX_P2_S CTX_C_S", bands)
+	}
+	screenshot(t, ctx, "topology-stage.png")
+	// At the end the nodes show the final numbers.
+	evalJS[any](t, ctx, `oscoreLab.replay.end(); 0`)
+	waitJS(t, ctx, "the end", `oscoreLab.replay.atEnd()`)
+	time.Sleep(100 * time.Millisecond)
+	if got := seqOf("C", "CTX_C_S"); got != fmt.Sprint(cFinal) {
+		t.Errorf("at the end C shows CTX_C_S seq %q, want %d", got, cFinal)
+	}
+	if got := highestOf("S", "CTX_C_S"); got != fmt.Sprint(sFinal) {
+		t.Errorf("at the end S shows CTX_C_S highest %q, want %d", got, sFinal)
+	}
+	if strings.Contains(evalJS[string](t, ctx, `document.querySelector('[data-testid="status"]').textContent`), "Error") {
+		t.Error("the page reported an error")
+	}
+}
