@@ -141,6 +141,7 @@ func TestBrowserTopologyStageTravels(t *testing.T) {
 		t.Errorf("the envelope P2 -> S shows bands %q, want CTX_P2_S CTX_C_S", bands)
 	}
 	screenshot(t, ctx, "topology-stage.png")
+	audit(t, ctx, "topology stage", `[data-testid="topo-stage"]`, 18)
 	// At the end the nodes show the final numbers.
 	evalJS[any](t, ctx, `oscoreLab.replay.end(); 0`)
 	waitJS(t, ctx, "the end", `oscoreLab.replay.atEnd()`)
