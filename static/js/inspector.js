@@ -7,6 +7,7 @@ import { el, pick, replaceIfChanged, spacedHex, sectionLink, hexToBytes } from '
 import { parseCoap, codeName, optionName } from './coap.js';
 import { bytesView } from './bytes.js';
 import { edhocOf, edhocSection } from './edhoc.js';
+import { explainView } from './explain.js';
 
 const OPTION_SECTION = '2.2'; // draft: Protection of CoAP Options, Steps 1-9
 
@@ -107,6 +108,7 @@ function datagramDetail(r, store) {
   return [
     summary,
     ...edhocSection(edhocOf(r, store), store),
+    section('What happened, and why', 'explain-section', explainView(r)),
     section('Layers (onion)', 'onion', onion(r, store)),
     section('Options by layer', 'options-table', optionsTable(r, outer, store)),
     section('Bytes', 'bytes', ...bytesTabs(r, outer)),

@@ -11,6 +11,7 @@ import { el, replaceIfChanged } from './util.js';
 import { codeName } from './coap.js';
 import { replay } from './replay.js';
 import { classText } from './inspector.js';
+import { explainView, explainScenario } from './explain.js';
 
 const presenterChannelName = 'oscore-lab-presenter';
 
@@ -162,8 +163,10 @@ function presenterRender() {
     replay.active ? `step ${replay.position().step}/${replay.all.length}` : '',
     r?.exchange ? ` · exchange #${r.exchange}` : '', r?.hop !== undefined ? ` · hop ${r.hop}` : '', r?.dir ? ` · ${r.dir}` : '');
   let body;
-  if (!r) body = el('p', { class: 'stage-hint' }, replay.active ? 'Press Space or → to show the first message.' : 'Select a message, or start Replay.');
-  else if (r.kind === 'datagram') body = presenterOnion(r);
+  // The scenario's explanation opens the talk (no message yet); then its
+  // title stays above each message, with what happened and why beside it.
+  if (!r) body = el('div', {}, explainScenario(), el('p', { class: 'stage-hint' }, replay.active ? 'Press Space or → to show the first message.' : 'Select a message, or start Replay.'));
+  else if (r.kind === 'datagram') body = el('div', {}, explainScenario({ brief: true }), el('div', { class: 'stage-body' }, presenterOnion(r), explainView(r, { stage: true })));
   else body = el('div', { class: `stage-note ${r.kind}` }, `${r.node || ''}: ${r.code ? `${r.code} ${codeName(r.code)} — ` : ''}${r.text || ''}`);
   // Only what changed is swapped, and the quiz's slot never leaves the
   // stage: a button taken out of the document between press and release

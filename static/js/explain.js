@@ -1,0 +1,342 @@
+// Each step explains itself, as The Illustrated TLS Connection does: for
+// one datagram, what happened since the previous hop (layers removed and
+// added, options consumed or moved), what the sending and the receiving
+// node decided, why each option has its class in each layer (the step of
+// the draft's option-protection rule that settled it, in words), and the
+// key, nonce and AAD as a short narrative with their values. It reads
+// only the trace (layer reports, decisions, the datagrams' bytes); the
+// presenter's stage and the inspector show it, and the scenario's
+// explanation is shown above the sequence diagram and on the stage.
+import { store } from './store.js';
+import { el, pick, hexToBytes, spacedHex, sectionLink } from './util.js';
+import { parseCoap, codeName } from './coap.js';
+
+// How a step reason names X when the viewer does not know it; the same
+// words as oscore.RuleOtherEnd, so explainDecisive and oscore.DecisiveStep
+// give the same text (web/jsagree_test.go).
+export const explainOtherEnd = 'the other end of this layer';
+
+const explainOptSection = '2.2';
+const explainOSCORE = 9;
+
+/**
+ * explainDecisive names the step of the option-protection rule that
+ * settled an option's class from its step path, and why, exactly as
+ * oscore.DecisiveStep does (draft 2.2, Appendix C): for Class E the step
+ * that led to step 6 (5: meant for X; 4: no hop before X reads it), for
+ * the original class the step that led to step 9.
+ */
+export function explainDecisive(steps) {
+  const p = Array.isArray(steps) ? steps.filter((s) => Number.isInteger(s)) : [];
+  const n = p.length;
+  if (n < 2) return { step: 0, reason: '' };
+  const before = p[n - 2], last = p[n - 1], X = explainOtherEnd;
+  if (last === 8) {
+    const at6 = p.indexOf(6);
+    if (at6 < 1) return { step: 0, reason: '' };
+    const scheme = before === 7 ? ', and the message carries Proxy-Scheme(-Number) (step 7)' : '';
+    if (p[at6 - 1] === 5) return { step: 5, reason: `the option is meant for ${X}${scheme}` };
+    if (p[at6 - 1] === 4) return { step: 4, reason: `no hop before ${X} reads the option${scheme}` };
+  } else if (last === 9) {
+    switch (before) {
+      case 3: return { step: 3, reason: `another hop consumes the option before ${X}` };
+      case 4: return { step: 4, reason: `the option is meant for the next hop, which is not ${X}` };
+      case 5: return { step: 5, reason: `${X} needs the option before or for removing the layer` };
+      case 7: return { step: 7, reason: 'the message carries no Proxy-Scheme(-Number), so the option stays readable for a reverse-proxy on the way' };
+    }
+  }
+  return { step: 0, reason: '' };
+}
+
+function explainReport(entry) {
+  const ev = entry && (entry.applied || entry.removed);
+  const rep = ev && pick(ev, 'layer_event', 'Layer_') && pick(pick(ev, 'layer_event', 'Layer_'), 'report', 'Report');
+  return rep && typeof rep === 'object' ? rep : null;
+}
+
+function explainStr(v) { return typeof v === 'string' ? v : ''; }
+
+// explainEnds lists the nodes that share a context (scenario: a and b;
+// trace file: endpoints).
+function explainEnds(ctx) {
+  const c = (store.contexts || []).find((k) => k && k.name === ctx);
+  if (!c) return [];
+  const list = Array.isArray(c.endpoints) ? c.endpoints : [c.a, c.b];
+  return list.map((e) => explainStr(e?.node)).filter(Boolean);
+}
+
+/** explainNode names a node with its role: "the proxy P". */
+export function explainNode(id) {
+  if (!id) return 'the other end';
+  const role = store.nodes.find((n) => n.id === id)?.role;
+  return ['client', 'proxy', 'server'].includes(role) ? `the ${role} ${id}` : id;
+}
+
+function explainLayerName(ctx) {
+  const ends = explainEnds(ctx);
+  return ends.length === 2 ? `the ${ends.join('-')} layer` : `the layer ${ctx}`;
+}
+
+// explainApplier is the node that applied a layer (a peer outside the lab
+// is known only by its address).
+function explainApplier(e) {
+  return e.applied?.node || e.by || '';
+}
+
+// explainX is X for a layer: the node at the other end of the context
+// from the one that applied it.
+function explainX(e) {
+  const by = explainApplier(e);
+  const other = explainEnds(e.ctx).find((n) => n !== by);
+  return other || (e.removed?.node !== by ? e.removed?.node : '') || '';
+}
+
+function explainClass(c) {
+  if (typeof c === 'string') return c;
+  if (typeof c !== 'number') return '';
+  return [c & 1 ? 'E' : '', c & 2 ? 'U' : '', c & 4 ? 'I' : ''].filter(Boolean).join('+');
+}
+
+/**
+ * explainOptions gives one sentence per option whose class the draft's
+ * rule settled in a layer of row, outermost layer first, the options that
+ * changed class first: "Uri-Host becomes Class E in the C-P layer: step 5,
+ * the option is meant for the proxy P."
+ */
+export function explainOptions(r) {
+  const out = [];
+  for (const e of r.layers.slice().reverse()) {
+    const rep = explainReport(e);
+    const by = explainApplier(e);
+    const x = explainX(e);
+    for (const o of Array.isArray(rep?.options) ? rep.options : []) {
+      if (!o || typeof o !== 'object') continue;
+      const name = explainStr(o.name) || `Option ${o.number}`;
+      const cls = explainClass(o.class), orig = explainClass(o.original);
+      let { step, reason } = explainDecisive(o.steps);
+      if (!step && Number.isInteger(o.step) && typeof o.reason === 'string') ({ step, reason } = o);
+      if (!step) continue;
+      let why = reason.replaceAll(explainOtherEnd, explainNode(x));
+      if (by && by === r.from && r.to) why = why.replace('the next hop', `the next hop (${explainNode(r.to)})`);
+      const changed = cls !== orig;
+      out.push({ ctx: e.ctx, opt: name, changed, step,
+        text: `${name} ${changed ? 'becomes' : 'stays'} Class ${cls} in ${explainLayerName(e.ctx)}: step ${step}, ${why}.` });
+    }
+  }
+  return out.sort((a, b) => b.changed - a.changed);
+}
+
+// explainPlaces maps each option of a datagram (but the OSCORE options,
+// which the layers stand for) to where it travels: "outside" on the wire
+// or "inside CTX" for the layer whose plaintext holds it, with its value.
+function explainPlaces(r) {
+  const m = new Map();
+  const add = (o, where) => {
+    if (o.number === explainOSCORE) return;
+    const cur = m.get(o.name) || { where: [], value: '' };
+    cur.where.push(where);
+    cur.value = o.field?.text ?? o.value ?? '';
+    m.set(o.name, cur);
+  };
+  for (const o of r.parsed?.options || []) add(o, 'outside');
+  for (const e of r.layers.slice().reverse()) {
+    const p = parseCoap(hexToBytes(explainStr(explainReport(e)?.plaintext)), 'plain');
+    for (const o of p.options || []) add(o, `inside ${e.ctx}`);
+  }
+  return m;
+}
+
+/** explainPrevious is the datagram the sender of r had received before sending it. */
+export function explainPrevious(r) {
+  const x = store.exchanges.get(r.exchange);
+  if (!x || !r.exchange || (r.dir !== 'request' && r.dir !== 'response')) return null;
+  let prev = null;
+  for (const q of x.rows) {
+    if (q.seq >= r.seq) break;
+    if (q.kind === 'datagram' && q.to === r.from && q.dir === r.dir) prev = q;
+  }
+  return prev;
+}
+
+/**
+ * explainHopDiff says what the node that sent r changed in the message it
+ * had received: "P removed CTX_C_P, consumed Proxy-Scheme; Uri-Host moved
+ * from inside CTX_C_P to outside". Empty for the first hop.
+ */
+export function explainHopDiff(r) {
+  const prev = explainPrevious(r);
+  if (!prev) return '';
+  const was = prev.layers.map((e) => e.ctx), now = r.layers.map((e) => e.ctx);
+  const acts = [
+    ...was.filter((c) => !now.includes(c)).reverse().map((c) => `removed ${c}`),
+    ...now.filter((c) => !was.includes(c)).map((c) => `added ${c}`),
+  ];
+  const a = explainPlaces(prev), b = explainPlaces(r);
+  const consumed = [...a.keys()].filter((n) => !b.has(n));
+  const added = [...b.keys()].filter((n) => !a.has(n));
+  if (consumed.length) acts.push(`consumed ${consumed.join(', ')}`);
+  if (added.length) acts.push(`added ${added.map((n) => `${n} ${b.get(n).value}`.trim()).join(', ')}`);
+  const moves = [];
+  for (const [n, p] of a) {
+    const q = b.get(n);
+    if (!q) continue;
+    const from = p.where.join(' and '), to = q.where.join(' and ');
+    if (from !== to) moves.push(`${n} moved from ${from} to ${to}`);
+    else if (p.value !== q.value) moves.push(`${n} changed from ${p.value} to ${q.value}`);
+  }
+  if (!acts.length && !moves.length) return `${r.from} passed the message on unchanged`;
+  return [acts.length ? `${r.from} ${acts.join(', ')}` : `${r.from} kept the layers`, ...moves].join('; ');
+}
+
+/**
+ * explainSides lists what the sender of r did before sending it (since it
+ * received the previous hop's message, or since the exchange began) and
+ * what the receiver did with it (until it sent something in the
+ * exchange): layers applied and removed, decisions, deliveries, errors.
+ */
+export function explainSides(r) {
+  const x = store.exchanges.get(r.exchange);
+  if (!x) return { sender: [], receiver: [] };
+  const prev = explainPrevious(r);
+  const from = prev ? prev.seq : 0;
+  const relevant = (ev) => ev.type === 'layer' || ev.type === 'decision' || ev.type === 'delivery' || ev.type === 'error';
+  const sender = x.events.filter((ev) => ev.seq > from && ev.seq < r.seq && ev.node === r.from && relevant(ev));
+  const receiver = [];
+  for (const ev of x.events) {
+    if (ev.seq <= r.seq) continue;
+    if (ev.type === 'datagram' && ev.from === r.to) break;
+    if (ev.node === r.to && relevant(ev)) receiver.push(ev);
+  }
+  return { sender, receiver };
+}
+
+const explainRules = {
+  'incoming-request': ['incoming request', '2.4'], 'option-protection': ['option protection', '2.2'], 'outgoing-request': ['outgoing request', '2.3'],
+  response: ['outgoing response', '2.5'], 'hop-limit': ['Hop-Limit', '3'], 'layer-limit': ['layer limit', '2.1'], policy: ['policy', ''],
+  'sequence-number': ['sequence number', 'RFC 8613 7.2'], edhoc: ['EDHOC', 'RFC 9528'],
+};
+
+/** explainEventText says what one event of a node was, in a line. */
+export function explainEventText(ev) {
+  switch (ev.type) {
+    case 'layer': {
+      const le = pick(ev, 'layer_event', 'Layer_') || {};
+      const rep = pick(le, 'report', 'Report') || {};
+      const act = { applied: 'applied', removed: 'removed', failed: 'failed to remove' }[explainStr(le.action)] || explainStr(le.action);
+      const kid = explainStr(rep.kid), piv = explainStr(rep.partial_iv);
+      return `${act} ${explainStr(rep.context) || '?'} (layer ${ev.layer || '?'})${kid ? `, kid ${kid}` : ''}${piv ? `, Partial IV ${piv}` : ''}`;
+    }
+    case 'decision': {
+      const d = pick(ev, 'decision', 'Decision') || {};
+      const [rule, sec] = explainRules[d.rule] || [explainStr(d.rule) || 'decision', ''];
+      const step = explainStr(d.step) ? ` step ${explainStr(d.step).replace(/->/g, '→')}` : '';
+      const section = explainStr(d.section) || sec;
+      // The outcome often starts by naming the step or the rule again.
+      const outcome = explainStr(d.outcome).replace(/^(step [\d>→-]+|outgoing response|outgoing request|incoming request):\s*/i, '').replace(/->/g, '→');
+      return `${rule}${step}${section ? ` (${/^RFC/i.test(section) ? section : `draft §${section}`})` : ''}: ${outcome}${d.code ? ` ⇒ ${d.code} ${codeName(d.code)}` : ''}`;
+    }
+    case 'delivery': {
+      const d = pick(ev, 'delivery', 'Delivery') || {};
+      if (d.method) return `delivered ${d.method} ${explainStr(d.resource)} to its application`;
+      return `delivered the response ${explainStr(d.code)} ${codeName(explainStr(d.code))}${d.payload ? ` “${d.payload}”` : ''} to its application`;
+    }
+    case 'error': {
+      const er = pick(ev, 'error', 'Error') || {};
+      const pb = Array.isArray(er.protected_by) ? er.protected_by.filter((c) => typeof c === 'string') : [];
+      return `answered ${explainStr(er.code)} ${codeName(explainStr(er.code))}${er.reason ? `: ${er.reason}` : ''}${pb.length ? `, protected by ${pb.join(', ')}` : ', unprotected'}`;
+    }
+  }
+  return '';
+}
+
+/**
+ * explainCalc tells one layer's calculations as a narrative with the
+ * values of its report (RFC 8613 3.2.1 key, 5.2 nonce, 5.4 AAD, 5.3
+ * encryption), or [] when the report lacks them (a Group OSCORE layer
+ * has its own cards in the inspector).
+ */
+export function explainCalc(e) {
+  const rep = explainReport(e);
+  const n = rep?.nonce, k = rep?.key, a = rep?.aad;
+  if (!rep || !n || typeof n !== 'object' || !explainStr(n.nonce)) return [];
+  const who = explainApplier(e) || 'the sender';
+  const ctx = e.ctx;
+  const out = [];
+  if (k && typeof k === 'object') {
+    const which = k.which === 'recipient' ? 'Recipient Key' : 'Sender Key';
+    const owner = e.applied ? e.applied.node : e.removed?.node || who;
+    out.push({ id: 'key', section: 'RFC 8613 3.2.1', text: `The key: ${owner} uses its ${which} of ${ctx}, derived as HKDF(Master Salt, Master Secret, info, 16) with info = ${explainStr(k.info_diag)} (${explainStr(k.alg)})${explainStr(k.key) ? `: ${spacedHex(k.key)}` : '; its value is withheld in a trace saved without secrets'}.` });
+  }
+  const idp = explainStr(n.padded_id_piv);
+  const mine = n.piv_from === 'request' ? `This response reuses the request's nonce: ID ${explainStr(n.id_piv) || '(empty)'} is the request's kid.` :
+    `ID ${explainStr(n.id_piv) || '(empty)'} is ${who}'s Sender ID, the Partial IV ${explainStr(rep.partial_iv) || '—'} its sequence number.`;
+  out.push({ id: 'nonce', section: 'RFC 8613 5.2', text: `The nonce is the Common IV XOR (length of ID ‖ padded Sender ID ‖ padded PIV): ${spacedHex(explainStr(n.common_iv))} XOR ${spacedHex(idp.slice(0, 2))} ‖ ${spacedHex(idp.slice(2))} ‖ ${spacedHex(explainStr(n.padded_piv))} = ${spacedHex(explainStr(n.nonce))}. ${mine}` });
+  if (a && typeof a === 'object' && explainStr(a.aad)) {
+    out.push({ id: 'aad', section: 'RFC 8613 5.4', text: `The AAD is the Enc_structure ${explainStr(a.diag)}: version 1, algorithm ${a.alg_aead}, the request's kid ${explainStr(a.request_kid) || '(empty)'} and Partial IV ${explainStr(a.request_piv) || '(empty)'}, no Class I options; ${explainStr(a.aad).length / 2} bytes: ${spacedHex(explainStr(a.aad))}.` });
+  }
+  const pt = explainStr(rep.plaintext).length / 2, ct = explainStr(rep.ciphertext).length / 2;
+  if (pt || ct) {
+    out.push({ id: 'aead', section: 'RFC 8613 5.3', text: `${explainStr(k?.alg) || 'The AEAD algorithm'} encrypts the ${pt}-byte plaintext (inner code, Class E options, payload) with this key, nonce and AAD into ${ct} bytes of ciphertext and tag${e.applied ? '' : `; ${e.removed?.node || 'the receiver'} reverses it with the same three`}.` });
+  }
+  return out;
+}
+
+/**
+ * explainView renders the explanation of a datagram row; stage: true for
+ * the presenter's stage (the outermost layer's calculations only).
+ */
+export function explainView(r, { stage = false } = {}) {
+  const cls = stage ? 'explain stage-explain' : 'explain';
+  const part = (testid, title, ...body) => el('div', { class: 'explain-part', 'data-testid': testid }, el('div', { class: 'explain-title' }, title), ...body);
+  const diff = explainHopDiff(r);
+  const { sender, receiver } = explainSides(r);
+  const opts = explainOptions(r);
+  const list = (evs, testid) => el('ol', { class: 'explain-list' }, ...evs.map((ev) => el('li', { 'data-testid': testid }, explainEventText(ev))));
+  const layers = r.layers.slice().reverse();
+  const calcs = (stage ? layers.slice(0, 1) : layers).map((e) => {
+    const lines = explainCalc(e);
+    return lines.length ? el('div', { class: 'explain-calc', 'data-testid': 'explain-calc', 'data-ctx': e.ctx },
+      el('div', { class: 'explain-sub' }, `${e.ctx}, as ${explainApplier(e) || 'its sender'} ${e.applied ? 'applied' : 'sent'} it`),
+      ...lines.map((l) => el('p', { 'data-testid': `explain-${l.id}` }, l.text, ' ', sectionLink(l.section)))) : '';
+  });
+  return el('div', { class: cls, 'data-testid': stage ? 'stage-explain' : 'explain' },
+    part('explain-diff', 'Since the previous hop', el('p', {}, diff || `${r.from} sends the first message of this ${r.dir || 'exchange'}${r.layers.length ? `, protected with ${r.layers.map((e) => e.ctx).join(', then ')}` : ''}.`)),
+    part('explain-sender', `${explainNode(r.from)} (sender)`, sender.length ? list(sender, 'explain-sender-event') : el('p', {}, 'nothing recorded before sending')),
+    part('explain-receiver', `${explainNode(r.to)} (receiver)`, receiver.length ? list(receiver, 'explain-receiver-event') : el('p', {}, 'nothing recorded yet')),
+    opts.length ? part('explain-options', 'Why each option is where it is', el('ul', { class: 'explain-list' },
+      ...opts.map((o) => el('li', { 'data-testid': 'explain-option', 'data-opt': o.opt, 'data-ctx': o.ctx, class: o.changed ? 'changed' : '' }, o.text))),
+    el('p', { class: 'explain-ref' }, sectionLink(explainOptSection, 'draft §2.2, Protection of CoAP Options'))) : '',
+    calcs.some(Boolean) ? part('explain-calcs', 'The calculations', ...calcs) : '');
+}
+
+/** explainScenario renders the scenario's title and explanation. */
+export function explainScenario({ brief = false } = {}) {
+  const sc = store.scenario || {};
+  const title = explainStr(sc.title), text = explainStr(sc.explanation), section = explainStr(sc.section), name = explainStr(sc.name);
+  if (!title && !text) return el('div', { class: 'scenario-explain', 'data-testid': 'scenario-explain', hidden: true });
+  return el('div', { class: 'scenario-explain', 'data-testid': 'scenario-explain' },
+    el('div', { class: 'scenario-title' }, el('b', {}, title || name), section ? ` (${section})` : ''),
+    !brief && text ? el('p', { class: 'scenario-text', 'data-testid': 'scenario-text' }, text) : '');
+}
+
+// Above the sequence diagram: the scenario's title and explanation, open
+// by default and folded by a click.
+function explainSequenceBanner() {
+  const seq = document.querySelector('[data-view="sequence"]');
+  if (!seq) return;
+  const box = el('details', { class: 'scenario-banner', 'data-testid': 'scenario-banner', open: true });
+  seq.querySelector(':scope > h2')?.after(box);
+  const draw = () => {
+    const view = explainScenario();
+    box.hidden = view.hidden;
+    const summary = el('summary', {}, ...view.firstChild ? [...view.firstChild.childNodes].map((c) => c.cloneNode(true)) : []);
+    box.replaceChildren(summary, ...view.querySelectorAll('.scenario-text'));
+  };
+  store.subscribe('scenario', draw);
+  draw();
+}
+
+queueMicrotask(() => {
+  explainSequenceBanner();
+  if (window.oscoreLab) window.oscoreLab.explain = { explainDecisive, explainOptions, explainHopDiff, explainSides, explainCalc };
+});
