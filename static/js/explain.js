@@ -299,13 +299,15 @@ export function explainView(r, { stage = false } = {}) {
       el('div', { class: 'explain-sub' }, `${e.ctx}, as ${explainApplier(e) || 'its sender'} ${e.applied ? 'applied' : 'sent'} it`),
       ...lines.map((l) => el('p', { 'data-testid': `explain-${l.id}` }, l.text, ' ', sectionLink(l.section)))) : '';
   });
+  // What changed and why the options are where they are come first: that
+  // is the lesson of the step; then who decided what, then the arithmetic.
   return el('div', { class: cls, 'data-testid': stage ? 'stage-explain' : 'explain' },
-    part('explain-diff', 'Since the previous hop', el('p', {}, diff || `${r.from} sends the first message of this ${r.dir || 'exchange'}${r.layers.length ? `, protected with ${r.layers.map((e) => e.ctx).join(', then ')}` : ''}.`)),
-    part('explain-sender', `${explainNode(r.from)} (sender)`, sender.length ? list(sender, 'explain-sender-event') : el('p', {}, 'nothing recorded before sending')),
-    part('explain-receiver', `${explainNode(r.to)} (receiver)`, receiver.length ? list(receiver, 'explain-receiver-event') : el('p', {}, 'nothing recorded yet')),
+    part('explain-diff', diff ? 'Since the previous hop' : 'This hop', el('p', {}, diff || `${r.from} sends the first message of this ${r.dir || 'exchange'}${r.layers.length ? `, protected with ${r.layers.map((e) => e.ctx).join(', then ')}` : ''}.`)),
     opts.length ? part('explain-options', 'Why each option is where it is', el('ul', { class: 'explain-list' },
       ...opts.map((o) => el('li', { 'data-testid': 'explain-option', 'data-opt': o.opt, 'data-ctx': o.ctx, class: o.changed ? 'changed' : '' }, o.text))),
     el('p', { class: 'explain-ref' }, sectionLink(explainOptSection, 'draft §2.2, Protection of CoAP Options'))) : '',
+    part('explain-sender', `${explainNode(r.from)} (sender)`, sender.length ? list(sender, 'explain-sender-event') : el('p', {}, 'nothing recorded before sending')),
+    part('explain-receiver', `${explainNode(r.to)} (receiver)`, receiver.length ? list(receiver, 'explain-receiver-event') : el('p', {}, 'nothing recorded yet')),
     calcs.some(Boolean) ? part('explain-calcs', 'The calculations', ...calcs) : '');
 }
 
