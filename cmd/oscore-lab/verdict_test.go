@@ -54,15 +54,7 @@ func TestRunExitCodeOnFailedExpectation(t *testing.T) {
 	write := func(name, code string) string {
 		s, _ := scenario.Builtin("draft-b1")
 		s.Steps[0].Expect.Code = code
-		data, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
+		return writeScenario(t, dir, name, s)
 	}
 	out := filepath.Join(dir, "trace.txt")
 	code, stderr := execMain(t, "run", "-scenario", write("right.json", "2.05"), "-o", out)
@@ -84,4 +76,62 @@ func TestRunExitCodeOnFailedExpectation(t *testing.T) {
 	if fi, err := os.Stat(out); err != nil || fi.Size() == 0 {
 		t.Errorf("a failed run still writes its trace: %v", err)
 	}
+}
+
+// TestRunGroupExpectations executes `oscore-lab run` on a scenario with a
+// group step: the right per-member expectations exit 0 and the text trace
+// says multicast is simulated; a wrong payload expected from one member
+// exits 1 and names that member, what was expected and what came.
+func TestRunGroupExpectations(t *testing.T) {
+	dir := t.TempDir()
+	raw, err := os.ReadFile("../../internal/scenario/testdata/group-basic.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, payload string) string {
+		s, err := scenario.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Steps[0].Expect.Responses[1].Payload = &payload
+		return writeScenario(t, dir, name, s)
+	}
+	out := filepath.Join(dir, "trace.txt")
+	code, stderr := execMain(t, "run", "-scenario", write("right.json", "21.2"), "-o", out)
+	if code != exitOK {
+		t.Fatalf("right expectation: exit code %d, stderr:\n%s", code, stderr)
+	}
+	text, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(text), "# group G at 127.0.0.1:") || !strings.Contains(string(text), "IP multicast simulated by a fan-out link") {
+		t.Errorf("the trace header does not name the group and say multicast is simulated:\n%s", text)
+	}
+	code, stderr = execMain(t, "run", "-scenario", write("wrong.json", "19.0"), "-o", out)
+	if code != exitFailed {
+		t.Fatalf("wrong expectation: exit code %d, want %d; stderr:\n%s", code, exitFailed, stderr)
+	}
+	for _, want := range []string{
+		`step "group GET": S2: expected payload "19.0", got "21.2"`,
+		"1 of 1 steps failed their expectations",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// writeScenario writes s as dir/name and returns the path.
+func writeScenario(t *testing.T, dir, name string, s *scenario.Scenario) string {
+	t.Helper()
+	data, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

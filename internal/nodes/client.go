@@ -41,6 +41,9 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 	if st.EDHOC != "" {
 		return l.runEDHOC(ctx, st)
 	}
+	if st.To != "" {
+		return l.sendGroup(ctx, st)
+	}
 	start := time.Now()
 	res := Result{Step: firstNonEmpty(st.Name, st.Method+" "+st.URI)}
 	t := l.topo.Load()

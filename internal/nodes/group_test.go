@@ -339,7 +339,7 @@ func FuzzGroupServerAnswer(f *testing.F) {
 	if _, err := ctx.AddRecipient(fx.client.SenderID(), fx.client.Params().SenderCred); err != nil {
 		f.Fatal(err)
 	}
-	s := &GroupServer{id: "S9", bus: fx.bus, ctx: ctx, resources: map[string]string{"temp": "21.9"}}
+	s := &GroupServer{id: "S9", bus: fx.bus, ctx: ctx, app: textApp(map[string]string{"temp": "21.9"})}
 	if out, err := s.answer(bytes.Clone(b)); err != nil || out == nil {
 		f.Fatalf("the valid seed drew no answer: %v", err)
 	}

@@ -32,7 +32,14 @@ type GroupResponse struct {
 // responses it verified, in arrival order, and those it refused.
 type GroupOutcome struct {
 	Responses []GroupResponse
-	Refused   []string // why each refused datagram was refused
+	Refused   []RefusedResponse
+}
+
+// RefusedResponse is a datagram the client refused.
+type RefusedResponse struct {
+	Member string // the member whose address it came from ("" unknown)
+	From   string // source address
+	Why    string
 }
 
 // GroupCall says where and how a client sends one group request.
@@ -46,6 +53,15 @@ type GroupCall struct {
 	// Enough stops collecting once that many responses are verified (the
 	// client knows the group's size); 0 collects for the whole Wait.
 	Enough int
+	// Mode protects the request in group mode (0 or group.GroupMode) or
+	// in pairwise mode for the member whose Sender ID is For (RFC 10021
+	// 8.3). With a nil Context the request is plain CoAP.
+	Mode group.Mode
+	For  []byte
+	// MemberAt names the member behind a source address (the group
+	// link's socket for it); nil or "": the kid decides.
+	MemberAt func(*net.UDPAddr) string
+	Exchange int // exchange id on the client's trace events
 }
 
 // GroupRequest sends m, protected in group mode (RFC 10021 7.1), as one
@@ -56,30 +72,38 @@ type GroupCall struct {
 // Response Number per server, 5.3.1) and attributed to a member by its
 // kid.
 func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Message) (GroupOutcome, error) {
-	client, conn, to, gctx, members, wait := c.Client, c.Conn, c.To, c.Context, c.Members, c.Wait
 	var out GroupOutcome
 	m.Type = message.NonConfirmable
-	prot, x, rep, err := group.ProtectRequest(gctx, m, group.ProtectOptions{Mode: group.GroupMode})
-	if err != nil {
-		return out, err
+	prot, x := m, (*group.Exchange)(nil)
+	if c.Context != nil {
+		mode := c.Mode
+		if mode == 0 {
+			mode = group.GroupMode
+		}
+		var rep *oscore.Report
+		var err error
+		prot, x, rep, err = group.ProtectRequest(c.Context, m, group.ProtectOptions{Mode: mode, To: c.For})
+		if err != nil {
+			return out, err
+		}
+		publishLayer(bus, c.Exchange, c.Client, trace.LayerApplied, rep, "")
 	}
-	publishLayer(bus, client, trace.LayerApplied, rep, "")
 	b, err := oscore.EncodeMessage(prot)
 	if err != nil {
 		return out, err
 	}
-	if _, err := conn.WriteToUDP(b, to); err != nil {
+	if _, err := c.Conn.WriteToUDP(b, c.To); err != nil {
 		return out, err
 	}
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(c.Wait)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
 	seen := map[string]string{} // member -> source address of its first response
 	buf := make([]byte, 65536)
 	for {
-		conn.SetReadDeadline(deadline)
-		n, src, err := conn.ReadFromUDP(buf)
+		c.Conn.SetReadDeadline(deadline)
+		n, src, err := c.Conn.ReadFromUDP(buf)
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -87,18 +111,34 @@ func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Me
 			}
 			return out, err
 		}
-		r, why := acceptGroupResponse(buf[:n], prot.Token, x, members)
+		at := ""
+		if c.MemberAt != nil {
+			at = c.MemberAt(src)
+		}
+		var r GroupResponse
+		var why string
+		if x != nil {
+			r, why = acceptGroupResponse(buf[:n], prot.Token, x, c.Members)
+			if why == "" && at != "" && r.Member != at {
+				why = fmt.Sprintf("response with kid %x (%s) from %s's address %s", r.KID, r.Member, at, src)
+			}
+		} else {
+			r, why = acceptPlainResponse(buf[:n], prot.Token)
+			r.Member = at
+		}
 		if why == "" && seen[r.Member] != "" && seen[r.Member] != src.String() {
 			why = fmt.Sprintf("response with kid %x from %s, but %s answered from %s before", r.KID, src, r.Member, seen[r.Member])
 		}
 		if why != "" {
-			out.Refused = append(out.Refused, why)
-			publishLayer(bus, client, trace.LayerFailed, r.Report, why)
+			out.Refused = append(out.Refused, RefusedResponse{Member: firstNonEmpty(at, r.Member), From: src.String(), Why: why})
+			publishLayer(bus, c.Exchange, c.Client, trace.LayerFailed, r.Report, why)
 			continue
 		}
 		r.From = src.String()
 		seen[r.Member] = r.From
-		publishLayer(bus, client, trace.LayerRemoved, r.Report, "response from "+r.Member+" at "+r.From)
+		if x != nil {
+			publishLayer(bus, c.Exchange, c.Client, trace.LayerRemoved, r.Report, "response from "+r.Member+" at "+r.From)
+		}
 		out.Responses = append(out.Responses, r)
 		if c.Enough > 0 && len(out.Responses) >= c.Enough {
 			return out, nil
@@ -106,16 +146,38 @@ func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Me
 	}
 }
 
+// acceptPlainResponse decodes a plain CoAP response to a plain group
+// request.
+func acceptPlainResponse(b, token []byte) (GroupResponse, string) {
+	var r GroupResponse
+	m, why := decodeGroupReply(b, token)
+	if why != "" {
+		return r, why
+	}
+	r.Code, r.Payload = codeText(m.Code), string(m.Payload)
+	return r, ""
+}
+
+// decodeGroupReply decodes a datagram that must answer the request with
+// token; a non-empty reason says why it does not.
+func decodeGroupReply(b, token []byte) (message.Message, string) {
+	m, err := oscore.DecodeMessage(b)
+	if err != nil {
+		return m, "undecodable datagram: " + err.Error()
+	}
+	if !bytes.Equal(m.Token, token) {
+		return m, fmt.Sprintf("token %x is not the group request's", []byte(m.Token))
+	}
+	return m, ""
+}
+
 // acceptGroupResponse decodes and verifies one datagram; a non-empty
 // reason says why it was refused.
 func acceptGroupResponse(b, token []byte, x *group.Exchange, members map[string]string) (GroupResponse, string) {
 	var r GroupResponse
-	m, err := oscore.DecodeMessage(b)
-	if err != nil {
-		return r, "undecodable datagram: " + err.Error()
-	}
-	if !bytes.Equal(m.Token, token) {
-		return r, fmt.Sprintf("token %x is not the group request's", []byte(m.Token))
+	m, why := decodeGroupReply(b, token)
+	if why != "" {
+		return r, why
 	}
 	inner, rep, err := group.UnprotectResponse(x, m)
 	if rep != nil {
@@ -125,6 +187,9 @@ func acceptGroupResponse(b, token []byte, x *group.Exchange, members map[string]
 		return r, "Group OSCORE verification failed: " + err.Error()
 	}
 	r.KID = r.Report.KID
+	if len(r.KID) == 0 && x.Peer() != nil {
+		r.KID = x.Peer().ID() // a pairwise response may leave kid out (RFC 10021 3.2)
+	}
 	r.Member = members[hex.EncodeToString(r.KID)]
 	if r.Member == "" {
 		return r, fmt.Sprintf("kid %x names no member of the group", r.KID)
@@ -151,15 +216,15 @@ func (o GroupOutcome) Check(want []string) error {
 	if len(missing) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %s", errNoGroupResponse, strings.Join(missing, ", ")))
 	}
-	for _, why := range o.Refused {
-		errs = append(errs, errors.New("nodes: refused response: "+why))
+	for _, r := range o.Refused {
+		errs = append(errs, errors.New("nodes: refused response: "+r.Why))
 	}
 	return errors.Join(errs...)
 }
 
-func publishLayer(bus *trace.Bus, node, action string, rep *oscore.Report, note string) {
+func publishLayer(bus *trace.Bus, xid int, node, action string, rep *oscore.Report, note string) {
 	if rep != nil {
 		rep = rep.Complete()
 	}
-	bus.Publish(trace.Event{Type: trace.TypeLayer, Node: node, Layer_: &trace.LayerEvent{Action: action, Report: rep}, Note: note})
+	bus.Publish(trace.Event{Type: trace.TypeLayer, Exchange: xid, Node: node, Layer_: &trace.LayerEvent{Action: action, Report: rep}, Note: note})
 }

@@ -48,8 +48,13 @@ type GroupLink struct {
 	faults  map[string][]scenario.Fault
 	count   map[string]int // copies sent to each member, for Fault.Match
 	closed  bool
-	refused int // datagrams from sources beyond maxGroupSources
+	refused int               // datagrams from sources beyond maxGroupSources
+	senders map[string]string // client source address -> node id, for the trace
 	wg      sync.WaitGroup
+
+	// Tag gives the exchange id a datagram belongs to, for the trace; nil:
+	// none. Set before the first datagram.
+	Tag func(b []byte) int
 }
 
 // fanSock is the link's socket for one (client source, member) pair.
@@ -59,21 +64,72 @@ type fanSock struct {
 	client *net.UDPAddr
 }
 
-// NewGroupLink opens the group address of group on loopback; client is
-// the node id the trace names as the sender.
+// NewGroupLink opens the group address of group on a loopback port;
+// client is the node id the trace names as the sender.
 func NewGroupLink(bus *trace.Bus, group, client string, members []GroupMember) (*GroupLink, error) {
+	return NewGroupLinkAt(bus, group, client, members, "")
+}
+
+// NewGroupLinkAt is NewGroupLink at address listen ("" a loopback port).
+// With client "", the trace names an unnamed sender by its address.
+func NewGroupLinkAt(bus *trace.Bus, group, client string, members []GroupMember, listen string) (*GroupLink, error) {
 	if len(members) == 0 {
 		return nil, errors.New("nodes: group " + group + " has no members")
 	}
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	addr, err := net.ResolveUDPAddr("udp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("nodes: group %s: %w", group, err)
+	}
+	c, err := net.ListenUDP("udp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("nodes: group %s: %w", group, err)
 	}
 	g := &GroupLink{group: group, client: client, bus: bus, in: c, members: members,
-		fans: map[string][]*fanSock{}, faults: map[string][]scenario.Fault{}, count: map[string]int{}}
+		fans: map[string][]*fanSock{}, faults: map[string][]scenario.Fault{}, count: map[string]int{}, senders: map[string]string{}}
 	g.wg.Add(1)
 	go g.readGroup()
 	return g, nil
+}
+
+// NameSender makes the trace name node as the sender of the datagrams
+// from addr (by default the client given to NewGroupLink).
+func (g *GroupLink) NameSender(addr *net.UDPAddr, node string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.senders) >= maxGroupSources {
+		clear(g.senders) // names only: a lost one falls back to the default
+	}
+	g.senders[addr.String()] = node
+}
+
+func (g *GroupLink) senderName(addr *net.UDPAddr) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if n, ok := g.senders[addr.String()]; ok {
+		return n
+	}
+	if g.client == "" {
+		return addr.String()
+	}
+	return g.client
+}
+
+// MemberAt names the member whose replies come from addr, the link's
+// socket that stands for it; "" for any other address.
+func (g *GroupLink) MemberAt(addr *net.UDPAddr) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, fs := range g.fans {
+		for _, f := range fs {
+			if sameAddr(f.conn.LocalAddr().(*net.UDPAddr), addr) {
+				return f.member.ID
+			}
+		}
+	}
+	return ""
 }
 
 // Addr is the group's address, where a client sends a group request.
@@ -134,10 +190,12 @@ func (g *GroupLink) readGroup() {
 		for _, m := range g.members {
 			names = append(names, m.ID)
 		}
-		g.publish(data, trace.Event{Type: trace.TypeDatagram, Link: g.client + "-" + g.group, From: g.client, To: g.group,
+		sender := g.senderName(src)
+		xid := g.exchangeOf(data)
+		g.publish(data, trace.Event{Type: trace.TypeDatagram, Exchange: xid, Link: sender + "-" + g.group, From: sender, To: g.group,
 			Note: simulatedNote + " (" + strings.Join(names, ", ") + ")"})
 		for i, f := range fans {
-			g.pass(f.member.ID, dirAB, data, trace.Event{Type: trace.TypeDatagram, Link: g.group + "-" + f.member.ID,
+			g.pass(f.member.ID, dirAB, data, trace.Event{Type: trace.TypeDatagram, Exchange: xid, Link: g.group + "-" + f.member.ID,
 				From: g.group, To: f.member.ID, Note: fmt.Sprintf("copy %d of %d of the group datagram", i+1, len(fans))},
 				func() { f.conn.WriteToUDP(data, f.member.Addr) })
 		}
@@ -201,8 +259,8 @@ func (g *GroupLink) readMember(f *fanSock) {
 			continue // only the member answers its socket
 		}
 		data := append([]byte(nil), buf[:n]...)
-		g.pass(f.member.ID, dirBA, data, trace.Event{Type: trace.TypeDatagram, Link: g.group + "-" + f.member.ID,
-			From: f.member.ID, To: g.client, Note: "reply from " + f.member.ID + "'s own address " + f.conn.LocalAddr().String()},
+		g.pass(f.member.ID, dirBA, data, trace.Event{Type: trace.TypeDatagram, Exchange: g.exchangeOf(data), Link: g.group + "-" + f.member.ID,
+			From: f.member.ID, To: g.senderName(f.client), Note: "reply from " + f.member.ID + "'s own address " + f.conn.LocalAddr().String()},
 			func() { f.conn.WriteToUDP(data, f.client) })
 	}
 }
@@ -227,14 +285,21 @@ func (g *GroupLink) pass(member string, d int, b []byte, ev trace.Event, send fu
 	case act == nil:
 		send()
 	case act.Kind == scenario.FaultDrop:
-		g.publish(b, trace.Event{Type: trace.TypeFault, Link: ev.Link, From: ev.From, To: ev.To,
+		g.publish(b, trace.Event{Type: trace.TypeFault, Exchange: ev.Exchange, Link: ev.Link, From: ev.From, To: ev.To,
 			Fault: &trace.Fault{Kind: scenario.FaultDrop, Detail: "datagram " + ev.From + " -> " + ev.To + " dropped"}})
 	default:
 		delay, _ := time.ParseDuration(act.Delay)
-		g.publish(b, trace.Event{Type: trace.TypeFault, Link: ev.Link, From: ev.From, To: ev.To,
+		g.publish(b, trace.Event{Type: trace.TypeFault, Exchange: ev.Exchange, Link: ev.Link, From: ev.From, To: ev.To,
 			Fault: &trace.Fault{Kind: scenario.FaultDelay, Detail: "datagram " + ev.From + " -> " + ev.To + " delayed " + delay.String()}})
 		time.AfterFunc(delay, send)
 	}
+}
+
+func (g *GroupLink) exchangeOf(b []byte) int {
+	if g.Tag == nil {
+		return 0
+	}
+	return g.Tag(b)
 }
 
 func (g *GroupLink) publish(b []byte, ev trace.Event) {

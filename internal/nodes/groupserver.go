@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
@@ -22,24 +23,51 @@ import (
 // A request that fails verification is dropped without a response, as RFC
 // 10021 7.2 recommends for group requests, and recorded as a failed layer.
 type GroupServer struct {
-	id        string
-	bus       *trace.Bus
-	conn      *net.UDPConn
-	ctx       *group.Context
-	resources map[string]string // Uri-Path joined by "/" -> payload
-	mid       atomic.Uint32
-	wg        sync.WaitGroup
+	id      string
+	bus     *trace.Bus
+	conn    *net.UDPConn
+	ctx     *group.Context
+	app     func(req *message.Message) message.Message // serves the request once its layer is removed
+	leisure time.Duration
+	tag     func(b []byte) int // the exchange a datagram belongs to, for the trace; nil: none
+	mid     atomic.Uint32
+	wg      sync.WaitGroup
+	timers  sync.WaitGroup
 }
 
 // StartGroupServer listens on a loopback port as member id with the Group
-// Security Context ctx, serving resources; with a nil ctx it answers plain
-// CoAP requests.
+// Security Context ctx, serving resources (Uri-Path joined by "/" ->
+// payload); with a nil ctx it answers plain CoAP requests.
 func StartGroupServer(bus *trace.Bus, id string, ctx *group.Context, resources map[string]string) (*GroupServer, error) {
+	return startGroupServer(bus, id, ctx, GroupServerOptions{App: textApp(resources)})
+}
+
+// textApp serves fixed payloads by path: 2.05 with the payload, 4.04
+// for any other path.
+func textApp(resources map[string]string) func(req *message.Message) message.Message {
+	return func(req *message.Message) message.Message {
+		v, ok := resources[pathOf(*req)]
+		if !ok {
+			return message.Message{Code: codes.NotFound}
+		}
+		return message.Message{Code: codes.Content, Payload: []byte(v)}
+	}
+}
+
+// GroupServerOptions are how a lab member serves: its application, its
+// Leisure and how its events name their exchange.
+type GroupServerOptions struct {
+	App     func(req *message.Message) message.Message
+	Leisure time.Duration      // fixed wait before each answer (RFC 7252 8.2)
+	Tag     func(b []byte) int // exchange id of a datagram; nil: none
+}
+
+func startGroupServer(bus *trace.Bus, id string, ctx *group.Context, o GroupServerOptions) (*GroupServer, error) {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("nodes: group member %s: %w", id, err)
 	}
-	s := &GroupServer{id: id, bus: bus, conn: c, ctx: ctx, resources: resources}
+	s := &GroupServer{id: id, bus: bus, conn: c, ctx: ctx, app: o.App, leisure: o.Leisure, tag: o.Tag}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -54,6 +82,7 @@ func (s *GroupServer) Member() GroupMember {
 func (s *GroupServer) Close() error {
 	err := s.conn.Close()
 	s.wg.Wait()
+	s.timers.Wait()
 	return err
 }
 
@@ -69,7 +98,15 @@ func (s *GroupServer) serve() {
 		if err != nil || out == nil {
 			continue
 		}
-		s.conn.WriteToUDP(out, src)
+		if s.leisure <= 0 {
+			s.conn.WriteToUDP(out, src)
+			continue
+		}
+		s.timers.Add(1)
+		time.AfterFunc(s.leisure, func() {
+			defer s.timers.Done()
+			s.conn.WriteToUDP(out, src) // fails harmlessly once closed
+		})
 	}
 }
 
@@ -81,7 +118,7 @@ func (s *GroupServer) answer(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	if s.ctx == nil {
-		return s.answerPlain(m)
+		return s.answerPlain(b, m)
 	}
 	lookup := func(gid []byte) (*group.Context, error) {
 		if !bytes.Equal(gid, s.ctx.GroupID()) {
@@ -89,41 +126,49 @@ func (s *GroupServer) answer(b []byte) ([]byte, error) {
 		}
 		return s.ctx, nil
 	}
+	xid := s.exchangeOf(b)
 	inner, x, rep, err := group.UnprotectRequest(m, lookup)
 	if err != nil {
-		publishLayer(s.bus, s.id, trace.LayerFailed, rep, err.Error())
+		s.layer(xid, trace.LayerFailed, rep, err.Error())
 		return nil, err
 	}
-	publishLayer(s.bus, s.id, trace.LayerRemoved, rep, "")
-	resp := message.Message{Code: codes.Content, Token: inner.Token, Type: message.NonConfirmable, MessageID: int32(uint16(s.mid.Add(1)))}
-	path := pathOf(inner)
-	v, ok := s.resources[path]
-	if ok {
-		resp.Payload = []byte(v)
-	} else {
-		resp.Code = codes.NotFound
-	}
-	s.bus.Publish(trace.Event{Type: trace.TypeDelivery, Node: s.id,
-		Delivery: &trace.Delivery{Resource: "/" + path, Method: inner.Code.String(), Code: codeText(resp.Code), Payload: v}})
-	out, rep, err := group.ProtectResponse(x, resp, group.ProtectOptions{Mode: group.GroupMode})
+	s.layer(xid, trace.LayerRemoved, rep, "")
+	resp := s.serveApp(xid, &inner)
+	// The response takes the request's mode (RFC 10021 7.3, 8).
+	out, rep, err := group.ProtectResponse(x, resp, group.ProtectOptions{})
 	if err != nil {
-		publishLayer(s.bus, s.id, trace.LayerFailed, rep, err.Error())
+		s.layer(xid, trace.LayerFailed, rep, err.Error())
 		return nil, err
 	}
-	publishLayer(s.bus, s.id, trace.LayerApplied, rep, "")
+	s.layer(xid, trace.LayerApplied, rep, "")
 	return oscore.EncodeMessage(out)
+}
+
+func (s *GroupServer) exchangeOf(b []byte) int {
+	if s.tag == nil {
+		return 0
+	}
+	return s.tag(b)
+}
+
+func (s *GroupServer) layer(xid int, action string, rep *oscore.Report, note string) {
+	publishLayer(s.bus, xid, s.id, action, rep, note)
+}
+
+// serveApp hands the request to the member's application and records the
+// delivery; the response is NON, with the request's token (RFC 7252 8.2).
+func (s *GroupServer) serveApp(xid int, req *message.Message) message.Message {
+	resp := s.app(req)
+	resp.Token, resp.Type, resp.MessageID = req.Token, message.NonConfirmable, int32(uint16(s.mid.Add(1)))
+	s.bus.Publish(trace.Event{Type: trace.TypeDelivery, Exchange: xid, Node: s.id,
+		Delivery: &trace.Delivery{Resource: "/" + pathOf(*req), Method: req.Code.String(), Code: codeText(resp.Code), Payload: string(resp.Payload)}})
+	return resp
 }
 
 // answerPlain answers a member without a group context: plain CoAP, the
 // baseline the Group OSCORE figures are measured against.
-func (s *GroupServer) answerPlain(m message.Message) ([]byte, error) {
-	resp := message.Message{Code: codes.Content, Token: m.Token, Type: message.NonConfirmable, MessageID: int32(uint16(s.mid.Add(1)))}
-	v, ok := s.resources[pathOf(m)]
-	if !ok {
-		resp.Code = codes.NotFound
-	}
-	resp.Payload = []byte(v)
-	return oscore.EncodeMessage(resp)
+func (s *GroupServer) answerPlain(b []byte, m message.Message) ([]byte, error) {
+	return oscore.EncodeMessage(s.serveApp(s.exchangeOf(b), &m))
 }
 
 // pathOf joins a request's Uri-Path segments with "/".

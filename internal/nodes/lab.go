@@ -34,6 +34,8 @@ type Lab struct {
 	edhoc     edhocState
 	state     *stateFile   // nil: no -state file
 	ack       atomic.Int64 // ACK_TIMEOUT between lab nodes in ns; 0: ackTimeout
+
+	groupTokens sync.Map // token of a group request in flight -> exchange id (labgroups.go)
 }
 
 // peerRef names the node a relay socket stands for, and its link.
@@ -138,6 +140,9 @@ func (l *Lab) stopAll() {
 	t := l.topo.Load()
 	for _, n := range t.nodes {
 		n.stop()
+	}
+	for _, g := range t.groups {
+		g.close()
 	}
 	l.linksMu.Lock()
 	links := l.links

@@ -9,6 +9,7 @@ import (
 
 	"oscore-lab/internal/scenario"
 	"oscore-lab/oscore"
+	"oscore-lab/oscore/group"
 )
 
 // topology is one immutable configuration of the running lab. Nodes read
@@ -25,6 +26,8 @@ type topology struct {
 	recipients map[string]map[string][]*oscore.Context
 	authority  map[string]string // host name -> node id
 	externals  []externalSource  // where external nodes send from (outside.go)
+	groups     map[string]*labGroup
+	groupCtx   map[string]map[string]*group.Context // group context name -> member node -> its instance
 }
 
 func emptyTopology() *topology {
@@ -349,6 +352,9 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 	l.linksMu.Unlock()
 	configured := map[*Link]bool{}
 	for i, sl := range s.Links {
+		if s.GroupNamed(sl.A) != nil {
+			continue // a group's link (startGroups)
+		}
 		lk, err := l.linkBetween(sl.A, sl.B)
 		if err != nil {
 			return fmt.Errorf("nodes: links[%d]: %v", i, err)
@@ -362,6 +368,9 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 		if !configured[lk] {
 			lk.SetFaults(nil)
 		}
+	}
+	if err := l.startGroups(old, t); err != nil {
+		return err
 	}
 	l.createKnownLinks(t)
 	return nil
@@ -387,6 +396,9 @@ func (l *Lab) createKnownLinks(t *topology) {
 		}
 	}
 	for _, st := range t.sc.Steps {
+		if st.To != "" {
+			continue // a group's link exists with the group
+		}
 		path, err := t.plannedPath(st)
 		if err != nil {
 			continue

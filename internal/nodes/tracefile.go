@@ -23,5 +23,17 @@ func (l *Lab) Trace() *trace.Trace {
 			trace.Endpoint{Node: p.cfg.A.Node, SenderID: a.SenderID, RecipientID: a.RecipientID},
 			trace.Endpoint{Node: p.cfg.B.Node, SenderID: b.SenderID, RecipientID: b.RecipientID}))
 	}
-	return trace.NewTrace(info, ns, cs, l.bus.Recent())
+	tr := trace.NewTrace(info, ns, cs, l.bus.Recent())
+	for _, g := range sc.Groups {
+		lg := t.groups[g.ID]
+		if lg == nil {
+			continue
+		}
+		gi := trace.GroupInfo{ID: g.ID, Addr: lg.link.Addr().String(), Context: g.Context, Multicast: trace.MulticastSimulated}
+		for _, m := range g.Members {
+			gi.Members = append(gi.Members, m.Node)
+		}
+		tr.Groups = append(tr.Groups, gi)
+	}
+	return tr
 }

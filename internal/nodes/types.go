@@ -20,6 +20,9 @@ type Result struct {
 	// Notifications counts the Observe notifications received after the
 	// first response (observe register steps).
 	Notifications int `json:"notifications,omitempty"`
+	// Responses are what a step sent to a group received: each member's
+	// verified response and each refused datagram, in arrival order.
+	Responses []MemberResult `json:"responses,omitempty"`
 }
 
 // LabState is a snapshot for the node panel.

@@ -3,6 +3,7 @@ package scenario
 import (
 	"encoding/json"
 	"io/fs"
+	"os"
 	"path"
 	"reflect"
 	"testing"
@@ -24,6 +25,9 @@ func FuzzParse(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte(base))
+	if group, err := os.ReadFile("testdata/group-basic.json"); err == nil {
+		f.Add(group)
+	}
 	f.Add([]byte(`{"name":"x","nodes":[{"id":"C","role":"client"}],"steps":[{"from":"C","method":"GET","uri":"coap://[::1]:5683/a"}]}`))
 	f.Add([]byte(`{"name":"x","nodes":[{"id":"S","role":"server","resources":["a=text:b"]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -1,6 +1,9 @@
 package scenario
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Limits on what one scenario may ask of the lab. A scenario file is at most
 // maxScenarioBytes, but a small file can still name thousands of nodes (each
@@ -26,6 +29,18 @@ const (
 	// context) and a node applies at most 64 (layer_limit), so 32 KiB of
 	// the step's own bytes leaves room for all of them.
 	MaxStepBytes = 32 << 10
+	// MaxGroups and MaxGroupContexts bound the groups and group contexts;
+	// MaxGroupMembers bounds one group (each member costs the group link
+	// one socket per client that sends to it, and a copy of every group
+	// datagram). A group context's members are distinct nodes, so at most
+	// MaxNodes.
+	MaxGroups        = 16
+	MaxGroupContexts = 16
+	MaxGroupMembers  = 32
+	// maxLeisure bounds a member's fixed wait before it answers a group
+	// request (RFC 7252 8.2 takes the Leisure from the group's size; five
+	// seconds is its default).
+	maxLeisure = 5 * time.Second
 )
 
 // limits checks the counts above before anything is indexed or resolved.
@@ -41,6 +56,8 @@ func (v *validator) limits() error {
 		{"contexts", len(s.Contexts), MaxContexts, "contexts"},
 		{"links", len(s.Links), MaxLinks, "links"},
 		{"steps", len(s.Steps), MaxSteps, "steps"},
+		{"groups", len(s.Groups), MaxGroups, "groups"},
+		{"group_contexts", len(s.GroupContexts), MaxGroupContexts, "group contexts"},
 	} {
 		if c.n > c.max {
 			return errAt(c.path, fmt.Sprintf("%d %s is more than the lab runs (at most %d)", c.n, c.what, c.max))

@@ -25,18 +25,23 @@ type schemaNode struct {
 
 // schemaDefs names the Go type behind each $defs entry.
 var schemaDefs = map[string]reflect.Type{
-	"node":           reflect.TypeFor[Node](),
-	"reverse_route":  reflect.TypeFor[ReverseRoute](),
-	"context":        reflect.TypeFor[Context](),
-	"endpoint":       reflect.TypeFor[Endpoint](),
-	"link":           reflect.TypeFor[Link](),
-	"fault":          reflect.TypeFor[Fault](),
-	"step":           reflect.TypeFor[Step](),
-	"option":         reflect.TypeFor[StepOption](),
-	"seq_pin":        reflect.TypeFor[SeqPin](),
-	"expect":         reflect.TypeFor[Expect](),
-	"edhoc":          reflect.TypeFor[EDHOC](),
-	"edhoc_identity": reflect.TypeFor[EDHOCIdentity](),
+	"node":                 reflect.TypeFor[Node](),
+	"reverse_route":        reflect.TypeFor[ReverseRoute](),
+	"context":              reflect.TypeFor[Context](),
+	"endpoint":             reflect.TypeFor[Endpoint](),
+	"link":                 reflect.TypeFor[Link](),
+	"fault":                reflect.TypeFor[Fault](),
+	"step":                 reflect.TypeFor[Step](),
+	"option":               reflect.TypeFor[StepOption](),
+	"seq_pin":              reflect.TypeFor[SeqPin](),
+	"expect":               reflect.TypeFor[Expect](),
+	"edhoc":                reflect.TypeFor[EDHOC](),
+	"edhoc_identity":       reflect.TypeFor[EDHOCIdentity](),
+	"group_context":        reflect.TypeFor[GroupContext](),
+	"group_context_member": reflect.TypeFor[GroupContextMember](),
+	"group":                reflect.TypeFor[Group](),
+	"group_member":         reflect.TypeFor[GroupMember](),
+	"member_response":      reflect.TypeFor[MemberResponse](),
 }
 
 // TestSchemaMatchesTypes keeps scenario.schema.json and the Go types in

@@ -13,6 +13,11 @@ type Scenario struct {
 	Contexts    []Context `json:"contexts,omitempty"`
 	Links       []Link    `json:"links,omitempty"` // faults per link; a link exists implicitly between nodes that talk
 	Steps       []Step    `json:"steps,omitempty"`
+	// GroupContexts are Group OSCORE Security Contexts (RFC 10021), each
+	// shared by its members; Groups are CoAP groups, each reached through
+	// a link that stands in for IP multicast (groups.go).
+	GroupContexts []GroupContext `json:"group_contexts,omitempty"`
+	Groups        []Group        `json:"groups,omitempty"`
 }
 
 // Roles a node can play.
@@ -174,7 +179,19 @@ type Step struct {
 	NonceReuse bool         `json:"nonce_reuse,omitempty"` // the step demonstrates nonce reuse: its seq pins may move back to used numbers
 	Expect     *Expect      `json:"expect,omitempty"`
 	EDHOC      string       `json:"edhoc,omitempty"` // run EDHOC for this context instead of sending a request (RFC 9528 A.2)
+	// To names a group: the request goes as one NON datagram to the
+	// group's address and every member may answer (RFC 7252 8.2). The
+	// URI gives the path and query; its host is not looked up.
+	To     string `json:"to,omitempty"`
+	Mode   string `json:"mode,omitempty"`   // group step with a group context: "group" (default, RFC 10021 7) | "pairwise" (8)
+	Member string `json:"member,omitempty"` // pairwise group step: the member whose pairwise key protects the request (RFC 10021 8.3)
 }
+
+// Group OSCORE modes of a group step.
+const (
+	ModeGroup    = "group"
+	ModePairwise = "pairwise"
+)
 
 // Proxy styles of a step.
 const (
@@ -207,4 +224,17 @@ type Expect struct {
 	Timeout    string  `json:"timeout,omitempty"`     // "2s"; default 5s
 	NoResponse bool    `json:"no_response,omitempty"` // no response must arrive within Timeout
 	Refused    bool    `json:"refused,omitempty"`     // the client must refuse the response (a layer it added is missing)
+	// Responses is what a group step must collect, one entry per member
+	// that is checked; members without an entry are not checked.
+	Responses []MemberResponse `json:"responses,omitempty"`
+}
+
+// MemberResponse is the expectation on one member's answer to a group
+// request.
+type MemberResponse struct {
+	From       string  `json:"from"`                  // member node id
+	Code       string  `json:"code,omitempty"`        // "2.05"; empty with payload unset: any verified response
+	Payload    *string `json:"payload,omitempty"`     // exact UTF-8 payload; nil = not checked
+	NoResponse bool    `json:"no_response,omitempty"` // no verified response from this member may arrive
+	Refused    bool    `json:"refused,omitempty"`     // a response comes from this member's address and the client refuses it
 }

@@ -27,7 +27,7 @@ var (
 // between nodes, contexts and steps, hex values, lengths and durations. The
 // error is an *Error naming the first offending field.
 func (s *Scenario) Validate() error {
-	v := validator{s: s, nodes: map[string]*Node{}, contexts: map[string]*Context{}}
+	v := validator{s: s, nodes: map[string]*Node{}, contexts: map[string]*Context{}, groups: map[string]*Group{}, groupContexts: map[string]*GroupContext{}}
 	return v.run()
 }
 
@@ -36,20 +36,28 @@ func (s *Scenario) Validate() error {
 // the error is an *Error whose path starts at "step", e.g.
 // "step.route[1]: P1 forwards to ...".
 func (s *Scenario) ValidateStep(st *Step) error {
-	v := validator{s: s, nodes: map[string]*Node{}, contexts: map[string]*Context{}}
+	v := validator{s: s, nodes: map[string]*Node{}, contexts: map[string]*Context{}, groups: map[string]*Group{}, groupContexts: map[string]*GroupContext{}}
 	for i := range s.Nodes {
 		v.nodes[s.Nodes[i].ID] = &s.Nodes[i]
 	}
 	for i := range s.Contexts {
 		v.contexts[s.Contexts[i].Name] = &s.Contexts[i]
 	}
+	for i := range s.Groups {
+		v.groups[s.Groups[i].ID] = &s.Groups[i]
+	}
+	for i := range s.GroupContexts {
+		v.groupContexts[s.GroupContexts[i].Name] = &s.GroupContexts[i]
+	}
 	return v.step("step", st)
 }
 
 type validator struct {
-	s        *Scenario
-	nodes    map[string]*Node
-	contexts map[string]*Context
+	s             *Scenario
+	nodes         map[string]*Node
+	contexts      map[string]*Context
+	groups        map[string]*Group
+	groupContexts map[string]*GroupContext
 }
 
 func (v *validator) run() error {
@@ -89,8 +97,21 @@ func (v *validator) run() error {
 		}
 		v.contexts[c.Name] = c
 	}
+	if err := v.indexGroups(); err != nil {
+		return err
+	}
 	for i := range s.Nodes {
 		if err := v.node(index("nodes", i), &s.Nodes[i]); err != nil {
+			return err
+		}
+	}
+	for i := range s.GroupContexts {
+		if err := v.groupContext(index("group_contexts", i), &s.GroupContexts[i]); err != nil {
+			return err
+		}
+	}
+	for i := range s.Groups {
+		if err := v.group(index("groups", i), &s.Groups[i]); err != nil {
 			return err
 		}
 	}
@@ -480,8 +501,15 @@ func (v *validator) recipientIDsUnique() error {
 }
 
 func (v *validator) link(p string, l *Link, seen map[[2]string]bool) error {
+	if g := v.groups[l.A]; g != nil {
+		if err := v.groupLink(p, l, g); err != nil {
+			return err
+		}
+	} else if g := v.groups[l.B]; g != nil {
+		return errAt(field(p, "a"), fmt.Sprintf("a group's link names the group as a (\"a\": %q, \"b\": the member)", l.B))
+	}
 	for _, end := range []struct{ name, id string }{{"a", l.A}, {"b", l.B}} {
-		if _, ok := v.nodes[end.id]; !ok {
+		if _, ok := v.nodes[end.id]; !ok && v.groups[end.id] == nil {
 			return errAt(field(p, end.name), fmt.Sprintf("unknown node %q", end.id))
 		}
 	}
@@ -572,6 +600,17 @@ func (v *validator) step(p string, st *Step) error {
 	if err != nil {
 		return errAt(field(p, "uri"), err.Error())
 	}
+	var toGroup *Group
+	if st.To != "" {
+		if toGroup = v.groups[st.To]; toGroup == nil {
+			return errAt(field(p, "to"), fmt.Sprintf("unknown group %q", st.To))
+		}
+		if err := v.groupStep(p, st, toGroup); err != nil {
+			return err
+		}
+	} else if st.Mode != "" || st.Member != "" {
+		return errAt(field(p, firstSet(st.Mode, "mode", "member")), "only steps to a group (\"to\") have a mode or a member")
+	}
 	seenRoute := map[string]bool{}
 	for i, id := range st.Route {
 		rp := index(field(p, "route"), i)
@@ -596,7 +635,7 @@ func (v *validator) step(p string, st *Step) error {
 	default:
 		return errAt(field(p, "proxy_style"), fmt.Sprintf("unknown proxy style %q (want proxy-scheme, proxy-uri or reverse)", st.ProxyStyle))
 	}
-	if len(st.Route) == 0 {
+	if len(st.Route) == 0 && toGroup == nil {
 		if _, ok := v.resolve(u); !ok {
 			return errAt(field(p, "uri"), fmt.Sprintf("no node answers to %q (set authority or listen on the target node, or give a route)", u.Host))
 		}
@@ -612,11 +651,13 @@ func (v *validator) step(p string, st *Step) error {
 		}
 		seenCtx[name] = true
 	}
-	if err := v.layerOrder(p, st, u); err != nil {
-		return err
-	}
-	if err := v.routeForwarding(p, st, u); err != nil {
-		return err
+	if toGroup == nil {
+		if err := v.layerOrder(p, st, u); err != nil {
+			return err
+		}
+		if err := v.routeForwarding(p, st, u); err != nil {
+			return err
+		}
 	}
 	switch st.Type {
 	case "", "CON", "NON":
@@ -694,6 +735,9 @@ func (v *validator) step(p string, st *Step) error {
 		}
 		if e.NoResponse && (e.Code != "" || e.Payload != nil) {
 			return errAt(field(ep, "no_response"), "a step that expects no response cannot expect a code or payload")
+		}
+		if len(e.Responses) > 0 && toGroup == nil {
+			return errAt(field(ep, "responses"), "only steps to a group (\"to\") expect responses per member")
 		}
 		if e.Refused && (e.Code != "" || e.Payload != nil || e.NoResponse) {
 			return errAt(field(ep, "refused"), "a step that expects its response refused cannot expect a code, a payload or no response")

@@ -25,7 +25,23 @@ type Trace struct {
 	Scenario ScenarioInfo  `json:"scenario"`
 	Nodes    []NodeInfo    `json:"nodes"`
 	Contexts []ContextInfo `json:"contexts"`
+	Groups   []GroupInfo   `json:"groups,omitempty"`
 	Events   []Event       `json:"events"`
+}
+
+// MulticastSimulated is what a trace says of every group: loopback has no
+// IP multicast, so the lab copies each datagram sent to a group itself.
+const MulticastSimulated = "IP multicast simulated by a fan-out link (loopback has no multicast): one datagram to the group's address, one copy to each member; each member answers from its own address"
+
+// GroupInfo is one CoAP group: its address (a lab port, not a multicast
+// address), its members, the group context they hold, and how multicast
+// is carried.
+type GroupInfo struct {
+	ID        string   `json:"id"`
+	Addr      string   `json:"addr,omitempty"`
+	Members   []string `json:"members"`
+	Context   string   `json:"context,omitempty"` // Group OSCORE context; "" plain CoAP
+	Multicast string   `json:"multicast"`         // MulticastSimulated
 }
 
 // NewTrace assembles a version 1 trace from a run: typically the bus's

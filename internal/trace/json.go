@@ -30,6 +30,9 @@ func WriteJSON(w io.Writer, t *Trace, includeSecrets bool) error {
 	fmt.Fprintf(bw, "  \"scenario\": %s,\n", enc.line(r.Scenario))
 	writeArray(bw, &enc, "nodes", r.Nodes, ",")
 	writeArray(bw, &enc, "contexts", r.Contexts, ",")
+	if len(r.Groups) > 0 {
+		writeArray(bw, &enc, "groups", r.Groups, ",")
+	}
 	writeArray(bw, &enc, "events", r.Events, "")
 	bw.WriteString("}\n")
 	if enc.err != nil {

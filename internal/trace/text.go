@@ -69,6 +69,13 @@ func writeTextHeader(w io.Writer, t *Trace, v *view) {
 		}
 		fmt.Fprintf(w, "# context %s: %s\n", c.Name, strings.Join(ends, ", "))
 	}
+	for _, g := range t.Groups {
+		sec := "plain CoAP"
+		if g.Context != "" {
+			sec = "group context " + g.Context
+		}
+		fmt.Fprintf(w, "# group %s at %s: members %s, %s; %s\n", g.ID, g.Addr, strings.Join(g.Members, ", "), sec, g.Multicast)
+	}
 	fmt.Fprintln(w)
 }
 

@@ -1,0 +1,137 @@
+package nodes
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"oscore-lab/internal/scenario"
+	"oscore-lab/internal/trace"
+)
+
+func groupScenario(t *testing.T) *scenario.Scenario {
+	t.Helper()
+	data, err := os.ReadFile("../scenario/testdata/group-basic.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := scenario.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func runGroupSteps(t *testing.T, s *scenario.Scenario) ([]Result, *Lab) {
+	t.Helper()
+	lab, _ := startLab(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res, err := lab.RunSteps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, lab
+}
+
+// TestGroupScenarioRuns: a scenario's group step over real loopback UDP:
+// one datagram to the group, a copy per member, a verified group-mode
+// response from each in Leisure order, the trace header naming the group
+// and saying multicast is simulated.
+func TestGroupScenarioRuns(t *testing.T) {
+	res, lab := runGroupSteps(t, groupScenario(t))
+	if len(res) != 1 || !res[0].OK {
+		t.Fatalf("results %+v", res)
+	}
+	rs := res[0].Responses
+	if len(rs) != 2 || rs[0].Member != "S1" || rs[1].Member != "S2" || rs[0].From == rs[1].From {
+		t.Fatalf("responses %+v, want S1 then S2 (Leisure 30ms) from two addresses", rs)
+	}
+	tr := lab.Trace()
+	if len(tr.Groups) != 1 || tr.Groups[0].ID != "G" || !strings.Contains(tr.Groups[0].Multicast, "simulated by a fan-out link") {
+		t.Fatalf("trace groups %+v", tr.Groups)
+	}
+	var toGroup, copies, fromMembers, groupLayers int
+	for _, e := range tr.Events {
+		switch {
+		case e.Type == trace.TypeDatagram && e.To == "G" && e.From == "C":
+			toGroup++
+			if e.Exchange != res[0].Exchange || !strings.Contains(e.Note, "simulated by a fan-out link") {
+				t.Errorf("group datagram %+v", e)
+			}
+		case e.Type == trace.TypeDatagram && e.From == "G":
+			copies++
+		case e.Type == trace.TypeDatagram && e.To == "C":
+			fromMembers++
+		case e.Type == trace.TypeLayer && e.Layer_.Report != nil && e.Layer_.Report.Group != nil && e.Layer_.Report.Group.Mode == "group":
+			groupLayers++
+		}
+	}
+	// C applies, each member removes and applies, C removes twice.
+	if toGroup != 1 || copies != 2 || fromMembers != 2 || groupLayers != 7 {
+		t.Errorf("trace: %d to G, %d copies, %d replies, %d group-mode layers; want 1, 2, 2, 7", toGroup, copies, fromMembers, groupLayers)
+	}
+}
+
+// TestGroupScenarioVerdicts: the verdict of a group step in both
+// directions, with the exact problem for each wrong expectation, a member
+// dropped by the group link, and the pairwise and plain variants.
+func TestGroupScenarioVerdicts(t *testing.T) {
+	str := func(s string) *string { return &s }
+	for _, c := range []struct {
+		name    string
+		edit    func(s *scenario.Scenario)
+		problem string // "" = the step passes
+	}{
+		{"right", func(*scenario.Scenario) {}, ""},
+		{"wrong code", func(s *scenario.Scenario) { s.Steps[0].Expect.Responses[1].Code = "4.04" },
+			`S2: expected code 4.04, got 2.05 "21.2"`},
+		{"wrong payload", func(s *scenario.Scenario) { s.Steps[0].Expect.Responses[0].Payload = str("22") },
+			`S1: expected payload "22", got "21.1"`},
+		{"silent expected", func(s *scenario.Scenario) {
+			s.Steps[0].Expect.Responses[1] = scenario.MemberResponse{From: "S2", NoResponse: true}
+		}, `expected no response from S2, got 2.05 "21.2"`},
+		{"refusal expected", func(s *scenario.Scenario) {
+			s.Steps[0].Expect.Responses[0] = scenario.MemberResponse{From: "S1", Refused: true}
+		}, `expected S1's response refused, got 2.05 "21.1"`},
+		{"S2 dropped", func(s *scenario.Scenario) {
+			s.Links = []scenario.Link{{A: "G", B: "S2", Faults: []scenario.Fault{{Kind: scenario.FaultDrop, Dir: "a->b"}}}}
+			s.Steps[0].Expect.Timeout = "400ms"
+		}, "expected a response from S2, got none"},
+		{"S2 dropped and expected silent", func(s *scenario.Scenario) {
+			s.Links = []scenario.Link{{A: "G", B: "S2", Faults: []scenario.Fault{{Kind: scenario.FaultDrop, Dir: "a->b"}}}}
+			s.Steps[0].Expect.Timeout = "400ms"
+			s.Steps[0].Expect.Responses[1] = scenario.MemberResponse{From: "S2", NoResponse: true}
+		}, ""},
+		{"no expectations, S1 dropped", func(s *scenario.Scenario) {
+			s.Links = []scenario.Link{{A: "G", B: "S1", Faults: []scenario.Fault{{Kind: scenario.FaultDrop, Dir: "b->a"}}}}
+			s.Steps[0].Expect = &scenario.Expect{Timeout: "400ms"}
+		}, "expected a response from S1, got none"},
+		{"pairwise for S2", func(s *scenario.Scenario) {
+			s.Steps[0].Mode, s.Steps[0].Member = scenario.ModePairwise, "S2"
+			s.Steps[0].Expect.Timeout = "400ms"
+			s.Steps[0].Expect.Responses[0] = scenario.MemberResponse{From: "S1", NoResponse: true}
+		}, ""},
+		{"plain group", func(s *scenario.Scenario) {
+			s.Groups[0].Context = ""
+		}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := groupScenario(t)
+			c.edit(s)
+			if err := s.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			res, _ := runGroupSteps(t, s)
+			r := res[0]
+			switch {
+			case c.problem == "" && !r.OK:
+				t.Fatalf("failed: %s (responses %+v)", r.Problem, r.Responses)
+			case c.problem != "" && (r.OK || r.Problem != c.problem):
+				t.Fatalf("ok %v problem %q, want %q (responses %+v)", r.OK, r.Problem, c.problem, r.Responses)
+			}
+		})
+	}
+}
