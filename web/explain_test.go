@@ -223,3 +223,39 @@ func TestBrowserExplainAgreesWithGo(t *testing.T) {
 		t.Errorf("only %d paths through the rule", len(seen))
 	}
 }
+
+// TestBrowserExplainHostileNames imports a real run whose decisions name
+// rules and whose layer events name actions after Object's own properties
+// (__proto__, constructor, toString) and whose option reports carry steps,
+// step and reason of the wrong kinds: every row still opens with its
+// explanation, the replay runs on the stage, and nothing throws or becomes
+// markup.
+func TestBrowserExplainHostileNames(t *testing.T) {
+	doc := traceDoc(t)
+	names := []string{"__proto__", "constructor", "toString", `<img src=x onerror="window.__pwned=40">`}
+	k := 0
+	for _, x := range doc["events"].([]any) {
+		ev := x.(map[string]any)
+		if d, ok := ev["decision"].(map[string]any); ok {
+			d["rule"] = names[k%len(names)]
+			k++
+		}
+		le, ok := ev["layer_event"].(map[string]any)
+		if !ok {
+			continue
+		}
+		rep, _ := le["report"].(map[string]any)
+		opts, _ := rep["options"].([]any)
+		for i, o := range opts {
+			if om, ok := o.(map[string]any); ok {
+				om["steps"] = []any{[]any{1, 2, 3, 5, 6, 7, 8}, "1,2,3,9", []any{1, "<b>", 9}, map[string]any{"length": 2}}[i%4]
+				om["step"] = []any{5, "5", nil, 4.5}[i%4]
+				om["reason"] = []any{names[3], 7, nil, []any{"x"}}[i%4]
+			}
+		}
+	}
+	if k < 4 {
+		t.Fatalf("only %d decisions", k)
+	}
+	importEveryRow(t, doc, len(doc["events"].([]any)))
+}

@@ -222,13 +222,14 @@ export function explainEventText(ev) {
     case 'layer': {
       const le = pick(ev, 'layer_event', 'Layer_') || {};
       const rep = pick(le, 'report', 'Report') || {};
-      const act = { applied: 'applied', removed: 'removed', failed: 'failed to remove' }[explainStr(le.action)] || explainStr(le.action);
+      const acts = { applied: 'applied', removed: 'removed', failed: 'failed to remove' };
+      const act = Object.hasOwn(acts, explainStr(le.action)) ? acts[le.action] : explainStr(le.action);
       const kid = explainStr(rep.kid), piv = explainStr(rep.partial_iv);
       return `${act} ${explainStr(rep.context) || '?'} (layer ${ev.layer || '?'})${kid ? `, kid ${kid}` : ''}${piv ? `, Partial IV ${piv}` : ''}`;
     }
     case 'decision': {
       const d = pick(ev, 'decision', 'Decision') || {};
-      const [rule, sec] = explainRules[d.rule] || [explainStr(d.rule) || 'decision', ''];
+      const [rule, sec] = Object.hasOwn(explainRules, explainStr(d.rule)) ? explainRules[d.rule] : [explainStr(d.rule) || 'decision', ''];
       const step = explainStr(d.step) ? ` step ${explainStr(d.step).replace(/->/g, '→')}` : '';
       const section = explainStr(d.section) || sec;
       // The outcome often starts by naming the step or the rule again.
