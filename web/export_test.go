@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chromedp/chromedp"
 
 	"oscore-lab/internal/trace"
 )
@@ -199,13 +198,13 @@ func TestBrowserPcapngAndWiresharkLinks(t *testing.T) {
 	waitJS(t, ctx, "the export links", `!!document.querySelector('[data-testid="tool-export-pcapng"]') && !!document.querySelector('[data-testid="tool-export-wireshark"]')`)
 	// Clicking fetches what the link names instead of downloading it.
 	evalJS[any](t, ctx, `window.__got = null; for (const a of document.querySelectorAll('[data-testid="tool-export-pcapng"], [data-testid="tool-export-wireshark"]')) a.addEventListener('click', (e) => { e.preventDefault(); const l = e.currentTarget; fetch(l.href).then(r => r.arrayBuffer()).then(b => { window.__got = [l.getAttribute('href'), [...new Uint8Array(b)].slice(0, 4).join(','), new TextDecoder().decode(b)]; }); }); null`)
-	run(t, ctx, chromedp.Click(`[data-testid="tool-export-pcapng"]`))
+	clickInMenu(t, ctx, `[data-testid="tool-export-pcapng"]`)
 	waitJS(t, ctx, "the capture", `window.__got !== null`)
 	if got := evalJS[[]string](t, ctx, `window.__got.slice(0, 2)`); got[0] != "/api/export.pcapng" || got[1] != "10,13,13,10" {
 		t.Errorf("pcapng link: %v, want /api/export.pcapng starting with a section header block", got)
 	}
 	evalJS[any](t, ctx, `window.__got = null; document.querySelector('[data-testid="export-secrets"]').checked = true; null`)
-	run(t, ctx, chromedp.Click(`[data-testid="tool-export-wireshark"]`))
+	clickInMenu(t, ctx, `[data-testid="tool-export-wireshark"]`)
 	waitJS(t, ctx, "the contexts file", `window.__got !== null`)
 	if got := evalJS[[]string](t, ctx, `window.__got`); got[0] != "/api/oscore_contexts?include_secrets=1" || !strings.Contains(got[2], "a761c87bf200747b89502887c9c01787") {
 		t.Errorf("contexts link: %v", got)

@@ -191,7 +191,7 @@ func TestBrowserImportedTraceIsViewer(t *testing.T) {
 	tl.sendFirstStep(t)
 	// Export trace saves what is shown: capture the blob it downloads.
 	evalJS[any](t, ctx, `window.__saved = null; { const orig = URL.createObjectURL; URL.createObjectURL = (b) => { b.text().then(t => { window.__saved = t; }); return orig(b); }; } null`)
-	run(t, ctx, chromedp.Click(`[data-testid="tool-export"]`))
+	clickInMenu(t, ctx, `[data-testid="tool-export"]`)
 	waitJS(t, ctx, "the export", `window.__saved !== null`)
 	if got := evalJS[string](t, ctx, `JSON.parse(window.__saved).scenario.name + ' ' + JSON.parse(window.__saved).events.length`); got != fmt.Sprintf("draft-b3 %d", shown) {
 		t.Errorf("Export trace saved %q, want the shown draft-b3 trace with %d events", got, shown)

@@ -94,6 +94,17 @@ func audit(t *testing.T, ctx context.Context, what, root string, minPx int) {
 // concern (its contrast is checked all the same).
 const auditSizeExempt = `[data-view="topology"] svg`
 
+// clickInMenu opens the toolbar drop-down that holds sel, as a user
+// would, and clicks sel.
+func clickInMenu(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	if !evalJS[bool](t, ctx, fmt.Sprintf(`(() => { const m = document.querySelector(%s)?.closest('.tool-menu'); if (!m) return false; if (!m.open) m.querySelector('summary').click(); return m.open; })()`, jsString(sel))) {
+		t.Fatalf("no open toolbar menu holds %s", sel)
+	}
+	waitJS(t, ctx, "the menu in place", fmt.Sprintf(`document.querySelector(%s).closest('.tool-menu').dataset.placed === '1'`, jsString(sel)))
+	run(t, ctx, chromedp.Click(sel))
+}
+
 func viewport(t *testing.T, ctx context.Context, w, h int64) {
 	t.Helper()
 	run(t, ctx, chromedp.EmulateViewport(w, h))
@@ -150,6 +161,100 @@ func TestBrowserReadableText(t *testing.T) {
 			audit(t, ctx, "presenter header", `header.top`, 12)
 			run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
 			audit(t, ctx, "stage", `[data-testid="presenter-stage"]`, 18)
+		})
+	}
+}
+
+// toolbarLayout describes the toolbar: how many rows its tools take, the
+// header's height, and every control that is cut off, off screen or
+// covered, and every tool group split over two rows.
+const toolbarLayout = `(() => {
+  const bar = document.querySelector('[data-testid="toolbar"]');
+  const tops = new Set();
+  const bad = [];
+  const W = innerWidth, H = innerHeight;
+  const name = (e) => (e.dataset.testid || e.textContent.trim().slice(0, 20) || e.tagName);
+  for (const tool of bar.children) {
+    if (!tool.checkVisibility()) continue;
+    const controls = tool.matches('button,a,select,label,input') ? [tool] : [...tool.querySelectorAll('button,a,select,label')];
+    const rows = new Set();
+    for (const c of controls) {
+      if (!c.checkVisibility({ visibilityProperty: true })) continue;
+      const r = c.getBoundingClientRect();
+      if (r.width < 1) continue;
+      rows.add(Math.round(r.top / 8));
+      tops.add(Math.round(r.top / 8));
+      if (r.left < 0 || r.right > W + 0.5 || r.top < 0 || r.bottom > H) bad.push(name(c) + ' off screen ' + JSON.stringify([r.left, r.top, r.right, r.bottom].map(Math.round)));
+      else if (c.scrollWidth > c.clientWidth + 1 && c.tagName !== 'SELECT') bad.push(name(c) + ' cut off');
+      else {
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        if (!hit || !(c === hit || c.contains(hit) || hit.contains(c))) bad.push(name(c) + ' covered by ' + (hit ? hit.tagName + '.' + hit.className : 'nothing'));
+      }
+    }
+    if (rows.size > 1) bad.push((tool.className || tool.tagName) + ' split over ' + rows.size + ' rows');
+  }
+  return { rows: tops.size, header: document.querySelector('header.top').getBoundingClientRect().height, bad };
+})()`
+
+// menuLayout lists the controls of the open File menu that are off
+// screen or covered.
+const menuLayout = `(() => {
+  const bad = [];
+  for (const c of document.querySelectorAll('[data-testid="menu-file"] .menu-items :is(button, a, label)')) {
+    if (!c.checkVisibility({ visibilityProperty: true })) { bad.push((c.dataset.testid || c.textContent.trim()) + ' not visible'); continue; }
+    const r = c.getBoundingClientRect();
+    const name = c.dataset.testid || c.textContent.trim();
+    if (r.left < 0 || r.right > innerWidth + 0.5 || r.top < 0 || r.bottom > innerHeight) { bad.push(name + ' off screen'); continue; }
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    if (!hit || !(c === hit || c.contains(hit) || hit.contains(c))) bad.push(name + ' covered by ' + (hit ? hit.tagName + '.' + hit.className : 'nothing'));
+  }
+  return bad;
+})()`
+
+type toolbarGeometry struct {
+	Rows   int      `json:"rows"`
+	Header float64  `json:"header"`
+	Bad    []string `json:"bad"`
+}
+
+// TestBrowserToolbarFits: at 1280 px the whole toolbar is one row; at
+// 1024x768 it may wrap, but every control is on screen, uncovered and
+// whole, no tool group is split, and the header leaves the lab most of
+// the screen. Replay adds its bar; the check runs with it shown too.
+func TestBrowserToolbarFits(t *testing.T) {
+	tl := newTestLab(t, "draft-b6")
+	tl.sendFirstStep(t)
+	for _, vp := range viewports {
+		t.Run(fmt.Sprintf("%dx%d", vp[0], vp[1]), func(t *testing.T) {
+			ctx := labAt(t, tl, vp[0], vp[1])
+			for _, replaying := range []bool{false, true} {
+				if replaying {
+					run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`))
+					key(t, ctx, " ")
+					waitJS(t, ctx, "the replay bar", `!document.querySelector('[data-testid="replay-bar"]').hidden`)
+				}
+				g := evalJS[toolbarGeometry](t, ctx, toolbarLayout)
+				t.Logf("replaying %v: %d rows, header %.0f px", replaying, g.Rows, g.Header)
+				for _, b := range g.Bad {
+					t.Errorf("replaying %v: %s", replaying, b)
+				}
+				if vp[0] >= 1280 && g.Rows != 1 {
+					t.Errorf("replaying %v: the toolbar takes %d rows at %d px, want one", replaying, g.Rows, vp[0])
+				}
+				if g.Header > 96 {
+					t.Errorf("replaying %v: the header is %.0f px high at %dx%d", replaying, g.Header, vp[0], vp[1])
+				}
+				// The File menu: open, every item on screen and uncovered;
+				// using one closes it.
+				run(t, ctx, chromedp.Click(`[data-testid="menu-file"] > summary`))
+				waitJS(t, ctx, "the open File menu", `document.querySelector('[data-testid="menu-file"]').dataset.placed === '1'`)
+				for _, b := range evalJS[[]string](t, ctx, menuLayout) {
+					t.Errorf("replaying %v: File menu: %s", replaying, b)
+				}
+				screenshot(t, ctx, fmt.Sprintf("toolbar-%d-%v.png", vp[0], replaying))
+				run(t, ctx, chromedp.Click(`[data-testid="tool-save"]`))
+				waitJS(t, ctx, "the File menu to close after use", `!document.querySelector('[data-testid="menu-file"]').open`)
+			}
 		})
 	}
 }

@@ -41,10 +41,11 @@ registerTool({
     return el('span', { class: 'tool' }, sel, btn);
   },
 });
-registerTool({ id: 'save', label: 'Save scenario', title: 'download the current scenario as JSON',
+registerTool({ id: 'save', menu: 'file', label: 'Save scenario', title: 'download the current scenario as JSON',
   onClick: () => download(`${store.scenario?.name || 'scenario'}.json`, JSON.stringify(store.scenario, null, 2)) });
 registerTool({
   id: 'open-scenario',
+  menu: 'file',
   render: (ctx) => {
     const inp = el('input', { type: 'file', accept: '.json,application/json', 'data-testid': 'scenario-file', hidden: true, onchange: async () => {
       const file = inp.files[0];
@@ -69,7 +70,7 @@ registerTool({ id: 'run-steps', label: 'Run steps', title: 'send every step of t
   } });
 // Export trace saves what the page shows: the live lab's trace (from the
 // server, secrets redacted) or the file being viewed.
-registerTool({ id: 'export', label: 'Export trace', title: 'download the trace on screen as JSON (secrets redacted)', needsLive: false,
+registerTool({ id: 'export', menu: 'file', label: 'Export trace', title: 'download the trace on screen as JSON (secrets redacted)', needsLive: false,
   onClick: async (ctx) => {
     try {
       const tr = store.mode === 'trace' ? share.current() : await api.trace(false);
@@ -79,6 +80,7 @@ registerTool({ id: 'export', label: 'Export trace', title: 'download the trace o
 registerTool({
   id: 'open-trace',
   offline: true,
+  menu: 'file',
   render: (ctx) => {
     const inp = el('input', { type: 'file', accept: '.json,application/json', hidden: true, 'data-testid': 'trace-file', onchange: async () => {
       const file = inp.files[0];

@@ -22,9 +22,11 @@ export function registerView({ id, title, mount, offline = false }) {
  * registerTool adds a toolbar button (or a custom element from render()).
  * needsLive (default: !offline) marks tools that only work against the
  * running lab, inert while a live page shows a file or is offline.
+ * menu names a drop-down of the toolbar (toolMenus) to put the tool in,
+ * so the toolbar keeps one row on a 1280 px screen.
  */
-export function registerTool({ id, label, title, onClick, render, offline = false, needsLive = !offline }) {
-  const t = { id, label, title, onClick, render, offline, needsLive };
+export function registerTool({ id, label, title, onClick, render, offline = false, needsLive = !offline, menu = '' }) {
+  const t = { id, label, title, onClick, render, offline, needsLive, menu };
   tools.push(t);
   if (mounted) mountTool(mounted.doc, mounted.ctx, t);
 }
@@ -44,7 +46,41 @@ function mountTool(doc, ctx, t) {
   // Live-only parts go inert while the page shows a file or the server is
   // unreachable (app.js setAvailability).
   if (t.needsLive) node.dataset.needsLive = '';
-  doc.querySelector('[data-slot="toolbar"]')?.append(node);
+  const bar = doc.querySelector('[data-slot="toolbar"]');
+  if (!bar) return;
+  if (t.menu && toolMenus[t.menu]) toolMenu(bar, t.menu).append(node);
+  else bar.append(node);
+}
+
+// The toolbar's drop-downs: what is used now and then (files, exports)
+// waits behind one button; what a teacher presses during a talk stays in
+// the row.
+export const toolMenus = {
+  file: { label: 'File', title: 'open and save scenarios and traces, export, import and compare' },
+};
+
+// toolMenu returns the item list of the named drop-down, made on first use
+// where its first tool would have gone. It closes when one of its buttons
+// or links is used, on a click elsewhere and on Esc.
+function toolMenu(bar, name) {
+  const have = bar.querySelector(`[data-menu="${name}"] > .menu-items`);
+  if (have) return have;
+  const items = el('div', { class: 'menu-items' });
+  const menu = el('details', { class: 'tool tool-menu', 'data-menu': name, 'data-testid': `menu-${name}` },
+    el('summary', { title: toolMenus[name].title }, toolMenus[name].label), items);
+  items.addEventListener('click', (e) => { if (e.target.closest('button, a')) menu.open = false; });
+  menu.addEventListener('toggle', () => {
+    delete menu.dataset.placed;
+    if (!menu.open) return;
+    // Opened near the right edge, the list opens leftwards.
+    items.classList.remove('flip');
+    if (items.getBoundingClientRect().right > document.documentElement.clientWidth) items.classList.add('flip');
+    menu.dataset.placed = '1';
+  });
+  document.addEventListener('click', (e) => { if (menu.open && !menu.contains(e.target)) menu.open = false; });
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && menu.open) { menu.open = false; e.stopImmediatePropagation(); } }, true);
+  bar.append(menu);
+  return items;
 }
 
 function mountView(doc, ctx, v) {

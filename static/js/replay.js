@@ -267,7 +267,8 @@ function replayControls(ctx) {
     }
     const p = replay.position();
     exSel.value = p.exchange ? String(p.exchange) : '';
-    pos.textContent = `step ${p.step}/${replay.all.length}` + (p.exchange ? ` · exchange #${p.exchange}, event ${p.exStep}` : '');
+    pos.textContent = `step ${p.step}/${replay.all.length}` + (p.exchange ? ` · #${p.exchange} event ${p.exStep}` : '');
+    pos.title = `step ${p.step} of ${replay.all.length}` + (p.exchange ? `; event ${p.exStep} of exchange #${p.exchange}` : '');
     pos.dataset.step = String(p.step);
   });
   void ctx;

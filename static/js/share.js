@@ -245,8 +245,8 @@ function shareDrop() {
 }
 
 queueMicrotask(() => {
-  registerTool({ id: 'share-export', offline: true, render: shareExportTools });
-  registerTool({ id: 'share-compare', offline: true, render: shareImportTools });
+  registerTool({ id: 'share-export', offline: true, menu: 'file', render: shareExportTools });
+  registerTool({ id: 'share-compare', offline: true, menu: 'file', render: shareImportTools });
   shareDrop();
   if (window.oscoreLab) window.oscoreLab.share = share;
 });
