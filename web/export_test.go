@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-
 	"oscore-lab/internal/trace"
 )
 

@@ -123,6 +123,16 @@ func labAt(t *testing.T, tl *testLab, w, h int64) context.Context {
 // viewports are a laptop's and a projector's.
 var viewports = [][2]int64{{1280, 720}, {1024, 768}}
 
+// atEachViewport runs check in a subtest per viewport, on a lab of
+// draft-b6 that ran its first step, open in a tab of that size.
+func atEachViewport(t *testing.T, check func(t *testing.T, ctx context.Context, vp [2]int64)) {
+	tl := newTestLab(t, "draft-b6")
+	tl.sendFirstStep(t)
+	for _, vp := range viewports {
+		t.Run(fmt.Sprintf("%dx%d", vp[0], vp[1]), func(t *testing.T) { check(t, labAt(t, tl, vp[0], vp[1]), vp) })
+	}
+}
+
 // answerQuiz answers the question on screen with its last choice, as the
 // page's own button would, without scrolling anything into view.
 const answerQuiz = `(() => { const b = [...document.querySelectorAll('[data-testid="quiz-choice"]')].pop(); oscoreLab.quiz.answer(b.dataset.value); return true; })()`
@@ -132,37 +142,32 @@ const answerQuiz = `(() => { const b = [...document.querySelectorAll('[data-test
 // presenter's stage smaller than 18 px, and every text (the quiz's
 // answered buttons included) has a contrast of at least 4.5:1.
 func TestBrowserReadableText(t *testing.T) {
-	tl := newTestLab(t, "draft-b6")
-	tl.sendFirstStep(t)
-	for _, vp := range viewports {
-		t.Run(fmt.Sprintf("%dx%d", vp[0], vp[1]), func(t *testing.T) {
-			ctx := labAt(t, tl, vp[0], vp[1])
-			// The lab view with a message in the inspector.
-			run(t, ctx, chromedp.Click(`[data-testid="seq-row"][data-kind="datagram"][data-from="P1"][data-to="P2"]`))
-			waitJS(t, ctx, "the inspector", `document.querySelector('[data-testid="opt-class"]')`)
-			audit(t, ctx, "lab view", "body", 12)
+	atEachViewport(t, func(t *testing.T, ctx context.Context, vp [2]int64) {
+		// The lab view with a message in the inspector.
+		run(t, ctx, chromedp.Click(`[data-testid="seq-row"][data-kind="datagram"][data-from="P1"][data-to="P2"]`))
+		waitJS(t, ctx, "the inspector", `document.querySelector('[data-testid="opt-class"]')`)
+		audit(t, ctx, "lab view", "body", 12)
 
-			// Quiz in the lab view, answered.
-			run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
-			key(t, ctx, "r")
-			key(t, ctx, " ")
-			waitJS(t, ctx, "a quiz question", `document.querySelector('[data-testid="quiz-card"]')`)
-			evalJS[bool](t, ctx, answerQuiz)
-			waitJS(t, ctx, "the reveal", `document.querySelector('[data-testid="quiz-why"]')`)
-			audit(t, ctx, "lab view with an answered quiz", "body", 12)
+		// Quiz in the lab view, answered.
+		run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
+		key(t, ctx, "r")
+		key(t, ctx, " ")
+		waitJS(t, ctx, "a quiz question", `document.querySelector('[data-testid="quiz-card"]')`)
+		evalJS[bool](t, ctx, answerQuiz)
+		waitJS(t, ctx, "the reveal", `document.querySelector('[data-testid="quiz-why"]')`)
+		audit(t, ctx, "lab view with an answered quiz", "body", 12)
 
-			// The stage, with a question answered, then without the quiz.
-			run(t, ctx, chromedp.Click(`[data-testid="presenter-toggle"]`))
-			key(t, ctx, " ")
-			waitJS(t, ctx, "a quiz question on stage", `document.querySelector('[data-testid="presenter-stage"] [data-testid="quiz-card"]')`)
-			evalJS[bool](t, ctx, answerQuiz)
-			waitJS(t, ctx, "the reveal on stage", `document.querySelector('[data-testid="presenter-stage"] [data-testid="quiz-why"]')`)
-			audit(t, ctx, "stage with an answered quiz", `[data-testid="presenter-stage"]`, 18)
-			audit(t, ctx, "presenter header", `header.top`, 12)
-			run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
-			audit(t, ctx, "stage", `[data-testid="presenter-stage"]`, 18)
-		})
-	}
+		// The stage, with a question answered, then without the quiz.
+		run(t, ctx, chromedp.Click(`[data-testid="presenter-toggle"]`))
+		key(t, ctx, " ")
+		waitJS(t, ctx, "a quiz question on stage", `document.querySelector('[data-testid="presenter-stage"] [data-testid="quiz-card"]')`)
+		evalJS[bool](t, ctx, answerQuiz)
+		waitJS(t, ctx, "the reveal on stage", `document.querySelector('[data-testid="presenter-stage"] [data-testid="quiz-why"]')`)
+		audit(t, ctx, "stage with an answered quiz", `[data-testid="presenter-stage"]`, 18)
+		audit(t, ctx, "presenter header", `header.top`, 12)
+		run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
+		audit(t, ctx, "stage", `[data-testid="presenter-stage"]`, 18)
+	})
 }
 
 // toolbarLayout describes the toolbar: how many rows its tools take, the
@@ -222,39 +227,34 @@ type toolbarGeometry struct {
 // whole, no tool group is split, and the header leaves the lab most of
 // the screen. Replay adds its bar; the check runs with it shown too.
 func TestBrowserToolbarFits(t *testing.T) {
-	tl := newTestLab(t, "draft-b6")
-	tl.sendFirstStep(t)
-	for _, vp := range viewports {
-		t.Run(fmt.Sprintf("%dx%d", vp[0], vp[1]), func(t *testing.T) {
-			ctx := labAt(t, tl, vp[0], vp[1])
-			for _, replaying := range []bool{false, true} {
-				if replaying {
-					run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`))
-					key(t, ctx, " ")
-					waitJS(t, ctx, "the replay bar", `!document.querySelector('[data-testid="replay-bar"]').hidden`)
-				}
-				g := evalJS[toolbarGeometry](t, ctx, toolbarLayout)
-				t.Logf("replaying %v: %d rows, header %.0f px", replaying, g.Rows, g.Header)
-				for _, b := range g.Bad {
-					t.Errorf("replaying %v: %s", replaying, b)
-				}
-				if vp[0] >= 1280 && g.Rows != 1 {
-					t.Errorf("replaying %v: the toolbar takes %d rows at %d px, want one", replaying, g.Rows, vp[0])
-				}
-				if g.Header > 96 {
-					t.Errorf("replaying %v: the header is %.0f px high at %dx%d", replaying, g.Header, vp[0], vp[1])
-				}
-				// The File menu: open, every item on screen and uncovered;
-				// using one closes it.
-				run(t, ctx, chromedp.Click(`[data-testid="menu-file"] > summary`))
-				waitJS(t, ctx, "the open File menu", `document.querySelector('[data-testid="menu-file"]').dataset.placed === '1'`)
-				for _, b := range evalJS[[]string](t, ctx, menuLayout) {
-					t.Errorf("replaying %v: File menu: %s", replaying, b)
-				}
-				screenshot(t, ctx, fmt.Sprintf("toolbar-%d-%v.png", vp[0], replaying))
-				run(t, ctx, chromedp.Click(`[data-testid="tool-save"]`))
-				waitJS(t, ctx, "the File menu to close after use", `!document.querySelector('[data-testid="menu-file"]').open`)
+	atEachViewport(t, func(t *testing.T, ctx context.Context, vp [2]int64) {
+		for _, replaying := range []bool{false, true} {
+			if replaying {
+				run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`))
+				key(t, ctx, " ")
+				waitJS(t, ctx, "the replay bar", `!document.querySelector('[data-testid="replay-bar"]').hidden`)
 			}
-		})
-	}
+			g := evalJS[toolbarGeometry](t, ctx, toolbarLayout)
+			t.Logf("replaying %v: %d rows, header %.0f px", replaying, g.Rows, g.Header)
+			for _, b := range g.Bad {
+				t.Errorf("replaying %v: %s", replaying, b)
+			}
+			if vp[0] >= 1280 && g.Rows != 1 {
+				t.Errorf("replaying %v: the toolbar takes %d rows at %d px, want one", replaying, g.Rows, vp[0])
+			}
+			if g.Header > 96 {
+				t.Errorf("replaying %v: the header is %.0f px high at %dx%d", replaying, g.Header, vp[0], vp[1])
+			}
+			// The File menu: open, every item on screen and uncovered;
+			// using one closes it.
+			run(t, ctx, chromedp.Click(`[data-testid="menu-file"] > summary`))
+			waitJS(t, ctx, "the open File menu", `document.querySelector('[data-testid="menu-file"]').dataset.placed === '1'`)
+			for _, b := range evalJS[[]string](t, ctx, menuLayout) {
+				t.Errorf("replaying %v: File menu: %s", replaying, b)
+			}
+			screenshot(t, ctx, fmt.Sprintf("toolbar-%d-%v.png", vp[0], replaying))
+			run(t, ctx, chromedp.Click(`[data-testid="tool-save"]`))
+			waitJS(t, ctx, "the File menu to close after use", `!document.querySelector('[data-testid="menu-file"]').open`)
+		}
+	})
 }
