@@ -115,15 +115,18 @@ func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Me
 		if c.MemberAt != nil {
 			at = c.MemberAt(src)
 		}
+		// The report refers to the datagram's bytes: each gets its own
+		// copy, or the next read would rewrite the reports already kept.
+		d := append([]byte(nil), buf[:n]...)
 		var r GroupResponse
 		var why string
 		if x != nil {
-			r, why = acceptGroupResponse(buf[:n], prot.Token, x, c.Members)
+			r, why = acceptGroupResponse(d, prot.Token, x, c.Members)
 			if why == "" && at != "" && r.Member != at {
 				why = fmt.Sprintf("response with kid %x (%s) from %s's address %s", r.KID, r.Member, at, src)
 			}
 		} else {
-			r, why = acceptPlainResponse(buf[:n], prot.Token)
+			r, why = acceptPlainResponse(d, prot.Token)
 			r.Member = at
 		}
 		if why == "" && seen[r.Member] != "" && seen[r.Member] != src.String() {
