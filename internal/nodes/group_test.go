@@ -156,6 +156,9 @@ func TestGroupRequestEveryMemberAnswers(t *testing.T) {
 		if r.Report == nil || r.Report.Group == nil || r.Report.Group.Mode != group.GroupMode.String() {
 			t.Errorf("%s: response not verified in group mode: %+v", r.Member, r.Report)
 		}
+		if f.members[hex.EncodeToString(r.KID)] != r.Member {
+			t.Errorf("%s: kid %x kept in the outcome names %q: a later datagram rewrote it", r.Member, r.KID, f.members[hex.EncodeToString(r.KID)])
+		}
 		from[r.From] = true
 	}
 	if len(from) != 3 {
@@ -166,15 +169,19 @@ func TestGroupRequestEveryMemberAnswers(t *testing.T) {
 		if e.Type != trace.TypeDatagram {
 			continue
 		}
+		leg := ""
+		if e.Multicast != nil && e.Multicast.Group == "G" {
+			leg = e.Multicast.Leg
+		}
 		switch {
-		case e.To == "G":
+		case e.To == "G" && leg == trace.MulticastSend && e.Multicast.Of == 3:
 			toGroup++
 			if !strings.Contains(e.Note, "multicast simulated by a fan-out link") {
 				t.Errorf("group datagram note %q does not say multicast is simulated", e.Note)
 			}
-		case e.From == "G" && e.Dir == trace.DirRequest:
+		case e.From == "G" && e.Dir == trace.DirRequest && leg == trace.MulticastCopy && e.Multicast.Of == 3:
 			copies++
-		case e.To == "C" && e.Dir == trace.DirResponse:
+		case e.To == "C" && e.Dir == trace.DirResponse && leg == trace.MulticastReply:
 			replies++
 		}
 	}

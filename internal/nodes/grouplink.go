@@ -193,10 +193,12 @@ func (g *GroupLink) readGroup() {
 		sender := g.senderName(src)
 		xid := g.exchangeOf(data)
 		g.publish(data, trace.Event{Type: trace.TypeDatagram, Exchange: xid, Link: sender + "-" + g.group, From: sender, To: g.group,
-			Note: simulatedNote + " (" + strings.Join(names, ", ") + ")"})
+			Multicast: &trace.Multicast{Group: g.group, Leg: trace.MulticastSend, Of: len(fans)},
+			Note:      simulatedNote + " (" + strings.Join(names, ", ") + ")"})
 		for i, f := range fans {
 			g.pass(f.member.ID, dirAB, data, trace.Event{Type: trace.TypeDatagram, Exchange: xid, Link: g.group + "-" + f.member.ID,
-				From: g.group, To: f.member.ID, Note: fmt.Sprintf("copy %d of %d of the group datagram", i+1, len(fans))},
+				From: g.group, To: f.member.ID, Multicast: &trace.Multicast{Group: g.group, Leg: trace.MulticastCopy, Copy: i + 1, Of: len(fans)},
+				Note: fmt.Sprintf("copy %d of %d of the group datagram", i+1, len(fans))},
 				func() { f.conn.WriteToUDP(data, f.member.Addr) })
 		}
 	}
@@ -260,7 +262,8 @@ func (g *GroupLink) readMember(f *fanSock) {
 		}
 		data := append([]byte(nil), buf[:n]...)
 		g.pass(f.member.ID, dirBA, data, trace.Event{Type: trace.TypeDatagram, Exchange: g.exchangeOf(data), Link: g.group + "-" + f.member.ID,
-			From: f.member.ID, To: g.senderName(f.client), Note: "reply from " + f.member.ID + "'s own address " + f.conn.LocalAddr().String()},
+			From: f.member.ID, To: g.senderName(f.client), Multicast: &trace.Multicast{Group: g.group, Leg: trace.MulticastReply},
+			Note: "reply from " + f.member.ID + "'s own address " + f.conn.LocalAddr().String()},
 			func() { f.conn.WriteToUDP(data, f.client) })
 	}
 }

@@ -71,6 +71,9 @@ type Event struct {
 	To    string     `json:"to,omitempty"`
 	Bytes oscore.Hex `json:"bytes,omitempty"`
 	Dir   string     `json:"dir,omitempty"`
+	// Multicast marks a datagram of a group link, the lab's stand-in for
+	// IP multicast on loopback.
+	Multicast *Multicast `json:"multicast,omitempty"`
 
 	Layer_   *LayerEvent `json:"layer_event,omitempty"` //nolint:revive // name fixed by the API contract
 	Decision *Decision   `json:"decision,omitempty"`
@@ -171,6 +174,25 @@ type ErrorEvent struct {
 	Section     string   `json:"section,omitempty"`
 }
 
+// Multicast places a datagram of a group link in its fan-out or fan-in:
+// loopback has no IP multicast, so the link records the datagram sent to
+// the group once, then the copy it hands each member, then each member's
+// reply from that member's own address (RFC 7252 8.2: a group request
+// draws one response per server).
+type Multicast struct {
+	Group string `json:"group"`          // the group's node id
+	Leg   string `json:"leg"`            // MulticastSend, MulticastCopy or MulticastReply
+	Copy  int    `json:"copy,omitempty"` // copy: 1-based, in member order
+	Of    int    `json:"of,omitempty"`   // send and copy: the number of members
+}
+
+// Legs of a group link (Multicast.Leg).
+const (
+	MulticastSend  = "send"  // the one datagram addressed to the group
+	MulticastCopy  = "copy"  // the link's copy to one member
+	MulticastReply = "reply" // a member's reply, from its own address
+)
+
 // Fault is a fault a link injected on purpose.
 type Fault struct {
 	Kind   string `json:"kind"` // "drop", "delay", "duplicate", "corrupt", "replay"
@@ -188,6 +210,9 @@ const reportCost = 2048
 // counted.
 func (e *Event) Cost() int {
 	n := int(unsafe.Sizeof(*e)) + len(e.Bytes) + len(e.Note)
+	if e.Multicast != nil {
+		n += int(unsafe.Sizeof(*e.Multicast))
+	}
 	if d := e.Decision; d != nil {
 		n += int(unsafe.Sizeof(*d)) + len(d.Outcome) + len(d.Step)
 	}
