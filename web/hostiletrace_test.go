@@ -97,6 +97,10 @@ func hostileTrace() *trace.Trace {
 			trace.Event{Type: trace.TypeDelivery, Exchange: 1, Node: next, Delivery: &trace.Delivery{Resource: txt, Payload: txt}},
 			trace.Event{Type: trace.TypeNotice, Note: txt},
 			trace.Event{Type: trace.TypeDatagram, Exchange: 1, From: next, To: id, Link: id + "-" + next, Dir: trace.DirResponse, Bytes: []byte(txt)},
+			// A group link's legs, named by the trace.
+			trace.Event{Type: trace.TypeDatagram, From: id, To: next, Dir: trace.DirRequest, Bytes: get, Multicast: &trace.Multicast{Group: next, Leg: trace.MulticastSend, Of: 2}},
+			trace.Event{Type: trace.TypeDatagram, From: next, To: id, Dir: trace.DirRequest, Bytes: get, Multicast: &trace.Multicast{Group: next, Leg: trace.MulticastCopy, Copy: 1, Of: 2}},
+			trace.Event{Type: trace.TypeDatagram, From: id, To: id, Dir: trace.DirResponse, Bytes: []byte(txt), Multicast: &trace.Multicast{Group: txt, Leg: txt}},
 		)
 	}
 	return tr

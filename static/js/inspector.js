@@ -43,6 +43,7 @@ export function mountInspector(root, { store }) {
     el('p', { class: 'hint' }, 'Click an arrow in the sequence diagram to open its layers, options, bytes and calculations.'));
   root.append(body);
   let shownCount = 0; // events of the selected exchange when it was drawn
+  let shownFan = 0;   // store.fanRev when a group link's datagram was drawn
   const show = (seq, keepScroll = false) => {
     const row = store.bySeq.get(seq);
     const top = body.scrollTop;
@@ -51,6 +52,7 @@ export function mountInspector(root, { store }) {
       return;
     }
     shownCount = store.exchanges.get(row.exchange)?.events.length || 0;
+    shownFan = store.fanRev;
     const parts = row.kind === 'datagram' ? datagramDetail(row, store) : noteDetail(row, store);
     if (keepScroll && body.children.length === parts.length) {
       // The same message with more of its exchange known (an Observe
@@ -73,7 +75,7 @@ export function mountInspector(root, { store }) {
   store.subscribe('events', () => {
     const row = store.bySeq.get(store.selected);
     const n = row && store.exchanges.get(row.exchange)?.events.length;
-    if (n && n !== shownCount) show(store.selected, true);
+    if ((n && n !== shownCount) || (row?.fan && store.fanRev !== shownFan)) show(store.selected, true);
   });
   store.subscribe('reset', () => body.replaceChildren(el('p', { class: 'hint' }, 'No message selected.')));
   // X clears the selection anywhere; Esc does too, except on the stage,
@@ -104,7 +106,8 @@ function datagramDetail(r, store) {
   const summary = el('div', { class: 'insp-head', 'data-testid': 'insp-summary' },
     el('b', {}, `${r.from} → ${r.to}`), ` · link ${r.link || '?'} · hop ${r.hop} · ${r.dir || 'datagram'} · exchange #${r.exchange || '?'} · ${r.size} bytes`,
     el('div', {}, `${r.type} ${r.code} ${codeName(r.code)}`, r.innerCode ? ` · inner ${r.innerCode} ${codeName(r.innerCode)}` : ''),
-    el('div', { class: 'chips' }, ...outer.map((e) => chip(store, e.ctx))));
+    el('div', { class: 'chips' }, ...outer.map((e) => chip(store, e.ctx))),
+    r.mc ? fanSummary(r, store) : '');
   return [
     summary,
     ...edhocSection(edhocOf(r, store), store),
@@ -112,7 +115,7 @@ function datagramDetail(r, store) {
     section('Layers (onion)', 'onion', onion(r, store)),
     section('Options by layer', 'options-table', optionsTable(r, outer, store)),
     section('Bytes', 'bytes', ...bytesTabs(r, outer)),
-    section('Calculations', 'calc', ...outer.map((e) => calcCards(e, store))),
+    section('Calculations', 'calc', ...outer.map((e) => calcCards(e, store, r))),
     section('Decisions', 'decisions', decisions(r, store)),
   ];
 }
@@ -128,10 +131,15 @@ function onion(r, store) {
     const e = r.layers[k];
     const rep = report(e) || {};
     const applier = e.applied?.node || (e.by ? `${e.by} (outside the lab)` : '?');
-    const remover = e.removed ? e.removed.node : null;
+    let remover = e.removed ? e.removed.node : null;
+    // One group request reaches every member: each removes the layer from
+    // its own copy.
+    if (rep.group && r.mc?.leg === 'send') remover = 'each member of ' + r.mc.group;
+    else if (rep.group && r.mc?.leg === 'copy') remover = r.to;
     box = el('div', { class: 'layer-box', 'data-testid': 'onion-layer', 'data-ctx': e.ctx, style: `--c:${store.colorOf(e.ctx)}` },
       el('div', { class: 'layer-title' }, chip(store, e.ctx),
         ` kid ${rep.kid ?? '—'} · Partial IV ${rep.partial_iv ?? '—'}`, rep.kid_context ? ` · kid context ${rep.kid_context}` : '',
+        rep.group ? el('span', { class: 'code-badge', 'data-testid': 'group-mode' }, ` · Group OSCORE, ${rep.group.mode} mode`) : '',
         el('span', { class: 'who' }, ` applied by ${applier}`, remover ? `, removed by ${remover}` : ', not removed on this leg')),
       (rep.notes || []).length ? el('div', { class: 'opts' }, rep.notes.join(' · ')) : '',
       box);
@@ -220,12 +228,13 @@ function kv(obj, labels) {
   return t;
 }
 
-function calcCards(e, store) {
+function calcCards(e, store, r) {
   const rep = report(e);
   if (!rep) return el('div', {});
   const by = e.applied ? `${e.applied.node} (protect)` : `${e.removed?.node} (unprotect)`;
   const card = (title, testid, obj, labels, note) => el('div', { class: 'card', 'data-testid': testid, style: `--c:${store.colorOf(e.ctx)}` },
     el('div', { class: 'card-title' }, chip(store, e.ctx), ` ${title}`), kv(obj, labels), note ? el('p', { class: 'hint' }, note) : '');
+  if (rep.group && typeof rep.group === 'object') return groupCards(e, rep, by, card, r);
   return el('div', { class: 'cards' },
     el('div', { class: 'card-by' }, `${e.ctx}, values as computed by ${by}`),
     card('Key derivation', 'card-key', rep.key, [['which', 'key'], ['alg', 'algorithm'], ['info_diag', 'HKDF info (CBOR diag)'], ['info', 'HKDF info (bytes)'], ['key', 'derived key']],
@@ -234,6 +243,76 @@ function calcCards(e, store) {
       ['size of ID_PIV (1 byte) ‖ ID_PIV left-padded ‖ PIV left-padded, XORed with the Common IV (RFC 8613 5.2).', ' ', sectionLink('RFC 8613 5.2')]),
     card('AAD', 'card-aad', rep.aad, [['diag', 'Enc_structure (diag)'], ['alg_aead', 'alg_aead'], ['request_kid', 'request_kid'], ['request_piv', 'request_piv'], ['options', 'Class I options'], ['aad_array', 'aad_array (bytes)'], ['external_aad', 'external_aad (bstr)'], ['aad', 'AAD = Enc_structure (bytes)']],
       ['Enc_structure = ["Encrypt0", h\'\', external_aad], external_aad = bstr .cbor [1, [alg], request_kid, request_piv, I options] (RFC 8613 5.4).', ' ', sectionLink('RFC 8613 5.4')]));
+}
+
+// groupCards shows a Group OSCORE layer's report (oscore.GroupReport): the
+// mode and what the OSCORE option says, the key with its label, the nonce
+// from the Common IV's prefix, the 9-element aad_array and, in group mode,
+// the countersignature, its keystream and the verification.
+function groupCards(e, rep, by, card, r) {
+  const g = rep.group;
+  // The receivers' side: who verified this layer and how, and the Response
+  // Number the client counted. On a copy or a response, the receiver of
+  // that datagram; on the datagram to the group, every member.
+  const removals = (e.removals || (e.removed ? [e.removed] : [])).filter((ev) => !r.mc || r.mc.leg === 'send' || ev.node === r.to);
+  const rg = (ev) => pick(pick(pick(ev, 'layer_event') || {}, 'report') || {}, 'group') || {};
+  const verified = removals.map((ev) => `${ev.node || '?'}: ${pick(pick(ev, 'layer_event') || {}, 'action') === 'failed' ? 'FAILED ' : ''}${rg(ev).verification || pick(ev, 'note') || ''}`);
+  const rnum = removals.map((ev) => rg(ev).response_number).find((n) => Number.isSafeInteger(n) && n >= 0) ?? g.response_number;
+  const rn = Number.isSafeInteger(rnum) && rnum >= 0 ? String(rnum) : '';
+  const head = {
+    mode: g.mode, flag_byte: g.flag_byte, option: rep.option, kid: rep.kid, kid_context: rep.kid_context, partial_iv: rep.partial_iv,
+    gid: g.gid, sender_id: g.sender_id, algorithm: g.algorithm, verification: verified.join(' · ') || g.verification, response_number: rn,
+  };
+  const nonce = { ...(g.nonce && typeof g.nonce === 'object' ? g.nonce : {}), common_iv_len: g.common_iv_len };
+  const sig = {
+    signature_alg: g.signature_alg, countersign_diag: g.countersign_diag, countersign_structure: g.countersign_structure, signature: g.signature,
+    keystream_salt: g.keystream_salt, keystream_info_diag: g.keystream_info_diag, keystream_info: g.keystream_info, keystream: g.keystream,
+    encrypted_signature: g.encrypted_signature,
+  };
+  const groupMode = g.mode === 'group';
+  return el('div', { class: 'cards' },
+    el('div', { class: 'card-by' }, `${e.ctx}, Group OSCORE values as computed by ${by}`),
+    card('Group OSCORE', 'card-group', head, [['mode', 'mode'], ['flag_byte', 'flag byte (OSCORE option)'], ['option', 'OSCORE option'], ['kid', 'kid'], ['kid_context', 'kid context'],
+      ['partial_iv', 'Partial IV'], ['gid', 'Gid (ID Context used)'], ['sender_id', 'Sender ID of the protecting member'], ['algorithm', 'encryption algorithm'],
+      ['verification', 'verification'], ['response_number', 'Response Number after this response']],
+    ['Group mode sets the Group Flag (0x20) and adds a countersignature; pairwise mode uses keys shared by two members (RFC 10021 4.1, 8).', ' ', sectionLink('RFC 10021 4.1')]),
+    card('Key', 'card-key', g.key && typeof g.key === 'object' ? g.key : {}, [['which', 'key label'], ['alg', 'algorithm'], ['info_diag', 'HKDF info (CBOR diag)'], ['info', 'HKDF info (bytes)'], ['key', 'key']],
+      ['Sender Keys are derived as in RFC 8613 with the Group Encryption Algorithm in info; Pairwise Keys from the ECDH shared secret (RFC 10021 2.1.9, 2.5.1).', ' ', sectionLink('RFC 10021 2.5.1')]),
+    card('Nonce', 'card-nonce', nonce, [['piv_from', 'Partial IV from'], ['id_piv', 'ID_PIV'], ['padded_id_piv', 'S ‖ ID_PIV padded'], ['padded_piv', 'PIV padded (5 bytes)'], ['common_iv', 'Common IV (prefix used)'], ['common_iv_len', 'Common IV length'], ['nonce', 'nonce']],
+      ['As RFC 8613 5.2, with the Common IV\'s first bytes when the algorithm\'s nonce is shorter (RFC 10021 3.3).', ' ', sectionLink('RFC 10021 3.3')]),
+    card('AAD', 'card-aad', { aad_diag: g.aad_diag, aad_array: g.aad_array, aad: g.aad }, [['aad_diag', 'aad_array (diag)'], ['aad_array', 'aad_array (bytes)'], ['aad', 'AAD = Enc_structure (bytes)']],
+      ['aad_array = [oscore_version, algorithms, request_kid, request_piv, options, request_kid_context, OSCORE_option, sender_cred, gm_cred] (RFC 10021 3.4).', ' ', sectionLink('RFC 10021 3.4')]),
+    groupMode
+      ? card('Countersignature and keystream', 'card-signature', sig, [['signature_alg', 'signature algorithm'], ['countersign_diag', 'Countersign_structure (diag)'], ['countersign_structure', 'Countersign_structure (bytes)'],
+        ['signature', 'signature'], ['keystream_salt', 'keystream HKDF salt'], ['keystream_info_diag', 'keystream info (diag)'], ['keystream_info', 'keystream info (bytes)'], ['keystream', 'keystream'], ['encrypted_signature', 'encrypted signature = signature ⊕ keystream']],
+        ['The payload is ciphertext ‖ (signature ⊕ keystream), the keystream derived from the Signature Encryption Key (RFC 10021 3.1, 4.1, 4.2).', ' ', sectionLink('RFC 10021 4.2')])
+      : el('p', { class: 'hint', 'data-testid': 'card-signature' }, 'Pairwise mode: no countersignature; the AEAD tag alone authenticates the sender (RFC 10021 8).'));
+}
+
+// fanSummary places a group link's datagram in its fan: the request sent to
+// the group with the copies and the responses per member, a copy, or a
+// member's response; the rows it names open with a click.
+function fanSummary(r, store) {
+  const mc = r.mc, f = r.fan;
+  const go = (row, text) => el('button', { type: 'button', 'data-testid': 'fan-member', 'data-seq': row.seq, 'data-member': row.from === f?.client ? row.to : row.from,
+    onclick: () => store.select(row.seq) }, text);
+  const sim = `loopback has no IP multicast: a fan-out link stands in for it, recording one datagram to ${mc.group} and one copy to each member`;
+  const parts = [];
+  if (mc.leg === 'send') {
+    parts.push(el('b', {}, `Multicast to group ${mc.group} (${mc.of} members)`), ` — simulated: ${sim}.`);
+    if (f) {
+      parts.push(el('div', {}, `Copies: `, ...f.copies.map((c) => go(c, `${c.to}`))));
+      parts.push(el('div', { 'data-testid': 'fan-responses' }, `Responses (${f.replies.length}): `,
+        ...f.replies.map((x) => go(x, `${x.member} ${x.innerCode || x.code}`))));
+    }
+  } else if (mc.leg === 'copy') {
+    parts.push(el('b', {}, `Simulated multicast: copy ${mc.copy} of ${mc.of}`), ` of the datagram sent to ${mc.group} — ${sim}.`);
+    if (f) parts.push(' ', go(f.send, `the datagram to ${mc.group}`));
+  } else {
+    parts.push(el('b', {}, `Response from member ${r.from}`), f ? ` (${r.nth} of ${f.replies.length} so far) to the group request sent to ${mc.group}, from ${r.from}'s own address.` : ` through group ${mc.group}; its request is not in the trace.`);
+    if (f) parts.push(' ', go(f.send, 'the request'));
+  }
+  return el('div', { class: 'insp-mc', 'data-testid': 'insp-multicast', 'data-leg': mc.leg }, ...parts);
 }
 
 function decisionItem(ev) {

@@ -17,6 +17,10 @@ function codeLabel(c) {
   return c.startsWith('0.') && n ? n : `${c} ${n}`.trim();
 }
 
+// fanColor tells one group request's rows from another's.
+const FAN_COLORS = ['#0072B2', '#D55E00', '#009E73', '#CC79A7'];
+function fanColor(f) { return FAN_COLORS[f.send.seq % FAN_COLORS.length]; }
+
 export function mountSequence(root, { store }) {
   const nodeSel = el('select', { 'data-testid': 'filter-node', title: 'Only rows that involve this node' }, el('option', { value: '' }, 'all nodes'));
   const exInput = el('input', { type: 'number', min: '1', placeholder: 'exch. #', 'data-testid': 'filter-exchange', title: 'Only this exchange' });
@@ -44,6 +48,7 @@ export function mountSequence(root, { store }) {
   let width = 0;
   let pendingRender = 0;
   let edhocSeen = 0;
+  let fanSeen = 0;
 
   const filter = { node: '', exchange: 0, errors: false };
   const passes = (r) =>
@@ -53,7 +58,7 @@ export function mountSequence(root, { store }) {
 
   function layout() {
     const ids = store.nodeOrder();
-    const gone = ids.filter((id) => store.isGone(id)).join();
+    const gone = ids.filter((id) => store.isGone(id)).join() + '|' + ids.filter((id) => store.groups.has(id)).join();
     const w = viewW || (viewW = scroller.clientWidth) || 600;
     if (ids.join() === order.join() && w === width && gone === goneKey) return false;
     order = ids; width = w; goneKey = gone;
@@ -61,10 +66,14 @@ export function mountSequence(root, { store }) {
     const n = Math.max(order.length, 1);
     order.forEach((id, i) => xs.set(id, Math.round(GUTTER + ((w - GUTTER) * (i + 0.5)) / n)));
     // A removed node keeps its lifeline (its arrows are history), marked.
-    head.replaceChildren(...order.map((id) => store.isGone(id)
+    // A group's lifeline is the address the fan-out link listens on.
+    const isGroup = (id) => store.groups.has(id) && !store.isGone(id);
+    head.replaceChildren(...order.map((id) => store.isGone(id) && !store.groups.has(id)
       ? el('div', { class: 'life-name gone', 'data-node': id, 'data-gone': '', title: `${id} is no longer in the scenario`, style: { left: `${xs.get(id)}px` } }, `${id} (removed)`)
-      : el('div', { class: 'life-name', 'data-node': id, style: { left: `${xs.get(id)}px` } }, id)));
-    lanes.replaceChildren(...order.map((id) => el('div', { class: 'lane', style: { left: `${xs.get(id)}px` } })));
+      : store.groups.has(id)
+        ? el('div', { class: 'life-name group', 'data-node': id, 'data-group': '', 'data-testid': 'group-lifeline', title: `${id} is a group: loopback has no IP multicast, so a fan-out link records one datagram to ${id}, then one copy to each member`, style: { left: `${xs.get(id)}px` } }, `${id} · group (simulated multicast)`)
+        : el('div', { class: 'life-name', 'data-node': id, style: { left: `${xs.get(id)}px` } }, id)));
+    lanes.replaceChildren(...order.map((id) => el('div', { class: isGroup(id) || store.groups.has(id) ? 'lane group' : 'lane', style: { left: `${xs.get(id)}px` } })));
     const cur = nodeSel.value;
     nodeSel.replaceChildren(el('option', { value: '' }, 'all nodes'), ...order.map((id) => el('option', { value: id }, id)));
     nodeSel.value = order.includes(cur) ? cur : '';
@@ -92,22 +101,48 @@ export function mountSequence(root, { store }) {
     return m ? `<span class="chip edhoc" data-testid="edhoc-chip" data-message="${esc(m)}" title="EDHOC ${esc(m)} (RFC 9528)">EDHOC ${esc(m)}</span>${h}` : h;
   }
 
+  // fanTag marks a group link's datagram: the one sent to the group, the
+  // link's copy to a member (simulated multicast) or a member's response,
+  // grouped under its request by a bar in the fan's colour.
+  function fanTag(r) {
+    const mc = r.mc, f = r.fan;
+    if (mc.leg === 'send') {
+      const answered = f ? [...new Set(f.replies.map((x) => x.member))] : [];
+      const t = `multicast to ${mc.group}: ${mc.of} member${mc.of === 1 ? '' : 's'}` + (f ? ` · ${f.replies.length} response${f.replies.length === 1 ? '' : 's'}` : '');
+      return `<span class="mc-tag send" data-testid="mcast-send" data-group="${esc(mc.group)}" data-of="${mc.of}" data-responses="${f ? f.replies.length : 0}" title="${esc(`One datagram to group ${mc.group}; the fan-out link copies it to each member (simulated multicast). Responses from: ${answered.join(', ') || 'none yet'}`)}">⇉ ${esc(t)}</span>`;
+    }
+    if (mc.leg === 'copy') {
+      return `<span class="mc-tag copy" data-testid="mcast-copy" data-group="${esc(mc.group)}" data-copy="${mc.copy}" data-of="${mc.of}" title="Simulated multicast: the fan-out link's copy ${mc.copy} of ${mc.of} of the datagram sent to ${esc(mc.group)}">copy ${mc.copy}/${mc.of} · simulated multicast: fan-out link</span>`;
+    }
+    if (mc.leg === 'reply') {
+      const req = f ? f.send.seq : '';
+      return `<span class="mc-tag reply" data-testid="fan-in" data-group="${esc(mc.group)}" data-member="${esc(r.from)}" data-request="${req}" data-nth="${r.nth || 0}" title="${esc(f ? `Response ${r.nth} to the group request (seq ${req}) from member ${r.from}, sent from its own address` : `A reply from ${r.from} through group ${mc.group}; its request is not in the trace`)}">↳ ${f ? `response ${r.nth} · ` : ''}from ${esc(r.from)}</span>`;
+    }
+    return '';
+  }
+
   function rowHTML(r, i) {
     const prev = shown[i - 1];
     const first = !prev || prev.exchange !== r.exchange;
-    const cls = ['row', r.exchange % 2 ? 'x-odd' : 'x-even', first ? 'x-first' : '', r.error ? 'err' : '', r.seq === store.selected ? 'sel' : ''].join(' ');
-    const gut = first && r.exchange ? `#${r.exchange}` : r.hop !== undefined && r.kind === 'datagram' ? `hop ${r.hop}` : '';
-    const attrs = `class="${cls}" style="top:${i * ROW_H}px" data-testid="seq-row" data-seq="${r.seq}" data-kind="${r.kind}" data-exchange="${r.exchange || ''}"`;
+    const f = r.fan;
+    const cls = ['row', r.exchange % 2 ? 'x-odd' : 'x-even', first ? 'x-first' : '', r.error ? 'err' : '', r.seq === store.selected ? 'sel' : '',
+      f ? `in-fan ${f.send === r ? 'fan-head' : ''}` : ''].join(' ');
+    let gut = first && r.exchange ? `#${r.exchange}` : r.hop !== undefined && r.kind === 'datagram' ? `hop ${r.hop}` : '';
+    if (r.mc && !(first && r.exchange)) gut = r.mc.leg === 'send' ? `⇉ ${r.mc.group}` : r.mc.leg === 'reply' ? `↳ ${r.from}` : `⇢ ${r.to}`;
+    const fanAttr = f ? ` data-fan="${f.send.seq}" data-leg="${esc(r.mc.leg)}" style="--fan:${fanColor(f)};top:${i * ROW_H}px"` : ` style="top:${i * ROW_H}px"`;
+    const attrs = `class="${cls}"${fanAttr} data-testid="seq-row" data-seq="${r.seq}" data-kind="${r.kind}" data-exchange="${r.exchange || ''}"`;
     if (r.kind === 'datagram') {
       const x1 = xs.get(r.from) ?? GUTTER, x2 = xs.get(r.to) ?? GUTTER;
       const left = Math.min(x1, x2), w = Math.max(Math.abs(x2 - x1), 8);
       const code = r.innerCode || r.code;
       const label = `${r.type} ${codeLabel(r.code)}` + (r.innerCode ? ` ⟨${codeLabel(r.innerCode)}⟩` : '');
+      const mcCls = r.mc ? ` mc-${esc(r.mc.leg)}` : '';
       return `<div ${attrs} data-code="${code}" data-from="${esc(r.from)}" data-to="${esc(r.to)}" title="${esc(r.link)} · ${r.size} bytes · seq ${r.seq} · ${esc(String(r.ev.time || '').slice(11, 23))}">` +
-        `<span class="gut">${gut}</span><div class="arrow ${x2 >= x1 ? 'r' : 'l'}" style="left:${left}px;width:${w}px">` +
-        `<span class="lbl"><span class="chips">${chips(r)}</span><span class="code">${esc(label)}</span></span></div></div>`;
+        `<span class="gut">${esc(gut)}</span><div class="arrow ${x2 >= x1 ? 'r' : 'l'}${mcCls}" style="left:${left}px;width:${w}px">` +
+        `<span class="lbl">${r.mc ? fanTag(r) : ''}<span class="chips">${chips(r)}</span><span class="code">${esc(label)}</span></span></div></div>`;
     }
     const x = xs.get(r.node) ?? xs.get(r.from) ?? GUTTER;
+    gut = esc(gut);
     const text = r.kind === 'error' ? `${r.code} ${codeName(r.code)} — ${r.text}` : r.text;
     return `<div ${attrs} data-code="${esc(r.code || '')}"><span class="gut">${gut}</span>` +
       `<div class="note ${r.kind}${x > width * 0.55 ? ' flip' : ''}" style="left:${x}px" title="${esc(text)}">${r.kind === 'fault' ? '✕ ' : ''}${esc(text)}</div></div>`;
@@ -195,6 +230,7 @@ export function mountSequence(root, { store }) {
     if (shown.length < before) clearRows();
     const k = edhocCount(store); // a message named after its row was drawn
     if (k !== edhocSeen) { edhocSeen = k; clearRows(); }
+    if (store.fanRev !== fanSeen) { fanSeen = store.fanRev; clearRows(); } // a request's row counts its responses
     if (atEnd && shown.length > before) {
       const total = Math.max(shown.length * ROW_H, 1);
       if (total !== spaceH) { space.style.height = `${total}px`; spaceH = total; }

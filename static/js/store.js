@@ -34,6 +34,10 @@ export function createStore() {
     seenNodes: new Set(), // node ids met in rows (a trace may name nodes its scenario lacks)
     lifelines: [],       // lifeline order so far (nodeOrder), kept until reset
     lifeRank: new Map(), // node id -> role rank when its lifeline appeared
+    groups: new Set(),   // node ids of groups (a group link's simulated multicast address)
+    fans: [],            // group requests: {send, group, client, token, copies, replies}
+    fanRev: 0,           // bumped when a fan gains a copy or a reply (rows drawn earlier name them)
+    groupLayers: new Map(), // ciphertext -> layer entry, for Group OSCORE layers lately applied
 
     subscribe(topic, fn) {
       if (!listeners.has(topic)) listeners.set(topic, new Set());
@@ -57,7 +61,7 @@ export function createStore() {
 
     reset() {
       s.events = []; s.rows = []; s.bySeq = new Map(); s.exchanges = new Map(); s.seenNodes = new Set();
-      s.lifelines = []; s.lifeRank = new Map();
+      s.lifelines = []; s.lifeRank = new Map(); s.groups = new Set(); s.fans = []; s.fanRev++; s.groupLayers = new Map();
       s.stacks = new Map(); s.selected = null; s.dropped = 0;
       s.emitNow('reset');
       s.emit('events');
@@ -160,10 +164,11 @@ export function createStore() {
     nodeOrder() {
       // Clients on the left, then proxies, then servers and external
       // endpoints, as the draft draws its figures; scenario order within.
-      const rank = { client: 0, proxy: 1, server: 2, external: 3 };
+      // A group sits between the proxies and its members.
+      const rank = { client: 0, proxy: 1, group: 1.5, server: 2, external: 3 };
       const want = s.nodes.map((n, i) => [rank[n.role] ?? 2, i, n.id]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((x) => x[2]);
       for (const id of s.seenNodes) if (!want.includes(id)) want.push(id);
-      const rankOf = (id) => { const n = s.nodes.find((x) => x.id === id); return n ? rank[n.role] ?? 2 : s.lifeRank.get(id) ?? 4; };
+      const rankOf = (id) => { const n = s.nodes.find((x) => x.id === id); return n ? rank[n.role] ?? 2 : s.groups.has(id) ? rank.group : s.lifeRank.get(id) ?? 4; };
       const ids = s.lifelines.filter((id) => want.includes(id));
       for (const id of want) {
         if (ids.includes(id)) continue;
@@ -248,11 +253,22 @@ export function createStore() {
         const st = s.stacks.get(key);
         const ctx = str(pick(rep, 'context')) || '?';
         s.colorOf(ctx);
+        const grp = pick(rep, 'group');
         if (action === 'applied') {
-          st.push({ ctx, layer: ev.layer, applied: ev, removed: null });
+          const entry = { ctx, layer: ev.layer, applied: ev, removed: null };
+          st.push(entry);
+          if (grp) groupApplied(entry, str(pick(rep, 'ciphertext')));
         } else {
+          // Every member removes the layer of one group request, each from
+          // its own copy: the entry keeps them all.
+          if (grp) s.groupLayers.get(str(pick(rep, 'ciphertext')))?.removals.push(ev);
+          // The layer whose ciphertext this removal read, else the last one
+          // of the context: members of a group share a context name and
+          // protect their responses at the same time.
+          const cipher = str(pick(rep, 'ciphertext'));
           let idx = -1;
-          for (let i = st.length - 1; i >= 0; i--) if (st[i].ctx === ctx) { idx = i; break; }
+          if (cipher && st.length > 1) idx = st.findLastIndex((e) => e.ctx === ctx && cipherOf(e) === cipher);
+          if (idx < 0) for (let i = st.length - 1; i >= 0; i--) if (st[i].ctx === ctx) { idx = i; break; }
           if (idx >= 0) { st[idx].removed = ev; st.splice(idx, 1); }
           else if (action === 'removed') adoptRemoved(x, kind, { ctx, layer: ev.layer, applied: null, removed: ev }, str(pick(rep, 'ciphertext')));
         }
@@ -273,6 +289,7 @@ export function createStore() {
           kind: 'datagram', seq: ev.seq, ev, exchange: x, hop: ev.hop, from: ev.from, to: ev.to, link: ev.link,
           dir: ev.dir || '', layers, code: parsed.code, type: parsed.type, innerCode: inner || '', size: bytes.length, parsed,
         };
+        if (ev.multicast && typeof ev.multicast === 'object') fanRow(row, ev.multicast);
         if (/^[45]\./.test(row.code) || /^[45]\./.test(row.innerCode)) row.error = true;
         if (kind === 'response') s.stacks.delete(`${x}|request`);
         addRow(row);
@@ -308,6 +325,65 @@ export function createStore() {
         break;
     }
   }
+  // groupApplied remembers a Group OSCORE layer by its ciphertext, which
+  // every removal reports, so the removals by all members reach it; only
+  // the latest few hundred are kept.
+  function groupApplied(entry, cipher) {
+    entry.removals = [];
+    if (!cipher) return;
+    s.groupLayers.set(cipher, entry);
+    if (s.groupLayers.size > 512) s.groupLayers.delete(s.groupLayers.keys().next().value);
+  }
+
+  function cipherOf(e) {
+    return str(pick(pick(pick(e.applied || e.removed, 'layer_event') || {}, 'report') || {}, 'ciphertext'));
+  }
+
+  // fanRow places a group link's datagram (trace Event.multicast) in its
+  // fan: the one datagram sent to the group opens a fan; each copy the link
+  // hands a member is that datagram again, with its layers; each member's
+  // reply joins the fan of the request with its token sent by the client
+  // it answers (RFC 7252 8.2), carrying only the layers that member applied.
+  function fanRow(row, mc) {
+    const group = str(mc.group), leg = str(mc.leg);
+    if (!group) return;
+    const of = isCount(mc.of) ? mc.of : 0;
+    row.mc = { group, leg, copy: isCount(mc.copy) ? mc.copy : 0, of };
+    const token = row.parsed.token || '';
+    if (leg === 'send') {
+      s.groups.add(group);
+      const fan = { send: row, group, client: row.from, token, of, copies: [], replies: [] };
+      row.fan = fan;
+      s.fans.push(fan);
+      return;
+    }
+    // Only recent fans are searched: a reply long after its request has
+    // no fan to join, and a long trace costs no quadratic time.
+    let fan;
+    for (let i = s.fans.length - 1; i >= Math.max(0, s.fans.length - 64) && !fan; i--) {
+      const f = s.fans[i];
+      if (f.group !== group) continue;
+      if (leg === 'copy' ? f.send.ev.bytes === row.ev.bytes : f.client === row.to && f.token === token) fan = f;
+    }
+    if (!fan || (leg !== 'copy' && leg !== 'reply')) return;
+    row.fan = fan;
+    s.fanRev++;
+    if (leg === 'copy') {
+      row.layers = fan.send.layers;
+      row.innerCode = fan.send.innerCode;
+      fan.copies.push(row);
+      return;
+    }
+    const own = row.layers.filter((e) => e.applied?.node === row.from);
+    if (own.length) {
+      row.layers = own;
+      row.innerCode = str(pick(pick(pick(own[0].applied, 'layer_event') || {}, 'report') || {}, 'inner_code'));
+    }
+    row.member = row.from;
+    fan.replies.push(row);
+    row.nth = fan.replies.length;
+  }
+
   // adoptRemoved gives the datagrams of a peer outside the lab, which
   // publishes no applied layer, the layer a lab node removed: each datagram
   // of the exchange whose payload is the layer's ciphertext, or whose
