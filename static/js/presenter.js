@@ -192,7 +192,7 @@ function presenterTools() {
   const toggle = el('button', { type: 'button', 'data-testid': 'presenter-toggle', title: 'large type, one message on screen (F to toggle, Esc to leave, X clears the selection)',
     onclick: () => presenter.enable(!presenter.on) }, 'Present');
   const aud = el('button', { type: 'button', 'data-testid': 'audience-open', title: 'open a window for the projector that follows this one',
-    onclick: () => { presenter.openAudience(); } }, 'Audience window');
+    onclick: () => { presenter.openAudience(); } }, 'Audience');
   presenter.listeners.add(() => { toggle.classList.toggle('on', presenter.on); toggle.textContent = presenter.on ? 'Leave presenter' : 'Present'; });
   return el('span', { class: 'tool presenter-tool' }, toggle, aud);
 }
