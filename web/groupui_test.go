@@ -17,6 +17,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
 	"oscore-lab/internal/nodes"
+	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
 	"oscore-lab/oscore/group"
@@ -255,4 +256,71 @@ func TestBrowserGroupFanOutFanIn(t *testing.T) {
 		t.Errorf("S2's signature %x not in %q", s2.Report.Group.Signature, got)
 	}
 	screenshot(t, ctx, "group-fan-out-fan-in.png")
+}
+
+// groupScenarioJSON is a group of three servers behind the fan-out link,
+// the copy to S3 dropped: two responses come back.
+const groupScenarioJSON = `{
+  "name": "group-ui",
+  "nodes": [
+    {"id": "C", "role": "client"},
+    {"id": "S1", "role": "server", "resources": ["temp=text:21.1"]},
+    {"id": "S2", "role": "server", "resources": ["temp=text:21.2"]},
+    {"id": "S3", "role": "server", "resources": ["temp=text:21.3"]}
+  ],
+  "group_contexts": [
+    {"name": "GRP", "gid": "57ab2e", "master_secret": "0102030405060708090a0b0c0d0e0f10",
+     "members": [{"node": "C", "sender_id": "01"}, {"node": "S1", "sender_id": "11"},
+                 {"node": "S2", "sender_id": "12"}, {"node": "S3", "sender_id": "13"}]}
+  ],
+  "groups": [
+    {"id": "G", "context": "GRP", "members": [{"node": "S1"}, {"node": "S2", "leisure": "20ms"}, {"node": "S3"}]}
+  ],
+  "links": [{"a": "G", "b": "S3", "faults": [{"kind": "drop", "dir": "a->b"}]}],
+  "steps": [
+    {"name": "group GET", "from": "C", "method": "GET", "uri": "coap://G/temp", "to": "G",
+     "expect": {"responses": [{"from": "S1", "code": "2.05", "payload": "21.1"},
+                              {"from": "S2", "code": "2.05", "payload": "21.2"},
+                              {"from": "S3", "no_response": true}]}}
+  ]
+}`
+
+// TestBrowserGroupScenarioLive: a group scenario's step run in the live lab
+// streams into the open page: one arrow to G, three copies, the drop of
+// S3's copy, and the two responses under their request, which counts
+// them; the request's inspector lists S1 and S2.
+func TestBrowserGroupScenarioLive(t *testing.T) {
+	sc, err := scenario.Parse([]byte(groupScenarioJSON))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := newTestLabFrom(t, sc, Options{Version: "test", StateInterval: 200 * time.Millisecond})
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	res, err := tl.lab.Send(context.Background(), tl.lab.Scenario().Steps[0])
+	if err != nil || !res.OK {
+		t.Fatalf("group step: %v %+v", err, res)
+	}
+	waitJS(t, ctx, "two responses under the request", `document.querySelector('[data-testid="mcast-send"]')?.dataset.responses === '2'`)
+	got := evalJS[string](t, ctx, `(() => {
+		const rows = [...document.querySelectorAll('[data-testid="seq-row"]')];
+		const send = rows.filter(r => r.dataset.leg === 'send');
+		const fan = send[0]?.dataset.fan;
+		const copies = rows.filter(r => r.dataset.leg === 'copy' && r.dataset.fan === fan).map(r => r.dataset.to).join();
+		const replies = rows.filter(r => r.dataset.leg === 'reply' && r.dataset.fan === fan).map(r => r.querySelector('[data-testid="fan-in"]').dataset.member).join();
+		const faults = rows.filter(r => r.dataset.kind === 'fault' && r.dataset.fan === fan && r.classList.contains('in-fan')).length;
+		return [send.length, send[0]?.dataset.to, copies, replies, faults, document.querySelectorAll('[data-testid="group-lifeline"]').length].join(' ');
+	})()`)
+	if got != "1 G S1,S2,S3 S1,S2 1 1" {
+		t.Errorf("sends, group, copies, responses, faults, group lifelines = %q, want \"1 G S1,S2,S3 S1,S2 1 1\"", got)
+	}
+	run(t, ctx, chromedp.Click(`[data-testid="seq-row"][data-leg="send"] .arrow`))
+	waitJS(t, ctx, "the fan in the inspector", `document.querySelector('[data-testid="fan-responses"]')`)
+	if got := evalJS[string](t, ctx, `[...document.querySelectorAll('[data-testid="fan-responses"] [data-testid="fan-member"]')].map(b => b.dataset.member).join()`); got != "S1,S2" {
+		t.Errorf("the request's inspector lists responses from %q, want S1,S2", got)
+	}
+	if got := evalJS[string](t, ctx, `document.querySelector('[data-testid="card-group"]')?.textContent || ''`); !strings.Contains(got, "group") || !strings.Contains(got, "S1:") || !strings.Contains(got, "S2:") || strings.Contains(got, "S3:") {
+		t.Errorf("the request's group card %q does not show S1's and S2's verification alone", got)
+	}
+	screenshot(t, ctx, "group-scenario-live.png")
 }

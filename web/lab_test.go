@@ -30,6 +30,13 @@ func newTestLabWith(t testing.TB, name string, opts Options) *testLab {
 	if !ok {
 		t.Fatalf("no built-in scenario %q", name)
 	}
+	return newTestLabFrom(t, sc, opts)
+}
+
+// newTestLabFrom is newTestLabWith for a scenario of the test's own.
+func newTestLabFrom(t testing.TB, sc *scenario.Scenario, opts Options) *testLab {
+	t.Helper()
+	name := sc.Name
 	bus := trace.NewBus(0)
 	lab := nodes.NewLab(bus)
 	if err := lab.Load(sc); err != nil {

@@ -71,7 +71,7 @@ export function mountSequence(root, { store }) {
     head.replaceChildren(...order.map((id) => store.isGone(id) && !store.groups.has(id)
       ? el('div', { class: 'life-name gone', 'data-node': id, 'data-gone': '', title: `${id} is no longer in the scenario`, style: { left: `${xs.get(id)}px` } }, `${id} (removed)`)
       : store.groups.has(id)
-        ? el('div', { class: 'life-name group', 'data-node': id, 'data-group': '', 'data-testid': 'group-lifeline', title: `${id} is a group: loopback has no IP multicast, so a fan-out link records one datagram to ${id}, then one copy to each member`, style: { left: `${xs.get(id)}px` } }, `${id} · group (simulated multicast)`)
+        ? el('div', { class: 'life-name group', 'data-node': id, 'data-group': '', 'data-testid': 'group-lifeline', title: `${id} is a group: loopback has no IP multicast, so a fan-out link records one datagram to ${id}, then one copy to each member (simulated multicast)`, style: { left: `${xs.get(id)}px` } }, `⇉ ${id} group`)
         : el('div', { class: 'life-name', 'data-node': id, style: { left: `${xs.get(id)}px` } }, id)));
     lanes.replaceChildren(...order.map((id) => el('div', { class: isGroup(id) || store.groups.has(id) ? 'lane group' : 'lane', style: { left: `${xs.get(id)}px` } })));
     const cur = nodeSel.value;
@@ -108,7 +108,7 @@ export function mountSequence(root, { store }) {
     const mc = r.mc, f = r.fan;
     if (mc.leg === 'send') {
       const answered = f ? [...new Set(f.replies.map((x) => x.member))] : [];
-      const t = `multicast to ${mc.group}: ${mc.of} member${mc.of === 1 ? '' : 's'}` + (f ? ` · ${f.replies.length} response${f.replies.length === 1 ? '' : 's'}` : '');
+      const t = `multicast ×${mc.of}` + (f ? ` · ${f.replies.length} resp.` : '');
       return `<span class="mc-tag send" data-testid="mcast-send" data-group="${esc(mc.group)}" data-of="${mc.of}" data-responses="${f ? f.replies.length : 0}" title="${esc(`One datagram to group ${mc.group}; the fan-out link copies it to each member (simulated multicast). Responses from: ${answered.join(', ') || 'none yet'}`)}">⇉ ${esc(t)}</span>`;
     }
     if (mc.leg === 'copy') {
@@ -116,7 +116,7 @@ export function mountSequence(root, { store }) {
     }
     if (mc.leg === 'reply') {
       const req = f ? f.send.seq : '';
-      return `<span class="mc-tag reply" data-testid="fan-in" data-group="${esc(mc.group)}" data-member="${esc(r.from)}" data-request="${req}" data-nth="${r.nth || 0}" title="${esc(f ? `Response ${r.nth} to the group request (seq ${req}) from member ${r.from}, sent from its own address` : `A reply from ${r.from} through group ${mc.group}; its request is not in the trace`)}">↳ ${f ? `response ${r.nth} · ` : ''}from ${esc(r.from)}</span>`;
+      return `<span class="mc-tag reply" data-testid="fan-in" data-group="${esc(mc.group)}" data-member="${esc(r.from)}" data-request="${req}" data-nth="${r.nth || 0}" title="${esc(f ? `Response ${r.nth} to the group request (seq ${req}) from member ${r.from}, sent from its own address` : `A reply from ${r.from} through group ${mc.group}; its request is not in the trace`)}">↳ ${f ? `${r.nth}. ` : ''}${esc(r.from)}</span>`;
     }
     return '';
   }
@@ -129,7 +129,7 @@ export function mountSequence(root, { store }) {
       f ? `in-fan ${f.send === r ? 'fan-head' : ''}` : ''].join(' ');
     let gut = first && r.exchange ? `#${r.exchange}` : r.hop !== undefined && r.kind === 'datagram' ? `hop ${r.hop}` : '';
     if (r.mc && !(first && r.exchange)) gut = r.mc.leg === 'send' ? `⇉ ${r.mc.group}` : r.mc.leg === 'reply' ? `↳ ${r.from}` : `⇢ ${r.to}`;
-    const fanAttr = f ? ` data-fan="${f.send.seq}" data-leg="${esc(r.mc.leg)}" style="--fan:${fanColor(f)};top:${i * ROW_H}px"` : ` style="top:${i * ROW_H}px"`;
+    const fanAttr = f ? ` data-fan="${f.send.seq}" data-leg="${esc(r.mc?.leg || r.kind)}" style="--fan:${fanColor(f)};top:${i * ROW_H}px"` : ` style="top:${i * ROW_H}px"`;
     const attrs = `class="${cls}"${fanAttr} data-testid="seq-row" data-seq="${r.seq}" data-kind="${r.kind}" data-exchange="${r.exchange || ''}"`;
     if (r.kind === 'datagram') {
       const x1 = xs.get(r.from) ?? GUTTER, x2 = xs.get(r.to) ?? GUTTER;

@@ -305,8 +305,11 @@ export function createStore() {
       }
       case 'fault': {
         const f = pick(ev, 'fault', 'Fault') || {};
-        addRow({ kind: 'fault', seq: ev.seq, ev, exchange: x, node: ev.from || ev.node, from: ev.from, to: ev.to,
-          text: `${pick(f, 'kind') || 'fault'} ${pick(f, 'detail') || ''}`.trim() });
+        const frow = { kind: 'fault', seq: ev.seq, ev, exchange: x, node: ev.from || ev.node, from: ev.from, to: ev.to,
+          text: `${pick(f, 'kind') || 'fault'} ${pick(f, 'detail') || ''}`.trim() };
+        // A fault on a group link's copy or reply stays in its fan.
+        if (s.groups.has(ev.from) || s.groups.has(ev.to)) frow.fan = s.fans.findLast((q) => q.group === ev.from || q.group === ev.to);
+        addRow(frow);
         // A stripped datagram (an attacker's answer in clear) carries no
         // layer, whatever its sender applied; nobody will remove those.
         if (pick(f, 'kind') === 'strip' && x) {
