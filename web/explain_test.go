@@ -259,3 +259,39 @@ func TestBrowserExplainHostileNames(t *testing.T) {
 	}
 	importEveryRow(t, doc, len(doc["events"].([]any)))
 }
+
+// TestBrowserExplainRepeatedDatagram: a datagram sent again with the same
+// bytes (here a copy inserted into a real run's trace) says so, instead of
+// comparing itself with the previous hop.
+func TestBrowserExplainRepeatedDatagram(t *testing.T) {
+	doc := traceDoc(t)
+	evs := doc["events"].([]any)
+	var out []any
+	copied := false
+	for _, x := range evs {
+		out = append(out, x)
+		if ev := x.(map[string]any); ev["type"] == "datagram" && !copied {
+			dup := map[string]any{}
+			for k, v := range ev {
+				dup[k] = v
+			}
+			out = append(out, dup)
+			copied = true
+		}
+	}
+	for i, x := range out {
+		x.(map[string]any)["seq"] = i + 1
+	}
+	doc["events"] = out
+	in, _ := json.Marshal(doc)
+	tl := newTestLab(t, "draft-b3")
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	importJSON(t, ctx, in, len(out))
+	waitJS(t, ctx, "the copy selected", `(() => { const rs = oscoreLab.store.rows.filter(r => r.kind === 'datagram');
+		if (rs.length < 2) return false; oscoreLab.store.select(rs[1].seq); return !!document.querySelector('[data-testid="explain"]'); })()`)
+	first := evalJS[int](t, ctx, `oscoreLab.store.rows.find(r => r.kind === 'datagram').seq`)
+	if got := evalJS[string](t, ctx, explainOf("explain-diff", false)); !strings.Contains(got, fmt.Sprintf("sent these bytes before (#%d): a retransmission, a duplicate or a replay", first)) {
+		t.Errorf("the repeated datagram: %q", got)
+	}
+}

@@ -164,6 +164,9 @@ export function explainPrevious(r) {
  * from inside CTX_C_P to outside". Empty for the first hop.
  */
 export function explainHopDiff(r) {
+  const x = store.exchanges.get(r.exchange);
+  const same = x?.rows.find((q) => q.kind === 'datagram' && q.seq < r.seq && q.from === r.from && q.to === r.to && q.ev.bytes === r.ev.bytes);
+  if (same) return `${r.from} sent these bytes before (#${same.seq}): a retransmission, a duplicate or a replay`;
   const prev = explainPrevious(r);
   if (!prev) return '';
   const was = prev.layers.map((e) => e.ctx), now = r.layers.map((e) => e.ctx);
