@@ -11,7 +11,7 @@ type Scenario struct {
 	Explanation string    `json:"explanation,omitempty"` // a paragraph for a tutorial audience
 	Nodes       []Node    `json:"nodes"`
 	Contexts    []Context `json:"contexts,omitempty"`
-	Links       []Link    `json:"links,omitempty"` // faults per link; a link exists implicitly between nodes that talk
+	Links       []Link    `json:"links,omitempty"` // declared links and their faults; a link exists implicitly between nodes that talk
 	Steps       []Step    `json:"steps,omitempty"`
 	// GroupContexts are Group OSCORE Security Contexts (RFC 10021), each
 	// shared by its members; Groups are CoAP groups, each reached through

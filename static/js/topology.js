@@ -237,12 +237,12 @@ export function mountTopology(root, ctx) {
     const sc = store.scenario || { nodes: [] };
     const nodes = sc.nodes || [];
     const nodeW = (n) => Math.max(68, topoTextWidth(n.id, 14) + 12);
-    const size = (n) => ({ w: Math.max(nodeW(n), topoTextWidth(roleLabel(n), 10)), h: 52 });
+    const size = (n) => ({ w: Math.max(nodeW(n), topoTextWidth(roleLabel(n), 12)), h: 56 });
     const { pos, W, H } = topoLayout(nodes, size, { top: 30 });
     const placed = []; // label and node boxes, kept apart
     for (const n of nodes) {
-      const p = pos.get(n.id), w = nodeW(n), rw = topoTextWidth(roleLabel(n), 10);
-      placed.push({ x0: p.x - w / 2, y0: p.y - 18, x1: p.x + w / 2, y1: p.y + 18 }, { x0: p.x - rw / 2, y0: p.y + 22, x1: p.x + rw / 2, y1: p.y + 35 });
+      const p = pos.get(n.id), w = nodeW(n), rw = topoTextWidth(roleLabel(n), 12);
+      placed.push({ x0: p.x - w / 2, y0: p.y - 18, x1: p.x + w / 2, y1: p.y + 18 }, { x0: p.x - rw / 2, y0: p.y + 20, x1: p.x + rw / 2, y1: p.y + 37 });
     }
     const svg = svgEl('svg', { class: 'topo', role: 'img', 'aria-label': 'topology' });
     for (const l of links(sc)) {
@@ -255,9 +255,9 @@ export function mountTopology(root, ctx) {
       const na = c.a?.node ?? c.endpoints?.[0]?.node, nb = c.b?.node ?? c.endpoints?.[1]?.node;
       const a = pos.get(na), b = pos.get(nb);
       if (!a || !b) continue;
-      const w = topoTextWidth(c.name, 10), mx = (a.x + b.x) / 2, y = Math.min(a.y, b.y) - 30;
-      const box = topoPlace(placed, { x0: mx - w / 2, y0: y - 10, x1: mx + w / 2, y1: y + 3 }, -14);
-      const ly = box.y1 - 3;
+      const w = topoTextWidth(c.name, 12), mx = (a.x + b.x) / 2, y = Math.min(a.y, b.y) - 30;
+      const box = topoPlace(placed, { x0: mx - w / 2, y0: y - 12, x1: mx + w / 2, y1: y + 4 }, -16);
+      const ly = box.y1 - 4;
       svg.append(svgEl('path', { d: `M${a.x},${a.y - 18} Q${mx},${2 * (ly + 4) - (a.y + b.y - 36) / 2} ${b.x},${b.y - 18}`, class: 'ctx-arc', stroke: store.colorOf(c.name), 'data-testid': 'topo-ctx', 'data-ctx': c.name }));
       labels.push(svgEl('text', { x: mx, y: ly, class: 'ctx-label', fill: '#222', 'data-testid': 'topo-label' }, c.name));
     }
