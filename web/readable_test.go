@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // readabilityAudit is a function of (root selector, minimum px) that lists
@@ -257,4 +258,140 @@ func TestBrowserToolbarFits(t *testing.T) {
 			waitJS(t, ctx, "the File menu to close after use", `!document.querySelector('[data-testid="menu-file"]').open`)
 		}
 	})
+}
+
+// inSight tells whether sel is on screen whole: inside the viewport and
+// inside the visible part of every scrolling box around it.
+func inSight(sel string) string {
+	return fmt.Sprintf(`(() => {
+  const e = document.querySelector(%s);
+  if (!e || !e.checkVisibility()) return 'absent';
+  const r = e.getBoundingClientRect();
+  if (r.top < 0 || r.bottom > innerHeight || r.left < 0 || r.right > innerWidth) return 'outside the viewport ' + JSON.stringify([r.top, r.bottom, innerHeight]);
+  for (let p = e.parentElement; p; p = p.parentElement) {
+    if (!/(auto|scroll|hidden)/.test(getComputedStyle(p).overflowY)) continue;
+    const b = p.getBoundingClientRect();
+    if (r.top < b.top - 0.5 || r.bottom > b.bottom + 0.5) return 'scrolled out of ' + (p.dataset.testid || p.className || p.tagName) + ' ' + JSON.stringify([r.top, r.bottom, b.top, b.bottom]);
+  }
+  return 'in sight';
+})()`, jsString(sel))
+}
+
+// TestBrowserQuizRevealInSight: at 1280x720 the quiz's reveal shows
+// without scrolling, in the lab view and on the presenter's stage, for
+// every question of draft-b6's exchange.
+func TestBrowserQuizRevealInSight(t *testing.T) {
+	tl := newTestLab(t, "draft-b6")
+	tl.sendFirstStep(t)
+	for _, presenting := range []bool{false, true} {
+		ctx := labAt(t, tl, 1280, 720)
+		if presenting {
+			run(t, ctx, chromedp.Click(`[data-testid="presenter-toggle"]`))
+		}
+		run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
+		asked := 0
+		for i := 0; i < 14 && !evalJS[bool](t, ctx, `oscoreLab.replay.atEnd()`); i++ {
+			key(t, ctx, kb.PageDown)
+			if !evalJS[bool](t, ctx, `document.body.classList.contains('quiz-pending')`) {
+				continue
+			}
+			asked++
+			// The clicker's next press reveals; nothing is scrolled.
+			key(t, ctx, kb.PageDown)
+			waitJS(t, ctx, "the reveal", `document.querySelector('[data-testid="quiz-why"]')`)
+			if got := evalJS[string](t, ctx, inSight(`[data-testid="quiz-why"]`)); got != "in sight" {
+				t.Errorf("presenting %v, step %d: the reveal is %s", presenting, evalJS[int](t, ctx, `oscoreLab.replay.cursor`), got)
+				screenshot(t, ctx, fmt.Sprintf("quiz-reveal-%v.png", presenting))
+			}
+		}
+		if asked < 3 {
+			t.Errorf("presenting %v: %d questions asked over draft-b6's exchange", presenting, asked)
+		}
+	}
+}
+
+// TestBrowserClickerKeys: a clicker's Page Down and Page Up, Space and the
+// arrows do the same in replay, on the stage (with and without replay), in
+// the quiz (a pending question is revealed first) and from the audience
+// window; a select used in the replay bar does not keep them.
+func TestBrowserClickerKeys(t *testing.T) {
+	tl := newTestLab(t, "draft-b6")
+	tl.sendFirstStep(t)
+	ctx := labAt(t, tl, 1280, 720)
+	cursor := func() int { return evalJS[int](t, ctx, `oscoreLab.replay.cursor`) }
+	// Where "next" and "back" lead from the cursor, by the replay's own steps.
+	nextOf := func() int {
+		return evalJS[int](t, ctx, `(() => { const r = oscoreLab.replay, c = r.cursor; r.next(); const n = r.cursor; r.seek(c); return n; })()`)
+	}
+	prevOf := func() int {
+		return evalJS[int](t, ctx, `(() => { const r = oscoreLab.replay, c = r.cursor; r.prev(); const n = r.cursor; r.seek(c); return n; })()`)
+	}
+	press := func(mode, k string, want int) {
+		t.Helper()
+		key(t, ctx, k)
+		waitJS(t, ctx, fmt.Sprintf("%s: %q to step to %d", mode, k, want), fmt.Sprintf(`oscoreLab.replay.cursor === %d`, want))
+	}
+	steps := func(mode string) {
+		t.Helper()
+		for _, k := range []string{kb.PageDown, " ", kb.ArrowRight} {
+			press(mode, k, nextOf())
+		}
+		for _, k := range []string{kb.PageUp, kb.ArrowLeft} {
+			press(mode, k, prevOf())
+		}
+	}
+	run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`))
+	waitJS(t, ctx, "replay", `oscoreLab.replay.active`)
+	steps("replay")
+
+	// A select of the replay bar, once used, leaves the keys to the replay.
+	evalJS[bool](t, ctx, `(() => { const s = document.querySelector('[data-testid="replay-unit"]'); s.focus(); s.value = 'event'; s.dispatchEvent(new Event('change')); return true; })()`)
+	press("after choosing 'by event'", kb.PageDown, nextOf())
+	if got := evalJS[string](t, ctx, `document.querySelector('[data-testid="replay-unit"]').value`); got != "event" {
+		t.Errorf("Page Down changed the unit select to %q", got)
+	}
+	evalJS[bool](t, ctx, `(() => { const s = document.querySelector('[data-testid="replay-unit"]'); s.value = 'message'; s.dispatchEvent(new Event('change')); return true; })()`)
+
+	run(t, ctx, chromedp.Click(`[data-testid="presenter-toggle"]`))
+	steps("presenter, replaying")
+
+	// The quiz: the press on a pending question reveals it, the next steps.
+	run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
+	key(t, ctx, "r")
+	for i := 0; i < 14 && !evalJS[bool](t, ctx, `document.body.classList.contains('quiz-pending')`); i++ {
+		key(t, ctx, kb.PageDown)
+	}
+	at := cursor()
+	key(t, ctx, kb.PageDown)
+	waitJS(t, ctx, "the reveal by Page Down", `document.querySelector('[data-testid="quiz-why"]') && !document.body.classList.contains('quiz-pending')`)
+	if c := cursor(); c != at {
+		t.Errorf("Page Down on a pending question stepped from %d to %d instead of revealing", at, c)
+	}
+	press("quiz, revealed", kb.PageDown, nextOf())
+	run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
+
+	// The audience window's keys step the presenter.
+	aud := newTab(t)
+	openLab(t, aud, tl.srv.URL+"/#audience")
+	waitJS(t, aud, "the audience view", `document.body.dataset.audience === '1' && oscoreLab.replay.active`)
+	want := nextOf()
+	key(t, aud, kb.PageDown)
+	waitJS(t, ctx, "the presenter stepped by the audience's Page Down", fmt.Sprintf(`oscoreLab.replay.cursor === %d`, want))
+	want = prevOf()
+	key(t, aud, kb.PageUp)
+	waitJS(t, ctx, "the presenter stepped back by the audience's Page Up", fmt.Sprintf(`oscoreLab.replay.cursor === %d`, want))
+
+	// On the stage outside replay the keys walk the diagram's messages.
+	run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`))
+	waitJS(t, ctx, "replay off, still presenting", `!oscoreLab.replay.active && document.body.classList.contains('presenting')`)
+	rows := evalJS[[]int](t, ctx, `oscoreLab.store.rows.map((r) => r.seq)`)
+	evalJS[bool](t, ctx, fmt.Sprintf(`(oscoreLab.store.select(%d), true)`, rows[0]))
+	for i, k := range []string{kb.PageDown, " ", kb.ArrowRight} {
+		key(t, ctx, k)
+		waitJS(t, ctx, fmt.Sprintf("%q to select row %d", k, i+1), fmt.Sprintf(`oscoreLab.store.selected === %d`, rows[i+1]))
+	}
+	for i, k := range []string{kb.PageUp, kb.ArrowLeft} {
+		key(t, ctx, k)
+		waitJS(t, ctx, fmt.Sprintf("%q to select row %d", k, 2-i), fmt.Sprintf(`oscoreLab.store.selected === %d`, rows[2-i]))
+	}
 }

@@ -9,7 +9,7 @@ import { store } from './store.js';
 import { registerTool } from './registry.js';
 import { el, replaceIfChanged } from './util.js';
 import { codeName } from './coap.js';
-import { replay } from './replay.js';
+import { replay, clickerKeys } from './replay.js';
 import { classText } from './inspector.js';
 import { explainView, explainScenario } from './explain.js';
 
@@ -74,6 +74,7 @@ function presenterTraceMessage() {
 function presenterReceive(m) {
   if (!m || m.app !== 'oscore-lab') return;
   if (!presenter.audience) {
+    if (m.kind === 'key') presenterClick(m.key, false);
     if (m.kind === 'hello') {
       if (store.mode === 'trace') presenterSend(presenterTraceMessage());
       presenter.broadcast();
@@ -197,9 +198,33 @@ function presenterTools() {
   return el('span', { class: 'tool presenter-tool' }, toggle, aud);
 }
 
+// presenterClick does what a clicker key asks: step the replay (replay.js
+// does that for the keys pressed here), or, on the stage outside replay,
+// show the next or previous message of the diagram.
+function presenterClick(key, local) {
+  const dir = clickerKeys[key];
+  if (!dir) return false;
+  if (replay.active) {
+    if (!local) { if (dir === 'next') replay.forward(); else replay.back(); }
+    return true;
+  }
+  if (!presenter.on) return false;
+  const rows = store.rows;
+  const i = rows.findIndex((r) => r.seq === store.selected);
+  const j = i < 0 ? (dir === 'next' ? 0 : rows.length - 1) : Math.max(0, Math.min(rows.length - 1, i + (dir === 'next' ? 1 : -1)));
+  if (rows[j]) store.select(rows[j].seq);
+  return true;
+}
+
 document.addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || e.target.closest?.('input,select,textarea,[contenteditable]')) return;
-  if (presenter.audience) return;
+  // The audience window hands the clicker's keys to the presenter, so the
+  // clicker works whichever window has the focus.
+  if (presenter.audience) {
+    if (clickerKeys[e.key]) { presenterSend({ kind: 'key', key: e.key }); e.preventDefault(); }
+    return;
+  }
+  if (presenterClick(e.key, true)) { e.preventDefault(); return; }
   if (e.key === 'f' || e.key === 'F') { presenter.enable(!presenter.on); e.preventDefault(); }
   // Esc leaves the stage and nothing else: the selection stays (X clears it).
   else if (e.key === 'Escape' && presenter.on) { presenter.enable(false); e.preventDefault(); }

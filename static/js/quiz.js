@@ -205,6 +205,15 @@ function quizTool() {
   return el('span', { class: 'tool quiz-tool' }, b);
 }
 
+// The clicker's "next" on a question not answered yet reveals it; the
+// press after that steps on, so a talk needs one button.
+replay.hold = () => {
+  const q = quiz.on ? quiz.question : null;
+  if (!q || quiz.answered.has(q.id)) return false;
+  quiz.reveal();
+  return true;
+};
+
 replay.subscribe(() => { if (quiz.on) quizRefresh(); presenter.broadcast(); });
 store.subscribe('select', () => { if (presenter.audience) quizFollow(); else if (quiz.on) quizRefresh(); });
 presenter.listeners.add(() => { if (presenter.audience) quizFollow(); else if (quiz.on) quizRefresh(); });

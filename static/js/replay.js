@@ -66,6 +66,17 @@ export const replay = {
   },
 
   next() { replay.seek(replayNextPosition(replay.cursor)); },
+  /**
+   * forward is the clicker's "next": it first gives hold() (the quiz's
+   * pending question) the press, then pauses and steps.
+   */
+  forward() {
+    if (replay.hold?.()) return;
+    replay.pause();
+    replay.next();
+  },
+  back() { replay.pause(); replay.prev(); },
+  hold: null,         // () => true when a press of "next" was used otherwise
   prev() { replay.seek(replayPrevPosition(replay.cursor)); },
   reset() { replay.pause(); replay.seek(0); },
   end() { replay.seek(replay.all.length); },
@@ -216,16 +227,22 @@ function replayNotify() {
   }
 }
 
-// Keyboard: Space or → or PageDown steps forward, ← or PageUp back, K or P
-// plays and pauses, R resets, End jumps to the end. Only while replaying,
-// and never while typing in a field.
+/**
+ * clickerKeys is the one key map of a presentation clicker (Page Down and
+ * Page Up) and the keyboard, the same in replay, on the presenter's stage,
+ * in the quiz and in the audience window (docs/teaching.md, Keyboard).
+ */
+export const clickerKeys = { ' ': 'next', ArrowRight: 'next', PageDown: 'next', ArrowLeft: 'prev', PageUp: 'prev' };
+
+// Keyboard: the clicker keys step, K or P plays and pauses, R resets, End
+// jumps to the end. Only while replaying, and never while typing in a field.
 document.addEventListener('keydown', (e) => {
   if (!replay.active || e.ctrlKey || e.metaKey || e.altKey || document.body.dataset.audience === '1') return;
   if (e.target.closest?.('input,select,textarea,[contenteditable]')) return;
   let done = true;
-  switch (e.key) {
-    case ' ': case 'ArrowRight': case 'PageDown': replay.pause(); replay.next(); break;
-    case 'ArrowLeft': case 'PageUp': replay.pause(); replay.prev(); break;
+  switch (clickerKeys[e.key] || e.key) {
+    case 'next': replay.forward(); break;
+    case 'prev': replay.back(); break;
     case 'k': case 'K': case 'p': case 'P': replay.toggle(); break;
     case 'r': case 'R': replay.reset(); break;
     case 'Home': replay.reset(); break;
@@ -244,15 +261,17 @@ function replayControls(ctx) {
     if (replay.active) replay.stop(); else replay.start(0);
   });
   const play = btn('replay-play', '▶', 'play / pause (K)', () => replay.toggle());
-  const exSel = el('select', { 'data-testid': 'replay-exchange', title: 'jump to an exchange', onchange: () => { if (exSel.value) replay.jumpToExchange(exSel.value); } });
-  const unitSel = el('select', { 'data-testid': 'replay-unit', title: 'one step is a message (with what its receiver did) or one event', onchange: () => { replay.unit = unitSel.value; } },
+  // A choice made, the select lets go of the focus: the clicker's next
+  // Page Down steps instead of choosing the next option.
+  const exSel = el('select', { 'data-testid': 'replay-exchange', title: 'jump to an exchange', onchange: () => { if (exSel.value) replay.jumpToExchange(exSel.value); exSel.blur(); } });
+  const unitSel = el('select', { 'data-testid': 'replay-unit', title: 'one step is a message (with what its receiver did) or one event', onchange: () => { replay.unit = unitSel.value; unitSel.blur(); } },
     el('option', { value: 'message' }, 'by message'), el('option', { value: 'event' }, 'by event'));
   const pos = el('span', { class: 'replay-pos', 'data-testid': 'replay-pos' });
   const bar = el('span', { class: 'replay-bar', 'data-testid': 'replay-bar', hidden: true },
     btn('replay-reset', '↺', 'reset (R)', () => replay.reset()),
-    btn('replay-prev', '◀', 'step back (←)', () => { replay.pause(); replay.prev(); }),
+    btn('replay-prev', '◀', 'step back (←, Page Up)', () => replay.back()),
     play,
-    btn('replay-next', '▶|', 'step forward (Space, →)', () => { replay.pause(); replay.next(); }),
+    btn('replay-next', '▶|', 'step forward (Space, →, Page Down)', () => replay.forward()),
     exSel, unitSel, pos);
   let exKey = '';
   replay.subscribe(() => {
