@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
@@ -147,6 +148,16 @@ func TestBrowserExplainDraftB1(t *testing.T) {
 	if got := evalJS[string](t, ctx, `document.querySelector('[data-testid="presenter-stage"] [data-testid="scenario-explain"]').textContent`); !strings.Contains(got, sc.Explanation) {
 		t.Errorf("stage at step 0: %q", got)
 	}
+	if got := evalJS[string](t, ctx, `document.querySelector('[data-testid="replay-caption"]').textContent`); !strings.HasPrefix(got, "Step 0: nothing sent yet") {
+		t.Errorf("replay caption at step 0: %q", got)
+	}
+	key(t, ctx, " ")
+	waitJS(t, ctx, "the replay caption on the first message", `(document.querySelector('[data-testid="replay-caption"]').textContent || '').endsWith('C → P: CON 0.02 POST request in CTX_C_P over CTX_C_S')`)
+	evalJS[bool](t, ctx, `(() => { const u = document.querySelector('[data-testid="replay-unit"]'); u.value = 'event'; u.dispatchEvent(new Event('change')); return true; })()`)
+	key(t, ctx, " ")
+	waitJS(t, ctx, "the replay caption on the next event", `/^Step \d+: P → S: CON 0.02 POST request in CTX_C_S \(P removed CTX_C_P, consumed Proxy-Scheme; Uri-Host moved from inside CTX_C_P to outside\)$/.test(document.querySelector('[data-testid="replay-caption"]').textContent)`)
+	evalJS[bool](t, ctx, `(() => { const u = document.querySelector('[data-testid="replay-unit"]'); u.value = 'message'; u.dispatchEvent(new Event('change')); return true; })()`)
+	key(t, ctx, kb.Home)
 	key(t, ctx, " ")
 	waitJS(t, ctx, "the first message on stage", `document.querySelectorAll('[data-testid="stage-explain"] [data-testid="explain-option"]').length > 0`)
 	if got := evalJS[string](t, ctx, explainOf("explain-option", true)); !strings.Contains(got, "Uri-Host becomes Class E in the C-P layer: step 5, the option is meant for the proxy P") {

@@ -10,6 +10,7 @@
 import { store } from './store.js';
 import { el, pick, hexToBytes, spacedHex, sectionLink } from './util.js';
 import { parseCoap, codeName } from './coap.js';
+import { replay } from './replay.js';
 
 // How a step reason names X when the viewer does not know it; the same
 // words as oscore.RuleOtherEnd, so explainDecisive and oscore.DecisiveStep
@@ -342,7 +343,51 @@ function explainSequenceBanner() {
   draw();
 }
 
+/**
+ * explainNow says in a line what the replay's current event is: a
+ * datagram with what its sender changed, a node's layer or decision, a
+ * fault, an exchange's start or end.
+ */
+export function explainNow(ev) {
+  if (!ev) return '';
+  switch (ev.type) {
+    case 'datagram': {
+      const r = store.bySeq.get(ev.seq);
+      const what = r ? `${r.type} ${r.code} ${codeName(r.code)}`.trim() : '';
+      const layers = r?.layers.length ? ` in ${r.layers.slice().reverse().map((e) => e.ctx).join(' over ')}` : '';
+      const diff = r ? explainHopDiff(r) : '';
+      return `${ev.from} → ${ev.to}: ${what} ${ev.dir || ''}${layers}${diff ? ` (${diff})` : ''}`.replace(/\s+/g, ' ');
+    }
+    case 'exchange': return `exchange #${ev.exchange || '?'}: ${explainStr(ev.note)}`;
+    case 'notice': return `notice: ${explainStr(ev.note)}`;
+    case 'fault': {
+      const f = pick(ev, 'fault', 'Fault') || {};
+      return `link ${explainStr(ev.link) || `${ev.from}-${ev.to}`}: fault ${explainStr(f.kind)} ${explainStr(f.detail)}`.trim();
+    }
+  }
+  const t = explainEventText(ev);
+  return t ? `${ev.node || '?'}: ${t}` : '';
+}
+
+// While replaying, a caption above the sequence diagram says what the
+// current step is, in words.
+function explainReplayCaption() {
+  const seq = document.querySelector('[data-view="sequence"]');
+  if (!seq) return;
+  const cap = el('div', { class: 'replay-caption', 'data-testid': 'replay-caption', role: 'status', hidden: true });
+  (seq.querySelector('[data-testid="scenario-banner"]') || seq.querySelector(':scope > h2'))?.after(cap);
+  replay.subscribe(() => {
+    // A step by message shows a datagram with what its receiver did: the
+    // datagram is what the step is about.
+    const row = replay.unit === 'message' ? store.bySeq.get(store.selected) : null;
+    const ev = replay.active ? (row?.kind === 'datagram' ? row.ev : replay.current()) : null;
+    cap.hidden = !replay.active;
+    cap.textContent = replay.active ? (ev ? `Step ${replay.cursor}: ${explainNow(ev)}` : 'Step 0: nothing sent yet. Press Space or → to step.') : '';
+  });
+}
+
 queueMicrotask(() => {
   explainSequenceBanner();
-  if (window.oscoreLab) window.oscoreLab.explain = { explainDecisive, explainOptions, explainHopDiff, explainSides, explainCalc };
+  explainReplayCaption();
+  if (window.oscoreLab) window.oscoreLab.explain = { explainDecisive, explainOptions, explainHopDiff, explainSides, explainCalc, explainNow };
 });
