@@ -76,6 +76,19 @@ func NewGroupLinkAt(bus *trace.Bus, group, client string, members []GroupMember,
 	if len(members) == 0 {
 		return nil, errors.New("nodes: group " + group + " has no members")
 	}
+	return newGroupLink(bus, group, client, members, listen)
+}
+
+// NewListenLink opens a multicast address on loopback whose listeners
+// join later (Join), as a client or proxy starts listening to the
+// address an informative response names
+// (draft-ietf-core-observe-multicast-notifications 5.3 step 1); sender is
+// the node id the trace names as the one sending to it.
+func NewListenLink(bus *trace.Bus, group, sender string) (*GroupLink, error) {
+	return newGroupLink(bus, group, sender, nil, "")
+}
+
+func newGroupLink(bus *trace.Bus, group, client string, members []GroupMember, listen string) (*GroupLink, error) {
 	if listen == "" {
 		listen = "127.0.0.1:0"
 	}
@@ -187,8 +200,8 @@ func (g *GroupLink) readGroup() {
 			continue
 		}
 		var names []string
-		for _, m := range g.members {
-			names = append(names, m.ID)
+		for _, f := range fans {
+			names = append(names, f.member.ID)
 		}
 		sender := g.senderName(src)
 		xid := g.exchangeOf(data)
@@ -218,16 +231,19 @@ func (g *GroupLink) fansFor(src *net.UDPAddr) ([]*fanSock, error) {
 		g.refused++
 		return nil, errTooManySources
 	}
+	if len(g.members) == 0 {
+		return nil, nil // nobody listens yet; nothing kept for src
+	}
 	var fs []*fanSock
 	for _, m := range g.members {
-		c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		f, err := g.openFanLocked(m, src)
 		if err != nil {
 			for _, f := range fs {
 				f.conn.Close()
 			}
 			return nil, err
 		}
-		fs = append(fs, &fanSock{conn: c, member: m, client: src})
+		fs = append(fs, f)
 	}
 	g.fans[src.String()] = fs
 	for _, f := range fs {
@@ -235,6 +251,48 @@ func (g *GroupLink) fansFor(src *net.UDPAddr) ([]*fanSock, error) {
 		go g.readMember(f)
 	}
 	return fs, nil
+}
+
+func (g *GroupLink) openFanLocked(m GroupMember, src *net.UDPAddr) (*fanSock, error) {
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	return &fanSock{conn: c, member: m, client: src}, nil
+}
+
+// Join adds a member, which gets a copy of every later datagram: the
+// lab's stand-in for joining an IP multicast group. Joining twice is a
+// no-op.
+func (g *GroupLink) Join(m GroupMember) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return net.ErrClosed
+	}
+	for _, old := range g.members {
+		if old.ID == m.ID && sameAddr(old.Addr, m.Addr) {
+			return nil
+		}
+	}
+	g.members = append(g.members, m)
+	for src, fs := range g.fans {
+		f, err := g.openFanLocked(m, fs[0].client)
+		if err != nil {
+			return err
+		}
+		g.fans[src] = append(fs, f)
+		g.wg.Add(1)
+		go g.readMember(f)
+	}
+	return nil
+}
+
+// Members lists the link's members.
+func (g *GroupLink) Members() []GroupMember {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]GroupMember(nil), g.members...)
 }
 
 var errTooManySources = errors.New("nodes: group link serves no more client sources")

@@ -47,6 +47,7 @@ const (
 	RulePolicy           = "policy"            // lab configuration (authorisation, routing)
 	RuleSequence         = "sequence-number"   // RFC 8613 7.2, 7.5, B.1: sender sequence numbers and nonces
 	RuleEDHOC            = "edhoc"             // RFC 9528 5, 6, A.1, A.2: one EDHOC message processed
+	RuleMulticastNotif   = "multicast-notif"   // draft-ietf-core-observe-multicast-notifications, draft-ietf-core-multicast-notifications-proxy
 )
 
 // NoteReset is the Note of the notice a Bus sends its subscribers on Reset.

@@ -1,0 +1,357 @@
+package nodes
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
+
+	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
+	"oscore-lab/oscore/group"
+)
+
+// MNSpec is one run of a group observation over real loopback UDP: the
+// message flows of draft-ietf-core-observe-multicast-notifications 7 and
+// 10 (direct) and draft-ietf-core-multicast-notifications-proxy 6 and 7
+// (through a proxy), with or without Group OSCORE and a C-P OSCORE layer
+// (draft-ietf-core-oscore-capable-proxies A.2).
+type MNSpec struct {
+	Proxy       bool // clients reach the server through forward-proxy P
+	GroupOSCORE bool // MN 9: unicast under RFC 8613, the phantom and notifications under Group OSCORE
+	CP          bool // a C-P OSCORE context per client around the ticket request and its notifications
+	Clients     []MNClientSpec
+	Resource    string // "r"
+	Initial     string // the representation when the observation starts, "1234"
+	// InitialObserve is INIT_NOTIF's Observe value; Notifications are
+	// sent in order after every client registered.
+	InitialObserve uint32
+	Notifications  []MNNotify
+	PhantomToken   []byte // T, 0x7b
+	ServerKID      byte   // the server's Sender ID in the group, 0x05
+	ServerSeq      uint64 // its Sender Sequence Number when the observation starts, 501
+	ObserveOffset  uint32 // the proxy's Observe offset (54112)
+	UpToken        byte   // the proxy's first Token towards the server (0x5e)
+	URIHost        string // "sensor.example"
+	// Attack, after the notifications: "forge" (a notification with a
+	// bad signature sent to the group address), "unbound" (one the server
+	// signed for another request), "replay" (a genuine one sent again), or
+	// "" for none.
+	Attack string
+	Wait   time.Duration // per exchange; 0 means 2 s
+}
+
+// MNClientSpec is one client of a run.
+type MNClientSpec struct {
+	ID     string
+	Token  []byte // of its registration
+	Ticket []byte // of its ticket request (Group OSCORE through a proxy)
+	KID    byte   // its Sender ID with the server (RFC 8613) and in the group
+	Seq    uint64 // its Sender Sequence Number with the server
+	NoCP   bool   // sends its ticket request without the C-P layer (an error path)
+}
+
+// MNNotify is one notification the server sends.
+type MNNotify struct {
+	Value   string
+	Observe uint32
+}
+
+// MNResult is what a run observed.
+type MNResult struct {
+	Clients         map[string]*MNObservation
+	Errors          map[string]error // a client whose registration failed
+	ServerObservers int              // the server's observer counter
+	ProxyObservers  int
+	Relayed         int  // multicast notifications the proxy relayed
+	Identical       bool // every relayed copy equal to the received one but Token, MID, Observe
+}
+
+// The keys of a run: none is printed in the drafts, so they are the lab's,
+// derived from fixed labels (reproducible traces).
+func mnSeed(label string) []byte { s := sha256.Sum256([]byte("oscore-lab mn " + label)); return s[:] }
+
+// RunMN builds the run's nodes and links, registers the clients in order,
+// sends the notifications and the attack, and collects what each client
+// accepted.
+func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) {
+	if spec.Wait == 0 {
+		spec.Wait = 2 * time.Second
+	}
+	lab := NewLab(bus)
+	var closers []func() error
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}()
+	g, err := NewListenLink(bus, "G", "S")
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, g.Close)
+	joinAs := func(id string) func(grp, listener *net.UDPAddr) error {
+		return func(grp, listener *net.UDPAddr) error {
+			if !sameAddr(grp, g.Addr()) {
+				return fmt.Errorf("nodes: %s is not the group address %s", grp, g.Addr())
+			}
+			return g.Join(GroupMember{ID: id, Addr: listener})
+		}
+	}
+	var groups map[string]*group.Context
+	if spec.GroupOSCORE {
+		if groups, err = mnGroupContexts(spec); err != nil {
+			return nil, err
+		}
+	}
+	scfg := MNServerConfig{ID: "S", Resource: spec.Resource, Value: spec.Initial, Group: g.Addr(), Token: spec.PhantomToken,
+		Observe: spec.InitialObserve, Contexts: map[string]*oscore.Context{}}
+	cs := map[string]*oscore.Context{}
+	if spec.GroupOSCORE {
+		scfg.GroupCtx, scfg.JoinURI, scfg.SecGp = groups["S"], "coap://myGM/ace-group/myGroup", "myGroup"
+		for _, c := range spec.Clients {
+			cli, srv, err := mnPairwise("C-S "+c.ID, []byte{c.KID}, []byte{}, c.Seq)
+			if err != nil {
+				return nil, err
+			}
+			cs[c.ID], scfg.Contexts[fmt.Sprintf("%02x", c.KID)] = cli, srv
+		}
+	}
+	s, err := StartMNServer(bus, scfg)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, s.Close)
+	var p *MNProxy
+	cp := map[string]*oscore.Context{}
+	if spec.Proxy {
+		pcfg := MNProxyConfig{ID: "P", Join: joinAs("P"), ObserveOffset: spec.ObserveOffset, UpToken: spec.UpToken}
+		if spec.CP {
+			pcfg.CP = map[string]*oscore.Context{}
+			for i, c := range spec.Clients {
+				kid := byte(0x11 + i)
+				cli, prx, err := mnPairwise("C-P "+c.ID, []byte{kid}, []byte{0x10}, 0)
+				if err != nil {
+					return nil, err
+				}
+				cp[c.ID], pcfg.CP[fmt.Sprintf("%02x", kid)] = cli, prx
+			}
+		}
+		// The proxy's socket towards the server exists before the link.
+		if p, err = StartMNProxy(bus, pcfg); err != nil {
+			return nil, err
+		}
+		closers = append(closers, p.Close)
+		ps, err := newLink(lab, "P", "S", p.UpAddr(), s.Addr(), false, false)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, ps.Close)
+		ps.admit("P", p.UpAddr())
+		ps.admit("S", s.Addr())
+		p.cfg.Server = ps.addrFor("P")
+	}
+	res := &MNResult{Clients: map[string]*MNObservation{}, Errors: map[string]error{}}
+	for _, c := range spec.Clients {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, conn.Close)
+		peer, peerID := s.Addr(), "S"
+		if p != nil {
+			peer, peerID = p.Addr(), "P"
+		}
+		l, err := newLink(lab, c.ID, peerID, conn.LocalAddr().(*net.UDPAddr), peer, false, false)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, l.Close)
+		l.admit(c.ID, conn.LocalAddr())
+		l.admit(peerID, peer)
+		ccfg := MNClientConfig{ID: c.ID, Conn: conn, To: l.addrFor(c.ID), Token: c.Token, MID: 0x3000 + uint16(len(res.Clients))*0x100,
+			Resource: spec.Resource, OSCORE: cs[c.ID], Wait: spec.Wait}
+		if spec.GroupOSCORE {
+			ccfg.GroupCtx = groups[c.ID]
+		}
+		switch {
+		case p == nil:
+			ln, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+			if err != nil {
+				return nil, err
+			}
+			closers = append(closers, ln.Close)
+			ccfg.Listen, ccfg.Join = ln, joinAs(c.ID)
+		case spec.GroupOSCORE:
+			ccfg.URIHost, ccfg.TicketToken = spec.URIHost, c.Ticket
+			if !c.NoCP {
+				ccfg.CP = cp[c.ID]
+			}
+		default:
+			ccfg.ProxyURI = "coap://" + spec.URIHost + "/" + spec.Resource
+		}
+		o, err := MNRegister(ctx, bus, ccfg)
+		if err != nil {
+			res.Errors[c.ID] = err
+			continue
+		}
+		res.Clients[c.ID] = o
+	}
+	for _, n := range spec.Notifications {
+		if err := s.Notify(n.Value, n.Observe); err != nil {
+			return res, err
+		}
+		collect(res, spec.Wait, 1)
+	}
+	if spec.Attack != "" {
+		if err := mnAttack(spec, g, s, groups); err != nil {
+			return res, err
+		}
+		collect(res, spec.Wait/2, 1)
+	}
+	res.ServerObservers = s.Observers()
+	if p != nil {
+		res.ProxyObservers = p.Observers()
+		res.Relayed, res.Identical = p.Relayed()
+	}
+	return res, nil
+}
+
+// collect waits for n more notifications at every client.
+func collect(res *MNResult, wait time.Duration, n int) {
+	done := make(chan struct{}, len(res.Clients))
+	for _, o := range res.Clients {
+		go func() { o.Receive(wait, n); done <- struct{}{} }()
+	}
+	for range res.Clients {
+		<-done
+	}
+}
+
+// mnAttack sends one hostile datagram to the group address from a socket
+// of its own, named X in the trace.
+func mnAttack(spec MNSpec, g *GroupLink, s *MNServer, groups map[string]*group.Context) error {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	g.NameSender(conn.LocalAddr().(*net.UDPAddr), "X")
+	s.mu.Lock()
+	last := s.last
+	s.mu.Unlock()
+	n := last
+	switch spec.Attack {
+	case "replay":
+	case "forge": // a fresh Partial IV and a flipped payload bit
+		raw, err := oscore.FindOSCORE(&last)
+		if err != nil {
+			return errors.New("nodes: the forge attack needs Group OSCORE")
+		}
+		ov, err := oscore.ParseOption(raw)
+		if err != nil {
+			return err
+		}
+		ov.PartialIV = oscore.EncodePIV(oscore.PIVValue(ov.PartialIV) + 1)
+		n.Options = append(message.Options(nil), last.Options...)
+		n.Options = replaceOption(n.Options, message.Option{ID: oscore.OptOSCORE, Value: ov.Marshal()})
+		n.Payload = append([]byte(nil), last.Payload...)
+		n.Payload[len(n.Payload)-1] ^= 0x01
+	case "unbound":
+		if groups == nil {
+			return errors.New("nodes: the unbound attack needs Group OSCORE")
+		}
+		other := message.Message{Code: codes.GET, Token: spec.PhantomToken}
+		other.Options = other.Options.Add(message.Option{ID: message.Observe, Value: []byte{}})
+		other.Options = other.Options.Add(message.Option{ID: message.URIPath, Value: []byte("other")})
+		ph, _, err := group.ProtectPhantom(groups["S"], other)
+		if err != nil {
+			return err
+		}
+		m := message.Message{Code: codes.Content, Token: spec.PhantomToken, Type: message.NonConfirmable, Payload: []byte("9999")}
+		m.Options = m.Options.Add(message.Option{ID: message.Observe, Value: uintBytes(1<<23 - 1)})
+		if n, _, err = ph.ProtectNotification(m); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("nodes: unknown attack %q", spec.Attack)
+	}
+	n.MessageID = 0x6666
+	b, err := oscore.EncodeMessage(n)
+	if err != nil {
+		return err
+	}
+	_, err = conn.WriteToUDP(b, g.Addr())
+	return err
+}
+
+// mnPairwise derives an RFC 8613 context pair (client side, other side)
+// from a label; the client's next sequence number is seq.
+func mnPairwise(label string, clientID, otherID []byte, seq uint64) (*oscore.Context, *oscore.Context, error) {
+	p := oscore.Params{MasterSecret: mnSeed(label)[:16], MasterSalt: mnSeed(label + " salt")[:8], SenderID: clientID, RecipientID: otherID}
+	cli, err := oscore.NewContext(label+" (client)", p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cli.SetSenderSeq(seq); err != nil {
+		return nil, nil, err
+	}
+	p.SenderID, p.RecipientID = otherID, clientID
+	other, err := oscore.NewContext(label, p)
+	return cli, other, err
+}
+
+// mnGroupContexts makes the OSCORE group "myGroup" (Gid 57ab2e) of MN 10:
+// the server with Sender ID ServerKID at ServerSeq, each client with its
+// KID; Ed25519, AES-CCM-16-64-128 in group mode.
+func mnGroupContexts(spec MNSpec) (map[string]*group.Context, error) {
+	type member struct {
+		id   string
+		kid  byte
+		key  *group.PrivateKey
+		cred []byte
+	}
+	ms := []member{{id: "S", kid: spec.ServerKID}}
+	for _, c := range spec.Clients {
+		ms = append(ms, member{id: c.ID, kid: c.KID})
+	}
+	for i := range ms {
+		k, err := group.NewEd25519Key(mnSeed("group member " + ms[i].id))
+		if err != nil {
+			return nil, err
+		}
+		cr, err := group.MakeCCS(ms[i].id, k.Public())
+		if err != nil {
+			return nil, err
+		}
+		ms[i].key, ms[i].cred = k, cr
+	}
+	out := map[string]*group.Context{}
+	for _, m := range ms {
+		c, err := group.NewContext("myGroup ("+m.id+")", group.Params{
+			MasterSecret: mnSeed("myGroup")[:16], MasterSalt: mnSeed("myGroup salt")[:8], GroupID: []byte{0x57, 0xab, 0x2e},
+			GroupEnc: oscore.AESCCM16_64_128, Sig: group.EdDSA, GMCred: []byte{0xa0},
+			SenderID: []byte{m.kid}, SenderCred: m.cred, SenderKey: m.key,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range ms {
+			if o.id != m.id {
+				if _, err := c.AddRecipient([]byte{o.kid}, o.cred); err != nil {
+					return nil, err
+				}
+			}
+		}
+		out[m.id] = c
+	}
+	if err := out["S"].SetSenderSeq(spec.ServerSeq); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
