@@ -116,24 +116,14 @@ func (s *MNServer) decide(step, section, outcome string) {
 }
 
 func (s *MNServer) serve() {
-	defer s.wg.Done()
-	buf := make([]byte, 65536)
-	for {
-		n, src, err := s.conn.ReadFromUDP(buf)
-		if err != nil {
-			return
-		}
-		m, err := oscore.DecodeMessage(append([]byte(nil), buf[:n]...))
-		if err != nil {
-			continue
-		}
+	readLoop(&s.wg, s.conn, func(m message.Message, src *net.UDPAddr) {
 		switch {
 		case m.Type == message.Acknowledgement && m.Code == codes.Empty:
 			s.acked(uint16(m.MessageID))
 		case m.Code >= 1 && m.Code < 32:
 			s.register(m, src)
 		}
-	}
+	})
 }
 
 func (s *MNServer) acked(mid uint16) {
