@@ -59,15 +59,14 @@ function nodeStateBefore(e) {
  * are absent.
  */
 export function nodeStateAt(events, n) {
-  const out = new Map();
-  const entries = nodeStateIndex(events);
-  for (const e of entries) {
+  const last = new Map(), first = new Map();
+  for (const e of nodeStateIndex(events)) {
     const key = `${e.node}|${e.ctx}`;
-    if (e.i < n) {
-      out.set(key, { node: e.node, ctx: e.ctx, senderSeq: e.senderSeq, window: e.window, highest: e.highest, seen: e.seen, at: events[e.i].seq });
-    } else if (!out.has(key)) {
-      out.set(key, nodeStateBefore(e));
-    }
+    if (e.i < n) last.set(key, e);
+    else if (!last.has(key) && !first.has(key)) first.set(key, e);
   }
+  const out = new Map();
+  for (const [key, e] of last) out.set(key, { node: e.node, ctx: e.ctx, senderSeq: e.senderSeq, window: e.window, highest: e.highest, seen: e.seen, at: events[e.i].seq });
+  for (const [key, e] of first) out.set(key, nodeStateBefore(e));
   return out;
 }

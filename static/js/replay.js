@@ -11,6 +11,7 @@ import { el } from './util.js';
 
 const replayRowTypes = new Set(['datagram', 'error', 'fault', 'notice']);
 const storeAddEvents = store.addEvents; // the store's own ingest, kept while replay intercepts it
+const replayExchangeCache = { all: null, scanned: 0, seen: new Set(), list: [] };
 
 export const replay = {
   active: false,
@@ -115,9 +116,15 @@ export const replay = {
   current() { return replay.cursor > 0 ? replay.all[replay.cursor - 1] : null; },
   /** exchanges lists the exchange ids of the trace in order of appearance. */
   exchanges() {
-    const seen = [];
-    for (const ev of replay.all) if (ev.exchange && !seen.includes(ev.exchange)) seen.push(ev.exchange);
-    return seen;
+    // Kept per trace array and grown as it grows: every step asks, and a
+    // scan of 10,000 events per step would cost frames.
+    const c = replayExchangeCache;
+    if (c.all !== replay.all || c.scanned > replay.all.length) { c.all = replay.all; c.scanned = 0; c.seen = new Set(); c.list = []; }
+    for (; c.scanned < replay.all.length; c.scanned++) {
+      const x = replay.all[c.scanned].exchange;
+      if (x && !c.seen.has(x)) { c.seen.add(x); c.list.push(x); }
+    }
+    return c.list.slice();
   },
   /** position describes the cursor for the URL fragment and the step label. */
   position() {

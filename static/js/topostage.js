@@ -22,6 +22,7 @@ export const topoStage = {
   node: null,         // the node whose processing the detail shows
   shownSeq: 0,        // the message the envelope carries
   anim: 0,            // requestAnimationFrame id while it travels
+  renderMs: 0,        // how long the last drawing took (the speed test reads it)
   root: null,
 
   /** show opens or closes the stage. */
@@ -41,10 +42,18 @@ export const topoStage = {
   },
 };
 
+// stageWidth is the stage's width, followed by a ResizeObserver: reading
+// it while drawing would force a layout of the whole page at every step.
+let stageWidth = 1200;
+
 function stageRoot() {
   if (topoStage.root) return topoStage.root;
   const r = el('div', { class: 'topo-stage', 'data-testid': 'topo-stage', hidden: true, role: 'region', 'aria-label': 'topology stage' });
   document.body.append(r);
+  new ResizeObserver((entries) => {
+    const w = Math.round(entries[entries.length - 1].contentRect.width);
+    if (w > 0 && Math.abs(w - stageWidth) > 1) { stageWidth = w; stageSoon(); }
+  }).observe(r);
   topoStage.root = r;
   return r;
 }
@@ -74,6 +83,11 @@ function stageStateText(st) {
 
 function stageRender() {
   if (!topoStage.open) return;
+  const t0 = performance.now();
+  try { stageDraw(); } finally { topoStage.renderMs = performance.now() - t0; }
+}
+
+function stageDraw() {
   const root = stageRoot();
   const sc = store.scenario || { nodes: [] };
   const nodes = (sc.nodes && sc.nodes.length ? sc.nodes : store.nodes).filter((n) => typeof n.id === 'string');
@@ -149,7 +163,7 @@ function stageRender() {
   }
   const top = Math.min(0, ...placed.map((b) => b.y0)) - 10;
   const height = Math.max(H, ...placed.map((b) => b.y1)) + 10 - top;
-  const avail = Math.max(320, (root.clientWidth || 1200) - 40);
+  const avail = Math.max(320, stageWidth - 40);
   const k = Math.min(1.5, Math.max(1, avail / W)); // never below 1: text stays at stageFont or larger
   svg.setAttribute('viewBox', `0 ${top} ${W} ${height}`);
   svg.setAttribute('width', String(Math.round(W * k)));
