@@ -58,6 +58,7 @@ type OptionDef struct {
 // Option numbers (untyped, so they compare with uint16 and message.OptionID alike).
 const (
 	OptIfMatch           = 1
+	OptMulticastTimeout  = 2 // provisional (draft-ietf-core-groupcomm-proxy "TBD2")
 	OptURIHost           = 3
 	OptETag              = 4
 	OptIfNoneMatch       = 5
@@ -84,6 +85,7 @@ const (
 	OptSize1             = 60
 	OptProxyCRI          = 235 // provisional (draft-ietf-core-href "TBD235")
 	OptProxySchemeNumber = 239 // provisional (draft-ietf-core-href "TBD239")
+	OptReplyFrom         = 248 // provisional (draft-ietf-core-groupcomm-proxy "TBD248")
 	OptEcho              = 252
 	OptNoResponse        = 258
 	OptRequestTag        = 292
@@ -138,9 +140,13 @@ func def(num uint16, name string, class Class, repeatable bool, format string, m
 // and Proxy-Scheme, which they stand in for, they are treated as U here
 // (draft-notes.md section 8 item 1); their numbers are the ones the href
 // draft proposes and are provisional. Uri-Path-Abbrev is E as its draft says.
+// Multicast-Timeout and Reply-From are U as draft-ietf-core-groupcomm-proxy
+// sections 2 and 3 say; their numbers (TBD2, TBD248 there) are the ones the
+// draft suggests and are provisional.
 var registry = func() map[uint16]OptionDef {
 	defs := []OptionDef{
 		def(OptIfMatch, "If-Match", ClassE, true, "opaque", 0, 8, "RFC 7252"),
+		def(OptMulticastTimeout, "Multicast-Timeout", ClassU, false, "uint", 0, 4, "draft-ietf-core-groupcomm-proxy 2"),
 		def(OptURIHost, "Uri-Host", ClassU, false, "string", 1, 255, "RFC 7252"),
 		def(OptETag, "ETag", ClassE, true, "opaque", 1, 8, "RFC 7252"),
 		def(OptIfNoneMatch, "If-None-Match", ClassE, false, "empty", 0, 0, "RFC 7252"),
@@ -167,6 +173,7 @@ var registry = func() map[uint16]OptionDef {
 		def(OptSize1, "Size1", ClassE|ClassU, false, "uint", 0, 4, "RFC 7252"),
 		def(OptProxyCRI, "Proxy-Cri", ClassU, false, "opaque", 1, 1034, "draft-ietf-core-href"),
 		def(OptProxySchemeNumber, "Proxy-Scheme-Number", ClassU, false, "uint", 0, 3, "draft-ietf-core-href"),
+		def(OptReplyFrom, "Reply-From", ClassU, false, "opaque", 5, 1034, "draft-ietf-core-groupcomm-proxy 3"),
 		def(OptEcho, "Echo", ClassE|ClassU, false, "opaque", 1, 40, "RFC 9175"),
 		def(OptNoResponse, "No-Response", ClassE|ClassU, false, "uint", 0, 1, "RFC 7967"),
 		def(OptRequestTag, "Request-Tag", ClassE|ClassU, true, "opaque", 0, 8, "RFC 9175"),
@@ -174,7 +181,7 @@ var registry = func() map[uint16]OptionDef {
 	m := make(map[uint16]OptionDef, len(defs))
 	for _, d := range defs {
 		switch d.Number {
-		case OptURIPathAbbrev, OptProxyCRI, OptProxySchemeNumber:
+		case OptURIPathAbbrev, OptProxyCRI, OptProxySchemeNumber, OptMulticastTimeout, OptReplyFrom:
 			d.Provisional = true
 		}
 		m[d.Number] = d

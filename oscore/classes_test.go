@@ -16,7 +16,7 @@ func TestOptionClasses(t *testing.T) {
 		11: ClassE, 12: ClassE, 14: ClassE | ClassU, 15: ClassE, 16: ClassU, 17: ClassE, 20: ClassE,
 		21: ClassU, 23: ClassE | ClassU, 27: ClassE | ClassU, 28: ClassE | ClassU, 35: ClassU, 39: ClassU,
 		60: ClassE | ClassU, 252: ClassE | ClassU, 258: ClassE | ClassU, 292: ClassE | ClassU,
-		OptProxyCRI: ClassU, OptProxySchemeNumber: ClassU,
+		OptProxyCRI: ClassU, OptProxySchemeNumber: ClassU, OptMulticastTimeout: ClassU, OptReplyFrom: ClassU,
 	}
 	for num, cl := range want {
 		d, ok := LookupOption(num)
@@ -29,6 +29,14 @@ func TestOptionClasses(t *testing.T) {
 	}
 	if d, _ := LookupOption(OptProxyCRI); !d.Provisional || !d.Critical {
 		t.Errorf("Proxy-Cri %+v", d)
+	}
+	// draft-ietf-core-groupcomm-proxy 2, 3: Multicast-Timeout elective and
+	// unsafe, Reply-From elective and safe, neither repeatable.
+	if d, _ := LookupOption(OptMulticastTimeout); !d.Provisional || d.Critical || !d.Unsafe || d.Repeatable || d.MaxLen != 4 {
+		t.Errorf("Multicast-Timeout %+v", d)
+	}
+	if d, _ := LookupOption(OptReplyFrom); !d.Provisional || d.Critical || d.Unsafe || d.Repeatable || d.MinLen != 5 || d.MaxLen != 1034 {
+		t.Errorf("Reply-From %+v", d)
 	}
 	if d, _ := LookupOption(OptOSCORE); !d.Critical || d.Unsafe || d.NoCacheKey || d.MaxLen != 255 {
 		t.Errorf("OSCORE properties %+v", d)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
+	"github.com/plgd-dev/go-coap/v3/message/codes"
 
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
@@ -26,6 +27,12 @@ type GroupResponse struct {
 	Code    string
 	Payload string
 	Report  *oscore.Report
+	code    codes.Code
+
+	// Through a proxy (draft-ietf-core-groupcomm-proxy 5.5.1):
+	ReplyFrom       string // the Reply-From option, decoded
+	ReplyFromMember string // the member at the address Reply-From names
+	CPPartialIV     []byte // the C-P layer's Partial IV, nil when the response had none
 }
 
 // GroupOutcome is what a client collected for one group request: the
@@ -33,6 +40,8 @@ type GroupResponse struct {
 type GroupOutcome struct {
 	Responses []GroupResponse
 	Refused   []RefusedResponse
+	Proxy     []ProxyAnswer // through a proxy: the answers it made itself
+	AfterStop int           // through a proxy: datagrams with the token after an Early Stop Request
 }
 
 // RefusedResponse is a datagram the client refused.
@@ -177,11 +186,16 @@ func decodeGroupReply(b, token []byte) (message.Message, string) {
 // acceptGroupResponse decodes and verifies one datagram; a non-empty
 // reason says why it was refused.
 func acceptGroupResponse(b, token []byte, x *group.Exchange, members map[string]string) (GroupResponse, string) {
-	var r GroupResponse
 	m, why := decodeGroupReply(b, token)
 	if why != "" {
-		return r, why
+		return GroupResponse{}, why
 	}
+	return acceptGroupMessage(m, x, members)
+}
+
+// acceptGroupMessage verifies one decoded response.
+func acceptGroupMessage(m message.Message, x *group.Exchange, members map[string]string) (GroupResponse, string) {
+	var r GroupResponse
 	inner, rep, err := group.UnprotectResponse(x, m)
 	if rep != nil {
 		r.Report = rep.Complete()
@@ -197,7 +211,7 @@ func acceptGroupResponse(b, token []byte, x *group.Exchange, members map[string]
 	if r.Member == "" {
 		return r, fmt.Sprintf("kid %x names no member of the group", r.KID)
 	}
-	r.Code, r.Payload = codeText(inner.Code), string(inner.Payload)
+	r.Code, r.Payload, r.code = codeText(inner.Code), string(inner.Payload), inner.Code
 	return r, ""
 }
 
@@ -226,8 +240,13 @@ func (o GroupOutcome) Check(want []string) error {
 }
 
 func publishLayer(bus *trace.Bus, xid int, node, action string, rep *oscore.Report, note string) {
+	bus.Publish(layerEvent(xid, node, action, rep, note))
+}
+
+// layerEvent is a layer event of node with the report completed.
+func layerEvent(xid int, node, action string, rep *oscore.Report, note string) trace.Event {
 	if rep != nil {
 		rep = rep.Complete()
 	}
-	bus.Publish(trace.Event{Type: trace.TypeLayer, Exchange: xid, Node: node, Layer_: &trace.LayerEvent{Action: action, Report: rep}, Note: note})
+	return trace.Event{Type: trace.TypeLayer, Exchange: xid, Node: node, Layer_: &trace.LayerEvent{Action: action, Report: rep}, Note: note}
 }

@@ -75,6 +75,7 @@ type incoming struct {
 	target  string // destination node id ("" unknown host)
 	host    string // destination host as the request names it
 	nextHop string
+	group   *labGroup // the target is a CoAP group (groupproxy.go)
 }
 
 type removedLayer struct {
@@ -91,6 +92,7 @@ type reply struct {
 	relayed   bool // the next hop's response, passed on
 	oscoreErr bool // an RFC 8613 8.2 error (outer Max-Age 0)
 	outerAge0 bool // relayed: the next hop's error carried an outer Max-Age 0, which stays outer
+	none      bool // nothing is sent back (a group request's responses follow on their own)
 	reason    string
 	section   string
 }
@@ -314,6 +316,11 @@ func (in *incoming) step4() (int, *reply) {
 		in.host = host
 		if self = in.isSelf(host, port); self {
 			in.target, in.nextHop = in.n.id, ""
+		} else if g := in.t.groupFor(host, net.JoinHostPort(host, port)); g != nil {
+			in.group, in.target, in.nextHop = g, g.cfg.ID, g.cfg.ID
+			if up := in.cfg.Upstream; up != "" && up != in.n.id {
+				in.nextHop = up
+			}
 		} else {
 			in.target, _ = in.t.resolve(host, net.JoinHostPort(host, port))
 			in.nextHop = in.target
@@ -326,11 +333,23 @@ func (in *incoming) step4() (int, *reply) {
 	// not accept learns neither that the authority is the node itself nor
 	// which hosts it knows.
 	prev := in.previousContext()
-	if ok, why := in.acceptable(prev); !ok {
+	acceptable := in.acceptable
+	if in.group != nil {
+		acceptable = in.groupAcceptable
+	}
+	if ok, why := acceptable(prev); !ok {
 		in.decide("4", "Step 4: forwarding not acceptable: "+why+" -> 4.01 Unauthorized", codes.Unauthorized)
 		return 0, in.fail(codes.Unauthorized, "Forwarding not acceptable", why, "2.4 step 4")
 	} else {
 		in.decide("4", "Step 4: forwarding acceptable: "+why, 0)
+	}
+	if in.group != nil {
+		if in.forward {
+			in.consumeForwardOptions(in.nextHop != in.target)
+		} else {
+			in.consumeReverseOptions()
+		}
+		return 0, in.forwardToGroup()
 	}
 	if in.forward {
 		if self {
@@ -367,6 +386,9 @@ func (in *incoming) step5() (int, *reply) {
 		why := fmt.Sprintf("unrecognised critical option %d", num)
 		in.decide("5", "Step 5: no OSCORE option left, but "+why+" -> 4.02 Bad Option (RFC 7252 5.4.1)", codes.BadOption)
 		return 0, in.fail(codes.BadOption, fmt.Sprintf("Unrecognised critical option %d", num), why, "RFC 7252 5.4.1")
+	}
+	if out, ok := in.earlyStop(); ok && in.cfg.Role == scenario.RoleProxy {
+		return 0, out
 	}
 	if in.cfg.Role != scenario.RoleServer && !isEDHOCRequest(&in.req) {
 		in.decide("5", fmt.Sprintf("Step 5: no OSCORE option and no application at %s -> 4.04 Not Found", in.n.id), codes.NotFound)

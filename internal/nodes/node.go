@@ -37,8 +37,9 @@ type node struct {
 	poolsMu sync.Mutex
 	pools   map[string]*connPool // by target address (a link port)
 
-	observers observerSet
-	app       serverApp
+	observers     observerSet
+	groupForwards groupForwardSet // group requests whose responses it relays (groupproxy.go)
+	app           serverApp
 
 	lastNotifications atomic.Int64 // notifications of the observation the last deregistration ended
 
@@ -86,6 +87,7 @@ func (n *node) stop() {
 	n.stopOnce.Do(func() {
 		n.cancel()
 		n.observers.stopAll()
+		n.groupForwards.stopAll()
 		if n.srv != nil {
 			n.srv.Stop()
 		}
@@ -129,6 +131,7 @@ func (n *node) handle(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool
 		// A Reset in reply to a notification ends its observation
 		// (RFC 7641 3.6); any other is ignored (RFC 7252 4.2).
 		n.observers.resetBy(w.Conn().RemoteAddr().String(), uint16(r.MessageID()))
+		n.stopGroupOnReset(w.Conn().RemoteAddr().String(), uint16(r.MessageID()))
 		return
 	case message.Acknowledgement:
 		return // unmatched: silently ignored (RFC 7252 4.2)

@@ -29,6 +29,9 @@ func (in *incoming) fail(code codes.Code, diag, reason, section string) *reply {
 // 8.2 error is never protected by the layer that failed, and carries an
 // outer Max-Age 0.
 func (in *incoming) finish(out *reply) *message.Message {
+	if out.none {
+		return nil
+	}
 	m := out.msg
 	m.Options = append(message.Options(nil), m.Options...)
 	if out.oscoreErr || out.outerAge0 {

@@ -219,7 +219,7 @@ func (v *validator) node(p string, n *Node) error {
 				return errAt(index(field(rp, "path_prefix"), j), fmt.Sprintf("%q is not a path segment", seg))
 			}
 		}
-		if err := v.target(field(rp, "to"), r.To, n.ID); err != nil {
+		if err := v.proxyTarget(field(rp, "to"), r.To, n); err != nil {
 			return err
 		}
 		for j, name := range r.Contexts {
@@ -267,7 +267,7 @@ func (v *validator) node(p string, n *Node) error {
 			if t == "*" {
 				continue
 			}
-			if err := v.target(index(ap, j), t, n.ID); err != nil {
+			if err := v.proxyTarget(index(ap, j), t, n); err != nil {
 				return err
 			}
 		}
@@ -312,6 +312,19 @@ func (v *validator) target(p, id, self string) error {
 		return errAt(p, fmt.Sprintf("node %q is a client and receives no requests", id))
 	}
 	return nil
+}
+
+// proxyTarget checks a target of a proxy's reverse route or allow-list: a
+// node, or a group, which a proxy forwards to as
+// draft-ietf-core-groupcomm-proxy says.
+func (v *validator) proxyTarget(p, id string, n *Node) error {
+	if v.groups[id] != nil {
+		if n.Role != RoleProxy {
+			return errAt(p, fmt.Sprintf("group %q: only a proxy forwards requests to a group", id))
+		}
+		return nil
+	}
+	return v.target(p, id, n.ID)
 }
 
 // contextOf checks that ctx names a context that node holds.
