@@ -41,6 +41,9 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 	if st.EDHOC != "" {
 		return l.runEDHOC(ctx, st)
 	}
+	if st.To != "" && len(st.Route) > 0 {
+		return l.sendGroupViaProxy(ctx, st)
+	}
 	if st.To != "" {
 		return l.sendGroup(ctx, st)
 	}

@@ -118,7 +118,10 @@ func (in *incoming) forwardToGroup() *reply {
 		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optMulticastTimeout, v-chainMargin)
 		in.groupDecide(in.at, "GP 8.1", fmt.Sprintf("Multicast-Timeout T' = %d s read; rewritten to T'' = %d s for the next proxy %s", v, v-chainMargin, in.nextHop), 0)
 	} else {
-		m.Options = m.Options.Remove(optMulticastTimeout)
+		// The group's address is the destination: Uri-Host and Uri-Port
+		// would only repeat it (RFC 7252 6.4; the request of GP 5.6's
+		// figure carries Uri-Path alone).
+		m.Options = m.Options.Remove(optMulticastTimeout).Remove(optURIHost).Remove(optURIPort)
 		in.groupDecide(in.at, "GP 5.2.1 step 4", fmt.Sprintf("Multicast-Timeout T' = %d s read and removed", v), 0)
 	}
 	var added []uint16

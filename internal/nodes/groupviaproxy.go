@@ -7,11 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
+	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
 	"oscore-lab/oscore/group"
@@ -82,7 +86,7 @@ func (l *Lab) GroupViaProxy(ctx context.Context, c GroupProxyCall) (GroupOutcome
 	xch := l.exchanges.start(nil, nil)
 	at := where{xch.id, 0}
 	l.publish(trace.Event{Type: trace.TypeExchange, Exchange: xch.id, Node: c.Client,
-		Note: fmt.Sprintf("start: %s %s group request via %s", c.Client, c.Request.Code, c.Proxy)})
+		Note: fmt.Sprintf("start: %s %s to group %s via %s; %s", c.Client, c.Request.Code, c.Group, c.Proxy, trace.MulticastSimulated)})
 	m := c.Request
 	m.Options = append(message.Options(nil), m.Options...)
 	if c.Timeout != nil {
@@ -238,7 +242,11 @@ func (l *Lab) acceptViaProxy(n *node, at where, c GroupProxyCall, members map[st
 			n.layer(at, 0, trace.LayerFailed, trace.DirResponse, rep)
 			return false
 		}
-		n.layer(at, 2, trace.LayerRemoved, trace.DirResponse, rep)
+		number := 1 // the C-P layer is outermost: 2 over a group layer
+		if x != nil {
+			number = 2
+		}
+		n.layer(at, number, trace.LayerRemoved, trace.DirResponse, rep)
 		resp = plain
 	}
 	if x == nil || !resp.Options.HasOption(optOSCORE) {
@@ -312,4 +320,138 @@ func publishLayerAt(n *node, at where, action string, rep *oscore.Report, note s
 	e := layerEvent(at.ex, n.id, action, rep, note)
 	e.Hop, e.Layer, e.Dir = at.hop, 1, trace.DirResponse
 	n.lab.publish(e)
+}
+
+// sendGroupViaProxy runs a group step with a route: the request goes to
+// the proxy route[0] naming the group (Proxy-Uri, or Proxy-Scheme with
+// Uri-Host, or for a reverse-proxy Uri-Host alone), under the step's
+// context with that proxy, and every response the proxy relays is checked
+// per member; an answer of the proxy itself (4.00, 4.01, 5.05) is the
+// step's code and payload.
+func (l *Lab) sendGroupViaProxy(ctx context.Context, st scenario.Step) (Result, error) {
+	start := time.Now()
+	res := Result{Step: firstNonEmpty(st.Name, st.Method+" "+st.URI)}
+	t := l.topo.Load()
+	g := t.groups[st.To]
+	if g == nil {
+		res.Problem = fmt.Sprintf("nodes: no group %q in the lab", st.To)
+		return res, errors.New(res.Problem)
+	}
+	m, err := groupRequestMessage(st)
+	if err != nil {
+		res.Problem = err.Error()
+		return res, err
+	}
+	if err := addGroupTarget(&m, st); err != nil {
+		res.Problem = err.Error()
+		return res, err
+	}
+	if st.Observe == "register" {
+		m.Options = insertOption(m.Options, message.Option{ID: optObserve, Value: []byte{}})
+	}
+	call := GroupProxyCall{Client: st.From, Proxy: st.Route[0], Group: st.To, Request: m, EarlyStopAfter: st.EarlyStopAfter}
+	if len(st.Contexts) > 0 {
+		call.CP = st.Contexts[0]
+	}
+	call.Wait = defaultGroupWait
+	if v := st.MulticastTimeout; v != nil {
+		t1 := uint32(*v)
+		call.Timeout = &t1
+		call.Wait = time.Duration(*v)*time.Second + defaultGroupWait // T > T' (GP 5.1.1 step 3)
+	}
+	if st.Expect != nil && st.Expect.Timeout != "" {
+		call.Wait, _ = time.ParseDuration(st.Expect.Timeout)
+	}
+	var members []string
+	for _, mb := range g.cfg.Members {
+		members = append(members, mb.Node)
+	}
+	out, xid, err := l.GroupViaProxy(ctx, call)
+	res.Exchange, res.Duration = xid, time.Since(start)
+	for _, r := range out.Responses {
+		res.Responses = append(res.Responses, MemberResult{Member: r.Member, From: r.From, Code: r.Code, Payload: r.Payload, ReplyFrom: r.ReplyFrom})
+	}
+	for _, r := range out.Refused {
+		res.Responses = append(res.Responses, MemberResult{Member: r.Member, From: r.From, Refused: r.Why})
+	}
+	var answer *ProxyAnswer
+	if len(out.Proxy) > 0 {
+		answer = &out.Proxy[0]
+		res.Code, res.Payload = answer.Code, answer.Payload
+	}
+	res.OK, res.Problem = judgeGroupViaProxy(st.Expect, members, res.Responses, answer, err)
+	if err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// addGroupTarget names the group in a request to a proxy: Proxy-Uri with
+// proxy_style proxy-uri, Uri-Host and Uri-Port for a reverse-proxy, else
+// Proxy-Scheme with Uri-Host and Uri-Port (RFC 7252 5.10.2; GP 5.1.1
+// step 1).
+func addGroupTarget(m *message.Message, st scenario.Step) error {
+	u, err := url.Parse(st.URI)
+	if err != nil {
+		return fmt.Errorf("nodes: step: uri %q: %v", st.URI, err)
+	}
+	if st.ProxyStyle == scenario.StyleProxyURI {
+		m.Options = insertOption(m.Options, message.Option{ID: optProxyURI, Value: []byte(st.URI)})
+		m.Options = m.Options.Remove(optURIPath).Remove(optURIQuery)
+		return nil
+	}
+	m.Options = insertOption(m.Options, message.Option{ID: optURIHost, Value: []byte(u.Hostname())})
+	if p := u.Port(); p != "" {
+		v, _ := strconv.Atoi(p)
+		m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optURIPort, uint32(v))
+	}
+	if st.ProxyStyle != scenario.StyleReverse {
+		m.Options = insertOption(m.Options, message.Option{ID: optProxyScheme, Value: []byte(strings.ToLower(u.Scheme))})
+	}
+	return nil
+}
+
+// judgeGroupViaProxy checks the proxy's own answer against code, payload
+// and multicast_timeout, and the members' responses as judgeGroup does;
+// with an expected answer of the proxy, no member may answer unless
+// responses says so.
+func judgeGroupViaProxy(e *scenario.Expect, members []string, got []MemberResult, answer *ProxyAnswer, err error) (bool, string) {
+	if err != nil {
+		return false, err.Error()
+	}
+	var problems []string
+	wantAnswer := e != nil && e.Code != ""
+	switch {
+	case wantAnswer && answer == nil:
+		problems = append(problems, fmt.Sprintf("expected %s from the proxy, got none", e.Code))
+	case wantAnswer && answer.Code != e.Code:
+		problems = append(problems, fmt.Sprintf("expected %s from the proxy, got %s %q", e.Code, answer.Code, answer.Payload))
+	case wantAnswer && e.Payload != nil && *e.Payload != answer.Payload:
+		problems = append(problems, fmt.Sprintf("expected the proxy's payload %q, got %q", *e.Payload, answer.Payload))
+	case !wantAnswer && answer != nil:
+		problems = append(problems, fmt.Sprintf("the proxy answered %s %q itself", answer.Code, answer.Payload))
+	}
+	if e != nil && e.MulticastTimeout != nil && answer != nil {
+		if answer.MulticastTimeout == nil || int(*answer.MulticastTimeout) != *e.MulticastTimeout {
+			problems = append(problems, fmt.Sprintf("expected Multicast-Timeout %d in the proxy's answer, got %v", *e.MulticastTimeout, optionalUint(answer.MulticastTimeout)))
+		}
+	}
+	switch {
+	case wantAnswer && (e.Responses == nil):
+		for _, r := range got {
+			problems = append(problems, fmt.Sprintf("expected no member response, got one from %s", firstNonEmpty(r.Member, r.From)))
+		}
+	default:
+		if ok, why := judgeGroup(e, members, got, nil); !ok {
+			problems = append(problems, why)
+		}
+	}
+	return len(problems) == 0, strings.Join(problems, "; ")
+}
+
+func optionalUint(v *uint32) string {
+	if v == nil {
+		return "none"
+	}
+	return strconv.FormatUint(uint64(*v), 10)
 }

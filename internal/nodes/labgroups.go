@@ -47,6 +47,9 @@ type MemberResult struct {
 	Code    string `json:"code,omitempty"`
 	Payload string `json:"payload,omitempty"`
 	Refused string `json:"refused,omitempty"` // why the client refused it
+	// ReplyFrom is the Reply-From option of a response relayed by a proxy
+	// (draft-ietf-core-groupcomm-proxy 3), decoded.
+	ReplyFrom string `json:"reply_from,omitempty"`
 }
 
 // startGroups builds the group contexts (one instance per member node,

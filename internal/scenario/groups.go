@@ -3,6 +3,7 @@ package scenario
 import (
 	"crypto/sha256"
 	"fmt"
+	"math"
 	"net"
 	"slices"
 	"strings"
@@ -378,14 +379,28 @@ func (v *validator) groupLink(p string, l *Link, g *Group) error {
 
 // groupStep validates the group fields of a step sent to group g.
 func (v *validator) groupStep(p string, st *Step, g *Group) error {
-	if len(st.Route) > 0 || st.ProxyStyle != "" {
-		return errAt(field(p, "route"), "a step to a group goes straight to the group's address (no route)")
+	if len(st.Route) > 0 {
+		if err := v.groupProxyStep(p, st, g); err != nil {
+			return err
+		}
+	} else {
+		switch {
+		case st.ProxyStyle != "":
+			return errAt(field(p, "proxy_style"), "a step to a group without a route goes straight to the group's address")
+		case len(st.Contexts) > 0:
+			return errAt(field(p, "contexts"), fmt.Sprintf("a step to a group is protected with the group's context (%q), not with contexts", g.Context))
+		case st.MulticastTimeout != nil:
+			return errAt(field(p, "multicast_timeout"), "only a group step through a proxy (a route) carries Multicast-Timeout")
+		case st.EarlyStopAfter != 0:
+			return errAt(field(p, "early_stop_after"), "only a group step through a proxy (a route) sends an Early Stop")
+		case st.Expect != nil && st.Expect.MulticastTimeout != nil:
+			return errAt(field(field(p, "expect"), "multicast_timeout"), "only a group step through a proxy can get an answer of the proxy")
+		case st.Observe != "":
+			return errAt(field(p, "observe"), "a step to a group observes only through a proxy")
+		}
 	}
-	if len(st.Contexts) > 0 {
-		return errAt(field(p, "contexts"), fmt.Sprintf("a step to a group is protected with the group's context (%q), not with contexts", g.Context))
-	}
-	if st.Observe != "" || st.EDHOC != "" || st.Repeat > 0 || len(st.Seq) > 0 || len(st.HopTokens) > 0 || len(st.HopMIDs) > 0 || st.Hops != 0 {
-		return errAt(p, "a step to a group takes none of observe, edhoc, repeat, seq, hop_tokens, hop_mids, hop_limit")
+	if st.EDHOC != "" || st.Repeat > 0 || len(st.Seq) > 0 || len(st.HopTokens) > 0 || len(st.HopMIDs) > 0 || st.Hops != 0 {
+		return errAt(p, "a step to a group takes none of edhoc, repeat, seq, hop_tokens, hop_mids, hop_limit")
 	}
 	if st.Type == "CON" {
 		return errAt(field(p, "type"), "a group request is NON (RFC 7252 8.1)")
@@ -418,8 +433,15 @@ func (v *validator) groupStep(p string, st *Step, g *Group) error {
 		return nil
 	}
 	ep := field(p, "expect")
-	if e.Code != "" || e.Payload != nil || e.NoResponse || e.Refused {
+	switch {
+	case len(st.Route) > 0 && (e.NoResponse || e.Refused):
+		return errAt(ep, "a group step through a proxy states the proxy's own answer in code, payload and multicast_timeout, and each member's in responses")
+	case len(st.Route) > 0 && e.Code != "" && !validCode(e.Code):
+		return errAt(field(ep, "code"), fmt.Sprintf("%q is not a CoAP code (want c.dd such as 4.00)", e.Code))
+	case len(st.Route) == 0 && (e.Code != "" || e.Payload != nil || e.NoResponse || e.Refused):
 		return errAt(ep, "a step to a group states what each member answers in responses, not code, payload, no_response or refused")
+	case e.MulticastTimeout != nil && (*e.MulticastTimeout < 0 || *e.MulticastTimeout > math.MaxUint32):
+		return errAt(field(ep, "multicast_timeout"), fmt.Sprintf("%d is not a Multicast-Timeout (0 to 4294967295 s)", *e.MulticastTimeout))
 	}
 	seen := map[string]bool{}
 	for i, r := range e.Responses {
@@ -437,6 +459,38 @@ func (v *validator) groupStep(p string, st *Step, g *Group) error {
 			return errAt(field(rp, "refused"), "give no_response or refused, not both")
 		}
 		seen[r.From] = true
+	}
+	return nil
+}
+
+// groupProxyStep checks a group step through a proxy
+// (draft-ietf-core-groupcomm-proxy 5.1.1): one proxy, the client talks
+// to, with at most the context it shares with that proxy (the C-P layer
+// that identifies the client, draft-ietf-core-oscore-capable-proxies
+// A.1); the group layer comes from the group's context.
+func (v *validator) groupProxyStep(p string, st *Step, g *Group) error {
+	if len(st.Route) != 1 {
+		return errAt(field(p, "route"), "a group step names the one proxy the client talks to; a chain continues through that proxy's upstream")
+	}
+	if len(st.Contexts) > 1 {
+		return errAt(field(p, "contexts"), "a group step through a proxy has at most the client's context with that proxy; the group layer comes from the group's context")
+	}
+	for i, name := range st.Contexts {
+		if c := v.contexts[name]; c != nil && c.A.Node != st.Route[0] && c.B.Node != st.Route[0] {
+			return errAt(index(field(p, "contexts"), i), fmt.Sprintf("context %q is not shared with the proxy %s", name, st.Route[0]))
+		}
+	}
+	if st.Mode == ModePairwise {
+		return errAt(field(p, "mode"), "a group step through a proxy is sent in group mode")
+	}
+	if st.Observe == "deregister" {
+		return errAt(field(p, "observe"), "a group observation through a proxy ends with an Early Stop or a Reset, not a deregistration")
+	}
+	if t := st.MulticastTimeout; t != nil && (*t < 0 || *t > math.MaxUint32) {
+		return errAt(field(p, "multicast_timeout"), fmt.Sprintf("%d is not a Multicast-Timeout (0 to 4294967295 s)", *t))
+	}
+	if st.EarlyStopAfter < 0 {
+		return errAt(field(p, "early_stop_after"), "negative")
 	}
 	return nil
 }

@@ -185,6 +185,13 @@ type Step struct {
 	To     string `json:"to,omitempty"`
 	Mode   string `json:"mode,omitempty"`   // group step with a group context: "group" (default, RFC 10021 7) | "pairwise" (8)
 	Member string `json:"member,omitempty"` // pairwise group step: the member whose pairwise key protects the request (RFC 10021 8.3)
+	// A group step with a route goes through the proxy route[0]
+	// (draft-ietf-core-groupcomm-proxy 5.1.1): MulticastTimeout is the
+	// Multicast-Timeout T' in seconds it carries (nil: none, which the
+	// proxy answers with 4.00), EarlyStopAfter sends an Early Stop
+	// Request once that many responses are in (5.1.3; 0: never).
+	MulticastTimeout *int `json:"multicast_timeout,omitempty"`
+	EarlyStopAfter   int  `json:"early_stop_after,omitempty"`
 }
 
 // Group OSCORE modes of a group step.
@@ -227,6 +234,10 @@ type Expect struct {
 	// Responses is what a group step must collect, one entry per member
 	// that is checked; members without an entry are not checked.
 	Responses []MemberResponse `json:"responses,omitempty"`
+	// MulticastTimeout is the Multicast-Timeout the proxy's own answer to a
+	// group step carries (4.00: 0; 5.05 in a chain: the least T' it
+	// accepts); nil: not checked.
+	MulticastTimeout *int `json:"multicast_timeout,omitempty"`
 }
 
 // MemberResponse is the expectation on one member's answer to a group
