@@ -61,9 +61,11 @@ export const share = {
 
 let shareCtx = null;
 
-// shareRows decodes a trace's datagrams with their layer stacks, keyed by
-// (exchange order, hop, dir, occurrence): tokens, MIDs and Partial IVs
-// change per hop and per run, so they cannot align two runs.
+// shareRows lists a trace's steps to align: its datagrams (with their
+// layer stacks) keyed by (exchange order, hop, dir, occurrence), and its
+// errors, faults and notices keyed by (exchange order, kind, node,
+// occurrence). Tokens, MIDs and Partial IVs change per hop and per run,
+// so they cannot align two runs.
 function shareRows(tr) {
   const st = createStore();
   st.loadTrace(tr);
@@ -71,17 +73,32 @@ function shareRows(tr) {
   const seen = new Map();
   const out = [];
   for (const r of st.rows) {
-    if (r.kind !== 'datagram') continue;
     if (r.exchange && !order.has(r.exchange)) order.set(r.exchange, order.size + 1);
-    const base = `${order.get(r.exchange) || 0}|${r.hop}|${r.dir || '?'}`;
+    const ex = order.get(r.exchange) || 0;
+    const base = r.kind === 'datagram' ? `${ex}|${r.hop}|${r.dir || '?'}` : `${ex}|${r.kind}|${r.node || ''}`;
     const n = (seen.get(base) || 0) + 1;
     seen.set(base, n);
-    out.push({ key: `${base}|${n}`, exOrder: order.get(r.exchange) || 0, row: r, fields: shareFields(r) });
+    out.push({ key: `${base}|${n}`, exOrder: ex, row: r, fields: r.kind === 'datagram' ? shareFields(r) : shareEventFields(r) });
   }
   return out;
 }
 
-// shareFields lists what two runs should agree on, in reading order.
+// sharePayloadText shows a payload as quoted text when it is printable
+// UTF-8, else as hex, with its length.
+function sharePayloadText(b) {
+  if (!b || !b.length) return 'none';
+  let text = null;
+  try { text = new TextDecoder('utf-8', { fatal: true }).decode(b); } catch (e) { text = null; }
+  if (text !== null && !/[\u0000-\u0008\u000e-\u001f\u007f]/.test(text)) return `"${text}" (${b.length} bytes)`;
+  return `${Array.from(b.subarray(0, 48), (x) => x.toString(16).padStart(2, '0')).join('')}${b.length > 48 ? '…' : ''} (${b.length} bytes)`;
+}
+
+// shareFields lists what two runs should agree on for a datagram, in
+// reading order: endpoints, codes, the outer options, the layers with
+// their options, each layer's inner code and options, the application
+// payload inside the innermost layer, and last the payload on the wire
+// (an OSCORE message's ciphertext, which differs whenever anything inside
+// does).
 function shareFields(r) {
   const p = parseCoap(hexToBytes(r.ev.bytes || ''), 'udp');
   const f = [['from → to', `${r.from} → ${r.to}`], ['type and code', `${p.type} ${p.code}`], ['inner code', r.innerCode || '']];
@@ -94,34 +111,65 @@ function shareFields(r) {
   f.push(['outer options', p.options.map((o) => o.name).join(', ')]);
   const outer = r.layers.slice().reverse();
   f.push(['layer contexts', outer.map((e) => e.ctx).join(' ⊃ ') || 'none']);
+  let inner = null;
   for (const e of outer) {
     const rep = (e.applied || e.removed)?.layer_event?.report;
     for (const o of rep?.options || []) f.push([`layer ${e.ctx} option ${o.name}`, `${o.text ?? o.value ?? ''} (Class ${classText(o.class)})`]);
     f.push([`layer ${e.ctx} options`, (rep?.options || []).map((o) => `${o.name}:${classText(o.class)}`).join(', ')]);
+    if (rep?.plaintext) {
+      const q = parseCoap(hexToBytes(rep.plaintext), 'plain');
+      f.push([`layer ${e.ctx} code inside`, q.code || '']);
+      inner = q;
+    }
   }
+  if (inner) f.push(['payload inside', sharePayloadText(inner.payload)]);
+  f.push([outer.length ? 'payload on the wire (ciphertext)' : 'payload', sharePayloadText(p.payload)]);
   return f;
+}
+
+// shareEventFields is what two runs should agree on for an error, a fault
+// or a notice: who and which code. Their texts name ports and addresses
+// that change per run, so they are shown, not compared.
+function shareEventFields(r) {
+  return [['event', r.kind], ['node', r.node || ''], ['code', r.code || '']];
+}
+
+// shareMergeKeys lines up two runs' step keys: A's order, with each step
+// only B has placed after the step B had just before it.
+function shareMergeKeys(ra, rb) {
+  const keys = ra.map((x) => x.key);
+  const inA = new Set(keys);
+  let at = -1; // where B's previous step stands in keys
+  for (const x of rb) {
+    const i = keys.indexOf(x.key);
+    if (inA.has(x.key) && i >= 0) { at = i; continue; }
+    keys.splice(at + 1, 0, x.key);
+    at++;
+  }
+  return keys;
 }
 
 function shareCompare(a, b) {
   const ra = shareRows(a), rb = shareRows(b);
-  const mb = new Map(rb.map((x) => [x.key, x]));
-  const keys = [...ra.map((x) => x.key), ...rb.filter((x) => !ra.some((y) => y.key === x.key)).map((x) => x.key)];
   const ma = new Map(ra.map((x) => [x.key, x]));
+  const mb = new Map(rb.map((x) => [x.key, x]));
   const pairs = [];
   let first = null;
-  for (const key of keys) {
+  for (const key of shareMergeKeys(ra, rb)) {
     const x = ma.get(key), y = mb.get(key);
-    let diff = null;
-    if (!x || !y) diff = { field: 'datagram', a: x ? 'present' : 'absent', b: y ? 'present' : 'absent' };
+    const diffs = [];
+    if (!x || !y) diffs.push({ field: (x || y).row.kind === 'datagram' ? 'datagram' : (x || y).row.kind, a: x ? 'present' : 'absent', b: y ? 'present' : 'absent' });
     else {
       const fy = new Map(y.fields);
       const fx = new Map(x.fields);
-      for (const [name, v] of x.fields) if (fy.get(name) !== v) { diff = { field: name, a: v, b: fy.has(name) ? fy.get(name) : '(absent)' }; break; }
-      if (!diff) for (const [name, v] of y.fields) if (!fx.has(name)) { diff = { field: name, a: '(absent)', b: v }; break; }
+      for (const [name, v] of x.fields) if (fy.get(name) !== v) diffs.push({ field: name, a: v, b: fy.has(name) ? fy.get(name) : '(absent)' });
+      for (const [name, v] of y.fields) if (!fx.has(name)) diffs.push({ field: name, a: '(absent)', b: v });
     }
+    const row = (x || y).row;
     const [exOrder, hop, dir] = key.split('|');
-    const pair = { key, exOrder: Number(exOrder), hop: Number(hop), dir, a: x?.row || null, b: y?.row || null, diff };
-    if (diff && !first) first = pair;
+    const pair = { key, step: pairs.length + 1, kind: row.kind, exOrder: Number(exOrder), hop: row.kind === 'datagram' ? Number(hop) : null, dir: row.kind === 'datagram' ? dir : row.kind,
+      a: x?.row || null, b: y?.row || null, fieldsA: x?.fields || [], fieldsB: y?.fields || [], diffs, diff: diffs[0] || null };
+    if (pair.diff && !first) first = pair;
     pairs.push(pair);
   }
   return { pairs, first, countA: ra.length, countB: rb.length };
@@ -131,30 +179,71 @@ const shareCompareRoot = el('section', { class: 'panel compare-panel', 'data-vie
 
 function shareRowText(r) {
   if (!r) return '—';
+  if (r.kind !== 'datagram') return `${r.kind} at ${r.node || '?'}${r.code ? ` ${r.code}` : ''}: ${r.text || ''}`;
   const chips = r.layers.slice().reverse().map((e) => e.ctx).join(' ⊃ ');
   return `${r.from}→${r.to} ${r.type} ${r.code}${r.innerCode ? ` ⟨${r.innerCode}⟩` : ''}${chips ? ` [${chips}]` : ''}`;
 }
 
+// shareStepDetail lists every compared field of one step, A beside B,
+// the differing ones marked; drawn when the step is opened.
+function shareStepDetail(p, names) {
+  const fa = new Map(p.fieldsA), fb = new Map(p.fieldsB);
+  const fields = [...fa.keys(), ...[...fb.keys()].filter((k) => !fa.has(k))];
+  return el('table', { class: 'compare-fields', 'data-testid': 'compare-fields' },
+    el('thead', {}, el('tr', {}, el('th', {}, 'field'), el('th', {}, names[0]), el('th', {}, names[1]))),
+    el('tbody', {}, ...fields.map((k) => {
+      const va = fa.has(k) ? fa.get(k) : '(absent)', vb = fb.has(k) ? fb.get(k) : '(absent)';
+      return el('tr', { class: va === vb ? 'same' : 'differs', 'data-field': k, 'data-differs': va === vb ? '' : '1' },
+        el('th', {}, k), el('td', {}, va), el('td', {}, vb));
+    })));
+}
+
+function shareCloseCompare() {
+  shareCompareRoot.hidden = true;
+  document.body.classList.remove('comparing');
+}
+
+// shareRenderCompare shows the comparison full width in place of the lab
+// (as the stage does): one row per step of the two runs lined up, each
+// with both runs' messages, codes and layers and every field that
+// differs; opening a step lists all its fields side by side.
 function shareRenderCompare(res, names) {
   const { pairs, first } = res;
   const summary = first
     ? el('p', { class: 'compare-first', 'data-testid': 'compare-first', 'data-field': first.diff.field },
-      `First difference: exchange ${first.exOrder}, hop ${first.hop}, ${first.dir} — ${first.diff.field}: `,
+      `First difference: step ${first.step}, exchange ${first.exOrder}${first.hop !== null ? `, hop ${first.hop}` : ''}, ${first.dir} — ${first.diff.field}: `,
       el('code', { class: 'a' }, first.diff.a), ' ≠ ', el('code', { class: 'b' }, first.diff.b))
-    : el('p', { class: 'compare-same', 'data-testid': 'compare-first', 'data-field': '' }, `No difference in ${pairs.length} aligned datagrams.`);
-  const rows = pairs.map((p) => el('tr', {
-    class: `${p.diff ? 'differs' : 'same'}${p === first ? ' first-diff' : ''}`, 'data-testid': 'compare-row', 'data-key': p.key, 'data-differs': p.diff ? '1' : '',
-    title: p.diff ? `${p.diff.field}: ${p.diff.a} ≠ ${p.diff.b}` : 'same' },
-  el('td', {}, `#${p.exOrder} hop ${p.hop} ${p.dir}`), el('td', {}, shareRowText(p.a)), el('td', {}, shareRowText(p.b)),
-  el('td', { class: 'compare-diff' }, p.diff ? p.diff.field : '')));
+    : el('p', { class: 'compare-same', 'data-testid': 'compare-first', 'data-field': '' }, `No difference in ${pairs.length} steps lined up.`);
+  const differing = pairs.filter((p) => p.diff).length;
+  const rows = pairs.map((p) => {
+    const detail = el('td', { class: 'compare-detail', colspan: 5, hidden: true });
+    const open = el('button', { type: 'button', class: 'small', 'data-testid': 'compare-open', title: 'every compared field of this step, side by side',
+      onclick: () => {
+        detail.hidden = !detail.hidden;
+        if (!detail.hidden && !detail.firstChild) detail.append(shareStepDetail(p, names));
+        open.textContent = detail.hidden ? 'fields' : 'hide';
+      } }, 'fields');
+    const diffs = p.diffs.map((d) => el('div', { class: 'compare-d', 'data-field': d.field }, `${d.field}: `, el('code', { class: 'a' }, d.a), ' ≠ ', el('code', { class: 'b' }, d.b)));
+    return [el('tr', {
+      class: `${p.diff ? 'differs' : 'same'}${p === first ? ' first-diff' : ''}`, 'data-testid': 'compare-row', 'data-key': p.key, 'data-step': p.step,
+      'data-kind': p.kind, 'data-differs': p.diff ? '1' : '', title: p.diff ? `${p.diff.field}: ${p.diff.a} ≠ ${p.diff.b}` : 'same' },
+    el('td', { class: 'compare-step' }, String(p.step)),
+    el('td', {}, `#${p.exOrder}${p.hop !== null ? ` hop ${p.hop}` : ''} ${p.dir}`),
+    el('td', { 'data-testid': 'compare-a' }, shareRowText(p.a)), el('td', { 'data-testid': 'compare-b' }, shareRowText(p.b)),
+    el('td', { class: 'compare-diff', 'data-testid': 'compare-diffs' }, open, ...(diffs.length ? diffs : [el('span', { class: 'compare-ok' }, ' same')]))),
+    el('tr', { class: 'compare-detail-row' }, detail)];
+  });
   shareCompareRoot.replaceChildren(
-    el('h2', {}, 'Comparison', el('button', { type: 'button', class: 'close', 'data-testid': 'compare-close', onclick: () => { shareCompareRoot.hidden = true; } }, '×')),
+    el('h2', {}, `Comparison: ${names[0]} ↔ ${names[1]}`, el('button', { type: 'button', class: 'close', 'data-testid': 'compare-close', title: 'back to the lab', onclick: shareCloseCompare }, '× close')),
     summary,
-    el('table', { class: 'compare-table' },
-      el('thead', {}, el('tr', {}, el('th', {}, 'exchange · hop · dir'), el('th', {}, names[0]), el('th', {}, names[1]), el('th', {}, 'first differing field'))),
-      el('tbody', {}, ...rows)));
+    el('p', { class: 'compare-count', 'data-testid': 'compare-count' }, `${pairs.length} steps lined up (${res.countA} in ${names[0]}, ${res.countB} in ${names[1]}), ${differing} differ`),
+    el('div', { class: 'compare-scroll' },
+      el('table', { class: 'compare-table' },
+        el('thead', {}, el('tr', {}, el('th', {}, 'step'), el('th', {}, 'exchange · hop · dir'), el('th', {}, names[0]), el('th', {}, names[1]), el('th', {}, 'differences'))),
+        el('tbody', {}, ...rows.flat()))));
   shareCompareRoot.hidden = false;
-  if (!shareCompareRoot.parentNode) (document.querySelector('[data-slot="extra-views"]') || document.body).append(shareCompareRoot);
+  document.body.classList.add('comparing');
+  if (shareCompareRoot.parentNode !== document.body) document.body.append(shareCompareRoot);
   shareCompareRoot.querySelector('.first-diff')?.scrollIntoView({ block: 'nearest' });
 }
 
