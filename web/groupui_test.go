@@ -52,6 +52,11 @@ func groupRequestTrace(t *testing.T, n int) (*trace.Trace, nodes.GroupOutcome) {
 		}
 	}
 	bus := trace.NewBus(0)
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}) // C's socket
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
 	members := map[string]string{}
 	var gm []nodes.GroupMember
 	tr := &trace.Trace{Format: trace.FormatName, Version: trace.FormatVersion,
@@ -82,11 +87,6 @@ func groupRequestTrace(t *testing.T, n int) (*trace.Trace, nodes.GroupOutcome) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { link.Close() })
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	req := message.Message{Code: codes.GET, Token: message.Token{0x4a, 0x17}, MessageID: 7}
 	req.Options = req.Options.Add(message.Option{ID: message.URIPath, Value: []byte("temp")})
 	out, err := nodes.GroupRequest(context.Background(), bus, nodes.GroupCall{Client: "C", Conn: conn, To: link.Addr(), Context: ctxs["C"],
