@@ -28,5 +28,8 @@ export const api = {
   send: (step) => request('POST', '/api/send', step),
   state: () => request('GET', '/api/state'),
   trace: (secrets) => request('GET', `/api/trace${secrets ? '?include_secrets=1' : ''}`),
+  // replay sends the recorded datagram event seq again on its link;
+  // bytes (its hex) guard against a trace the server has renumbered.
+  replay: (seq, bytes) => request('POST', '/api/replay', { seq, bytes }),
   setFaults: (link, faults, version) => request('POST', `/api/links/${encodeURIComponent(link)}/faults`, faults, false, version ? `"${version}"` : ''),
 };

@@ -18,12 +18,14 @@ import { quiz } from './quiz.js';
 import { share } from './share.js';
 import { mountCheck } from './check.js';
 import { topoStage } from './topostage.js';
+import { mountPackets } from './packets.js';
 
 registerView({ id: 'topology', title: 'Topology', mount: mountTopology });
 registerView({ id: 'sequence', title: 'Sequence', mount: mountSequence, offline: true });
 registerView({ id: 'inspector', title: 'Inspector', mount: mountInspector, offline: true });
 registerView({ id: 'composer', title: 'Request', mount: mountComposer });
 registerView({ id: 'nodes', title: 'Nodes', mount: mountNodePanel });
+registerView({ id: 'packets', title: 'Packets', mount: mountPackets, offline: true });
 registerView({ id: 'check', title: 'Conformance check', mount: mountCheck, offline: true });
 
 registerTool({
