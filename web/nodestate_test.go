@@ -15,7 +15,9 @@ type sideView struct {
 	Seen      []uint64 `json:"seen"`
 }
 
-func (s sideView) String() string { return fmt.Sprintf("seq %d highest %d seen %v", s.SenderSeq, s.Highest, s.Seen) }
+func (s sideView) String() string {
+	return fmt.Sprintf("seq %d highest %d seen %v", s.SenderSeq, s.Highest, s.Seen)
+}
 
 func (s sideView) equal(o sideView) bool {
 	if s.SenderSeq != o.SenderSeq || s.Highest != o.Highest || len(s.Seen) != len(o.Seen) {
