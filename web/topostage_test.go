@@ -109,6 +109,10 @@ func TestBrowserTopologyStageTravels(t *testing.T) {
 	if got, want := seqOf("C", "CTX_C_S"), fmt.Sprint(cFirst.SenderSeq); got != want {
 		t.Errorf("after C's first request C shows CTX_C_S seq %q, want %s (the final value is %d)", got, want, cFinal)
 	}
+	panelSeq := `(document.querySelector('[data-testid="node-card"][data-node="C"] [data-testid="ctx-state"][data-ctx="CTX_C_S"] [data-testid="sender-seq"]') || {}).textContent`
+	if got := evalJS[string](t, ctx, panelSeq); got != fmt.Sprint(cFirst.SenderSeq) {
+		t.Errorf("at the first step the node panel shows C's CTX_C_S seq %q, want %d (the final value is %d)", got, cFirst.SenderSeq, cFinal)
+	}
 	waitJS(t, ctx, "the envelope at P1", `document.querySelector('[data-testid="topo-envelope"]').dataset.arrived === '1'`)
 	g = evalJS[[]float64](t, ctx, stageGeometry+`('C', 'P1')`)
 	if math.Hypot(g[4]-g[2], g[5]-g[3]) > 2 {
@@ -148,6 +152,9 @@ func TestBrowserTopologyStageTravels(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if got := seqOf("C", "CTX_C_S"); got != fmt.Sprint(cFinal) {
 		t.Errorf("at the end C shows CTX_C_S seq %q, want %d", got, cFinal)
+	}
+	if got := evalJS[string](t, ctx, panelSeq); got != fmt.Sprint(cFinal) {
+		t.Errorf("at the end the node panel shows C's CTX_C_S seq %q, want %d", got, cFinal)
 	}
 	if got := highestOf("S", "CTX_C_S"); got != fmt.Sprint(sFinal) {
 		t.Errorf("at the end S shows CTX_C_S highest %q, want %d", got, sFinal)

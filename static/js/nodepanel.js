@@ -1,7 +1,11 @@
 // The node panel: per node its counters, per context the sender sequence
 // number, the replay window and the layer limit. State arrives over the
-// WebSocket; GET /api/state is the fallback.
+// WebSocket; GET /api/state is the fallback. While replaying, the sequence
+// numbers and replay windows are those of the replay's step (rebuilt from
+// the trace, nodestate.js), not the lab's current ones.
 import { el, pick } from './util.js';
+import { replay } from './replay.js';
+import { nodeStateAt } from './nodestate.js';
 
 // replayCell shows the replay window (RFC 8613 7.4): the highest Partial IV
 // received and a strip of cells, newest on the left, filled when seen.
@@ -25,9 +29,17 @@ export function mountNodePanel(root, { store }) {
     const st = store.state;
     const nodes = pick(st || {}, 'nodes', 'Nodes') || [];
     if (!nodes.length) { body.replaceChildren(el('p', { class: 'hint' }, 'No node state yet.')); return; }
-    body.replaceChildren(...nodes.map((n) => {
+    const then = replay.active ? nodeStateAt(replay.all, replay.cursor) : null;
+    // At a replay step, a context the trace shows takes that step's values.
+    const asThen = (id, c) => {
+      const s = then?.get(`${id}|${pick(c, 'name', 'Name')}`);
+      if (!s) return c;
+      return { ...c, sender_seq: s.senderSeq, replay: { highest: s.highest, window: s.window, seen: s.seen } };
+    };
+    const head = then ? [el('p', { class: 'hint', 'data-testid': 'nodepanel-at' }, `Sequence numbers and replay windows as at replay step ${replay.cursor} of ${replay.all.length}.`)] : [];
+    body.replaceChildren(...head, ...nodes.map((n) => {
       const id = pick(n, 'id', 'ID');
-      const ctxs = pick(n, 'contexts', 'Contexts') || [];
+      const ctxs = (pick(n, 'contexts', 'Contexts') || []).map((c) => asThen(id, c));
       return el('div', { class: 'ncard', 'data-testid': 'node-card', 'data-node': id },
         el('div', { class: 'ncard-head' }, el('b', {}, id), ` ${pick(n, 'role', 'Role') || ''} `, el('code', {}, pick(n, 'addr', 'Addr') || '')),
         el('div', { class: 'counters' },
@@ -44,5 +56,10 @@ export function mountNodePanel(root, { store }) {
     }));
   }
   store.subscribe('state', render);
+  let lastCursor = -1;
+  replay.subscribe(() => {
+    const at = replay.active ? replay.cursor : -1;
+    if (at !== lastCursor) { lastCursor = at; render(); }
+  });
   render();
 }
