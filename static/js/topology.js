@@ -3,6 +3,7 @@
 // layer limits, and inject link faults. Every change goes to the running
 // lab at once (PUT /api/scenario).
 import { el } from './util.js';
+import { faultForm } from './faultform.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 export const svgEl = (tag, attrs = {}, ...kids) => {
@@ -451,41 +452,9 @@ export function mountTopology(root, ctx) {
   }
 
   function faultSection(sc) {
-    const link = select({ 'data-testid': 'fault-link' }, []);
-    refreshFaultLinks = () => {
-      const keep = link.value;
-      link.replaceChildren(...links(store.scenario || sc).map((l) => el('option', { value: `${l.a}-${l.b}` }, `${l.a}-${l.b}`)));
-      if (keep && [...link.options].some((o) => o.value === keep)) link.value = keep;
-    };
-    refreshFaultLinks();
-    const kind = select({ 'data-testid': 'fault-kind' }, [['drop'], ['delay'], ['duplicate'], ['corrupt'], ['replay'], ['strip']]);
-    const dir = select({ 'data-testid': 'fault-dir' }, [['', 'both ways'], ['a->b', 'a→b'], ['b->a', 'b→a']]);
-    const match = el('input', { type: 'number', min: 0, value: 0, 'data-testid': 'fault-match', title: 'only the Nth datagram in that direction from now on (1 = the next one; 0 = every one)', style: { width: '4em' } });
-    const delay = input({ placeholder: '50ms', size: 5 });
-    const byte = el('input', { type: 'number', min: 0, value: 0, title: 'corrupt: byte index', style: { width: '4em' } });
-    const clear = input({ placeholder: 'strip: payload', size: 8, title: 'strip: the payload of the 2.05 an attacker sends in clear instead' });
-    const current = el('ul', {}, ...(sc.links || []).flatMap((l) => (l.faults || []).map((f, i) => el('li', {}, `${l.a}-${l.b}: ${f.kind} ${f.dir || ''} #${f.match || 'every'} `,
-      el('button', { type: 'button', class: 'small', onclick: () => setFaults(`${l.a}-${l.b}`, l.faults.filter((_, j) => j !== i)) }, '✕')))));
-    async function setFaults(id, faults) {
-      try {
-        const res = await api.setFaults(id, faults, store.version());
-        store.setScenario(res.scenario, res.rev, res.epoch);
-        status(`faults on ${id} updated`);
-      } catch (e) { showRunning(e); status(e.message, true); }
-    }
-    const add = el('button', { type: 'button', 'data-testid': 'add-fault', onclick: () => {
-      if (!link.value) return status('topology: no link yet; add one under Links or send a request first', true);
-      const [a, b] = link.value.split('-');
-      const l = (store.scenario?.links || []).find((x) => (x.a === a && x.b === b) || (x.a === b && x.b === a));
-      const f = { kind: kind.value };
-      if (dir.value) f.dir = dir.value;
-      if (Number(match.value)) f.match = Number(match.value);
-      if (kind.value === 'delay') f.delay = delay.value || '50ms';
-      if (kind.value === 'corrupt') f.byte = Number(byte.value) || 0;
-      if (kind.value === 'strip' && clear.value) f.payload = clear.value;
-      setFaults(link.value, [...(l?.faults || []), f]);
-    } }, 'Add fault');
-    return el('details', { 'data-testid': 'fault-section', open: faultsOpen, ontoggle: (e) => { faultsOpen = e.target.open; } }, el('summary', {}, 'Link faults'), current, el('div', { class: 'row-form' }, link, kind, dir, match, delay, byte, clear, add));
+    const f = faultForm({ sc, store, api, status, showRunning, links, open: faultsOpen, onToggle: (open) => { faultsOpen = open; } });
+    refreshFaultLinks = f.refresh;
+    return f.node;
   }
 
   function drawAll() {
