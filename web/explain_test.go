@@ -343,3 +343,45 @@ func TestBrowserExplainCost(t *testing.T) {
 		t.Errorf("building an explanation takes %.1f ms (p95), want under 10", p)
 	}
 }
+
+// TestBrowserExplainGroupLayer: in gp-goscore (Group OSCORE end to end
+// under a C-P layer), the group layer's calculations are told with the
+// values of its Go report: group key, nonce, aad_array, and the
+// countersignature with its keystream; its options name the group as X.
+func TestBrowserExplainGroupLayer(t *testing.T) {
+	tl := newTestLab(t, "gp-goscore")
+	if _, err := tl.send(tl.lab.Scenario().Steps[0]); err != nil {
+		t.Fatal(err)
+	}
+	var rep *oscore.Report
+	for _, ev := range tl.bus.Recent() {
+		if ev.Type == trace.TypeLayer && ev.Node == "C" && ev.Layer_ != nil && ev.Layer_.Action == trace.LayerApplied && ev.Layer_.Report.Complete().Group != nil {
+			rep = ev.Layer_.Report
+			break
+		}
+	}
+	if rep == nil || rep.Group.Signature == nil {
+		t.Fatal("no group-mode layer applied by C")
+	}
+	g := rep.Group
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	waitJS(t, ctx, "C → P selected", selectDatagram("C", "P", "request"))
+	calc := evalJS[string](t, ctx, fmt.Sprintf(`[...document.querySelectorAll('[data-testid="explain"] [data-testid="explain-calc"][data-ctx=%q] p')].map(e => e.textContent).join('\n')`, rep.Context))
+	for _, want := range []string{
+		fmt.Sprintf("The key: the %s of group %s (%s), derived with info = %s: %s.", g.Key.Which, g.GroupID, g.Key.Alg, g.Key.InfoDiag, spaced(g.Key.Key)),
+		fmt.Sprintf("The nonce is the Common IV XOR (length of ID ‖ padded Sender ID ‖ padded PIV): %s XOR %s ‖ %s ‖ %s = %s.",
+			spaced(g.Nonce.CommonIV), spaced(g.Nonce.PaddedIDPIV[:1]), spaced(g.Nonce.PaddedIDPIV[1:]), spaced(g.Nonce.PaddedPIV), spaced(g.Nonce.Nonce)),
+		fmt.Sprintf("The AAD is the Enc_structure over the aad_array %s; %d bytes: %s.", g.AADDiag, len(g.AAD), spaced(g.AAD)),
+		fmt.Sprintf("C signs %s with %s: %s. The signature travels encrypted, XORed with the keystream %s (derived with info = %s, RFC 10021 4.2): %s.",
+			g.CountersignDiag, g.SignatureAlg, spaced(g.Signature), spaced(g.Keystream), g.KeystreamInfoDiag, spaced(g.EncryptedSignature)),
+	} {
+		if !strings.Contains(calc, want) {
+			t.Errorf("the group layer's calculations lack\n%s\nin\n%s", want, calc)
+		}
+	}
+	opts := evalJS[string](t, ctx, explainOf("explain-option", false))
+	if want := "Multicast-Timeout stays Class U in the Group OSCORE layer " + rep.Context + ": step 4, the option is meant for the next hop (the proxy P), which is not the members of group 57ab2e."; !strings.Contains(opts, want) {
+		t.Errorf("option sentences lack %q:\n%s", want, opts)
+	}
+}

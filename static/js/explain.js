@@ -109,7 +109,9 @@ export function explainOptions(r) {
   for (const e of r.layers.slice().reverse()) {
     const rep = explainReport(e);
     const by = explainApplier(e);
-    const x = explainX(e);
+    const group = rep?.group && typeof rep.group === 'object' ? rep.group : null;
+    const xName = group ? `the members of group ${explainStr(group.gid)}` : explainNode(explainX(e));
+    const layerName = group ? `the Group OSCORE layer ${e.ctx}` : explainLayerName(e.ctx);
     for (const o of Array.isArray(rep?.options) ? rep.options : []) {
       if (!o || typeof o !== 'object') continue;
       const name = explainStr(o.name) || `Option ${o.number}`;
@@ -117,11 +119,11 @@ export function explainOptions(r) {
       let { step, reason } = explainDecisive(o.steps);
       if (!step && Number.isInteger(o.step) && typeof o.reason === 'string') ({ step, reason } = o);
       if (!step) continue;
-      let why = reason.replaceAll(explainOtherEnd, explainNode(x));
+      let why = reason.replaceAll(explainOtherEnd, xName);
       if (by && by === r.from && r.to) why = why.replace('the next hop', `the next hop (${explainNode(r.to)})`);
       const changed = cls !== orig;
       out.push({ ctx: e.ctx, opt: name, changed, step,
-        text: `${name} ${changed ? 'becomes' : 'stays'} Class ${cls} in ${explainLayerName(e.ctx)}: step ${step}, ${why}.` });
+        text: `${name} ${changed ? 'becomes' : 'stays'} Class ${cls} in ${layerName}: step ${step}, ${why}.` });
     }
   }
   return out.sort((a, b) => b.changed - a.changed);
@@ -256,33 +258,46 @@ export function explainEventText(ev) {
 
 /**
  * explainCalc tells one layer's calculations as a narrative with the
- * values of its report (RFC 8613 3.2.1 key, 5.2 nonce, 5.4 AAD, 5.3
- * encryption), or [] when the report lacks them (a Group OSCORE layer
- * has its own cards in the inspector).
+ * values of its report: RFC 8613 3.2.1 key, 5.2 nonce, 5.4 AAD, 5.3
+ * encryption; for a Group OSCORE layer (RFC 10021) its group key, nonce,
+ * aad_array and, in group mode, the countersignature and its keystream
+ * (RFC 10021 2, 3.1, 3.3, 3.4, 4.2, 7).
+ * [] when the report lacks them.
  */
 export function explainCalc(e) {
   const rep = explainReport(e);
-  const n = rep?.nonce, k = rep?.key, a = rep?.aad;
+  const g = rep?.group && typeof rep.group === 'object' ? rep.group : null;
+  const n = g ? g.nonce : rep?.nonce, k = g ? g.key : rep?.key, a = rep?.aad;
   if (!rep || !n || typeof n !== 'object' || !explainStr(n.nonce)) return [];
   const who = explainApplier(e) || 'the sender';
   const ctx = e.ctx;
   const out = [];
-  if (k && typeof k === 'object') {
+  const keyValue = (key) => (explainStr(key) ? `: ${spacedHex(key)}` : '; its value is withheld in a trace saved without secrets');
+  if (k && typeof k === 'object' && g) {
+    out.push({ id: 'key', section: 'RFC 10021 2', text: `The key: the ${explainStr(k.which) || 'key'} of group ${explainStr(g.gid)} (${explainStr(k.alg)}), derived with info = ${explainStr(k.info_diag)}${keyValue(k.key)}.` });
+  } else if (k && typeof k === 'object') {
     const which = k.which === 'recipient' ? 'Recipient Key' : 'Sender Key';
     const owner = e.applied ? e.applied.node : e.removed?.node || who;
-    out.push({ id: 'key', section: 'RFC 8613 3.2.1', text: `The key: ${owner} uses its ${which} of ${ctx}, derived as HKDF(Master Salt, Master Secret, info, 16) with info = ${explainStr(k.info_diag)} (${explainStr(k.alg)})${explainStr(k.key) ? `: ${spacedHex(k.key)}` : '; its value is withheld in a trace saved without secrets'}.` });
+    out.push({ id: 'key', section: 'RFC 8613 3.2.1', text: `The key: ${owner} uses its ${which} of ${ctx}, derived as HKDF(Master Salt, Master Secret, info, 16) with info = ${explainStr(k.info_diag)} (${explainStr(k.alg)})${keyValue(k.key)}.` });
   }
   const idp = explainStr(n.padded_id_piv);
   const mine = n.piv_from === 'request' ? `This response reuses the request's nonce: ID ${explainStr(n.id_piv) || '(empty)'} is the request's kid.` :
     `ID ${explainStr(n.id_piv) || '(empty)'} is ${who}'s Sender ID, the Partial IV ${explainStr(rep.partial_iv) || '—'} its sequence number.`;
-  out.push({ id: 'nonce', section: 'RFC 8613 5.2', text: `The nonce is the Common IV XOR (length of ID ‖ padded Sender ID ‖ padded PIV): ${spacedHex(explainStr(n.common_iv))} XOR ${spacedHex(idp.slice(0, 2))} ‖ ${spacedHex(idp.slice(2))} ‖ ${spacedHex(explainStr(n.padded_piv))} = ${spacedHex(explainStr(n.nonce))}. ${mine}` });
-  if (a && typeof a === 'object' && explainStr(a.aad)) {
+  out.push({ id: 'nonce', section: g ? 'RFC 10021 3.3' : 'RFC 8613 5.2', text: `The nonce is the Common IV XOR (length of ID ‖ padded Sender ID ‖ padded PIV): ${spacedHex(explainStr(n.common_iv))} XOR ${spacedHex(idp.slice(0, 2))} ‖ ${spacedHex(idp.slice(2))} ‖ ${spacedHex(explainStr(n.padded_piv))} = ${spacedHex(explainStr(n.nonce))}. ${mine}` });
+  if (g && explainStr(g.aad)) {
+    out.push({ id: 'aad', section: 'RFC 10021 3.4', text: `The AAD is the Enc_structure over the aad_array ${explainStr(g.aad_diag)}; ${explainStr(g.aad).length / 2} bytes: ${spacedHex(explainStr(g.aad))}.` });
+  } else if (a && typeof a === 'object' && explainStr(a.aad)) {
     out.push({ id: 'aad', section: 'RFC 8613 5.4', text: `The AAD is the Enc_structure ${explainStr(a.diag)}: version 1, algorithm ${a.alg_aead}, the request's kid ${explainStr(a.request_kid) || '(empty)'} and Partial IV ${explainStr(a.request_piv) || '(empty)'}, no Class I options; ${explainStr(a.aad).length / 2} bytes: ${spacedHex(explainStr(a.aad))}.` });
   }
   const pt = explainStr(rep.plaintext).length / 2, ct = explainStr(rep.ciphertext).length / 2;
+  const alg = explainStr(g ? g.algorithm : k?.alg) || 'The AEAD algorithm';
   if (pt || ct) {
-    out.push({ id: 'aead', section: 'RFC 8613 5.3', text: `${explainStr(k?.alg) || 'The AEAD algorithm'} encrypts the ${pt}-byte plaintext (inner code, Class E options, payload) with this key, nonce and AAD into ${ct} bytes of ciphertext and tag${e.applied ? '' : `; ${e.removed?.node || 'the receiver'} reverses it with the same three`}.` });
+    out.push({ id: 'aead', section: 'RFC 8613 5.3', text: `${alg} encrypts the ${pt}-byte plaintext (inner code, Class E options, payload) with this key, nonce and AAD into ${ct} bytes of ciphertext and tag${e.applied ? '' : `; ${e.removed?.node || 'the receiver'} reverses it with the same three`}.` });
   }
+  if (g && explainStr(g.signature)) {
+    out.push({ id: 'signature', section: 'RFC 10021 3.1', text: `${who} signs ${explainStr(g.countersign_diag)} with ${explainStr(g.signature_alg)}: ${spacedHex(explainStr(g.signature))}. The signature travels encrypted, XORed with the keystream ${spacedHex(explainStr(g.keystream))} (derived with info = ${explainStr(g.keystream_info_diag)}, RFC 10021 4.2): ${spacedHex(explainStr(g.encrypted_signature))}.` });
+  }
+  if (g && explainStr(g.verification)) out.push({ id: 'verification', section: 'RFC 10021 7', text: `${e.removed?.node || 'The receiver'}: ${g.verification}.` });
   return out;
 }
 
