@@ -301,6 +301,14 @@ export function explainCalc(e) {
   return out;
 }
 
+// explainFirst says what a datagram with no previous hop is.
+function explainFirst(r) {
+  if (r.dir === 'ack') return `${r.from} acknowledges ${r.to}'s message with an empty ACK (nothing to protect).`;
+  if (r.dir === 'rst') return `${r.from} rejects ${r.to}'s message with a Reset.`;
+  const what = r.dir === 'request' || r.dir === 'response' ? `the first message of this ${r.dir}` : 'a message';
+  return `${r.from} sends ${what}${r.layers.length ? `, protected with ${r.layers.map((e) => e.ctx).join(', then ')}` : ', with no OSCORE layer'}.`;
+}
+
 /**
  * explainView renders the explanation of a datagram row; stage: true for
  * the presenter's stage (the outermost layer's calculations only).
@@ -322,7 +330,7 @@ export function explainView(r, { stage = false } = {}) {
   // What changed and why the options are where they are come first: that
   // is the lesson of the step; then who decided what, then the arithmetic.
   return el('div', { class: cls, 'data-testid': stage ? 'stage-explain' : 'explain' },
-    part('explain-diff', diff ? 'Since the previous hop' : 'This hop', el('p', {}, diff || `${r.from} sends the first message of this ${r.dir || 'exchange'}${r.layers.length ? `, protected with ${r.layers.map((e) => e.ctx).join(', then ')}` : ''}.`)),
+    part('explain-diff', diff ? 'Since the previous hop' : 'This hop', el('p', {}, diff || explainFirst(r))),
     opts.length ? part('explain-options', 'Why each option is where it is', el('ul', { class: 'explain-list' },
       ...opts.map((o) => el('li', { 'data-testid': 'explain-option', 'data-opt': o.opt, 'data-ctx': o.ctx, class: o.changed ? 'changed' : '' }, o.text))),
     el('p', { class: 'explain-ref' }, sectionLink(explainOptSection, 'draft §2.2, Protection of CoAP Options'))) : '',
