@@ -13,6 +13,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
+	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
 )
 
@@ -133,46 +134,50 @@ func (in *incoming) forwardToGroup() *reply {
 		in.groupDecide(in.at, "GP 5.2.1 step 5", err.Error()+" -> 5.02", codes.BadGateway)
 		return in.fail(codes.BadGateway, "", err.Error(), "GP 5.2.1 step 5")
 	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	port, err := in.n.groupPort(to, link)
 	if err != nil {
 		in.groupDecide(in.at, "GP 5.2.1 step 5", err.Error()+" -> 5.00", codes.InternalServerError)
 		return in.fail(codes.InternalServerError, "", err.Error(), "GP 5.2.1 step 5")
-	}
-	if link != nil {
-		link.admit(in.n.id, conn.LocalAddr())
 	}
 	up := where{in.at.ex, in.at.hop + 1}
 	tok := in.xch.pinnedToken(up.hop)
 	if tok == nil {
 		tok = in.n.lab.ids.token()
 	}
+	var stack []string
+	if in.stack != nil {
+		stack = in.stack[:max(len(in.stack)-len(in.removed), 0)]
+	}
+	var own *oscore.Binding
+	if chain {
+		if m, own, stack, err = in.chainLayer(m, stack, added); err != nil {
+			return in.fail(codes.InternalServerError, "", err.Error(), "2.3")
+		}
+	}
 	m.Token, m.MessageID, m.Type = tok, int32(in.n.lab.ids.mid()), message.NonConfirmable
 	if chain {
-		m.Type = message.Confirmable // unicast to the next proxy (RFC 7252 8.1 binds NON to multicast only)
 		in.n.lab.reg.registerToken(link.id, tok, corr{Exchange: up.ex, Hop: up.hop})
 	} else {
 		in.n.lab.groupTokens.Store(string(tok), up.ex)
-		in.group.link.NameSender(conn.LocalAddr().(*net.UDPAddr), in.n.id)
+		in.group.link.NameSender(port.addr(), in.n.id)
 	}
-	if in.stack != nil {
-		in.xch.setStack(up.hop, in.stack[:max(len(in.stack)-len(in.removed), 0)])
-	}
+	in.xch.setStack(up.hop, stack)
+	f := in.n.groupForwards.start(in, tok, port, t1, m.Options.HasOption(optObserve))
+	f.own = own
 	b, err := oscore.EncodeMessage(m)
 	if err == nil {
-		_, err = conn.WriteToUDP(b, to)
+		_, err = port.conn.WriteToUDP(b, to)
 	}
 	if err != nil {
-		conn.Close()
+		f.stop("sending failed")
 		in.groupDecide(in.at, "GP 5.2.1 step 5", "sending to "+in.nextHop+" failed: "+err.Error()+" -> 5.02", codes.BadGateway)
 		return in.fail(codes.BadGateway, "", err.Error(), "GP 5.2.1 step 5")
 	}
-	observe := m.Options.HasOption(optObserve)
 	if v == 0 {
 		in.groupDecide(up, "GP 5.2.1 steps 5, 6", fmt.Sprintf("Group request sent to %s as one NON datagram; T' = 0: no response will be relayed", in.nextHop), 0)
 	} else {
 		in.groupDecide(up, "GP 5.2.1 steps 5, 6", fmt.Sprintf("Group request sent to %s as one NON datagram (token %x); timer T' = %d s started: responses until then are relayed to %s", in.nextHop, tok, v, firstNonEmpty(in.from, "the client")), 0)
 	}
-	f := in.n.groupForwards.start(in, tok, conn, t1, observe)
 	go f.collect()
 	return &reply{none: true}
 }
@@ -196,7 +201,9 @@ type groupForward struct {
 	set      *groupForwardSet
 	key      string // client address / client token
 	tok      []byte // the token towards the group
-	conn     *net.UDPConn
+	port     *groupPort
+	inbox    chan groupDatagram
+	own      *oscore.Binding // in a chain: the layer towards the next proxy, or nil
 	deadline time.Time
 	observe  bool
 	stopOnce sync.Once
@@ -214,9 +221,11 @@ type groupForwardSet struct {
 	all map[string]*groupForward
 }
 
-func (s *groupForwardSet) start(in *incoming, tok []byte, conn *net.UDPConn, t1 time.Duration, observe bool) *groupForward {
+func (s *groupForwardSet) start(in *incoming, tok []byte, port *groupPort, t1 time.Duration, observe bool) *groupForward {
 	key := in.cc.RemoteAddr().String() + "/" + hex.EncodeToString(in.req.Token)
-	f := &groupForward{in: in, set: s, key: key, tok: tok, conn: conn, deadline: time.Now().Add(t1), observe: observe, stopped: make(chan struct{})}
+	f := &groupForward{in: in, set: s, key: key, tok: tok, port: port, inbox: make(chan groupDatagram, groupInbox),
+		deadline: time.Now().Add(t1), observe: observe, stopped: make(chan struct{})}
+	port.listen(tok, f.inbox)
 	s.mu.Lock()
 	if s.all == nil {
 		s.all = map[string]*groupForward{}
@@ -277,80 +286,59 @@ func (f *groupForward) stop(why string) {
 	f.stopOnce.Do(func() {
 		f.why = why
 		close(f.stopped)
-		f.conn.SetReadDeadline(time.Now())
 	})
 }
 
 // collect relays responses until T' (and, for a group observation that
 // drew a 2.xx notification, until the observation ends), then keeps
-// reading for lateWindow only to trace what it drops (GP 5.4.1).
+// listening for lateWindow only to trace what it drops (GP 5.4.1).
 func (f *groupForward) collect() {
 	in := f.in
 	up := where{in.at.ex, in.at.hop + 1}
 	defer func() {
-		f.conn.Close()
+		f.port.forget(f.tok)
 		f.set.remove(f)
 		in.n.lab.groupTokens.Delete(string(f.tok))
 	}()
-	buf := make([]byte, 65536)
-	relayed, observing := 0, false
-	var late time.Time
+	relayed, observing, late := 0, false, false
+	timer := time.NewTimer(time.Until(f.deadline))
+	defer timer.Stop()
 	for {
 		select {
 		case <-f.stopped:
 			in.groupDecide(up, "GP 5.2.3", fmt.Sprintf("Forwarding stopped (%s) after %d responses: token %x freed, later responses are not relayed", f.why, relayed, f.tok), 0)
 			return
-		default:
-		}
-		switch {
-		case !late.IsZero():
-			f.conn.SetReadDeadline(late)
-		case observing:
-			f.conn.SetReadDeadline(time.Time{})
-		default:
-			f.conn.SetReadDeadline(f.deadline)
-		}
-		k, src, err := f.conn.ReadFromUDP(buf)
-		if err != nil {
-			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				select {
-				case <-f.stopped:
-					continue
-				default:
-				}
-				if !late.IsZero() {
-					return
-				}
-				if observing {
-					continue
-				}
-				in.groupDecide(up, "GP 5.4.1", fmt.Sprintf("Timer T' expired after %d relayed responses: token %x freed, later responses are dropped", relayed, f.tok), 0)
-				late = time.Now().Add(lateWindow)
+		case <-timer.C:
+			switch {
+			case late:
+				return
+			case observing:
+				in.groupDecide(up, "GP 5.4.2", fmt.Sprintf("Timer T' expired after %d relayed responses, but a member answered with a 2.xx notification: the group observation goes on and its notifications are relayed, each with Reply-From", relayed), 0)
+				timer.Reset(maxObservationRelay)
+				late = true // the relay of a group observation is bounded too
 				continue
 			}
-			return
+			in.groupDecide(up, "GP 5.4.1", fmt.Sprintf("Timer T' expired after %d relayed responses: token %x freed, later responses are dropped", relayed, f.tok), 0)
+			late = true
+			timer.Reset(lateWindow)
+		case d := <-f.inbox:
+			from := f.serverName(d.src)
+			if late && !observing {
+				in.groupDecide(up, "GP 5.4.1", fmt.Sprintf("Late response from %s (outer code %s) after T': token freed, dropped (not relayed)", from, codeText(d.m.Code)), 0)
+				continue
+			}
+			if relayed >= maxGroupResponses {
+				continue
+			}
+			if f.observe && d.m.Options.HasOption(optObserve) && d.m.Code>>5 == 2 {
+				observing = true
+			}
+			if err := f.relay(d.m, d.src, from); err != nil {
+				in.groupDecide(up, "GP 5.4.1 step 2", "Response from "+from+" not relayed: "+err.Error(), 0)
+				continue
+			}
+			relayed++
 		}
-		m, err := oscore.DecodeMessage(buf[:k])
-		h := parseHeader(buf[:k])
-		if err != nil || !h.ok || string(h.token) != string(f.tok) || m.Code < 64 {
-			continue
-		}
-		from := f.serverName(src)
-		if !late.IsZero() {
-			in.groupDecide(up, "GP 5.4.1", fmt.Sprintf("Late response from %s (outer code %s) after T': token freed, dropped (not relayed)", from, codeText(m.Code)), 0)
-			continue
-		}
-		if relayed >= maxGroupResponses {
-			continue
-		}
-		if f.observe && m.Options.HasOption(optObserve) && m.Code>>5 == 2 {
-			observing = f.observe
-		}
-		if err := f.relay(m, src, from); err != nil {
-			in.groupDecide(up, "GP 5.4.1 step 2", "Response from "+from+" not relayed: "+err.Error(), 0)
-			continue
-		}
-		relayed++
 	}
 }
 
@@ -371,6 +359,19 @@ func (f *groupForward) serverName(src *net.UDPAddr) string {
 func (f *groupForward) relay(m message.Message, src *net.UDPAddr, from string) error {
 	in := f.in
 	up := where{in.at.ex, in.at.hop + 1}
+	if f.own != nil {
+		// In a chain: the next proxy's layer comes off first (draft 2.6);
+		// a response without it is not relayed (RFC 8613 8.4).
+		if !m.Options.HasOption(optOSCORE) {
+			return fmt.Errorf("it lacks the layer %s that %s added", f.own.Ctx.Name(), in.n.id)
+		}
+		plain, rep, err := oscore.UnprotectResponse(f.own, m)
+		if err != nil {
+			return fmt.Errorf("it does not verify with %s: %v", f.own.Ctx.Name(), err)
+		}
+		in.n.layer(up, 0, trace.LayerRemoved, trace.DirResponse, rep)
+		m = plain
+	}
 	out := message.Message{Code: m.Code, Options: append(message.Options(nil), m.Options...), Payload: m.Payload}
 	if in.nextHop == in.group.cfg.ID {
 		rf := replyFromOf(src)
@@ -421,4 +422,138 @@ func (n *node) stopGroupOnReset(peer string, mid uint16) {
 	if f := n.groupForwards.byReset(peer, mid); f != nil {
 		f.stop("Reset from the client in reply to relayed response MID " + strconv.Itoa(int(mid)))
 	}
+}
+
+// groupInbox bounds the datagrams waiting for one forwarding; more are
+// dropped, so a flood costs no memory.
+const groupInbox = 256
+
+// maxObservationRelay bounds how long a proxy relays the notifications of
+// a group observation after T' (GP 5.4.2 asks it to check the client's
+// interest, RFC 7641 4.5; the lab stops after this long).
+var maxObservationRelay = 30 * time.Second
+
+// groupDatagram is one response a group port received.
+type groupDatagram struct {
+	m   message.Message
+	src *net.UDPAddr
+}
+
+// groupPort is a proxy's socket towards one group (or next proxy): every
+// group request it forwards there leaves from it, and responses are
+// matched to their forwarding by token, as a client matches responses to
+// a multicast request (RFC 7252 8.2). One socket per destination keeps
+// the proxy one source for the group link, however many requests it
+// forwards.
+type groupPort struct {
+	conn  *net.UDPConn
+	mu    sync.Mutex
+	byTok map[string]chan groupDatagram
+}
+
+func (p *groupPort) addr() *net.UDPAddr { return p.conn.LocalAddr().(*net.UDPAddr) }
+
+func (p *groupPort) listen(tok []byte, ch chan groupDatagram) {
+	p.mu.Lock()
+	p.byTok[string(tok)] = ch
+	p.mu.Unlock()
+}
+
+func (p *groupPort) forget(tok []byte) {
+	p.mu.Lock()
+	delete(p.byTok, string(tok))
+	p.mu.Unlock()
+}
+
+// read hands each response to the forwarding its token names; others
+// (no such token: freed or never used) are dropped.
+func (p *groupPort) read() {
+	buf := make([]byte, 65536)
+	for {
+		k, src, err := p.conn.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		m, err := oscore.DecodeMessage(append([]byte(nil), buf[:k]...))
+		if err != nil || m.Code < 64 {
+			continue
+		}
+		p.mu.Lock()
+		ch := p.byTok[string(m.Token)]
+		p.mu.Unlock()
+		if ch == nil {
+			continue
+		}
+		select {
+		case ch <- groupDatagram{m: m, src: src}:
+		default:
+		}
+	}
+}
+
+// groupPort returns the node's port towards to, opening it on first use;
+// a port towards a next proxy is admitted on the link to it.
+func (n *node) groupPort(to *net.UDPAddr, link *Link) (*groupPort, error) {
+	n.groupPortsMu.Lock()
+	defer n.groupPortsMu.Unlock()
+	if n.ctx.Err() != nil {
+		return nil, fmt.Errorf("nodes: node %s stopped", n.id)
+	}
+	if p := n.groupPorts[to.String()]; p != nil {
+		return p, nil
+	}
+	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, err
+	}
+	if link != nil {
+		link.admit(n.id, c.LocalAddr())
+	}
+	p := &groupPort{conn: c, byTok: map[string]chan groupDatagram{}}
+	if n.groupPorts == nil {
+		n.groupPorts = map[string]*groupPort{}
+	}
+	n.groupPorts[to.String()] = p
+	go p.read()
+	return p, nil
+}
+
+// closeGroupPorts frees the node's group ports.
+func (n *node) closeGroupPorts() {
+	n.groupPortsMu.Lock()
+	defer n.groupPortsMu.Unlock()
+	for k, p := range n.groupPorts {
+		p.conn.Close()
+		delete(n.groupPorts, k)
+	}
+}
+
+// chainLayer adds the proxy's layer towards the next proxy of a chain,
+// when next_hop_contexts names one (draft-ietf-core-oscore-capable-proxies
+// 2.3): that proxy identifies this one by it (GP 8). Multicast-Timeout is
+// meant for the next proxy, so it is Class E in that layer (2.2).
+func (in *incoming) chainLayer(m message.Message, stack []string, added []uint16) (message.Message, *oscore.Binding, []string, error) {
+	name := in.cfg.NextHopContexts[in.nextHop]
+	if name == "" {
+		in.n.decision(where{in.at.ex, in.at.hop + 1}, trace.RuleOutgoingRequest, "", "2.3", in.noLayerReason(), 0)
+		return m, nil, stack, nil
+	}
+	c, _, err := in.t.contextFor(name, in.n.id)
+	if err != nil {
+		return m, nil, stack, err
+	}
+	hops := []oscore.Hop{{Name: firstNonEmpty(in.from, "client"), Role: roleOf(in.t.cfg[in.from])}, {Name: in.n.id, Role: in.selfRole()},
+		{Name: in.nextHop, Role: roleOf(in.t.cfg[in.nextHop])}, {Name: in.target, Role: oscore.RoleServer}}
+	route := oscore.RequestRoute(&m, hops, 1, []int{2}, added...)
+	route.SetConsumers(optMulticastTimeout, 2)
+	out, b, rep, err := oscore.ProtectRequest(c, m, oscore.ProtectOptions{Rule: route.RuleFor(2), StrictOptions: true})
+	if err != nil {
+		return m, nil, stack, err
+	}
+	b.MultiResponse = true // the next proxy relays several responses (draft 2.6.1)
+	stack = append(append([]string(nil), stack...), name)
+	up := where{in.at.ex, in.at.hop + 1}
+	in.n.layer(up, len(stack), trace.LayerApplied, trace.DirRequest, rep)
+	in.n.decision(up, trace.RuleOutgoingRequest, "", "2.3", "Layer "+name+" added towards the next proxy "+in.nextHop, 0)
+	return out, b, stack, nil
 }

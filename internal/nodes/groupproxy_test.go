@@ -263,3 +263,56 @@ func TestGroupViaProxyEarlyStop(t *testing.T) {
 		t.Fatal("P did not trace the Early Stop")
 	}
 }
+
+// TestGroupViaProxyChain: through two proxies (GP 8): P1 keeps
+// Multicast-Timeout but lowers it to T” = T' - 1 s and adds its layer
+// CTX_P1_P2, by which P2 identifies it and finds it allow-listed; P2
+// sends to the group and adds Reply-From; P1 removes its layer from each
+// response, keeps Reply-From unchanged and relays under CTX_C_P1.
+func TestGroupViaProxyChain(t *testing.T) {
+	lab, bus := startLab(t, builtinScenario(t, "gp-errors"))
+	st := builtinScenario(t, "gp-errors").Steps[3]
+	three := 3
+	st.MulticastTimeout, st.Expect = &three, nil
+	r := send(t, lab, st)
+	if !r.OK || len(r.Responses) != 2 {
+		t.Fatalf("%+v", r)
+	}
+	for _, m := range r.Responses {
+		if m.Refused != "" || m.Payload != m.Member+" r" || !strings.HasPrefix(m.ReplyFrom, "coap://127.0.0.1:") {
+			t.Errorf("%+v", m)
+		}
+	}
+	for _, want := range []struct{ node, text string }{
+		{"P1", "rewritten to T'' = 2 s for the next proxy P2"},
+		{"P1", "Layer CTX_P1_P2 added towards the next proxy P2"},
+		{"P2", "context CTX_P1_P2 is allow-listed for group G"},
+		{"P2", "Multicast-Timeout T' = 2 s read and removed"},
+		{"P1", "its Reply-From kept unchanged"},
+	} {
+		if !decided(bus, r.Exchange, want.node, "", want.text) {
+			t.Errorf("no decision of %s saying %q", want.node, want.text)
+		}
+	}
+}
+
+// TestGroupViaProxyResetStops: a client that forgets its token after the
+// first response answers the next relayed one with a Reset, and the proxy
+// stops forwarding (GP 5.1.3 first approach, 5.2.3).
+func TestGroupViaProxyResetStops(t *testing.T) {
+	g := startGroupProxyLab(t, 3, map[string][]string{"CTX_C_P": {"G"}})
+	for _, m := range []string{"S2", "S3"} {
+		if err := g.link().SetFaults(m, []scenario.Fault{{Kind: scenario.FaultDelay, Dir: "b->a", Delay: map[string]string{"S2": "700ms", "S3": "1400ms"}[m]}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := g.call(seconds(3), 2500*time.Millisecond)
+	c.EarlyStopAfter, c.StopByReset = 1, true
+	out, _ := g.run(t, c)
+	if len(out.Responses) != 1 || out.AfterStop != 1 {
+		t.Fatalf("%d responses, %d after forgetting the token; want 1 and 1 (S2's, answered with a Reset; S3's never relayed)", len(out.Responses), out.AfterStop)
+	}
+	if !decided(g.bus, 0, "P", "", "Forwarding stopped (Reset from the client") {
+		t.Fatal("P did not stop on the Reset")
+	}
+}

@@ -44,6 +44,10 @@ type GroupProxyCall struct {
 	// responses are in (0: never); the client then frees its token and
 	// only counts what still arrives (GroupOutcome.AfterStop).
 	EarlyStopAfter int
+	// StopByReset stops the other way GP 5.1.3 gives: no Early Stop
+	// Request; the client forgets its token and answers each later
+	// response with a Reset.
+	StopByReset bool
 }
 
 // ProxyAnswer is a response the proxy made itself (no end-to-end layer):
@@ -147,6 +151,12 @@ func (l *Lab) GroupViaProxy(ctx context.Context, c GroupProxyCall) (GroupOutcome
 		}
 		if stopped {
 			out.AfterStop++
+			if c.StopByReset {
+				rst := []byte{0x70, 0, byte(resp.MessageID >> 8), byte(resp.MessageID)}
+				n.decision(at, RuleGroupProxy, "", "GP 5.1.3; RFC 7252 4.2", fmt.Sprintf("Response with a forgotten token: answered with a Reset (MID %#04x)", uint16(resp.MessageID)), 0)
+				stopErr = writeTo(conn, rst, link.addrFor(c.Client))
+				return stopErr == nil
+			}
 			n.decision(at, RuleGroupProxy, "", "GP 5.1.3", "Response after the Early Stop Request: the token is freed, dropped", 0)
 			return true
 		}
@@ -155,7 +165,11 @@ func (l *Lab) GroupViaProxy(ctx context.Context, c GroupProxyCall) (GroupOutcome
 			return false
 		}
 		if c.EarlyStopAfter > 0 && len(out.Responses) >= c.EarlyStopAfter {
-			stopErr = l.sendEarlyStop(n, at, c, t, conn, link, tok)
+			if c.StopByReset {
+				n.decision(at, RuleGroupProxy, "", "GP 5.1.3", fmt.Sprintf("%s forgets token %x: later responses get a Reset", c.Client, tok), 0)
+			} else {
+				stopErr = l.sendEarlyStop(n, at, c, t, conn, link, tok)
+			}
 			stopped = true
 		}
 		return stopErr == nil
@@ -454,4 +468,9 @@ func optionalUint(v *uint32) string {
 		return "none"
 	}
 	return strconv.FormatUint(uint64(*v), 10)
+}
+
+func writeTo(c *net.UDPConn, b []byte, to *net.UDPAddr) error {
+	_, err := c.WriteToUDP(b, to)
+	return err
 }

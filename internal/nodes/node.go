@@ -39,6 +39,8 @@ type node struct {
 
 	observers     observerSet
 	groupForwards groupForwardSet // group requests whose responses it relays (groupproxy.go)
+	groupPortsMu  sync.Mutex
+	groupPorts    map[string]*groupPort // destination address -> the socket group requests leave from
 	app           serverApp
 
 	lastNotifications atomic.Int64 // notifications of the observation the last deregistration ended
@@ -88,6 +90,7 @@ func (n *node) stop() {
 		n.cancel()
 		n.observers.stopAll()
 		n.groupForwards.stopAll()
+		n.closeGroupPorts()
 		if n.srv != nil {
 			n.srv.Stop()
 		}
