@@ -105,7 +105,7 @@ func TestRunGroupExpectations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(text), "# group G at 127.0.0.1:") || !strings.Contains(string(text), "IP multicast simulated by a fan-out link") {
+	if !strings.Contains(string(text), "# group G: members S1, S2, group context GRP") || !strings.Contains(string(text), "IP multicast simulated by a fan-out link") {
 		t.Errorf("the trace header does not name the group and say multicast is simulated:\n%s", text)
 	}
 	code, stderr = execMain(t, "run", "-scenario", write("wrong.json", "19.0"), "-o", out)

@@ -59,8 +59,9 @@ type GroupCall struct {
 	Context *group.Context    // the client's Group Security Context
 	Members map[string]string // a member's kid (hex) -> its node id
 	Wait    time.Duration     // how long to collect responses
-	// Enough stops collecting once that many responses are verified (the
-	// client knows the group's size); 0 collects for the whole Wait.
+	// Enough stops collecting once that many members have been heard
+	// from, with a verified response or a refused one from their address
+	// (the client knows the group's size); 0 collects for the whole Wait.
 	Enough int
 	// Mode protects the request in group mode (0 or group.GroupMode) or
 	// in pairwise mode for the member whose Sender ID is For (RFC 10021
@@ -109,6 +110,7 @@ func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Me
 		deadline = d
 	}
 	seen := map[string]string{} // member -> source address of its first response
+	heard := map[string]bool{}  // members with a verified or refused response
 	buf := make([]byte, 65536)
 	for {
 		c.Conn.SetReadDeadline(deadline)
@@ -144,15 +146,22 @@ func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Me
 		if why != "" {
 			out.Refused = append(out.Refused, RefusedResponse{Member: firstNonEmpty(at, r.Member), From: src.String(), Why: why})
 			publishLayer(bus, c.Exchange, c.Client, trace.LayerFailed, r.Report, why)
+			if at != "" {
+				heard[at] = true
+			}
+			if c.Enough > 0 && len(heard) >= c.Enough {
+				return out, nil
+			}
 			continue
 		}
+		heard[r.Member] = true
 		r.From = src.String()
 		seen[r.Member] = r.From
 		if x != nil {
-			publishLayer(bus, c.Exchange, c.Client, trace.LayerRemoved, r.Report, "response from "+r.Member+" at "+r.From)
+			publishLayer(bus, c.Exchange, c.Client, trace.LayerRemoved, r.Report, "response from "+r.Member)
 		}
 		out.Responses = append(out.Responses, r)
-		if c.Enough > 0 && len(out.Responses) >= c.Enough {
+		if c.Enough > 0 && len(heard) >= c.Enough {
 			return out, nil
 		}
 	}

@@ -208,11 +208,17 @@ func (g *GroupLink) readGroup() {
 		g.publish(data, trace.Event{Type: trace.TypeDatagram, Exchange: xid, Link: sender + "-" + g.group, From: sender, To: g.group,
 			Multicast: &trace.Multicast{Group: g.group, Leg: trace.MulticastSend, Of: len(fans)},
 			Note:      simulatedNote + " (" + strings.Join(names, ", ") + ")"})
+		// Every copy is on the trace before the first goes out, so the
+		// members' processing never interleaves with the fan-out's record.
+		var sends []func()
 		for i, f := range fans {
-			g.pass(f.member.ID, dirAB, data, trace.Event{Type: trace.TypeDatagram, Exchange: xid, Link: g.group + "-" + f.member.ID,
+			sends = append(sends, g.pass(f.member.ID, dirAB, data, trace.Event{Type: trace.TypeDatagram, Exchange: xid, Link: g.group + "-" + f.member.ID,
 				From: g.group, To: f.member.ID, Multicast: &trace.Multicast{Group: g.group, Leg: trace.MulticastCopy, Copy: i + 1, Of: len(fans)},
 				Note: fmt.Sprintf("copy %d of %d of the group datagram", i+1, len(fans))},
-				func() { f.conn.WriteToUDP(data, f.member.Addr) })
+				func() { f.conn.WriteToUDP(data, f.member.Addr) }))
+		}
+		for _, send := range sends {
+			send()
 		}
 	}
 }
@@ -321,14 +327,14 @@ func (g *GroupLink) readMember(f *fanSock) {
 		data := append([]byte(nil), buf[:n]...)
 		g.pass(f.member.ID, dirBA, data, trace.Event{Type: trace.TypeDatagram, Exchange: g.exchangeOf(data), Link: g.group + "-" + f.member.ID,
 			From: f.member.ID, To: g.senderName(f.client), Multicast: &trace.Multicast{Group: g.group, Leg: trace.MulticastReply},
-			Note: "reply from " + f.member.ID + "'s own address " + f.conn.LocalAddr().String()},
-			func() { f.conn.WriteToUDP(data, f.client) })
+			Note: "reply from " + f.member.ID + "'s own address (a socket of the link that stands for " + f.member.ID + " alone)"},
+			func() { f.conn.WriteToUDP(data, f.client) })()
 	}
 }
 
-// pass records datagram b, applies member's faults in direction d and
-// sends it.
-func (g *GroupLink) pass(member string, d int, b []byte, ev trace.Event, send func()) {
+// pass records datagram b and returns what sending it through member's
+// faults in direction d takes: send, nothing, or send later.
+func (g *GroupLink) pass(member string, d int, b []byte, ev trace.Event, send func()) func() {
 	g.mu.Lock()
 	key := fmt.Sprintf("%s/%d", member, d)
 	g.count[key]++
@@ -344,15 +350,16 @@ func (g *GroupLink) pass(member string, d int, b []byte, ev trace.Event, send fu
 	g.publish(b, ev)
 	switch {
 	case act == nil:
-		send()
+		return send
 	case act.Kind == scenario.FaultDrop:
 		g.publish(b, trace.Event{Type: trace.TypeFault, Exchange: ev.Exchange, Link: ev.Link, From: ev.From, To: ev.To,
 			Fault: &trace.Fault{Kind: scenario.FaultDrop, Detail: "datagram " + ev.From + " -> " + ev.To + " dropped"}})
+		return func() {}
 	default:
 		delay, _ := time.ParseDuration(act.Delay)
 		g.publish(b, trace.Event{Type: trace.TypeFault, Exchange: ev.Exchange, Link: ev.Link, From: ev.From, To: ev.To,
 			Fault: &trace.Fault{Kind: scenario.FaultDelay, Detail: "datagram " + ev.From + " -> " + ev.To + " delayed " + delay.String()}})
-		time.AfterFunc(delay, send)
+		return func() { time.AfterFunc(delay, send) }
 	}
 }
 

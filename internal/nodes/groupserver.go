@@ -94,19 +94,25 @@ func (s *GroupServer) serve() {
 		if err != nil {
 			return
 		}
-		out, err := s.answer(append([]byte(nil), buf[:n]...))
-		if err != nil || out == nil {
-			continue
-		}
+		b := append([]byte(nil), buf[:n]...)
 		if s.leisure <= 0 {
-			s.conn.WriteToUDP(out, src)
+			s.reply(b, src)
 			continue
 		}
+		// The member waits its Leisure before it even looks at the request,
+		// so members with different Leisures take turns on the trace.
 		s.timers.Add(1)
 		time.AfterFunc(s.leisure, func() {
 			defer s.timers.Done()
-			s.conn.WriteToUDP(out, src) // fails harmlessly once closed
+			s.reply(b, src) // the write fails harmlessly once closed
 		})
+	}
+}
+
+// reply answers datagram b from src, if it draws an answer.
+func (s *GroupServer) reply(b []byte, src *net.UDPAddr) {
+	if out, err := s.answer(b); err == nil && out != nil {
+		s.conn.WriteToUDP(out, src)
 	}
 }
 

@@ -132,6 +132,13 @@ func (l *Lab) startGroup(t *topology, cfg scenario.Group) (*labGroup, error) {
 		if g.ctx != nil {
 			ctx = g.ctx[m.Node]
 		}
+		if m.Impersonate != "" {
+			var err error
+			if ctx, err = t.sc.GroupContextNamed(cfg.Context).NewImpostorContext(m.Node, m.Impersonate); err != nil {
+				g.closeServers()
+				return nil, fmt.Errorf("nodes: group %s: %v", cfg.ID, err)
+			}
+		}
 		srv, err := startGroupServer(l.bus, m.Node, ctx, GroupServerOptions{App: l.memberApp(m.Node), Leisure: leisure, Tag: l.groupExchange})
 		if err != nil {
 			g.closeServers()
@@ -357,7 +364,7 @@ func judgeGroup(e *scenario.Expect, members []string, got []MemberResult, err er
 	}
 	for _, r := range got {
 		if r.Refused != "" && !refusedOK[r.Member] {
-			problems = append(problems, fmt.Sprintf("refused a response from %s (%s): %s", firstNonEmpty(r.Member, "no member"), r.From, r.Refused))
+			problems = append(problems, fmt.Sprintf("refused a response from %s: %s", firstNonEmpty(r.Member, "no member"), r.Refused))
 		}
 	}
 	return len(problems) == 0, strings.Join(problems, "; ")

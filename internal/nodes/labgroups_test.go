@@ -135,3 +135,39 @@ func TestGroupScenarioVerdicts(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupForgedResponseRefused: in error-group-forged-response, X's
+// response in S1's name fails Group OSCORE verification at the client and
+// is refused, attributed to X by its address, while S1's real response is
+// accepted. Without the impersonation, X's honest answer is accepted and
+// the expected refusal fails the step, naming what came.
+func TestGroupForgedResponseRefused(t *testing.T) {
+	res, _ := runGroupSteps(t, builtinScenario(t, "error-group-forged-response"))
+	r := res[0]
+	if !r.OK {
+		t.Fatalf("failed: %s (%+v)", r.Problem, r.Responses)
+	}
+	var refused, s1 int
+	for _, m := range r.Responses {
+		switch {
+		case m.Member == "X" && strings.Contains(m.Refused, "Group OSCORE verification failed"):
+			refused++
+		case m.Member == "S1" && m.Refused == "" && m.Payload == "21.5":
+			s1++
+		default:
+			if m.Refused != "" || m.Member == "X" {
+				t.Errorf("unexpected %+v", m)
+			}
+		}
+	}
+	if refused != 1 || s1 != 1 {
+		t.Fatalf("responses %+v: want X's refused for its verification and S1's accepted", r.Responses)
+	}
+
+	s := builtinScenario(t, "error-group-forged-response")
+	s.Groups[0].Members[0].Impersonate = ""
+	res, _ = runGroupSteps(t, s)
+	if want := `expected X's response refused, got 2.05 "99.9"`; res[0].OK || res[0].Problem != want {
+		t.Fatalf("honest X: ok %v problem %q, want %q", res[0].OK, res[0].Problem, want)
+	}
+}

@@ -50,6 +50,28 @@ var wrongExpectations = map[string]wrongExpectation{
 		e.Payload = &wrong
 		return func(r Result) string { return fmt.Sprintf("expected payload %q, got %q", wrong, r.Payload) }, true
 	},
+	// A group step: the first member expected to answer is expected a
+	// payload it did not send (one repetition: group steps do not repeat).
+	"responses": func(st *scenario.Step, base []Result) (func(Result) string, bool) {
+		if st.To == "" || len(base) != 1 {
+			return nil, false
+		}
+		for i, w := range st.Expect.Responses {
+			if w.NoResponse || w.Refused {
+				continue
+			}
+			for _, r := range base[0].Responses {
+				if r.Member == w.From && r.Refused == "" {
+					wrong := "not " + r.Payload
+					st.Expect.Responses[i].Payload = &wrong
+					return func(Result) string {
+						return fmt.Sprintf("%s: expected payload %q, got %q", w.From, wrong, r.Payload)
+					}, true
+				}
+			}
+		}
+		return nil, false
+	},
 	"no_response": func(st *scenario.Step, base []Result) (func(Result) string, bool) {
 		e := expectOf(st)
 		if e.NoResponse {

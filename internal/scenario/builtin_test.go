@@ -15,10 +15,11 @@ import (
 var wantBuiltins = []string{
 	"draft-b1", "draft-b2", "draft-b3", "draft-b4", "draft-b5", "draft-b6", "draft-b7", "draft-b8",
 	"edhoc-rfc9529-1", "edhoc-rfc9529-2",
-	"error-hop-limit", "error-layer-limit", "error-nonce-reuse", "error-proxying-not-supported", "error-replay",
+	"error-group-forged-response", "error-hop-limit", "error-layer-limit", "error-nonce-reuse", "error-proxying-not-supported", "error-replay",
 	"error-unauthorised-client", "error-unprotected-response", "error-unrecognised-option", "error-wrong-key",
 	"freshness-echo",
 	"gp-early-stop", "gp-errors", "gp-forward", "gp-goscore", "gp-late",
+	"group-direct", "group-pairwise",
 	"rfc8613-c4-c7", "rfc8613-c5", "rfc8613-c6", "rfc8613-c8",
 	"usecase-firewall-entry", "usecase-lwm2m-forward", "usecase-lwm2m-gateway",
 	"usecase-privacy-chain", "usecase-privacy-chain-onion", "usecase-proxy-access-control",

@@ -67,6 +67,13 @@ type GroupMember struct {
 	// request (RFC 7252 8.2, where it is random; fixed here, so the order
 	// of the answers in a trace is the same on every run).
 	Leisure string `json:"leisure,omitempty"` // "20ms"
+	// Impersonate makes the member an insider that answers as another
+	// member of the group context: with that member's Sender ID and Sender
+	// Key, which every member derives, but signed with its own key, which
+	// is all it has. The client's check of the countersignature against
+	// the other member's credential refuses the response (RFC 10021 7.4:
+	// group mode authenticates the source, not just the group).
+	Impersonate string `json:"impersonate,omitempty"`
 }
 
 // groupMemberKeyLabel prefixes the hash that gives a member without a
@@ -164,6 +171,17 @@ func (g *GroupContext) memberKey(m *GroupContextMember, sig group.SigAlg) (*grou
 // NewMemberContext derives member node's instance of the group context,
 // with a Recipient Context for every other member (RFC 10021 2.2).
 func (g *GroupContext) NewMemberContext(node string) (*group.Context, error) {
+	return g.newMemberContext(node, "")
+}
+
+// NewImpostorContext is node's instance with the Sender ID of member as in
+// place of its own (GroupMember.Impersonate): node's key and credential,
+// as's Sender Key, and no Recipient Context for as.
+func (g *GroupContext) NewImpostorContext(node, as string) (*group.Context, error) {
+	return g.newMemberContext(node, as)
+}
+
+func (g *GroupContext) newMemberContext(node, as string) (*group.Context, error) {
 	var self *GroupContextMember
 	creds := map[string][]byte{} // node -> credential
 	for i := range g.Members {
@@ -184,7 +202,17 @@ func (g *GroupContext) NewMemberContext(node string) (*group.Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := group.NewContext(g.Name+" at "+node, p)
+	// Every instance bears the group context's name, as a pairwise
+	// context's two ends do: layer reports name the context, events the node.
+	name := g.Name
+	if as != "" {
+		i := slices.IndexFunc(g.Members, func(m GroupContextMember) bool { return m.Node == as })
+		if i < 0 || as == node {
+			return nil, fmt.Errorf("%s cannot impersonate %s: not another member of group context %s", node, as, g.Name)
+		}
+		p.SenderID, _ = decodeHex(g.Members[i].SenderID)
+	}
+	c, err := group.NewContext(name, p)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +223,7 @@ func (g *GroupContext) NewMemberContext(node string) (*group.Context, error) {
 	}
 	for i := range g.Members {
 		m := &g.Members[i]
-		if m.Node == node {
+		if m.Node == node || m.Node == as {
 			continue
 		}
 		kid, _ := decodeHex(m.SenderID)
@@ -338,6 +366,14 @@ func (v *validator) group(p string, g *Group) error {
 			return errAt(field(mp, "node"), fmt.Sprintf("%s is not a member of group context %s, which the group uses", m.Node, gc.Name))
 		}
 		seen[m.Node] = true
+		if m.Impersonate != "" {
+			switch {
+			case gc == nil:
+				return errAt(field(mp, "impersonate"), fmt.Sprintf("group %s has no group context: there is no one to impersonate in plain CoAP", g.ID))
+			case m.Impersonate == m.Node || !gc.hasMember(m.Impersonate):
+				return errAt(field(mp, "impersonate"), fmt.Sprintf("%q is not another member of group context %s", m.Impersonate, gc.Name))
+			}
+		}
 		if m.Leisure != "" {
 			if err := checkDuration(m.Leisure); err != nil {
 				return errAt(field(mp, "leisure"), err.Error())

@@ -77,6 +77,8 @@ func TestParseGroupErrors(t *testing.T) {
        {"node": "S2", "sender_id": "12"}`, ``, `scenario: groups[0].members[1].node: S2 is not a member of group context GRP, which the group uses`},
 		{`"gid": "57ab2e", `, ``, `scenario: group_contexts[0].gid: missing (the Gid, hex; RFC 10021 2.1.3)`},
 		{`"gid": "57ab2e", `, `"gid": "57ab2e", "sig_alg": "RSA", `, `scenario: group_contexts[0].sig_alg: unknown algorithm "RSA" (want EdDSA or ES256)`},
+		{`{"node": "S1"}, {"node": "S2"`, `{"node": "S1", "impersonate": "S1"}, {"node": "S2"`, `scenario: groups[0].members[0].impersonate: "S1" is not another member of group context GRP`},
+		{`{"node": "S1"}, {"node": "S2"`, `{"node": "S1", "impersonate": "X"}, {"node": "S2"`, `scenario: groups[0].members[0].impersonate: "X" is not another member of group context GRP`},
 		{`"to": "G"`, `"to": "H"`, `scenario: steps[0].to: unknown group "H"`},
 		{`"to": "G"`, `"to": "G", "mode": "broadcast"`, `scenario: steps[0].mode: unknown mode "broadcast" (want group or pairwise)`},
 		{`"to": "G"`, `"to": "G", "mode": "pairwise"`, `scenario: steps[0].member: missing (a pairwise request is protected for one member, RFC 10021 8.3)`},

@@ -74,7 +74,7 @@ func writeTextHeader(w io.Writer, t *Trace, v *view) {
 		if g.Context != "" {
 			sec = "group context " + g.Context
 		}
-		fmt.Fprintf(w, "# group %s at %s: members %s, %s; %s\n", g.ID, g.Addr, strings.Join(g.Members, ", "), sec, g.Multicast)
+		fmt.Fprintf(w, "# group %s: members %s, %s; %s\n", g.ID, strings.Join(g.Members, ", "), sec, g.Multicast)
 	}
 	fmt.Fprintln(w)
 }

@@ -70,12 +70,14 @@ func newView(t *Trace) *view {
 		case TypeLayer:
 			addNode(e.Node)
 			if l := e.Layer_; l != nil && l.Action == LayerApplied && l.Report != nil {
-				v.byCipher[string(l.Report.Ciphertext)] = append(v.byCipher[string(l.Report.Ciphertext)], i)
+				p := string(wirePayload(l.Report))
+				v.byCipher[p] = append(v.byCipher[p], i)
 				k := layerKey{e.Exchange, e.Hop, e.Dir, e.Node}
 				v.applied[k] = append(v.applied[k], i)
 			}
 			if l := e.Layer_; l != nil && l.Action == LayerRemoved && l.Report != nil {
-				v.removed[string(l.Report.Ciphertext)] = append(v.removed[string(l.Report.Ciphertext)], i)
+				p := string(wirePayload(l.Report))
+				v.removed[p] = append(v.removed[p], i)
 			}
 		default:
 			addNode(e.Node)
@@ -106,7 +108,7 @@ func (v *view) decode(i int, e Event) *dgramView {
 		d.inner, d.stack = inner, stack
 	} else if sent := v.outermost(layerKey{e.Exchange, e.Hop, e.Dir, e.From}); sent >= 0 {
 		d.reason = "payload is not the ciphertext " + e.From + " produced: changed in flight?"
-		if text, _ := v.nest(v.t.Events[sent].Layer_.Report.Ciphertext, e.Seq, 0); text != "" {
+		if text, _ := v.nest(wirePayload(v.t.Events[sent].Layer_.Report), e.Seq, 0); text != "" {
 			d.sent = e.From + " sent: 0xff, " + text
 		}
 	}
@@ -306,4 +308,14 @@ func splitCombined(p []byte) (m3, rest []byte, ok bool) {
 	}
 	end := off + int(n)
 	return p[:end], p[end:], true
+}
+
+// wirePayload is what a layer puts on the wire as payload: the ciphertext,
+// followed in Group OSCORE group mode by the encrypted countersignature
+// (RFC 10021 4.1).
+func wirePayload(r *oscore.Report) []byte {
+	if r.Details != nil && r.Group != nil && len(r.Group.EncryptedSignature) > 0 {
+		return append(append([]byte(nil), r.Ciphertext...), r.Group.EncryptedSignature...)
+	}
+	return r.Ciphertext
 }
