@@ -195,17 +195,24 @@ func importEveryRow(t *testing.T, doc map[string]any, want int) {
 	importJSON(t, ctx, in, want)
 	clickEveryRow(t, ctx)
 	// The teaching tools read the same events: replay every step with the
-	// presenter's stage and the quiz on (revealing each answer), and
-	// compare the trace with itself.
+	// presenter's stage, the topology stage (the processing of the message's
+	// sender and receiver opened)
+	// and the quiz on (revealing each answer), and compare the trace with
+	// itself.
 	evalJS[bool](t, ctx, `(async () => {
 		const L = window.oscoreLab;
 		document.querySelector('[data-testid="presenter-toggle"]').click();
 		L.quiz.enable(true);
+		L.topoStage.show(true);
 		L.replay.start(0);
 		for (let i = 0; i < 1000 && L.replay.cursor < L.replay.all.length; i++) {
 			L.replay.next();
 			await new Promise((r) => requestAnimationFrame(() => r()));
 			document.querySelector('[data-testid="quiz-reveal"]')?.click();
+			for (const n of document.querySelectorAll('[data-testid="stage-node"].from, [data-testid="stage-node"].to')) {
+				L.topoStage.node = n.dataset.node;
+				L.topoStage.show(true);
+			}
 		}
 		const tr = L.share.parseTraceText(`+strconv.Quote(string(in))+`, 'hostile.json');
 		L.share.compare(tr, tr, ['a', 'b']);
