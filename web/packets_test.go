@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -292,6 +295,13 @@ func TestBrowserCorruptedPacket(t *testing.T) {
 	if !strings.Contains(r, "P refused it") || !strings.Contains(r, "decryption failed") || !strings.Contains(r, "4.00") {
 		t.Errorf("reaction %q, want P refusing it: decryption failed -> 4.00", r)
 	}
+	// The picture in docs/teaching.md: go test ./web -run TestBrowserCorruptedPacket -update-screenshot
+	png := screenshot(t, ctx, "packet-list-corrupt.png")
+	if *updateScreenshot {
+		if err := os.WriteFile(filepath.Join("..", "docs", "packet-list.png"), png, 0o644); err != nil {
+			t.Errorf("docs/packet-list.png: %v", err)
+		}
+	}
 	// The reaction links to the event that says so.
 	run(t, ctx, chromedp.Click(`[data-testid="pk-reaction"] .pk-jump`))
 	waitJS(t, ctx, "the error event selected", `(document.querySelector('[data-testid="pk-detail"] .pk-title') || {}).textContent?.includes('error')`)
@@ -397,31 +407,37 @@ func TestBrowserPacketListTenThousand(t *testing.T) {
 	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-testid="pk-row"]').length`); n > 120 {
 		t.Errorf("%d rows in the DOM: not virtualised", n)
 	}
-	// Filtering every event: the first pass computes each event's facts.
+	// Filtering every event: the first pass computes each event's facts
+	// (cold), a filter after that reuses them (warm).
 	for _, f := range []string{"node==P && kid==20", "opt:Uri-Host && code==2.05", "type==decision && node==S"} {
-		setFilter(t, ctx, f)
-		applied(t, ctx, f)
-		ms := evalJS[float64](t, ctx, `window.__pkFilterMs`)
-		t.Logf("filter %q over %d events: %.1f ms, %s shown", f, total, ms, evalJS[string](t, ctx, `document.querySelector('[data-testid="pk-count"]').textContent`))
-		if ms > 300 {
-			t.Errorf("filter %q took %.0f ms over 10,000 events, want under 300", f, ms)
+		var ms [2]float64
+		for pass := range ms {
+			setFilter(t, ctx, "len==0")
+			applied(t, ctx, "len==0")
+			setFilter(t, ctx, f)
+			applied(t, ctx, f)
+			ms[pass] = evalJS[float64](t, ctx, `window.__pkFilterMs`)
+		}
+		t.Logf("filter %q over %d events: %.1f ms first, %.1f ms again, %s shown", f, total, ms[0], ms[1], evalJS[string](t, ctx, `document.querySelector('[data-testid="pk-count"]').textContent`))
+		if ms[0] > 500 || ms[1] > 150 {
+			t.Errorf("filter %q took %.0f ms first and %.0f ms again over 10,000 events, want under 500 and 150", f, ms[0], ms[1])
 		}
 	}
 	setFilter(t, ctx, "")
 	applied(t, ctx, "")
 	// Clicks: each selects a packet and draws its fields, bytes and reaction.
-	var worst float64
+	var clicks []float64
 	for i := 0; i < 10; i++ {
 		ms := evalJS[float64](t, ctx, fmt.Sprintf(`(() => { const rows = document.querySelectorAll('[data-testid="pk-row"]'); rows[%d %% rows.length].click(); return window.__pkClickMs; })()`, i*3))
 		waitJS(t, ctx, "the inspector following", `oscoreLab.store.selected === Number(document.querySelector('[data-testid="pk-row"].sel').dataset.seq)`)
 		t.Logf("click %d: %.1f ms; the inspector and sequence diagram followed in %.1f ms", i, ms, evalJS[float64](t, ctx, `window.__pkFollowMs`))
-		if ms > worst {
-			worst = ms
-		}
+		clicks = append(clicks, ms)
 	}
-	t.Logf("click: worst of 10 = %.1f ms", worst)
-	if worst > 50 {
-		t.Errorf("a click took %.1f ms, want under 50", worst)
+	sort.Float64s(clicks)
+	// One slow click of ten says more about a loaded machine than about
+	// the page; two say the page is slow.
+	if clicks[8] > 50 {
+		t.Errorf("clicks took %v ms, want all but one under 50", clicks)
 	}
 	screenshot(t, ctx, "packet-list-10k.png")
 }

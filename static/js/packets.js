@@ -309,6 +309,8 @@ export function mountPackets(root, ctx) {
 
   function select(seq, fromList) {
     selected = seq;
+    // Closed, the list only remembers the selection; opening shows it.
+    if (!document.body.classList.contains('packets-open')) return;
     for (const n of rowsEl.querySelectorAll('.pk-row.sel')) n.classList.remove('sel');
     const i = shown.findIndex((ev) => ev.seq === seq);
     if (i >= 0) {
@@ -361,6 +363,21 @@ export function mountPackets(root, ctx) {
     } }, `No. ${seq}`);
   }
 
+  // reactionLine says what the receiver of datagram row r did; the events
+  // that say so may arrive after the datagram is selected (refreshReaction).
+  function reactionLine(r) {
+    const re = pkReaction(store, r) || { text: '', seq: 0 };
+    return el('div', { class: `pk-reaction${re.bad ? ' bad' : ''}`, 'data-testid': 'pk-reaction', 'data-row': r.seq, 'data-text': re.text },
+      'Receiver: ', re.text, re.seq ? [' ', jump(re.seq)] : '');
+  }
+  function refreshReaction() {
+    const line = detail.querySelector('[data-testid="pk-reaction"]');
+    const r = line && store.bySeq.get(Number(line.dataset.row));
+    if (!r) return;
+    const next = reactionLine(r);
+    if (next.dataset.text !== line.dataset.text) line.replaceWith(next);
+  }
+
   function showDetail(seq) {
     const i = pkIndexOf(store.events, seq);
     const ev = i >= 0 ? store.events[i] : null;
@@ -373,8 +390,7 @@ export function mountPackets(root, ctx) {
         const f = pick(fault, 'fault') || {};
         parts.push(el('div', { class: 'pk-fault', 'data-testid': 'pk-fault' }, `Fault on ${fault.link}: ${f.kind} (${f.detail || ''}) `, jump(fault.seq)));
       }
-      const re = pkReaction(store, r);
-      if (re) parts.push(el('div', { class: `pk-reaction${re.bad ? ' bad' : ''}`, 'data-testid': 'pk-reaction' }, 'Receiver: ', re.text, re.seq ? [' ', jump(re.seq)] : ''));
+      parts.push(reactionLine(r));
       if (live && r.link) {
         const b = el('button', { type: 'button', 'data-testid': 'pk-replay', 'data-needs-live': '', title: 'send these exact bytes again on the link, as an on-path attacker would (POST /api/replay); the receiver\'s answers are recorded and delivered to nobody',
           onclick: async () => {
@@ -399,8 +415,7 @@ export function mountPackets(root, ctx) {
         const dg = pkDatagramOfFault(store, ev);
         if (dg) {
           parts.push(el('div', { class: 'pk-fault' }, 'Changed datagram ', jump(dg.seq)));
-          const re = pkReaction(store, dg);
-          if (re) parts.push(el('div', { class: `pk-reaction${re.bad ? ' bad' : ''}`, 'data-testid': 'pk-reaction' }, 'Receiver: ', re.text, re.seq ? [' ', jump(re.seq)] : ''));
+          parts.push(reactionLine(dg));
         }
       }
       parts.push(el('div', { class: 'pk-info' }, pkInfo(ev, null)));
@@ -414,6 +429,7 @@ export function mountPackets(root, ctx) {
   store.subscribe('events', () => {
     if (scanned > store.events.length) refilter(); else scan();
     render();
+    if (document.body.classList.contains('packets-open')) refreshReaction();
   });
   store.subscribe('reset', () => { facts.clear(); times.clear(); t0 = null; selected = null; refilter(); clearRows(); render(); showDetail(-1); });
   store.subscribe('layers', () => { facts.clear(); refilter(); render(true); });
