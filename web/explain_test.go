@@ -163,6 +163,11 @@ func TestBrowserExplainDraftB1(t *testing.T) {
 	if got := evalJS[string](t, ctx, explainOf("explain-option", true)); !strings.Contains(got, "Uri-Host becomes Class E in the C-P layer: step 5, the option is meant for the proxy P") {
 		t.Errorf("stage option sentences:\n%s", got)
 	}
+	// The stage says a run of one rule's decisions in one line.
+	if got := evalJS[string](t, ctx, explainOf("explain-receiver-event", true)); !strings.Contains(got, "incoming request steps 1→5→6 (draft §2.4): OSCORE option present → step 6\nremoved CTX_C_P (layer 2)") ||
+		!strings.Contains(got, "incoming request steps 6→1→2→4 (draft §2.4): Proxy-Scheme/Proxy-Uri consumed (RFC 7252 5.7.2) → forward to S") {
+		t.Errorf("stage, the proxy's side of C → P:\n%s", got)
+	}
 	if got := evalJS[string](t, ctx, explainOf("explain-nonce", true)); !strings.HasPrefix(got, "The nonce is the Common IV XOR") {
 		t.Errorf("stage nonce: %q", got)
 	}

@@ -222,6 +222,15 @@ const explainRules = {
   'sequence-number': ['sequence number', 'RFC 8613 7.2'], edhoc: ['EDHOC', 'RFC 9528'],
 };
 
+// explainDecision says a decision in a line, its step (or path of steps) given.
+function explainDecision(d, step) {
+  const [rule, sec] = Object.hasOwn(explainRules, explainStr(d.rule)) ? explainRules[d.rule] : [explainStr(d.rule) || 'decision', ''];
+  const section = explainStr(d.section) || sec;
+  // The outcome often starts by naming the step or the rule again.
+  const outcome = explainStr(d.outcome).replace(/^(step [\d>→-]+|outgoing response|outgoing request|incoming request):\s*/i, '').replace(/->/g, '→');
+  return `${rule}${step}${section ? ` (${/^RFC/i.test(section) ? section : `draft §${section}`})` : ''}: ${outcome}${d.code ? ` ⇒ ${d.code} ${codeName(d.code)}` : ''}`;
+}
+
 /** explainEventText says what one event of a node was, in a line. */
 export function explainEventText(ev) {
   switch (ev.type) {
@@ -235,12 +244,7 @@ export function explainEventText(ev) {
     }
     case 'decision': {
       const d = pick(ev, 'decision', 'Decision') || {};
-      const [rule, sec] = Object.hasOwn(explainRules, explainStr(d.rule)) ? explainRules[d.rule] : [explainStr(d.rule) || 'decision', ''];
-      const step = explainStr(d.step) ? ` step ${explainStr(d.step).replace(/->/g, '→')}` : '';
-      const section = explainStr(d.section) || sec;
-      // The outcome often starts by naming the step or the rule again.
-      const outcome = explainStr(d.outcome).replace(/^(step [\d>→-]+|outgoing response|outgoing request|incoming request):\s*/i, '').replace(/->/g, '→');
-      return `${rule}${step}${section ? ` (${/^RFC/i.test(section) ? section : `draft §${section}`})` : ''}: ${outcome}${d.code ? ` ⇒ ${d.code} ${codeName(d.code)}` : ''}`;
+      return explainDecision(d, explainStr(d.step) ? ` step ${explainStr(d.step).replace(/->/g, '→')}` : '');
     }
     case 'delivery': {
       const d = pick(ev, 'delivery', 'Delivery') || {};
@@ -301,6 +305,39 @@ export function explainCalc(e) {
   return out;
 }
 
+/**
+ * explainCompact tells a node's events in fewer lines, for the stage: a run
+ * of decisions of one rule becomes one line with the path of its steps and
+ * the last outcome ("incoming request steps 6→1→2→4 (draft §2.4): ...").
+ */
+export function explainCompact(evs) {
+  const out = [];
+  let run = [];
+  const flush = () => {
+    if (run.length === 1) out.push(explainEventText(run[0]));
+    else if (run.length > 1) {
+      const path = [];
+      for (const ev of run) {
+        for (const st of explainStr(pick(ev, 'decision', 'Decision')?.step).split(/->|→/).map((x) => x.trim()).filter(Boolean)) {
+          if (path[path.length - 1] !== st) path.push(st);
+        }
+      }
+      out.push(explainDecision(pick(run[run.length - 1], 'decision', 'Decision'), ` steps ${path.join('→')}`));
+    }
+    run = [];
+  };
+  for (const ev of evs) {
+    const d = ev.type === 'decision' ? pick(ev, 'decision', 'Decision') : null;
+    const prev = run.length ? pick(run[run.length - 1], 'decision', 'Decision') : null;
+    if (d && explainStr(d.step) && !d.code && (!prev || (prev.rule === d.rule && prev.section === d.section))) { run.push(ev); continue; }
+    flush();
+    if (d && explainStr(d.step) && !d.code) run.push(ev);
+    else out.push(explainEventText(ev));
+  }
+  flush();
+  return out;
+}
+
 // explainFirst says what a datagram with no previous hop is.
 function explainFirst(r) {
   if (r.dir === 'ack') return `${r.from} acknowledges ${r.to}'s message with an empty ACK (nothing to protect).`;
@@ -319,7 +356,7 @@ export function explainView(r, { stage = false } = {}) {
   const diff = explainHopDiff(r);
   const { sender, receiver } = explainSides(r);
   const opts = explainOptions(r);
-  const list = (evs, testid) => el('ol', { class: 'explain-list' }, ...evs.map((ev) => el('li', { 'data-testid': testid }, explainEventText(ev))));
+  const list = (evs, testid) => el('ol', { class: 'explain-list' }, ...(stage ? explainCompact(evs) : evs.map(explainEventText)).map((t) => el('li', { 'data-testid': testid }, t)));
   const layers = r.layers.slice().reverse();
   const calcs = (stage ? layers.slice(0, 1) : layers).map((e) => {
     const lines = explainCalc(e);
@@ -331,7 +368,7 @@ export function explainView(r, { stage = false } = {}) {
   // is the lesson of the step; then who decided what, then the arithmetic.
   return el('div', { class: cls, 'data-testid': stage ? 'stage-explain' : 'explain' },
     part('explain-diff', diff ? 'Since the previous hop' : 'This hop', el('p', {}, diff || explainFirst(r))),
-    opts.length ? part('explain-options', 'Why each option is where it is', el('ul', { class: 'explain-list' },
+    opts.length ? part('explain-options', 'Why each option has its class (as each layer\'s sender applied it)', el('ul', { class: 'explain-list' },
       ...opts.map((o) => el('li', { 'data-testid': 'explain-option', 'data-opt': o.opt, 'data-ctx': o.ctx, class: o.changed ? 'changed' : '' }, o.text))),
     el('p', { class: 'explain-ref' }, sectionLink(explainOptSection, 'draft §2.2, Protection of CoAP Options'))) : '',
     part('explain-sender', `${explainNode(r.from)} (sender)`, sender.length ? list(sender, 'explain-sender-event') : el('p', {}, 'nothing recorded before sending')),
