@@ -244,3 +244,32 @@ func TestBrowserReplayTenThousandWithStage(t *testing.T) {
 		t.Errorf("%d of %d frames took over 50 ms while the envelope travelled", slow, len(r.Travel))
 	}
 }
+
+// TestBrowserTopologyStageGroup: a CoAP group is drawn as a node linked to
+// its members, and the group request travels from the client to the group,
+// then each copy from the group to a member.
+func TestBrowserTopologyStageGroup(t *testing.T) {
+	tl := newTestLab(t, "group-direct")
+	if _, err := tl.send(tl.lab.Scenario().Steps[0]); err != nil {
+		t.Logf("group step: %v", err) // the trace is what matters here
+	}
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	waitJS(t, ctx, "the group in the topology", `document.querySelector('[data-testid="topology"] [data-testid="topo-node"][data-node="G"]') && document.querySelector('[data-testid="topology"] [data-testid="topo-link"][data-link="G-S3"]')`)
+	waitJS(t, ctx, "the group's datagrams", `oscoreLab.store.rows.some(r => r.kind === 'datagram' && r.to === 'G')`)
+	run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`), chromedp.Click(`[data-testid="tool-topo-stage"]`))
+	evalJS[any](t, ctx, `oscoreLab.topoStage.animMs = 0; 0`)
+	var hops []string
+	for i := 0; i < 4; i++ {
+		evalJS[any](t, ctx, `oscoreLab.replay.next(); 0`)
+		waitJS(t, ctx, "the stage", `document.querySelector('[data-testid="topo-envelope"]') && document.querySelector('[data-testid="topo-envelope"]').dataset.seq === String(oscoreLab.store.selected)`)
+		hops = append(hops, evalJS[string](t, ctx, `(e => e.dataset.from + '>' + e.dataset.to)(document.querySelector('[data-testid="topo-envelope"]'))`))
+	}
+	if strings.Join(hops[:2], " ") != "C>G G>S1" {
+		t.Errorf("the envelope went %v, want C>G then G>S1 first", hops)
+	}
+	screenshot(t, ctx, "topology-stage-group.png")
+	if bands := evalJS[string](t, ctx, `[...document.querySelectorAll('[data-testid="env-band"]')].map(b => b.dataset.ctx).join(' ')`); !strings.Contains(bands, "GRP") {
+		t.Errorf("a group datagram's envelope shows %q, want the group context GRP", bands)
+	}
+}

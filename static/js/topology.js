@@ -64,14 +64,16 @@ export function topoPlace(placed, box, dy) {
   return box;
 }
 
-/** topoColumns orders nodes as the draft's figures do: clients, each proxy, then servers and outside endpoints. */
+/** topoColumns orders nodes as the draft's figures do: clients, each proxy, groups, then servers and outside endpoints. */
 export function topoColumns(nodes) {
   const cols = [];
   const clients = nodes.filter((n) => n.role === 'client');
   const proxies = nodes.filter((n) => n.role === 'proxy');
-  const ends = nodes.filter((n) => n.role !== 'client' && n.role !== 'proxy');
+  const groups = nodes.filter((n) => n.role === 'group');
+  const ends = nodes.filter((n) => n.role !== 'client' && n.role !== 'proxy' && n.role !== 'group');
   if (clients.length) cols.push(clients);
   for (const p of proxies) cols.push([p]);
+  if (groups.length) cols.push(groups);
   if (ends.length) cols.push(ends);
   return cols;
 }
@@ -119,8 +121,21 @@ export function topoLinks(sc, extraPairs = []) {
     for (const r of n.reverse || []) add(n.id, r.to, 'route');
     for (const t of Object.keys(n.next_hop_contexts || {})) add(n.id, t, 'route');
   }
+  for (const g of sc.groups || []) for (const m of g.members || []) add(g.id, m.node, 'group');
   for (const [a, b] of extraPairs) add(a, b, 'seen');
   return [...seen.values()];
+}
+
+/**
+ * topoNodes is what the topology draws: the scenario's nodes and, as nodes
+ * of role group, its CoAP groups (RFC 7252 8), which requests are sent to
+ * and whose copies reach the members.
+ */
+export function topoNodes(sc) {
+  const nodes = (sc.nodes || []).filter((n) => typeof n.id === 'string');
+  const ids = new Set(nodes.map((n) => n.id));
+  const groups = (Array.isArray(sc.groups) ? sc.groups : []).filter((g) => g && typeof g.id === 'string' && !ids.has(g.id)).map((g) => ({ id: g.id, role: 'group' }));
+  return [...nodes, ...groups];
 }
 
 /**
@@ -162,6 +177,14 @@ export function topoReferences(sc, id) {
   }
   for (const l of sc.links || []) {
     if (l.a === id || l.b === id) ref(`link ${l.a}-${l.b}${(l.faults || []).length ? ` and its ${l.faults.length} fault(s)` : ''}`, (s) => { s.links = (s.links || []).filter((x) => !(x.a === l.a && x.b === l.b)); });
+  }
+  // Groups (RFC 7252 8) and Group OSCORE contexts (RFC 10021) list their
+  // members; the node leaves them.
+  for (const g of sc.groups || []) {
+    if ((g.members || []).some((m) => m.node === id)) ref(`member of group ${g.id}`, (s) => { const x = (s.groups || []).find((q) => q.id === g.id); if (x) x.members = x.members.filter((m) => m.node !== id); });
+  }
+  for (const gc of sc.group_contexts || []) {
+    if ((gc.members || []).some((m) => m.node === id)) ref(`member of group context ${gc.name}`, (s) => { const x = (s.group_contexts || []).find((q) => q.name === gc.name); if (x) x.members = x.members.filter((m) => m.node !== id); });
   }
   const node = (sc.nodes || []).find((n) => n.id === id);
   const names = new Set([id, node?.authority].filter(Boolean).map((x) => x.toLowerCase()));
@@ -236,7 +259,7 @@ export function mountTopology(root, ctx) {
 
   function drawSVG() {
     const sc = store.scenario || { nodes: [] };
-    const nodes = sc.nodes || [];
+    const nodes = topoNodes(sc);
     const nodeW = (n) => Math.max(68, topoTextWidth(n.id, 14) + 12);
     const size = (n) => ({ w: Math.max(nodeW(n), topoTextWidth(roleLabel(n), 12)), h: 56 });
     const { pos, W, H } = topoLayout(nodes, size, { top: 30 });

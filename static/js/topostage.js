@@ -12,7 +12,7 @@ import { registerTool } from './registry.js';
 import { el, pick } from './util.js';
 import { replay } from './replay.js';
 import { nodeStateAt } from './nodestate.js';
-import { roleLabel, svgEl, topoLayout, topoLinks, topoPlace, topoTextWidth } from './topology.js';
+import { roleLabel, svgEl, topoLayout, topoLinks, topoNodes, topoPlace, topoTextWidth } from './topology.js';
 
 const stageFont = 18; // px: the stage is read from the back of a room
 
@@ -90,7 +90,7 @@ function stageRender() {
 function stageDraw() {
   const root = stageRoot();
   const sc = store.scenario || { nodes: [] };
-  const nodes = (sc.nodes && sc.nodes.length ? sc.nodes : store.nodes).filter((n) => typeof n.id === 'string');
+  const nodes = topoNodes(sc.nodes && sc.nodes.length ? sc : { ...sc, nodes: store.nodes });
   const events = replay.active ? replay.all : store.events;
   const upTo = replay.active ? replay.cursor : store.events.length;
   const state = nodeStateAt(events, upTo);
