@@ -408,23 +408,28 @@ func (p *MNProxy) fromGroup(m message.Message, src *net.UDPAddr) {
 	s, _ := m.Options.Observe()
 	var names []string
 	same := true
+	type out struct {
+		m  message.Message
+		to *net.UDPAddr
+	}
+	var outs []out
 	for _, o := range observers {
 		c := p.relayCopy(m, o.token)
 		c.MessageID = int32(uint16(p.mid.Add(1)))
 		same = same && identicalExceptTokenMIDObserve(m, c)
 		if o.binding != nil {
-			out, rep, err := oscore.ProtectResponse(o.binding, c, oscore.ProtectOptions{ResponsePIV: true})
+			prot, rep, err := oscore.ProtectResponse(o.binding, c, oscore.ProtectOptions{ResponsePIV: true})
 			if err != nil {
 				publishLayer(p.bus, 0, p.cfg.ID, trace.LayerFailed, rep, err.Error())
 				continue
 			}
 			publishLayer(p.bus, 0, p.cfg.ID, trace.LayerApplied, rep, "C-P layer of the relayed notification, with the proxy's own Partial IV (RFC 8613 4.1.3.5)")
-			out.Token, out.MessageID, out.Type = c.Token, c.MessageID, c.Type
-			c = out
+			prot.Token, prot.MessageID, prot.Type = c.Token, c.MessageID, c.Type
+			c = prot
 		}
 		obsC, _ := c.Options.Observe()
 		names = append(names, fmt.Sprintf("%s (Token %x, Observe %d)", o.id, []byte(o.token), obsC))
-		p.send(p.down, c, o.src)
+		outs = append(outs, out{c, o.src})
 	}
 	p.mu.Lock()
 	p.relayed++
@@ -435,6 +440,9 @@ func (p *MNProxy) fromGroup(m message.Message, src *net.UDPAddr) {
 		verdict = "copies DIFFER from the received notification beyond Token, Message ID and Observe"
 	}
 	p.decide("", "MNP 3, 4.2", fmt.Sprintf("multicast notification (Token %x, Observe %d) relayed to %d clients: %s; %s", []byte(m.Token), s, len(observers), strings.Join(names, ", "), verdict), 0)
+	for _, o := range outs {
+		p.send(p.down, o.m, o.to)
+	}
 }
 
 // Relayed reports how many multicast notifications the proxy relayed and

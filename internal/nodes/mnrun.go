@@ -1,8 +1,10 @@
 package nodes
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -44,6 +46,20 @@ type MNSpec struct {
 	// "" for none.
 	Attack string
 	Wait   time.Duration // per exchange; 0 means 2 s
+	// ServerID, ProxyID and GroupID name the nodes in traces ("S", "P",
+	// "G" when empty).
+	ServerID, ProxyID, GroupID string
+	// Keys, when set, are the run's contexts (from a scenario); nil: the
+	// run derives its own from fixed labels.
+	Keys *MNKeys
+}
+
+// MNKeys are a run's contexts: per client its RFC 8613 context with the
+// server (client side, server side) and with the proxy (client side,
+// proxy side), and each member's instance of the group context.
+type MNKeys struct {
+	CS, CP map[string][2]*oscore.Context
+	Groups map[string]*group.Context
 }
 
 // MNClientSpec is one client of a run.
@@ -83,6 +99,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 	if spec.Wait == 0 {
 		spec.Wait = 2 * time.Second
 	}
+	sid, pid, gid := cmp.Or(spec.ServerID, "S"), cmp.Or(spec.ProxyID, "P"), cmp.Or(spec.GroupID, "G")
 	lab := NewLab(bus)
 	var closers []func() error
 	defer func() {
@@ -90,7 +107,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 			closers[i]()
 		}
 	}()
-	g, err := NewListenLink(bus, "G", "S")
+	g, err := NewListenLink(bus, gid, sid)
 	if err != nil {
 		return nil, err
 	}
@@ -103,24 +120,20 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 			return g.Join(GroupMember{ID: id, Addr: listener})
 		}
 	}
-	var groups map[string]*group.Context
-	if spec.GroupOSCORE {
-		if groups, err = mnGroupContexts(spec); err != nil {
+	keys := spec.Keys
+	if keys == nil {
+		if keys, err = mnDerivedKeys(spec); err != nil {
 			return nil, err
 		}
 	}
-	scfg := MNServerConfig{ID: "S", Resource: spec.Resource, Value: spec.Initial, Group: g.Addr(), Token: spec.PhantomToken,
+	groups := keys.Groups
+	scfg := MNServerConfig{ID: sid, Resource: spec.Resource, Value: spec.Initial, Group: g.Addr(), Token: spec.PhantomToken,
 		Observe: spec.InitialObserve, Contexts: map[string]*oscore.Context{}}
-	cs := map[string]*oscore.Context{}
 	if spec.GroupOSCORE {
-		scfg.GroupCtx, scfg.JoinURI, scfg.SecGp = groups["S"], "coap://myGM/ace-group/myGroup", "myGroup"
-		for _, c := range spec.Clients {
-			cli, srv, err := mnPairwise("C-S "+c.ID, []byte{c.KID}, []byte{}, c.Seq)
-			if err != nil {
-				return nil, err
-			}
-			cs[c.ID], scfg.Contexts[fmt.Sprintf("%02x", c.KID)] = cli, srv
-		}
+		scfg.GroupCtx, scfg.JoinURI, scfg.SecGp = groups[sid], "coap://myGM/ace-group/myGroup", "myGroup"
+	}
+	for _, pair := range keys.CS {
+		scfg.Contexts[hex.EncodeToString(pair[0].SenderID())] = pair[1]
 	}
 	s, err := StartMNServer(bus, scfg)
 	if err != nil {
@@ -128,18 +141,12 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 	}
 	closers = append(closers, s.Close)
 	var p *MNProxy
-	cp := map[string]*oscore.Context{}
 	if spec.Proxy {
-		pcfg := MNProxyConfig{ID: "P", Join: joinAs("P"), ObserveOffset: spec.ObserveOffset, UpToken: spec.UpToken}
-		if spec.CP {
+		pcfg := MNProxyConfig{ID: pid, Join: joinAs(pid), ObserveOffset: spec.ObserveOffset, UpToken: spec.UpToken}
+		if len(keys.CP) > 0 {
 			pcfg.CP = map[string]*oscore.Context{}
-			for i, c := range spec.Clients {
-				kid := byte(0x11 + i)
-				cli, prx, err := mnPairwise("C-P "+c.ID, []byte{kid}, []byte{0x10}, 0)
-				if err != nil {
-					return nil, err
-				}
-				cp[c.ID], pcfg.CP[fmt.Sprintf("%02x", kid)] = cli, prx
+			for _, pair := range keys.CP {
+				pcfg.CP[hex.EncodeToString(pair[0].SenderID())] = pair[1]
 			}
 		}
 		// The proxy's socket towards the server exists before the link.
@@ -147,14 +154,14 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 			return nil, err
 		}
 		closers = append(closers, p.Close)
-		ps, err := newLink(lab, "P", "S", p.UpAddr(), s.Addr(), false, false)
+		ps, err := newLink(lab, pid, sid, p.UpAddr(), s.Addr(), false, false)
 		if err != nil {
 			return nil, err
 		}
 		closers = append(closers, ps.Close)
-		ps.admit("P", p.UpAddr())
-		ps.admit("S", s.Addr())
-		p.cfg.Server = ps.addrFor("P")
+		ps.admit(pid, p.UpAddr())
+		ps.admit(sid, s.Addr())
+		p.cfg.Server = ps.addrFor(pid)
 	}
 	res := &MNResult{Clients: map[string]*MNObservation{}, Errors: map[string]error{}}
 	for _, c := range spec.Clients {
@@ -163,9 +170,9 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 			return nil, err
 		}
 		closers = append(closers, conn.Close)
-		peer, peerID := s.Addr(), "S"
+		peer, peerID := s.Addr(), sid
 		if p != nil {
-			peer, peerID = p.Addr(), "P"
+			peer, peerID = p.Addr(), pid
 		}
 		l, err := newLink(lab, c.ID, peerID, conn.LocalAddr().(*net.UDPAddr), peer, false, false)
 		if err != nil {
@@ -175,7 +182,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		l.admit(c.ID, conn.LocalAddr())
 		l.admit(peerID, peer)
 		ccfg := MNClientConfig{ID: c.ID, Conn: conn, To: l.addrFor(c.ID), Token: c.Token, MID: 0x3000 + uint16(len(res.Clients))*0x100,
-			Resource: spec.Resource, OSCORE: cs[c.ID], Wait: spec.Wait}
+			Resource: spec.Resource, OSCORE: keys.CS[c.ID][0], Wait: spec.Wait}
 		if spec.GroupOSCORE {
 			ccfg.GroupCtx = groups[c.ID]
 		}
@@ -190,7 +197,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		case spec.GroupOSCORE:
 			ccfg.URIHost, ccfg.TicketToken = spec.URIHost, c.Ticket
 			if !c.NoCP {
-				ccfg.CP = cp[c.ID]
+				ccfg.CP = keys.CP[c.ID][0]
 			}
 		default:
 			ccfg.ProxyURI = "coap://" + spec.URIHost + "/" + spec.Resource
@@ -209,7 +216,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		collect(res, spec.Wait, 1)
 	}
 	if spec.Attack != "" {
-		if err := mnAttack(spec, g, s, groups); err != nil {
+		if err := mnAttack(spec, g, s, groups[sid]); err != nil {
 			return res, err
 		}
 		collect(res, spec.Wait/2, 1)
@@ -235,7 +242,7 @@ func collect(res *MNResult, wait time.Duration, n int) {
 
 // mnAttack sends one hostile datagram to the group address from a socket
 // of its own, named X in the trace.
-func mnAttack(spec MNSpec, g *GroupLink, s *MNServer, groups map[string]*group.Context) error {
+func mnAttack(spec MNSpec, g *GroupLink, s *MNServer, srvGroup *group.Context) error {
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return err
@@ -263,13 +270,13 @@ func mnAttack(spec MNSpec, g *GroupLink, s *MNServer, groups map[string]*group.C
 		n.Payload = append([]byte(nil), last.Payload...)
 		n.Payload[len(n.Payload)-1] ^= 0x01
 	case "unbound":
-		if groups == nil {
+		if srvGroup == nil {
 			return errors.New("nodes: the unbound attack needs Group OSCORE")
 		}
 		other := message.Message{Code: codes.GET, Token: spec.PhantomToken}
 		other.Options = other.Options.Add(message.Option{ID: message.Observe, Value: []byte{}})
 		other.Options = other.Options.Add(message.Option{ID: message.URIPath, Value: []byte("other")})
-		ph, _, err := group.ProtectPhantom(groups["S"], other)
+		ph, _, err := group.ProtectPhantom(srvGroup, other)
 		if err != nil {
 			return err
 		}
@@ -288,6 +295,36 @@ func mnAttack(spec MNSpec, g *GroupLink, s *MNServer, groups map[string]*group.C
 	}
 	_, err = conn.WriteToUDP(b, g.Addr())
 	return err
+}
+
+// mnDerivedKeys derives a run's contexts from fixed labels: RFC 8613
+// contexts with the server under Group OSCORE (the client's Sender ID its
+// KID, the server's empty), contexts with the proxy under CP (client IDs
+// 11, 12, ..., the proxy's 10), and the group "myGroup".
+func mnDerivedKeys(spec MNSpec) (*MNKeys, error) {
+	k := &MNKeys{CS: map[string][2]*oscore.Context{}, CP: map[string][2]*oscore.Context{}}
+	if !spec.GroupOSCORE {
+		return k, nil
+	}
+	var err error
+	if k.Groups, err = mnGroupContexts(spec); err != nil {
+		return nil, err
+	}
+	for i, c := range spec.Clients {
+		cli, srv, err := mnPairwise("C-S "+c.ID, []byte{c.KID}, []byte{}, c.Seq)
+		if err != nil {
+			return nil, err
+		}
+		k.CS[c.ID] = [2]*oscore.Context{cli, srv}
+		if spec.CP {
+			cli, prx, err := mnPairwise("C-P "+c.ID, []byte{byte(0x11 + i)}, []byte{0x10}, 0)
+			if err != nil {
+				return nil, err
+			}
+			k.CP[c.ID] = [2]*oscore.Context{cli, prx}
+		}
+	}
+	return k, nil
 }
 
 // mnPairwise derives an RFC 8613 context pair (client side, other side)
@@ -316,7 +353,8 @@ func mnGroupContexts(spec MNSpec) (map[string]*group.Context, error) {
 		key  *group.PrivateKey
 		cred []byte
 	}
-	ms := []member{{id: "S", kid: spec.ServerKID}}
+	sid := cmp.Or(spec.ServerID, "S")
+	ms := []member{{id: sid, kid: spec.ServerKID}}
 	for _, c := range spec.Clients {
 		ms = append(ms, member{id: c.ID, kid: c.KID})
 	}
@@ -350,7 +388,7 @@ func mnGroupContexts(spec MNSpec) (map[string]*group.Context, error) {
 		}
 		out[m.id] = c
 	}
-	if err := out["S"].SetSenderSeq(spec.ServerSeq); err != nil {
+	if err := out[sid].SetSenderSeq(spec.ServerSeq); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -18,6 +18,9 @@ type Scenario struct {
 	// a link that stands in for IP multicast (groups.go).
 	GroupContexts []GroupContext `json:"group_contexts,omitempty"`
 	Groups        []Group        `json:"groups,omitempty"`
+	// MulticastNotifications is a group observation run after the steps
+	// (mcast.go).
+	MulticastNotifications *MulticastNotifications `json:"multicast_notifications,omitempty"`
 }
 
 // Roles a node can play.

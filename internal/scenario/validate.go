@@ -137,6 +137,9 @@ func (v *validator) run() error {
 			return err
 		}
 	}
+	if mn := s.MulticastNotifications; mn != nil {
+		return v.multicastNotifications("multicast_notifications", mn)
+	}
 	return nil
 }
 
