@@ -103,7 +103,7 @@ func MNRegister(ctx context.Context, bus *trace.Bus, cfg MNClientConfig) (*MNObs
 		publishLayer(bus, 0, cfg.ID, trace.LayerApplied, rep, "")
 		req, binding = out, b
 	}
-	resp, err := mnExchange(ctx, cfg.Conn, cfg.To, req, cfg.Wait)
+	resp, err := mnExchange(ctx, cfg.Conn, cfg.To, req, cfg.Wait, false)
 	if err != nil {
 		return nil, fmt.Errorf("nodes: %s: registration: %w", cfg.ID, err)
 	}
@@ -230,7 +230,7 @@ func (o *MNObservation) ticket(ctx context.Context) error {
 		t, o.cpBinding = out, b
 	}
 	o.cfg.decide(o.bus, "", "MNP 4.2", fmt.Sprintf("ticket request with Token %x: the phantom request's code, options and payload, Listen-To-Multicast-Responses %s", o.cfg.TicketToken, o.TPInfo.Diag()))
-	resp, err := mnExchange(ctx, o.cfg.Conn, o.cfg.To, t, o.cfg.Wait)
+	resp, err := mnExchange(ctx, o.cfg.Conn, o.cfg.To, t, o.cfg.Wait, true)
 	if err != nil {
 		return fmt.Errorf("nodes: %s: ticket request: %w", o.cfg.ID, err)
 	}
@@ -242,9 +242,10 @@ func (o *MNObservation) ticket(ctx context.Context) error {
 }
 
 // mnExchange sends CON request req and returns its response: piggybacked,
-// or separate (acknowledged here), or the empty ACK itself when nothing
-// follows within wait.
-func mnExchange(ctx context.Context, conn *net.UDPConn, to *net.UDPAddr, req message.Message, wait time.Duration) (message.Message, error) {
+// or separate (acknowledged here), or the empty ACK itself when ackFinal
+// (a ticket request, which the proxy only acknowledges, MNP 4.2) or when
+// nothing follows within wait.
+func mnExchange(ctx context.Context, conn *net.UDPConn, to *net.UDPAddr, req message.Message, wait time.Duration, ackFinal bool) (message.Message, error) {
 	b, err := oscore.EncodeMessage(req)
 	if err != nil {
 		return message.Message{}, err
@@ -273,6 +274,9 @@ func mnExchange(ctx context.Context, conn *net.UDPConn, to *net.UDPAddr, req mes
 		}
 		switch {
 		case m.Type == message.Acknowledgement && m.MessageID == req.MessageID && m.Code == codes.Empty:
+			if ackFinal {
+				return m, nil
+			}
 			acked = true
 			deadline = time.Now().Add(wait / 4) // a separate response follows, or nothing (MNP 4.2: the proxy only ACKs)
 		case m.Type == message.Acknowledgement && m.MessageID == req.MessageID && bytes.Equal(m.Token, req.Token):

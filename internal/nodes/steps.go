@@ -20,5 +20,8 @@ func (l *Lab) RunSteps(ctx context.Context) ([]Result, error) {
 			out = append(out, r)
 		}
 	}
+	if sc.MulticastNotifications != nil {
+		out = append(out, l.runMulticast(ctx, sc)...)
+	}
 	return out, nil
 }
