@@ -194,6 +194,7 @@ func importEveryRow(t *testing.T, doc map[string]any, want int) {
 	openLab(t, ctx, tl.srv.URL)
 	importJSON(t, ctx, in, want)
 	clickEveryRow(t, ctx)
+	clickEveryPacket(t, ctx)
 	// The teaching tools read the same events: replay every step with the
 	// presenter's stage, the topology stage (the processing of the message's
 	// sender and receiver opened)

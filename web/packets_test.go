@@ -441,3 +441,36 @@ func TestBrowserPacketListTenThousand(t *testing.T) {
 	}
 	screenshot(t, ctx, "packet-list-10k.png")
 }
+
+// clickEveryPacket opens the packet list on every event type, clicks every
+// row and, in each detail, a byte, a field and the links, then closes the
+// list: the hostile-trace tests run it on each trace they import.
+func clickEveryPacket(t *testing.T, ctx context.Context) {
+	t.Helper()
+	n := evalJS[int](t, ctx, `(async () => {
+		const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+		document.querySelector('[data-testid="packets-toggle"]').click();
+		const f = document.querySelector('[data-testid="pk-filter"]');
+		f.value = 'datagram || layer || decision || delivery || error || fault || exchange || notice || kid==5f || opt:Uri-Host || code==2.05 || piv==0';
+		f.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+		await frame();
+		const sc = document.querySelector('[data-testid="pk-scroll"]');
+		let clicked = 0;
+		for (let y = 0; y <= sc.scrollHeight; y += sc.clientHeight) {
+			sc.scrollTop = y;
+			await frame();
+			for (const row of sc.querySelectorAll('[data-testid="pk-row"]')) {
+				row.click();
+				clicked++;
+				const d = document.querySelector('[data-testid="pk-detail"]');
+				d.querySelector('[data-testid="hex"] .b')?.click();
+				d.querySelector('[data-testid="byte-field"]:last-child')?.click();
+			}
+		}
+		document.querySelector('[data-testid="packets-close"]').click();
+		return clicked;
+	})()`)
+	if n == 0 {
+		t.Error("the packet list showed no row of the trace")
+	}
+}
