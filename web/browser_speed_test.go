@@ -42,6 +42,18 @@ func publishCopy(bus *trace.Bus, tmpl []trace.Event, k int) int {
 	return len(tmpl)
 }
 
+// publishTenThousand records one draft-b3 exchange in tl and publishes it
+// again until the bus holds 10,000 events or more; it returns how many.
+func publishTenThousand(t *testing.T, tl *testLab) int {
+	t.Helper()
+	tmpl := exchangeTemplate(t, tl)
+	total := len(tmpl)
+	for k := 2; total < 10000; k++ {
+		total += publishCopy(tl.bus, tmpl, k)
+	}
+	return total
+}
+
 func p95(xs []float64) float64 {
 	if len(xs) == 0 {
 		return 0
@@ -56,11 +68,7 @@ func p95(xs []float64) float64 {
 // frame time under 33 ms.
 func TestBrowserTenThousandEvents(t *testing.T) {
 	tl := newTestLab(t, "draft-b3")
-	tmpl := exchangeTemplate(t, tl)
-	total := len(tmpl)
-	for k := 2; total < 10000; k++ {
-		total += publishCopy(tl.bus, tmpl, k)
-	}
+	total := publishTenThousand(t, tl)
 	ctx := newTab(t)
 	// A load of the page is measured at most twice: one slow load on a
 	// shared machine (the browser's own GC, another build's burst) says

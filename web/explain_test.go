@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -317,15 +318,7 @@ func TestBrowserExplainRepeatedDatagram(t *testing.T) {
 // sentences, calculations) takes under 10 ms at the 95th percentile, a
 // fifth of the 50 ms a click may take in all.
 func TestBrowserExplainCost(t *testing.T) {
-	tl := newTestLab(t, "draft-b3")
-	tmpl := exchangeTemplate(t, tl)
-	total := len(tmpl)
-	for k := 2; total < 10000; k++ {
-		total += publishCopy(tl.bus, tmpl, k)
-	}
-	ctx := newTab(t)
-	openLab(t, ctx, tl.srv.URL)
-	waitJS(t, ctx, "all events", `oscoreLab.store.events.length >= `+itoa(total))
+	ctx := openTenThousand(t)
 	times := evalJS[[]float64](t, ctx, `(async () => {
 		const { explainView } = await import('/static/js/explain.js');
 		const rows = oscoreLab.store.rows.filter(r => r.kind === 'datagram');
@@ -389,4 +382,16 @@ func TestBrowserExplainGroupLayer(t *testing.T) {
 	if want := "Multicast-Timeout stays Class U in the Group OSCORE layer " + rep.Context + ": step 4, the option is meant for the next hop (the proxy P), which is not the members of group 57ab2e."; !strings.Contains(opts, want) {
 		t.Errorf("option sentences lack %q:\n%s", want, opts)
 	}
+}
+
+// openTenThousand opens the lab in a new tab with draft-b3's exchange
+// published until the trace holds 10,000 events, all of them on the page.
+func openTenThousand(t *testing.T) context.Context {
+	t.Helper()
+	tl := newTestLab(t, "draft-b3")
+	total := publishTenThousand(t, tl)
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	waitJS(t, ctx, "all events", `oscoreLab.store.events.length >= `+itoa(total))
+	return ctx
 }
