@@ -273,3 +273,32 @@ func TestBrowserTopologyStageGroup(t *testing.T) {
 		t.Errorf("a group datagram's envelope shows %q, want the group context GRP", bands)
 	}
 }
+
+// TestBrowserAudienceFollowsTopologyStage: the audience window (the
+// projector's) opens the topology stage when the presenter does, shows the
+// same message travelling and the node the presenter clicked, and closes
+// with it.
+func TestBrowserAudienceFollowsTopologyStage(t *testing.T) {
+	tl := newTestLab(t, "draft-b6")
+	tl.sendFirstStep(t)
+	pres := newTab(t)
+	openLab(t, pres, tl.srv.URL)
+	aud := newTab(t)
+	openLab(t, aud, tl.srv.URL+"/#audience")
+	waitJS(t, pres, "six datagrams", datagramRows+` >= 6`)
+	waitJS(t, aud, "the audience view", `document.body.dataset.audience === '1'`)
+	run(t, pres, chromedp.Click(`[data-testid="replay-toggle"]`), chromedp.Click(`[data-testid="tool-topo-stage"]`))
+	key(t, pres, " ")
+	key(t, pres, " ")
+	waitJS(t, aud, "the audience's stage on P1 -> P2", `!document.querySelector('[data-testid="topo-stage"]').hidden && (e => e && e.dataset.from === 'P1' && e.dataset.to === 'P2')(document.querySelector('[data-testid="topo-envelope"]'))`)
+	run(t, pres, chromedp.Click(`[data-testid="stage-node"][data-node="P2"]`))
+	waitJS(t, aud, "P2's processing in the audience", `document.querySelector('[data-testid="topo-detail"][data-node="P2"] [data-testid="proc-in-sum"]')`)
+	if a, b := evalJS[string](t, pres, `document.querySelector('[data-testid="topo-detail"]').textContent`), evalJS[string](t, aud, `document.querySelector('[data-testid="topo-detail"]').textContent`); a != b {
+		t.Errorf("the audience shows %q, the presenter %q", b, a)
+	}
+	if evalJS[bool](t, aud, `document.querySelector('[data-testid="topo-stage-close"]').checkVisibility()`) {
+		t.Error("the audience's stage shows its Close button")
+	}
+	run(t, pres, chromedp.Click(`[data-testid="topo-stage-close"]`))
+	waitJS(t, aud, "the audience's stage closed", `document.querySelector('[data-testid="topo-stage"]').hidden`)
+}

@@ -11,6 +11,7 @@ import { store } from './store.js';
 import { registerTool } from './registry.js';
 import { el, pick } from './util.js';
 import { replay } from './replay.js';
+import { presenter } from './presenter.js';
 import { nodeStateAt } from './nodestate.js';
 import { roleLabel, svgEl, topoLayout, topoLinks, topoNodes, topoPlace, topoTextWidth } from './topology.js';
 
@@ -39,8 +40,26 @@ export const topoStage = {
       cancelAnimationFrame(topoStage.anim);
     }
     for (const b of document.querySelectorAll('[data-testid="tool-topo-stage"]')) b.classList.toggle('on', topoStage.open);
+    stageShare();
   },
 };
+
+// stageShare tells the audience window (presenter.js) whether the stage is
+// open and which node's processing it shows; the audience follows.
+function stageShare() {
+  if (presenter.audience) return;
+  presenter.extra = { ...presenter.extra, topoStage: { open: topoStage.open, node: topoStage.node } };
+  presenter.broadcast();
+}
+
+presenter.listeners.add(() => {
+  if (!presenter.audience) return;
+  const want = presenter.extra?.topoStage;
+  if (!want) { if (topoStage.open) topoStage.show(false); return; }
+  topoStage.node = typeof want.node === 'string' ? want.node : null;
+  if (!!want.open !== topoStage.open) topoStage.show(!!want.open);
+  else stageSoon();
+});
 
 // stageWidth is the stage's width, followed by a ResizeObserver: reading
 // it while drawing would force a layout of the whole page at every step.
@@ -157,8 +176,8 @@ function stageDraw() {
       g.append(line);
       y += 2 * (F + 6);
     }
-    g.addEventListener('click', () => { topoStage.node = topoStage.node === n.id ? null : n.id; stageRender(); });
-    g.addEventListener('keydown', (e) => { if (e.key === 'Enter') { topoStage.node = n.id; stageRender(); } });
+    g.addEventListener('click', () => { topoStage.node = topoStage.node === n.id ? null : n.id; stageRender(); stageShare(); });
+    g.addEventListener('keydown', (e) => { if (e.key === 'Enter') { topoStage.node = n.id; stageRender(); stageShare(); } });
     nodeLayer.append(g);
   }
   const top = Math.min(0, ...placed.map((b) => b.y0)) - 10;
