@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -472,5 +475,45 @@ func clickEveryPacket(t *testing.T, ctx context.Context) {
 	})()`)
 	if n == 0 {
 		t.Error("the packet list showed no row of the trace")
+	}
+}
+
+// TestBrowserPacketListOffline: in an exported HTML file opened with no
+// server, the packet list shows every datagram, filters and picks bytes;
+// the server's downloads and the replay, which need the lab, are absent.
+func TestBrowserPacketListOffline(t *testing.T) {
+	tl := newTestLab(t, "draft-b3")
+	tl.sendFirstStep(t)
+	dgs := datagramEvents(tl.bus)
+	var page strings.Builder
+	if err := WriteStandaloneTrace(context.Background(), &page, (&server{lab: tl.lab, bus: tl.bus}).buildTrace(), false); err != nil {
+		t.Fatal(err)
+	}
+	var other int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/trace.html" {
+			other++
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, page.String())
+	}))
+	defer srv.Close()
+	ctx := newTab(t)
+	run(t, ctx, chromedp.Navigate(srv.URL+"/trace.html"))
+	waitJS(t, ctx, "the page", `document.body.dataset.ready === '1'`)
+	openPackets(t, ctx, len(dgs))
+	setFilter(t, ctx, "src==P")
+	applied(t, ctx, "src==P")
+	if got, want := shownSeqs(t, ctx), seqsOf(dgs, func(e trace.Event) bool { return e.From == "P" }); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("src==P shows %v, want %v", got, want)
+	}
+	run(t, ctx, chromedp.Click(`[data-testid="pk-row"]`))
+	waitJS(t, ctx, "the packet's bytes", `document.querySelector('[data-testid="pk-detail"] [data-testid="hex"]') !== null`)
+	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-testid="pk-replay"], [data-testid="pk-pcapng"], [data-testid="pk-wireshark"]').length`); n != 0 {
+		t.Errorf("the offline file offers %d server-only controls", n)
+	}
+	if other != 0 {
+		t.Errorf("the file made %d requests", other)
 	}
 }
