@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -394,4 +396,31 @@ func openTenThousand(t *testing.T) context.Context {
 	openLab(t, ctx, tl.srv.URL)
 	waitJS(t, ctx, "all events", `oscoreLab.store.events.length >= `+itoa(total))
 	return ctx
+}
+
+// TestBrowserExplainExportedHTML: the HTML export (one file, the viewer
+// bundled) explains each step from the trace alone, the layers named by
+// the trace's context endpoints, the key withheld as the file has no
+// secrets.
+func TestBrowserExplainExportedHTML(t *testing.T) {
+	tl := newTestLab(t, "draft-b1")
+	tl.sendFirstStep(t)
+	_, _, html := get(t, tl.srv.URL+"/api/export.html")
+	file := filepath.Join(t.TempDir(), "draft-b1.html")
+	if err := os.WriteFile(file, []byte(html), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := newTab(t)
+	run(t, ctx, chromedp.Navigate("file://"+file))
+	waitJS(t, ctx, "the viewer", `document.body.dataset.ready === '1' && document.body.dataset.mode === 'trace'`)
+	waitJS(t, ctx, "C → P selected", selectDatagram("C", "P", "request"))
+	if got := evalJS[string](t, ctx, explainOf("explain-option", false)); !strings.Contains(got, "Uri-Host becomes Class E in the C-P layer: step 5, the option is meant for the proxy P") {
+		t.Errorf("option sentences in the exported file:\n%s", got)
+	}
+	if got := evalJS[string](t, ctx, explainOf("explain-key", false)); !strings.Contains(got, "its value is withheld in a trace saved without secrets") {
+		t.Errorf("key sentence in a file without secrets: %q", got)
+	}
+	if got := evalJS[string](t, ctx, `document.querySelector('[data-testid="scenario-banner"]').textContent`); !strings.Contains(got, "escalates them to class E") {
+		t.Errorf("scenario banner in the exported file: %q", got)
+	}
 }
