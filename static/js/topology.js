@@ -4,6 +4,7 @@
 // lab at once (PUT /api/scenario).
 import { el } from './util.js';
 import { faultForm } from './faultform.js';
+import { groupSection } from './topogroups.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 export const svgEl = (tag, attrs = {}, ...kids) => {
@@ -221,6 +222,7 @@ export function mountTopology(root, ctx) {
   let selectedNode = null;
   let faultsOpen = false;
   let linksOpen = false;
+  let groupsOpen = false;
   let refreshLinkList = () => {};
   let refreshFaultLinks = () => {};
   let scannedRows = 0;
@@ -447,7 +449,7 @@ export function mountTopology(root, ctx) {
     refreshLinkList = () => {
       const cur = store.scenario || sc;
       list.replaceChildren(...links(cur).map((l) => {
-        const why = [l.kinds.has('declared') ? 'declared' : '', l.kinds.has('route') ? 'routing' : '', l.kinds.has('seen') ? 'seen in traffic' : ''].filter(Boolean).join(', ');
+        const why = [l.kinds.has('declared') ? 'declared' : '', l.kinds.has('route') ? 'routing' : '', l.kinds.has('group') ? 'group member' : '', l.kinds.has('seen') ? 'seen in traffic' : ''].filter(Boolean).join(', ');
         const refs = topoLinkReferences(cur, l.a, l.b);
         const removable = l.declared || refs.length;
         return el('li', { 'data-testid': 'link-item', 'data-link': `${l.a}-${l.b}` }, `${l.a} — ${l.b} `, el('span', { class: 'hint' }, `(${why}${(l.declared?.faults || []).length ? `, ${l.declared.faults.length} fault(s)` : ''})`), ' ',
@@ -485,7 +487,8 @@ export function mountTopology(root, ctx) {
     const sc = store.scenario;
     if (!sc) { editor.replaceChildren(el('p', { class: 'hint' }, 'Load a scenario to start.')); return; }
     if (!sc.nodes?.some((n) => n.id === selectedNode)) selectedNode = null;
-    editor.replaceChildren(...[confirmBox(), nodeSection(sc), nodeForm(sc), contextSection(sc), linkSection(sc), faultSection(sc)].filter(Boolean));
+    const groups = groupSection(sc, { apply, status, open: groupsOpen, onToggle: (open) => { groupsOpen = open; } });
+    editor.replaceChildren(...[confirmBox(), nodeSection(sc), nodeForm(sc), contextSection(sc), groups, linkSection(sc), faultSection(sc)].filter(Boolean));
   }
   store.subscribe('scenario', () => { pendingConfirm = null; drawAll(); });
   // A pair that starts talking is a new link: the drawing, the link list
