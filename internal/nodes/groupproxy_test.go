@@ -316,3 +316,30 @@ func TestGroupViaProxyResetStops(t *testing.T) {
 		t.Fatal("P did not stop on the Reset")
 	}
 }
+
+// TestGroupViaProxyObserve: a group observation through the proxy (GP
+// 5.1.2, 5.4.2): each member answers the registration and sends three
+// notifications, the last ones after T'; since the members answered with
+// 2.05 and Observe, P keeps relaying them after T', each with Reply-From,
+// and C verifies every one through both layers.
+func TestGroupViaProxyObserve(t *testing.T) {
+	defer func(d time.Duration) { groupNotifyEvery = d }(groupNotifyEvery)
+	groupNotifyEvery = 500 * time.Millisecond
+	g := startGroupProxyLab(t, 2, map[string][]string{"CTX_C_P": {"G"}})
+	c := g.call(seconds(1), 2500*time.Millisecond)
+	c.Request.Options = c.Request.Options.Add(message.Option{ID: optObserve, Value: []byte{}})
+	out, _ := g.run(t, c)
+	per := map[string]int{}
+	for _, r := range out.Responses {
+		per[r.Member]++
+		if r.ReplyFromMember != r.Member {
+			t.Errorf("%s: Reply-From names %q", r.Member, r.ReplyFromMember)
+		}
+	}
+	if per["S1"] != 4 || per["S2"] != 4 || len(out.Refused) > 0 {
+		t.Fatalf("responses per member %v, refused %v; want the registration's and 3 notifications from each", per, out.Refused)
+	}
+	if !decided(g.bus, 0, "P", "", "the group observation goes on") {
+		t.Fatal("P did not say it keeps relaying the observation after T'")
+	}
+}

@@ -33,6 +33,7 @@ type GroupServer struct {
 	mid     atomic.Uint32
 	wg      sync.WaitGroup
 	timers  sync.WaitGroup
+	done    chan struct{} // closed by Close: notifications stop
 }
 
 // StartGroupServer listens on a loopback port as member id with the Group
@@ -67,7 +68,7 @@ func startGroupServer(bus *trace.Bus, id string, ctx *group.Context, o GroupServ
 	if err != nil {
 		return nil, fmt.Errorf("nodes: group member %s: %w", id, err)
 	}
-	s := &GroupServer{id: id, bus: bus, conn: c, ctx: ctx, app: o.App, leisure: o.Leisure, tag: o.Tag}
+	s := &GroupServer{id: id, bus: bus, conn: c, ctx: ctx, app: o.App, leisure: o.Leisure, tag: o.Tag, done: make(chan struct{})}
 	s.wg.Add(1)
 	go s.serve()
 	return s, nil
@@ -80,6 +81,11 @@ func (s *GroupServer) Member() GroupMember {
 
 // Close stops the server.
 func (s *GroupServer) Close() error {
+	select {
+	case <-s.done:
+	default:
+		close(s.done)
+	}
 	err := s.conn.Close()
 	s.wg.Wait()
 	s.timers.Wait()
@@ -111,20 +117,36 @@ func (s *GroupServer) serve() {
 
 // reply answers datagram b from src, if it draws an answer.
 func (s *GroupServer) reply(b []byte, src *net.UDPAddr) {
-	if out, err := s.answer(b); err == nil && out != nil {
-		s.conn.WriteToUDP(out, src)
+	out, obs, err := s.answerObserving(b)
+	if err != nil || out == nil {
+		return
+	}
+	s.conn.WriteToUDP(out, src)
+	if obs != nil {
+		s.timers.Add(1)
+		go s.notify(obs, src)
 	}
 }
 
 // answer processes one datagram and returns the datagram to send back, nil
 // when there is none.
 func (s *GroupServer) answer(b []byte) ([]byte, error) {
+	out, _, err := s.answerObserving(b)
+	return out, err
+}
+
+// answerObserving is answer, and for an Observe registration that drew a
+// 2.05 also the observation whose notifications follow.
+func (s *GroupServer) answerObserving(b []byte) ([]byte, *groupObservation, error) {
 	m, err := oscore.DecodeMessage(b)
 	if err != nil || m.Code == 0 || m.Code >= 32 {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.ctx == nil {
-		return s.answerPlain(b, m)
+		resp := s.serveApp(s.exchangeOf(b), &m)
+		obs := s.observation(&m, &resp, nil, s.exchangeOf(b))
+		out, err := oscore.EncodeMessage(resp)
+		return out, obs, err
 	}
 	lookup := func(gid []byte) (*group.Context, error) {
 		if !bytes.Equal(gid, s.ctx.GroupID()) {
@@ -136,11 +158,22 @@ func (s *GroupServer) answer(b []byte) ([]byte, error) {
 	inner, x, rep, err := group.UnprotectRequest(m, lookup)
 	if err != nil {
 		s.layer(xid, trace.LayerFailed, rep, err.Error())
-		return nil, err
+		return nil, nil, err
 	}
 	s.layer(xid, trace.LayerRemoved, rep, "")
 	resp := s.serveApp(xid, &inner)
-	// The response takes the request's mode (RFC 10021 7.3, 8).
+	obs := s.observation(&inner, &resp, x, xid)
+	out, err := s.protect(xid, x, resp)
+	return out, obs, err
+}
+
+// protect applies the group layer to a response or notification; it takes
+// the request's mode (RFC 10021 7.3, 8) and, from the second on, the
+// member's own Partial IV (5.3.1).
+func (s *GroupServer) protect(xid int, x *group.Exchange, resp message.Message) ([]byte, error) {
+	if x == nil {
+		return oscore.EncodeMessage(resp)
+	}
 	out, rep, err := group.ProtectResponse(x, resp, group.ProtectOptions{})
 	if err != nil {
 		s.layer(xid, trace.LayerFailed, rep, err.Error())
@@ -148,6 +181,55 @@ func (s *GroupServer) answer(b []byte) ([]byte, error) {
 	}
 	s.layer(xid, trace.LayerApplied, rep, "")
 	return oscore.EncodeMessage(out)
+}
+
+// groupNotifications and groupNotifyEvery shape a member's observation of
+// a group (RFC 7641; draft-ietf-core-groupcomm-bis 3.7): after the
+// registration's response, that many notifications, one every period,
+// then the observation ends. Tests shorten the period.
+var (
+	groupNotifications = 3
+	groupNotifyEvery   = time.Second
+)
+
+// groupObservation is a registration a member answers with notifications.
+type groupObservation struct {
+	req message.Message
+	x   *group.Exchange // nil: plain CoAP
+	xid int
+}
+
+// observation numbers a registration's 2.05 with Observe 1 (RFC 7641
+// 4.4) and returns the observation; nil for any other request.
+func (s *GroupServer) observation(req, resp *message.Message, x *group.Exchange, xid int) *groupObservation {
+	if v, err := req.Options.GetUint32(optObserve); err != nil || v != 0 || resp.Code != codes.Content {
+		return nil
+	}
+	resp.Options, _, _ = resp.Options.SetUint32(make([]byte, 4), optObserve, 1)
+	return &groupObservation{req: *req, x: x, xid: xid}
+}
+
+// notify sends the observation's notifications to src, each served anew
+// and numbered on (RFC 7641 4.2, 4.4), until they are all out or the
+// member closes.
+func (s *GroupServer) notify(o *groupObservation, src *net.UDPAddr) {
+	defer s.timers.Done()
+	for i := 2; i <= groupNotifications+1; i++ {
+		select {
+		case <-s.done:
+			return
+		case <-time.After(groupNotifyEvery):
+		}
+		n := s.serveApp(o.xid, &o.req)
+		n.Options, _, _ = n.Options.SetUint32(make([]byte, 4), optObserve, uint32(i))
+		out, err := s.protect(o.xid, o.x, n)
+		if err != nil {
+			return
+		}
+		if _, err := s.conn.WriteToUDP(out, src); err != nil {
+			return // closed
+		}
+	}
 }
 
 func (s *GroupServer) exchangeOf(b []byte) int {
@@ -169,12 +251,6 @@ func (s *GroupServer) serveApp(xid int, req *message.Message) message.Message {
 	s.bus.Publish(trace.Event{Type: trace.TypeDelivery, Exchange: xid, Node: s.id,
 		Delivery: &trace.Delivery{Resource: "/" + pathOf(*req), Method: req.Code.String(), Code: codeText(resp.Code), Payload: string(resp.Payload)}})
 	return resp
-}
-
-// answerPlain answers a member without a group context: plain CoAP, the
-// baseline the Group OSCORE figures are measured against.
-func (s *GroupServer) answerPlain(b []byte, m message.Message) ([]byte, error) {
-	return oscore.EncodeMessage(s.serveApp(s.exchangeOf(b), &m))
 }
 
 // pathOf joins a request's Uri-Path segments with "/".
