@@ -517,3 +517,41 @@ func TestBrowserPacketListOffline(t *testing.T) {
 		t.Errorf("the file made %d requests", other)
 	}
 }
+
+// TestBrowserCorruptedVersionIgnored: a request whose version byte a fault
+// flips is not CoAP its receiver reads, which ignores it silently (RFC 7252
+// 3); the packet list keeps it in its exchange and says that the receiver
+// recorded nothing, and why.
+func TestBrowserCorruptedVersionIgnored(t *testing.T) {
+	tl := newTestLab(t, "draft-b1")
+	if code, body := do(t, "POST", tl.srv.URL+"/api/links/C-P/faults", `[{"kind":"corrupt","dir":"a->b","match":1,"byte":0}]`, nil); code != 200 {
+		t.Fatalf("POST faults = %d %s", code, body)
+	}
+	if res, err := tl.send(tl.lab.Scenario().Steps[0]); err != nil || res.Code != "2.05" {
+		t.Fatalf("the retransmission should succeed: %+v %v", res, err)
+	}
+	var bad trace.Event
+	for _, e := range tl.bus.Recent() {
+		if e.Type == trace.TypeDatagram && e.Link == "C-P" && e.From == "C" {
+			bad = e
+			break
+		}
+	}
+	if bad.Bytes[0]>>6 == 1 {
+		t.Fatalf("the first request was not corrupted: %x", bad.Bytes[:4])
+	}
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	openPackets(t, ctx, len(datagramEvents(tl.bus)))
+	setFilter(t, ctx, "exchange==1 && src==C")
+	applied(t, ctx, "exchange==1 && src==C")
+	if got := shownSeqs(t, ctx); len(got) < 2 || got[0] != int(bad.Seq) {
+		t.Errorf("exchange 1's requests from C are %v, want the corrupted %d and its retransmission", got, bad.Seq)
+	}
+	run(t, ctx, chromedp.Click(`[data-testid="pk-row"][data-seq="`+itoa(int(bad.Seq))+`"]`))
+	waitJS(t, ctx, "the reaction", `document.querySelector('[data-testid="pk-reaction"]') !== null`)
+	r := evalJS[string](t, ctx, `document.querySelector('[data-testid="pk-reaction"]').textContent`)
+	if !strings.Contains(r, "P recorded no reaction") || !strings.Contains(r, "CoAP version") || !strings.Contains(r, "RFC 7252") {
+		t.Errorf("reaction %q, want P recording nothing for a datagram of another CoAP version", r)
+	}
+}
