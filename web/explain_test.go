@@ -424,3 +424,27 @@ func TestBrowserExplainExportedHTML(t *testing.T) {
 		t.Errorf("scenario banner in the exported file: %q", got)
 	}
 }
+
+// TestBrowserExplainOutsidePeer: a layer known only as a lab node removed
+// it (a client outside the lab, testdata/outside-peer.json) has no step
+// paths; its escalated options are said as found inside the plaintext.
+func TestBrowserExplainOutsidePeer(t *testing.T) {
+	in, err := os.ReadFile("testdata/outside-peer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(in, &doc); err != nil {
+		t.Fatal(err)
+	}
+	tl := newTestLab(t, "draft-b3")
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	importJSON(t, ctx, in, len(doc["events"].([]any)))
+	waitJS(t, ctx, "the peer's request selected", `(() => { const r = oscoreLab.store.rows.find(r => r.kind === 'datagram' && r.to === 'P' && r.dir === 'request');
+		if (r) oscoreLab.store.select(r.seq); return !!r && !!document.querySelector('[data-testid="explain-option"]'); })()`)
+	got := evalJS[string](t, ctx, explainOf("explain-option", false))
+	if !strings.Contains(got, "Uri-Host is Class E in the C-P layer: 127.0.0.1:") || !strings.Contains(got, "escalated it (draft 2.2), as P found it inside the plaintext") {
+		t.Errorf("the peer's layer:\n%s", got)
+	}
+}

@@ -118,6 +118,13 @@ export function explainOptions(r) {
       const cls = explainClass(o.class), orig = explainClass(o.original);
       let { step, reason } = explainDecisive(o.steps);
       if (!step && Number.isInteger(o.step) && typeof o.reason === 'string') ({ step, reason } = o);
+      if (!step && o.escalated === true && !e.applied && cls === 'E') {
+        // Known only as its receiver removed it (a peer outside the lab):
+        // the class is what the plaintext shows, the sender's steps unknown.
+        out.push({ ctx: e.ctx, opt: name, changed: true, step: 0,
+          text: `${name} is Class E in ${layerName}: ${by || 'its sender'} escalated it (draft 2.2), as ${e.removed?.node || 'its receiver'} found it inside the plaintext; the sender's steps are not in the trace.` });
+        continue;
+      }
       if (!step) continue;
       let why = reason.replaceAll(explainOtherEnd, xName);
       if (by && by === r.from && r.to) why = why.replace('the next hop', `the next hop (${explainNode(r.to)})`);
