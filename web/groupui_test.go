@@ -324,3 +324,39 @@ func TestBrowserGroupScenarioLive(t *testing.T) {
 	}
 	screenshot(t, ctx, "group-scenario-live.png")
 }
+
+// TestBrowserGroupThroughProxy: in gp-goscore the proxy P sends the group
+// request to G and relays each member's response to C inside CTX_C_P. The
+// diagram draws P's multicast with its copies and the members' replies to
+// P, and puts each relayed response in the same fan, named after the
+// member whose Group OSCORE layer it carries, with that layer alone (not
+// the other member's, protected at the same time).
+func TestBrowserGroupThroughProxy(t *testing.T) {
+	tl := newTestLab(t, "gp-goscore")
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	run1, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if res, err := tl.lab.RunSteps(run1); err != nil || len(res) == 0 || !res[0].OK {
+		t.Fatalf("gp-goscore: %v %+v", err, res)
+	}
+	waitJS(t, ctx, "two relayed responses", `document.querySelectorAll('[data-testid="fan-relay"]').length === 2`)
+	got := evalJS[[]string](t, ctx, `(() => {
+		const rows = [...document.querySelectorAll('[data-testid="seq-row"][data-fan]')];
+		const chips = (r) => [...r.querySelectorAll('[data-testid="layer-chip"]')].map(c => c.dataset.ctx).join('+');
+		return rows.map(r => {
+			const tag = r.querySelector('[data-testid="fan-relay"], [data-testid="fan-in"]');
+			return [r.dataset.leg, r.dataset.from, r.dataset.to, tag ? tag.dataset.member : '', chips(r)].join(' ');
+		}).sort();
+	})()`)
+	want := []string{
+		"copy G S1  GRP at C", "copy G S2  GRP at C",
+		"relay P C S1 CTX_C_P+GRP at S1", "relay P C S2 CTX_C_P+GRP at S2",
+		"reply S1 P S1 GRP at S1", "reply S2 P S2 GRP at S2",
+		"send P G  GRP at C",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows of the group request's fan (leg from to member chips):\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	screenshot(t, ctx, "group-through-proxy.png")
+}

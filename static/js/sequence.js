@@ -106,6 +106,9 @@ export function mountSequence(root, { store }) {
   // grouped under its request by a bar in the fan's colour.
   function fanTag(r) {
     const mc = r.mc, f = r.fan;
+    if (r.relay) {
+      return `<span class="mc-tag reply" data-testid="fan-relay" data-member="${esc(r.member)}" data-request="${f.send.seq}" data-nth="${r.nth}" title="${esc(`Response ${r.nth} that ${r.from} relays from the group request it sent to ${f.group}${r.member ? `: ${r.member}'s response, inside its Group OSCORE layer` : ''}`)}">↳ ${r.nth}.${r.member ? ` ${esc(r.member)}` : ''} via ${esc(r.from)}</span>`;
+    }
     if (mc.leg === 'send') {
       const answered = f ? [...new Set(f.replies.map((x) => x.member))] : [];
       const t = `multicast ×${mc.of}` + (f ? ` · ${f.replies.length} resp.` : '');
@@ -129,7 +132,7 @@ export function mountSequence(root, { store }) {
       f ? `in-fan ${f.send === r ? 'fan-head' : ''}` : ''].join(' ');
     let gut = first && r.exchange ? `#${r.exchange}` : r.hop !== undefined && r.kind === 'datagram' ? `hop ${r.hop}` : '';
     if (r.mc && !(first && r.exchange)) gut = r.mc.leg === 'send' ? `⇉ ${r.mc.group}` : r.mc.leg === 'reply' ? `↳ ${r.from}` : `⇢ ${r.to}`;
-    const fanAttr = f ? ` data-fan="${f.send.seq}" data-leg="${esc(r.mc?.leg || r.kind)}" style="--fan:${fanColor(f)};top:${i * ROW_H}px"` : ` style="top:${i * ROW_H}px"`;
+    const fanAttr = f ? ` data-fan="${f.send.seq}" data-leg="${esc(r.mc?.leg || (r.relay ? 'relay' : r.kind))}" style="--fan:${fanColor(f)};top:${i * ROW_H}px"` : ` style="top:${i * ROW_H}px"`;
     const attrs = `class="${cls}"${fanAttr} data-testid="seq-row" data-seq="${r.seq}" data-kind="${r.kind}" data-exchange="${r.exchange || ''}"`;
     if (r.kind === 'datagram') {
       const x1 = xs.get(r.from) ?? GUTTER, x2 = xs.get(r.to) ?? GUTTER;
@@ -137,9 +140,14 @@ export function mountSequence(root, { store }) {
       const code = r.innerCode || r.code;
       const label = `${r.type} ${codeLabel(r.code)}` + (r.innerCode ? ` ⟨${codeLabel(r.innerCode)}⟩` : '');
       const mcCls = r.mc ? ` mc-${esc(r.mc.leg)}` : '';
+      // A group request's labels are long: one that would run past the
+      // diagram's left edge starts at the arrow's left end instead.
+      const tag = r.mc || r.relay ? fanTag(r) : '';
+      const estW = tag ? (tag.replace(/<[^>]*>/g, '').length + label.length) * 6.5 + r.layers.length * 62 : 0;
+      const lblCls = tag && left + w / 2 - estW / 2 < 4 ? ' lbl-l' : '';
       return `<div ${attrs} data-code="${code}" data-from="${esc(r.from)}" data-to="${esc(r.to)}" title="${esc(r.link)} · ${r.size} bytes · seq ${r.seq} · ${esc(String(r.ev.time || '').slice(11, 23))}">` +
         `<span class="gut">${esc(gut)}</span><div class="arrow ${x2 >= x1 ? 'r' : 'l'}${mcCls}" style="left:${left}px;width:${w}px">` +
-        `<span class="lbl">${r.mc ? fanTag(r) : ''}<span class="chips">${chips(r)}</span><span class="code">${esc(label)}</span></span></div></div>`;
+        `<span class="lbl${lblCls}">${tag}<span class="chips">${chips(r)}</span><span class="code">${esc(label)}</span></span></div></div>`;
     }
     const x = xs.get(r.node) ?? xs.get(r.from) ?? GUTTER;
     gut = esc(gut);

@@ -282,7 +282,7 @@ export function createStore() {
         // of its first copy, even if the receiver has removed them since.
         const xe = x ? exchangeOf(x) : null;
         const again = xe?.byBytes.get(ev.bytes);
-        const layers = again || (kind ? [...(s.stacks.get(`${x}|${kind}`) || [])] : []);
+        const layers = again || (kind ? withoutSiblings([...(s.stacks.get(`${x}|${kind}`) || [])], ev.bytes) : []);
         if (xe && !again && layers.length) xe.byBytes.set(ev.bytes, layers);
         const inner = layers.length ? str(pick(pick(pick(layers[0].applied || layers[0].removed, 'layer_event') || {}, 'report') || {}, 'inner_code')) : '';
         const row = {
@@ -290,6 +290,7 @@ export function createStore() {
           dir: ev.dir || '', layers, code: parsed.code, type: parsed.type, innerCode: inner || '', size: bytes.length, parsed,
         };
         if (ev.multicast && typeof ev.multicast === 'object') fanRow(row, ev.multicast);
+        else if (x && kind === 'response' && s.fans.length) relayRow(row);
         if (/^[45]\./.test(row.code) || /^[45]\./.test(row.innerCode)) row.error = true;
         if (kind === 'response') s.stacks.delete(`${x}|request`);
         addRow(row);
@@ -338,8 +339,52 @@ export function createStore() {
     if (s.groupLayers.size > 512) s.groupLayers.delete(s.groupLayers.keys().next().value);
   }
 
+  // withoutSiblings keeps, of the layers open in an exchange with Group
+  // OSCORE layers or one context twice, those the datagram carries: each
+  // member of a group protects its own response at the same time, and a
+  // proxy wraps each in a layer of its own, but a datagram carries one of
+  // each. They are found
+  // from the bytes inwards: the outermost layer's ciphertext is in the
+  // payload (RFC 8613 5; RFC 10021 4.1: followed by the encrypted
+  // signature), each inner layer's in the plaintext around it.
+  function withoutSiblings(layers, bytes) {
+    if (layers.length < 2 || (!layers.some(isGroupLayer) && new Set(layers.map((e) => e.ctx)).size === layers.length)) return layers;
+    const left = layers.slice();
+    const out = [];
+    let text = String(bytes || '').toLowerCase();
+    while (left.length) {
+      const i = left.findLastIndex((e) => { const c = cipherOf(e).toLowerCase(); return c && text.includes(c); });
+      if (i < 0) break;
+      const e = left.splice(i, 1)[0];
+      out.unshift(e);
+      text = str(pick(reportOf(e), 'plaintext')).toLowerCase();
+    }
+    return out.length ? out : layers;
+  }
+  function reportOf(e) { return pick(pick(e.applied || e.removed, 'layer_event') || {}, 'report') || {}; }
+  function isGroupLayer(e) { return !!pick(reportOf(e), 'group'); }
+
+  // relayRow places a response that a proxy relays from a group request's
+  // member (groupcomm-proxy 5.4: one response to the client per member's
+  // response) in that request's fan, named after the member whose Group
+  // OSCORE layer it carries, if any.
+  function relayRow(row) {
+    for (let i = s.fans.length - 1; i >= Math.max(0, s.fans.length - 64); i--) {
+      const f = s.fans[i];
+      if (f.send.exchange !== row.exchange || f.client !== row.from) continue;
+      row.fan = f;
+      row.relay = true;
+      const g = row.layers.find((e) => isGroupLayer(e) && e.applied);
+      row.member = g ? g.applied.node : '';
+      f.relays = (f.relays || 0) + 1;
+      row.nth = f.relays;
+      s.fanRev++;
+      return;
+    }
+  }
+
   function cipherOf(e) {
-    return str(pick(pick(pick(e.applied || e.removed, 'layer_event') || {}, 'report') || {}, 'ciphertext'));
+    return str(pick(reportOf(e), 'ciphertext'));
   }
 
   // fanRow places a group link's datagram (trace Event.multicast) in its
