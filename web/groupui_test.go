@@ -343,17 +343,21 @@ func TestBrowserGroupThroughProxy(t *testing.T) {
 	waitJS(t, ctx, "two relayed responses", `document.querySelectorAll('[data-testid="fan-relay"]').length === 2`)
 	got := evalJS[[]string](t, ctx, `(() => {
 		const rows = [...document.querySelectorAll('[data-testid="seq-row"][data-fan]')];
-		const chips = (r) => [...r.querySelectorAll('[data-testid="layer-chip"]')].map(c => c.dataset.ctx).join('+');
+		// Each chip drawn, with the node that applied its layer.
+		const chips = (r) => {
+			const by = oscoreLab.store.bySeq.get(Number(r.dataset.seq)).layers.slice().reverse().map(e => e.applied ? e.applied.node : '?');
+			return [...r.querySelectorAll('[data-testid="layer-chip"]')].map((c, i) => c.dataset.ctx + '@' + by[i]).join('+');
+		};
 		return rows.map(r => {
 			const tag = r.querySelector('[data-testid="fan-relay"], [data-testid="fan-in"]');
 			return [r.dataset.leg, r.dataset.from, r.dataset.to, tag ? tag.dataset.member : '', chips(r)].join(' ');
 		}).sort();
 	})()`)
 	want := []string{
-		"copy G S1  GRP at C", "copy G S2  GRP at C",
-		"relay P C S1 CTX_C_P+GRP at S1", "relay P C S2 CTX_C_P+GRP at S2",
-		"reply S1 P S1 GRP at S1", "reply S2 P S2 GRP at S2",
-		"send P G  GRP at C",
+		"copy G S1  GRP@C", "copy G S2  GRP@C",
+		"relay P C S1 CTX_C_P@P+GRP@S1", "relay P C S2 CTX_C_P@P+GRP@S2",
+		"reply S1 P S1 GRP@S1", "reply S2 P S2 GRP@S2",
+		"send P G  GRP@C",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows of the group request's fan (leg from to member chips):\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
