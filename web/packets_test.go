@@ -489,16 +489,7 @@ func TestBrowserPacketListOffline(t *testing.T) {
 	if err := WriteStandaloneTrace(context.Background(), &page, (&server{lab: tl.lab, bus: tl.bus}).buildTrace(), false); err != nil {
 		t.Fatal(err)
 	}
-	var other int
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/trace.html" {
-			other++
-			http.NotFound(w, r)
-			return
-		}
-		io.WriteString(w, page.String())
-	}))
-	defer srv.Close()
+	srv, other := serveOnly(t, page.String())
 	ctx := newTab(t)
 	run(t, ctx, chromedp.Navigate(srv.URL+"/trace.html"))
 	waitJS(t, ctx, "the page", `document.body.dataset.ready === '1'`)
@@ -513,8 +504,8 @@ func TestBrowserPacketListOffline(t *testing.T) {
 	if n := evalJS[int](t, ctx, `document.querySelectorAll('[data-testid="pk-replay"], [data-testid="pk-pcapng"], [data-testid="pk-wireshark"]').length`); n != 0 {
 		t.Errorf("the offline file offers %d server-only controls", n)
 	}
-	if other != 0 {
-		t.Errorf("the file made %d requests", other)
+	if *other != 0 {
+		t.Errorf("the file made %d requests", *other)
 	}
 }
 
@@ -554,4 +545,21 @@ func TestBrowserCorruptedVersionIgnored(t *testing.T) {
 	if !strings.Contains(r, "P recorded no reaction") || !strings.Contains(r, "CoAP version") || !strings.Contains(r, "RFC 7252") {
 		t.Errorf("reaction %q, want P recording nothing for a datagram of another CoAP version", r)
 	}
+}
+
+// serveOnly serves page at /trace.html and nothing else, counting the
+// requests for anything else (a file that must need no server).
+func serveOnly(t *testing.T, page string) (*httptest.Server, *int) {
+	t.Helper()
+	other := new(int)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/trace.html" {
+			*other++
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, page)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, other
 }
