@@ -54,6 +54,12 @@ func chromiumPath() string {
 // on the page fail the test.
 func newTab(t *testing.T) context.Context {
 	t.Helper()
+	return newTabFor(t, 60*time.Second)
+}
+
+// newTabFor is newTab with the tab's time bounded by d instead of a minute.
+func newTabFor(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
 	path := chromiumPath()
 	if path == "" {
 		if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
@@ -94,7 +100,7 @@ func newTab(t *testing.T) context.Context {
 			t.Errorf("JavaScript exception: %s", e)
 		}
 	})
-	ctx, c2 := context.WithTimeout(tab, 60*time.Second)
+	ctx, c2 := context.WithTimeout(tab, d)
 	t.Cleanup(c2)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1600, 1000)); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,10 @@ const currentChips = `(() => { const r = [...document.querySelectorAll('[data-te
 
 const datagramRows = `document.querySelectorAll('[data-testid="seq-row"][data-kind="datagram"]').length`
 
+// replayHashAtCursor is true once the URL fragment names the replay's
+// position (the fragment follows the cursor within 100 ms).
+const replayHashAtCursor = `(() => { const p = oscoreLab.replay.position(); return location.hash === (p.exchange ? '#ex=' + p.exchange + '&step=' + p.exStep : '#step=' + p.step); })()`
+
 func key(t *testing.T, ctx context.Context, k string) {
 	t.Helper()
 	run(t, ctx, chromedp.KeyEvent(k))
@@ -63,6 +67,7 @@ func TestBrowserReplayDraftB6(t *testing.T) {
 			t.Errorf("step %d: newest arrow %q, want %q (outermost first)", i+1, got, h.want)
 		}
 		waitJS(t, ctx, "the inspector on the current message", fmt.Sprintf(`(document.querySelector('[data-testid="insp-summary"]')?.textContent || '').startsWith(%q)`, h.inspector))
+		waitJS(t, ctx, "the fragment on the cursor", replayHashAtCursor)
 		hashes = append(hashes, evalJS[string](t, ctx, `location.hash`))
 	}
 	if !strings.HasPrefix(hashes[1], "#ex=1&step=") || hashes[1] == hashes[0] {
@@ -70,6 +75,7 @@ func TestBrowserReplayDraftB6(t *testing.T) {
 	}
 	key(t, ctx, kb.ArrowLeft)
 	waitJS(t, ctx, "a step back", datagramRows+` === 2`)
+	waitJS(t, ctx, "the fragment on the cursor", replayHashAtCursor)
 	if got := evalJS[string](t, ctx, `location.hash`); got != hashes[1] {
 		t.Errorf("after a step back the fragment is %q, want %q", got, hashes[1])
 	}

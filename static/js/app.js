@@ -194,6 +194,7 @@ function start() {
 // points at one datagram, and selects it again when the page opens.
 function deepLinks() {
   store.subscribe('select', (seq) => {
+    if (document.body.dataset.replay === '1') return; // replay writes its own #ex=..&step=..
     history.replaceState(null, '', seq ? `#msg=${seq}` : location.pathname + location.search);
   });
   // A link inside the page (a check report's case) changes the hash only.

@@ -44,9 +44,13 @@ export function mountInspector(root, { store }) {
   root.append(body);
   let shownCount = 0; // events of the selected exchange when it was drawn
   let shownFan = 0;   // store.fanRev when a group link's datagram was drawn
+  // Whether the reader scrolled the inspector: only then does a new
+  // message scroll it back to the top, since touching scrollTop forces a
+  // layout of the page on every step of a replay.
+  let scrolled = false;
+  body.addEventListener('scroll', () => { scrolled = body.scrollTop > 0; }, { passive: true });
   const show = (seq, keepScroll = false) => {
     const row = store.bySeq.get(seq);
-    const top = body.scrollTop;
     if (!row) {
       body.replaceChildren();
       return;
@@ -66,10 +70,20 @@ export function mountInspector(root, { store }) {
       });
       return;
     }
+    const top = keepScroll && scrolled ? body.scrollTop : 0;
     body.replaceChildren(...parts);
-    body.scrollTop = keepScroll ? top : 0;
+    if (scrolled) body.scrollTop = top;
   };
-  store.subscribe('select', (seq) => show(seq));
+  // While replaying faster than anyone reads (a step a frame), the
+  // inspector, the costliest view to draw, follows at most every 100 ms and
+  // always shows the last step; the diagram keeps every frame.
+  let shownAt = -1e9, showTimer = 0;
+  store.subscribe('select', (seq) => {
+    clearTimeout(showTimer);
+    const now = performance.now();
+    if (document.body.dataset.replay !== '1' || now - shownAt >= 100) { shownAt = now; show(seq); return; }
+    showTimer = setTimeout(() => { shownAt = performance.now(); show(store.selected); }, 100);
+  });
   // Later events of the same exchange (the receiver removing a layer, its
   // decisions) complete the picture: redraw, keeping the scroll position.
   store.subscribe('events', () => {

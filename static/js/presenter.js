@@ -48,12 +48,21 @@ export const presenter = {
       selected: store.selected, extra: presenter.extra };
   },
 
-  /** broadcast sends the state to the audience (no-op in the audience). */
-  broadcast(msg = presenter.state()) {
+  /**
+   * broadcast sends the state to the audience (no-op in the audience),
+   * once per task however many changes a step makes: a replay step
+   * selects, notifies and re-renders, and each used to post.
+   */
+  broadcast(msg) {
     if (presenter.audience) return;
-    presenterSend(msg);
+    if (msg) { presenterSend(msg); return; }
+    if (presenterBroadcastQueued) return;
+    presenterBroadcastQueued = true;
+    queueMicrotask(() => { presenterBroadcastQueued = false; presenterSend(presenter.state()); });
   },
 };
+
+let presenterBroadcastQueued = false;
 
 function presenterSend(msg) {
   const m = { app: 'oscore-lab', ...msg };

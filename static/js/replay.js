@@ -222,10 +222,21 @@ function replayCurrentRow() {
   return store.rows.length ? store.rows[store.rows.length - 1] : null;
 }
 
+// replayWriteHash keeps the URL on the cursor, at most every 100 ms and
+// always after the last step: history.replaceState costs a round trip to
+// the browser, too much for every step of a fast replay.
+let replayHashAt = -1e9, replayHashTimer = 0;
 function replayWriteHash() {
-  const p = replay.position();
-  const hash = p.exchange ? `#ex=${p.exchange}&step=${p.exStep}` : `#step=${p.step}`;
-  history.replaceState(null, '', location.pathname + location.search + hash);
+  clearTimeout(replayHashTimer);
+  const write = () => {
+    replayHashAt = performance.now();
+    if (!replay.active) return;
+    const p = replay.position();
+    const hash = p.exchange ? `#ex=${p.exchange}&step=${p.exStep}` : `#step=${p.step}`;
+    history.replaceState(null, '', location.pathname + location.search + hash);
+  };
+  if (performance.now() - replayHashAt >= 100) write();
+  else replayHashTimer = setTimeout(write, 100);
 }
 
 function replayNotify() {
