@@ -375,6 +375,12 @@ func (f *groupForward) relay(m message.Message, src *net.UDPAddr, from string) e
 	out := message.Message{Code: m.Code, Options: append(message.Options(nil), m.Options...), Payload: m.Payload}
 	if in.nextHop == in.group.cfg.ID {
 		rf := replyFromOf(src)
+		if in.route != nil && in.route.StandsForMembers && in.n.addr != nil {
+			// GP 4.1, first case (App. A.1): the proxy's address, and the
+			// member's in a CRI reference the client sends as Uri-Host and
+			// Uri-Port to reach that member through the proxy.
+			rf = replyFrom{Addr: replyFromOf(in.n.addr).Addr, Ref: rf.Addr, HasRef: true}
+		}
 		out.Options = out.Options.Remove(optReplyFrom)
 		out.Options = out.Options.Add(message.Option{ID: optReplyFrom, Value: encodeReplyFrom(rf)})
 		in.groupDecide(up, "GP 5.4.1 step 1", fmt.Sprintf("Response from %s (outer code %s): Reply-From %s added", from, codeText(m.Code), rf), 0)

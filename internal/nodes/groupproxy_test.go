@@ -343,3 +343,22 @@ func TestGroupViaProxyObserve(t *testing.T) {
 		t.Fatal("P did not say it keeps relaying the observation after T'")
 	}
 }
+
+// TestGroupViaReverseProxyStandsForMembers: a reverse-proxy that stands in
+// for the members (GP 4.1, App. A.1) puts its own address first in
+// Reply-From and the member's in a CRI reference; the client names the
+// member by the reference.
+func TestGroupViaReverseProxyStandsForMembers(t *testing.T) {
+	s := builtinScenario(t, "gp-reverse-1")
+	lab, _ := startLab(t, s)
+	r := send(t, lab, s.Steps[1])
+	if !r.OK || len(r.Responses) != 2 {
+		t.Fatalf("%+v", r)
+	}
+	p := lab.topo.Load().nodes["P"].addr.String()
+	for _, m := range r.Responses {
+		if want := "coap://" + p + ", //" + m.From; m.ReplyFrom != want {
+			t.Errorf("%s: Reply-From %q, want %q", m.Member, m.ReplyFrom, want)
+		}
+	}
+}

@@ -315,8 +315,12 @@ func (l *Lab) nameByReplyFrom(r *GroupResponse, m message.Message) {
 		return
 	}
 	r.ReplyFrom = rf.String()
-	r.From = rf.Addr.String()
-	addr := net.UDPAddrFromAddrPort(rf.Addr)
+	member := rf.Addr
+	if rf.HasRef {
+		member = rf.Ref // the proxy stands in for the member (GP 4.2)
+	}
+	r.From = member.String()
+	addr := net.UDPAddrFromAddrPort(member)
 	for _, g := range l.topo.Load().groups {
 		if id := g.link.MemberAt(addr); id != "" {
 			r.ReplyFromMember = id

@@ -265,6 +265,7 @@ func (in *incoming) step3() int {
 	}
 	in.routeContexts = nil
 	in.route, in.target, in.nextHop = r, r.To, r.To
+	in.group = in.t.groups[r.To] // nil unless the route leads to a group (groupproxy.go)
 	if len(r.Contexts) == 0 && in.req.Options.HasOption(optOSCORE) {
 		in.decide("3->4", fmt.Sprintf("Step 3: %s matches the reverse route to %s, which names no layer for %s: the OSCORE option goes on untouched -> step 4", describeRoute(r), r.To, in.n.id), 0)
 	} else {

@@ -225,6 +225,9 @@ func (v *validator) node(p string, n *Node) error {
 		if err := v.proxyTarget(field(rp, "to"), r.To, n); err != nil {
 			return err
 		}
+		if r.StandsForMembers && v.groups[r.To] == nil {
+			return errAt(field(rp, "stands_for_members"), fmt.Sprintf("%q is not a group: only a route to a group has members to stand in for", r.To))
+		}
 		for j, name := range r.Contexts {
 			c, ok := v.contexts[name]
 			if !ok {
