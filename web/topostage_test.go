@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"oscore-lab/internal/trace"
 )
@@ -299,6 +300,15 @@ func TestBrowserAudienceFollowsTopologyStage(t *testing.T) {
 	if evalJS[bool](t, aud, `document.querySelector('[data-testid="topo-stage-close"]').checkVisibility()`) {
 		t.Error("the audience's stage shows its Close button")
 	}
-	run(t, pres, chromedp.Click(`[data-testid="topo-stage-close"]`))
+	// Esc closes the stage and keeps the selection; T opens it again.
+	sel := evalJS[int](t, pres, `oscoreLab.store.selected`)
+	key(t, pres, kb.Escape)
 	waitJS(t, aud, "the audience's stage closed", `document.querySelector('[data-testid="topo-stage"]').hidden`)
+	if got := evalJS[int](t, pres, `oscoreLab.store.selected || 0`); got != sel || !evalJS[bool](t, pres, `document.querySelector('[data-testid="topo-stage"]').hidden`) {
+		t.Errorf("after Esc: stage hidden %v, selection %d, want hidden and %d", evalJS[bool](t, pres, `document.querySelector('[data-testid="topo-stage"]').hidden`), got, sel)
+	}
+	key(t, pres, "t")
+	waitJS(t, aud, "the audience's stage open again", `!document.querySelector('[data-testid="topo-stage"]').hidden`)
+	run(t, pres, chromedp.Click(`[data-testid="topo-stage-close"]`))
+	waitJS(t, aud, "the audience's stage closed again", `document.querySelector('[data-testid="topo-stage"]').hidden`)
 }

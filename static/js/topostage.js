@@ -330,6 +330,14 @@ function stageDetail(row) {
   return box;
 }
 
+// T opens and closes the stage; Esc closes it before anything else (the
+// selection and presenter mode stay). Never while typing in a field.
+document.addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || presenter.audience || e.target.closest?.('input,select,textarea,[contenteditable]')) return;
+  if (e.key === 't' || e.key === 'T') { topoStage.show(); e.preventDefault(); }
+  else if (e.key === 'Escape' && topoStage.open) { topoStage.show(false); e.preventDefault(); e.stopImmediatePropagation(); }
+}, true);
+
 // Follow replay, the selection and the scenario while the stage is open.
 let stagePending = 0;
 function stageSoon() {
@@ -344,6 +352,6 @@ store.subscribe('reset', () => { topoStage.shownSeq = 0; stageSoon(); });
 
 queueMicrotask(() => {
   registerTool({ id: 'topo-stage', offline: true, render: () => el('span', { class: 'tool topo-stage-tool' },
-    el('button', { type: 'button', 'data-testid': 'tool-topo-stage', title: 'the topology, large: the message travels along the links, each node shows its state at this step (click a node for its processing)', onclick: () => topoStage.show() }, 'Topology stage')) });
+    el('button', { type: 'button', 'data-testid': 'tool-topo-stage', title: 'the topology, large (T): the message travels along the links, each node shows its state at this step (click a node for its processing)', onclick: () => topoStage.show() }, 'Topology stage')) });
   if (window.oscoreLab) window.oscoreLab.topoStage = topoStage;
 });
