@@ -171,3 +171,43 @@ func TestGroupForgedResponseRefused(t *testing.T) {
 		t.Fatalf("honest X: ok %v problem %q, want %q", res[0].OK, res[0].Problem, want)
 	}
 }
+
+// TestGroupApplyKeepsSequenceNumbers: a live edit that changes the group
+// context rebuilds every member's instance, and each goes on from its old
+// Sender Sequence Number, so no nonce is used twice under the same keys
+// (RFC 10021 2.6.2); an edit that leaves it alone keeps the instances.
+func TestGroupApplyKeepsSequenceNumbers(t *testing.T) {
+	s := groupScenario(t)
+	res, lab := runGroupSteps(t, s)
+	if !res[0].OK {
+		t.Fatal(res[0].Problem)
+	}
+	before := lab.topo.Load().groupCtx["GRP"]
+	seqC, seqS1 := before["C"].SenderSeq(), before["S1"].SenderSeq()
+	if seqC != 1 || seqS1 != 0 {
+		t.Fatalf("after one request: C's next SSN %d, S1's %d; want 1 and 0 (S1's response reused the request nonce)", seqC, seqS1)
+	}
+	same := s.Clone()
+	same.Steps = nil
+	if err := lab.Apply(same); err != nil {
+		t.Fatal(err)
+	}
+	if lab.topo.Load().groupCtx["GRP"]["C"] != before["C"] {
+		t.Error("an edit that leaves the group context alone rebuilt it")
+	}
+	changed := same.Clone()
+	changed.GroupContexts[0].ReplayWindow = 64
+	if err := lab.Apply(changed); err != nil {
+		t.Fatal(err)
+	}
+	after := lab.topo.Load().groupCtx["GRP"]
+	if after["C"] == before["C"] || after["C"].SenderSeq() != seqC {
+		t.Fatalf("after the edit C's context is the old one (%v) or starts at %d, want a new one at %d", after["C"] == before["C"], after["C"].SenderSeq(), seqC)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := lab.Send(ctx, s.Steps[0])
+	if err != nil || !r.OK {
+		t.Fatalf("group request after the edit: %v %s", err, r.Problem)
+	}
+}
