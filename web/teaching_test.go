@@ -269,14 +269,8 @@ func jsString(s string) string {
 // tab of the same origin: it follows the presenter's replay, stage and quiz
 // over the BroadcastChannel.
 func TestBrowserAudienceFollowsPresenter(t *testing.T) {
-	tl := newTestLab(t, "draft-b6")
-	tl.sendFirstStep(t)
-	pres := newTab(t)
-	openLab(t, pres, tl.srv.URL)
-	aud := newTab(t)
-	openLab(t, aud, tl.srv.URL+"/#audience")
-	waitJS(t, pres, "six datagrams", datagramRows+` >= 6`)
-	waitJS(t, aud, "the audience view", `document.body.dataset.audience === '1' && document.body.classList.contains('presenting')`)
+	pres, aud := presenterAndAudience(t, "draft-b6")
+	waitJS(t, aud, "the audience view", `document.body.classList.contains('presenting')`)
 
 	run(t, pres, chromedp.Click(`[data-testid="replay-toggle"]`), chromedp.Click(`[data-testid="presenter-toggle"]`))
 	key(t, pres, " ")

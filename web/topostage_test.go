@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -280,14 +281,7 @@ func TestBrowserTopologyStageGroup(t *testing.T) {
 // same message travelling and the node the presenter clicked, and closes
 // with it.
 func TestBrowserAudienceFollowsTopologyStage(t *testing.T) {
-	tl := newTestLab(t, "draft-b6")
-	tl.sendFirstStep(t)
-	pres := newTab(t)
-	openLab(t, pres, tl.srv.URL)
-	aud := newTab(t)
-	openLab(t, aud, tl.srv.URL+"/#audience")
-	waitJS(t, pres, "six datagrams", datagramRows+` >= 6`)
-	waitJS(t, aud, "the audience view", `document.body.dataset.audience === '1'`)
+	pres, aud := presenterAndAudience(t, "draft-b6")
 	run(t, pres, chromedp.Click(`[data-testid="replay-toggle"]`), chromedp.Click(`[data-testid="tool-topo-stage"]`))
 	key(t, pres, " ")
 	key(t, pres, " ")
@@ -311,4 +305,20 @@ func TestBrowserAudienceFollowsTopologyStage(t *testing.T) {
 	waitJS(t, aud, "the audience's stage open again", `!document.querySelector('[data-testid="topo-stage"]').hidden`)
 	run(t, pres, chromedp.Click(`[data-testid="topo-stage-close"]`))
 	waitJS(t, aud, "the audience's stage closed again", `document.querySelector('[data-testid="topo-stage"]').hidden`)
+}
+
+// presenterAndAudience runs the first step of a built-in scenario and opens
+// the lab twice: the presenter's tab and the audience's (#audience), which
+// follows it over the BroadcastChannel.
+func presenterAndAudience(t *testing.T, scenario string) (pres, aud context.Context) {
+	t.Helper()
+	tl := newTestLab(t, scenario)
+	tl.sendFirstStep(t)
+	pres = newTab(t)
+	openLab(t, pres, tl.srv.URL)
+	aud = newTab(t)
+	openLab(t, aud, tl.srv.URL+"/#audience")
+	waitJS(t, pres, "six datagrams", datagramRows+` >= 6`)
+	waitJS(t, aud, "the audience view", `document.body.dataset.audience === '1'`)
+	return pres, aud
 }
