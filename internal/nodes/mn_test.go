@@ -315,3 +315,42 @@ func TestMNProxyRefusals(t *testing.T) {
 		})
 	}
 }
+
+// mnDecided reports whether node took a multicast-notif decision whose
+// outcome contains text.
+func mnDecided(evs []trace.Event, node, text string) bool {
+	for _, e := range evs {
+		if e.Type == trace.TypeDecision && e.Node == node && e.Decision.Rule == trace.RuleMulticastNotif && strings.Contains(e.Decision.Outcome, text) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMNTraceDecisions: the decisions group-notes 15.3 asks a trace to
+// show, in the C-P run: the informative response recognized and parsed,
+// the phantom verified without replay update, the ticket consumed and not
+// forwarded, the listener configured, and the per-client copies identical
+// but for Token, Message ID and Observe.
+func TestMNTraceDecisions(t *testing.T) {
+	spec := figureSpec()
+	spec.Proxy, spec.GroupOSCORE, spec.CP = true, true, true
+	_, evs := runMN(t, spec)
+	for _, w := range []struct{ node, text string }{
+		{"S", "phantom request GET Observe 0 processed without being sent"},
+		{"S", "protected with the server's own kid 05 and Partial IV 01f5"},
+		{"S", "registration from P joins the group observation"},
+		{"C1", "informative response recognized and parsed"},
+		{"C1", "verified without replay check or Replay Window update"},
+		{"C2", "ticket request with Token 02"},
+		{"P", "ticket request consumed, not forwarded"},
+		{"P", "listening to"},
+		{"P", "client C1 (Token 4b) added"},
+		{"P", "copies identical to the received notification except Token, Message ID and Observe"},
+		{"S", "sent once to the group address"},
+	} {
+		if !mnDecided(evs, w.node, w.text) {
+			t.Errorf("no decision of %s saying %q", w.node, w.text)
+		}
+	}
+}

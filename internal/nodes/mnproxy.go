@@ -37,6 +37,9 @@ type MNProxyConfig struct {
 	// them (draft-ietf-core-oscore-capable-proxies A.2,
 	// draft-ietf-core-multicast-notifications-proxy 10.1), else 4.01.
 	CP map[string]*oscore.Context
+	// Name names a client by the address its datagrams come from, for
+	// the trace; nil: the address itself.
+	Name func(*net.UDPAddr) string
 }
 
 // MNProxy relays group observations (MNP 3, 4).
@@ -134,6 +137,16 @@ func (p *MNProxy) decide(step, section, outcome string, code codes.Code) {
 	p.bus.Publish(trace.Event{Type: trace.TypeDecision, Node: p.cfg.ID, Decision: d})
 }
 
+// who names the client at src.
+func (p *MNProxy) who(src *net.UDPAddr) string {
+	if p.cfg.Name != nil {
+		if n := p.cfg.Name(src); n != "" {
+			return n
+		}
+	}
+	return src.String()
+}
+
 func (p *MNProxy) send(conn *net.UDPConn, m message.Message, to *net.UDPAddr) {
 	if b, err := oscore.EncodeMessage(m); err == nil {
 		conn.WriteToUDP(b, to)
@@ -221,7 +234,7 @@ func (p *MNProxy) reply(req message.Message, to *net.UDPAddr, resp message.Messa
 // rebuilt; the group address listened to; the client added.
 func (p *MNProxy) ticket(m message.Message, src *net.UDPAddr, cp *oscore.Binding) {
 	if p.cfg.CP != nil && cp == nil {
-		p.decide("", "draft-ietf-core-oscore-capable-proxies A.2", fmt.Sprintf("ticket request from %s without a C-P OSCORE layer: refused, since anyone on the path could have set Listen-To-Multicast-Responses (MNP 10.1)", src), codes.Unauthorized)
+		p.decide("", "draft-ietf-core-oscore-capable-proxies A.2", fmt.Sprintf("ticket request from %s without a C-P OSCORE layer: refused, since anyone on the path could have set Listen-To-Multicast-Responses (MNP 10.1)", p.who(src)), codes.Unauthorized)
 		p.reply(m, src, message.Message{Code: codes.Unauthorized})
 		return
 	}
@@ -245,7 +258,7 @@ func (p *MNProxy) ticket(m message.Message, src *net.UDPAddr, cp *oscore.Binding
 	if p.obs == nil || !bytes.Equal(p.obs.token, tp.Token) {
 		p.obs = &proxyGroupObs{token: tp.Token, group: ga}
 	}
-	p.obs.observers = append(p.obs.observers, proxyObserver{id: src.String(), src: src, token: m.Token, binding: cp})
+	p.obs.observers = append(p.obs.observers, proxyObserver{id: p.who(src), src: src, token: m.Token, binding: cp})
 	n := len(p.obs.observers)
 	p.mu.Unlock()
 	p.decide("", "MNP 4.2", fmt.Sprintf("ticket request consumed, not forwarded: proxy options and Listen-To-Multicast-Responses removed, phantom request %v (OSCORE option and payload unchanged) rebuilt with Token %x; tp_info %s", ph.Code, tp.Token, tp.Diag()), 0)
@@ -254,7 +267,7 @@ func (p *MNProxy) ticket(m message.Message, src *net.UDPAddr, cp *oscore.Binding
 			p.decide("", "MNP 4.2", "cannot listen: "+err.Error(), 0)
 		}
 	}
-	p.decide("", "MNP 4.2", fmt.Sprintf("listening to %s for Token %x; client %s (Token %x) added, %d observers", ga, tp.Token, src, []byte(m.Token), n), 0)
+	p.decide("", "MNP 4.2", fmt.Sprintf("listening to %s for Token %x; client %s (Token %x) added, %d observers", ga, tp.Token, p.who(src), []byte(m.Token), n), 0)
 	p.ack(p.down, m, src)
 }
 
@@ -264,10 +277,10 @@ func (p *MNProxy) serveFromCache(m message.Message, src *net.UDPAddr) {
 	p.mu.Lock()
 	obs := p.obs
 	last := *obs.last
-	obs.observers = append(obs.observers, proxyObserver{id: src.String(), src: src, token: m.Token})
+	obs.observers = append(obs.observers, proxyObserver{id: p.who(src), src: src, token: m.Token})
 	p.mu.Unlock()
 	resp := p.relayCopy(last, m.Token)
-	p.decide("", "MNP 3", fmt.Sprintf("registration from %s served from the cached notification; client added (Token %x), nothing sent to the server", src, []byte(m.Token)), 0)
+	p.decide("", "MNP 3", fmt.Sprintf("registration from %s served from the cached notification; client added (Token %x), nothing sent to the server", p.who(src), []byte(m.Token)), 0)
 	p.reply(m, src, resp)
 }
 
@@ -298,7 +311,7 @@ func (p *MNProxy) forward(m message.Message, src *net.UDPAddr, plain bool) {
 	p.pending[string(up.Token)] = pendingDown{src: src, token: bytes.Clone(m.Token), plain: plain}
 	p.mu.Unlock()
 	p.ack(p.down, m, src) // the response comes separately
-	p.decide("", "RFC 7252 5.7.2", fmt.Sprintf("registration from %s (Token %x) forwarded to the server with Token %x", src, []byte(m.Token), []byte(up.Token)), 0)
+	p.decide("", "RFC 7252 5.7.2", fmt.Sprintf("registration from %s (Token %x) forwarded to the server with Token %x", p.who(src), []byte(m.Token), []byte(up.Token)), 0)
 	p.send(p.up, up, p.cfg.Server)
 }
 
@@ -354,7 +367,7 @@ func (p *MNProxy) informative(m message.Message, pd pendingDown) error {
 	}
 	ga := net.UDPAddrFromAddrPort(grp)
 	obs := &proxyGroupObs{token: in.TPInfo.Token, group: ga,
-		observers: []proxyObserver{{id: pd.src.String(), src: pd.src, token: pd.token}}}
+		observers: []proxyObserver{{id: p.who(pd.src), src: pd.src, token: pd.token}}}
 	p.decide("", "MNP 3", "informative response recognized and parsed, for the proxy itself: "+in.Diag(), 0)
 	if in.LastNotif != nil {
 		n, err := multicast.DecodeMessageInfo(in.LastNotif, in.TPInfo.Token)
@@ -371,7 +384,7 @@ func (p *MNProxy) informative(m message.Message, pd pendingDown) error {
 			return err
 		}
 	}
-	p.decide("", "MNP 3", fmt.Sprintf("listening to %s for Token %x; client %s added (Token %x)", ga, in.TPInfo.Token, pd.src, pd.token), 0)
+	p.decide("", "MNP 3", fmt.Sprintf("listening to %s for Token %x; client %s added (Token %x)", ga, in.TPInfo.Token, p.who(pd.src), pd.token), 0)
 	if obs.last == nil {
 		return nil // the client's registration was acknowledged already
 	}

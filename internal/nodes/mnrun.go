@@ -127,7 +127,13 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		}
 	}
 	groups := keys.Groups
-	scfg := MNServerConfig{ID: sid, Resource: spec.Resource, Value: spec.Initial, Group: g.Addr(), Token: spec.PhantomToken,
+	name := func(a *net.UDPAddr) string {
+		if ref, ok := lab.peerOf(a); ok {
+			return ref.node
+		}
+		return ""
+	}
+	scfg := MNServerConfig{ID: sid, Name: name, Resource: spec.Resource, Value: spec.Initial, Group: g.Addr(), Token: spec.PhantomToken,
 		Observe: spec.InitialObserve, Contexts: map[string]*oscore.Context{}}
 	if spec.GroupOSCORE {
 		scfg.GroupCtx, scfg.JoinURI, scfg.SecGp = groups[sid], "coap://myGM/ace-group/myGroup", "myGroup"
@@ -142,7 +148,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 	closers = append(closers, s.Close)
 	var p *MNProxy
 	if spec.Proxy {
-		pcfg := MNProxyConfig{ID: pid, Join: joinAs(pid), ObserveOffset: spec.ObserveOffset, UpToken: spec.UpToken}
+		pcfg := MNProxyConfig{ID: pid, Name: name, Join: joinAs(pid), ObserveOffset: spec.ObserveOffset, UpToken: spec.UpToken}
 		if len(keys.CP) > 0 {
 			pcfg.CP = map[string]*oscore.Context{}
 			for _, pair := range keys.CP {
@@ -281,13 +287,18 @@ func mnAttack(spec MNSpec, g *GroupLink, s *MNServer, srvGroup *group.Context) e
 			return err
 		}
 		m := message.Message{Code: codes.Content, Token: spec.PhantomToken, Type: message.NonConfirmable, Payload: []byte("9999")}
-		m.Options = m.Options.Add(message.Option{ID: message.Observe, Value: uintBytes(1<<23 - 1)})
+		m.Options = m.Options.Add(message.Option{ID: message.Observe, Value: []byte{}})
 		if n, _, err = ph.ProtectNotification(m); err != nil {
 			return err
 		}
 	default:
 		return fmt.Errorf("nodes: unknown attack %q", spec.Attack)
 	}
+	// The outer Observe value is not protected (RFC 8613 4.1.3.5.2): an
+	// attacker makes its datagram look newer, so that only Group OSCORE
+	// can tell it apart.
+	obs, _ := last.Options.Observe()
+	n.Options = replaceOption(n.Options, message.Option{ID: message.Observe, Value: uintBytes(obs + 1)})
 	n.MessageID = 0x6666
 	b, err := oscore.EncodeMessage(n)
 	if err != nil {

@@ -48,6 +48,9 @@ type MNServerConfig struct {
 	GroupCtx *group.Context
 	// JoinURI and SecGp, when set, name the OSCORE group to join (MN 9.1).
 	JoinURI, SecGp string
+	// Name names a client by the address its datagrams come from, for
+	// the trace; nil: the address itself.
+	Name func(*net.UDPAddr) string
 }
 
 // MNServer is a server of one group observation (MN 4, 9.2).
@@ -278,7 +281,11 @@ func (s *MNServer) join(src *net.UDPAddr) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.decide("", "MN 4.2", fmt.Sprintf("registration from %s joins the group observation of /%s (observer counter %d); informative response 5.03 %s", src, s.cfg.Resource, s.observers, info.Diag()))
+	who := src.String()
+	if s.cfg.Name != nil && s.cfg.Name(src) != "" {
+		who = s.cfg.Name(src)
+	}
+	s.decide("", "MN 4.2", fmt.Sprintf("registration from %s joins the group observation of /%s (observer counter %d); informative response 5.03 %s", who, s.cfg.Resource, s.observers, info.Diag()))
 	return b, nil
 }
 
