@@ -322,3 +322,33 @@ func presenterAndAudience(t *testing.T, scenario string) (pres, aud context.Cont
 	waitJS(t, aud, "the audience view", `document.body.dataset.audience === '1'`)
 	return pres, aud
 }
+
+// TestBrowserTopologyStageFaultAndError: in error-replay, a step onto the
+// link's replay fault marks that link, and a step onto the server's 4.01
+// outlines the server, with what happened in the stage's heading.
+func TestBrowserTopologyStageFaultAndError(t *testing.T) {
+	tl := newTestLab(t, "error-replay")
+	steps := tl.lab.Scenario().Steps
+	tl.send(steps[0])
+	tl.send(steps[1]) // replaced by a replay of the first: refused
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	waitJS(t, ctx, "the fault row", `oscoreLab.store.rows.some(r => r.kind === 'fault') && oscoreLab.store.rows.some(r => r.kind === 'error')`)
+	run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`), chromedp.Click(`[data-testid="tool-topo-stage"]`))
+	stepTo := func(kind string) {
+		t.Helper()
+		evalJS[any](t, ctx, `(() => { const L = oscoreLab; for (let i = 0; i < 200 && !L.replay.atEnd(); i++) { L.replay.next(); const r = L.store.bySeq.get(L.store.selected); if (r && r.kind === '`+kind+`') break; } return 0; })()`)
+		waitJS(t, ctx, "the stage at the "+kind, `document.querySelector('[data-testid="topo-stage"] .stage-top b').textContent.startsWith('`+kind+`')`)
+	}
+	stepTo("fault")
+	if got := evalJS[string](t, ctx, `[...document.querySelectorAll('[data-testid="stage-link"].fault-now')].map(l => l.dataset.link).join(' ') + ' ' + (document.querySelector('[data-testid="stage-fault"]') || {}).textContent`); got != "C-S ✕ replay" {
+		t.Errorf("at the replay fault the stage marks %q, want link C-S and ✕ replay", got)
+	}
+	stepTo("error")
+	if got := evalJS[string](t, ctx, `[...document.querySelectorAll('[data-testid="stage-node"].err')].map(n => n.dataset.node).join(' ')`); got != "S" {
+		t.Errorf("at the 4.01 the stage outlines %q, want S", got)
+	}
+	if head := evalJS[string](t, ctx, `document.querySelector('[data-testid="topo-stage"] .stage-top').textContent`); !strings.Contains(head, "4.01") {
+		t.Errorf("the heading at the error says %q, want its 4.01", head)
+	}
+}

@@ -114,8 +114,13 @@ function stageDraw() {
   const upTo = replay.active ? replay.cursor : store.events.length;
   const state = nodeStateAt(events, upTo);
   const row = stageMessage();
+  // A fault, an error or a notice the replay stands on is shown where it
+  // happened: on its link, or at its node.
+  const shown = store.selected ? store.bySeq.get(store.selected) : null;
+  const note = shown && shown.kind !== 'datagram' ? shown : null;
   // What changed since the message before this one lights up.
-  const prevRow = row ? store.rows[row.index - 1] : null;
+  const at = row || note;
+  const prevRow = at ? store.rows[at.index - 1] : null;
   const since = prevRow ? prevRow.seq : 0;
 
   const F = stageFont;
@@ -135,8 +140,13 @@ function stageDraw() {
   for (const l of topoLinks(sc, store.rows.filter((r) => r.kind === 'datagram' && r.from && r.to).map((r) => [r.from, r.to]))) {
     const a = pos.get(l.a), b = pos.get(l.b);
     if (!a || !b) continue;
-    const on = row && ((row.from === l.a && row.to === l.b) || (row.from === l.b && row.to === l.a));
-    linkLayer.append(svgEl('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `link ${l.kinds.has('fault') ? 'fault' : ''} ${on ? 'on' : ''}`, 'data-testid': 'stage-link', 'data-link': `${l.a}-${l.b}` }));
+    const joins = (r) => r && ((r.from === l.a && r.to === l.b) || (r.from === l.b && r.to === l.a));
+    const on = joins(row), hit = note?.kind === 'fault' && joins(note);
+    linkLayer.append(svgEl('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y, class: `link ${l.kinds.has('fault') ? 'fault' : ''} ${on ? 'on' : ''} ${hit ? 'fault-now' : ''}`, 'data-testid': 'stage-link', 'data-link': `${l.a}-${l.b}` }));
+    if (hit) {
+      const label = `✕ ${String(note.ev?.fault?.kind || 'fault')}`;
+      linkLayer.append(svgEl('text', { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 + F + 8, class: 'fault-mark', 'data-testid': 'stage-fault' }, label));
+    }
   }
   const ctxList = store.contexts.length ? store.contexts : sc.contexts || [];
   for (const c of ctxList) {
@@ -151,7 +161,7 @@ function stageDraw() {
   }
   for (const n of nodes) {
     const p = pos.get(n.id), w = boxW(n);
-    const role = row && row.from === n.id ? 'from' : row && row.to === n.id ? 'to' : '';
+    const role = row && row.from === n.id ? 'from' : row && row.to === n.id ? 'to' : note?.kind === 'error' && note.node === n.id ? 'err' : '';
     const s = size(n);
     const g = svgEl('g', { class: `tnode ${n.role} ${role} ${topoStage.node === n.id ? 'sel' : ''}`, 'data-testid': 'stage-node', 'data-node': n.id, transform: `translate(${p.x},${p.y})`, tabindex: '0' },
       svgEl('rect', { x: -s.w / 2, y: -24, width: s.w, height: s.h, class: 'hit' }), // the whole block takes the click
@@ -191,8 +201,9 @@ function stageDraw() {
   const env = row ? stageEnvelope(row, pos) : null;
   if (env) svg.append(env.g);
   const head = el('div', { class: 'stage-top' },
-    el('b', {}, row ? `${row.from} → ${row.to}` : 'no message selected'),
-    row ? ` ${row.dir || ''} · ${row.layers.length ? row.layers.slice().reverse().map((e) => e.ctx).join(' ⟩ ') : 'no OSCORE layer'}` : ' (step through Replay or select a message)',
+    el('b', {}, row ? `${row.from} → ${row.to}` : note ? `${note.kind}${note.node ? ` at ${note.node}` : ''}` : 'no message selected'),
+    row ? ` ${row.dir || ''} · ${row.layers.length ? row.layers.slice().reverse().map((e) => e.ctx).join(' ⟩ ') : 'no OSCORE layer'}`
+      : note ? ` ${note.code ? `${note.code} ` : ''}${note.text || ''}` : ' (step through Replay or select a message)',
     replay.active ? el('span', { class: 'hint' }, ` · step ${replay.cursor}/${replay.all.length}`) : '',
     el('button', { type: 'button', class: 'stage-close', 'data-testid': 'topo-stage-close', onclick: () => topoStage.show(false) }, 'Close'));
   root.replaceChildren(head, el('div', { class: 'stage-svg' }, svg), stageDetail(row));
