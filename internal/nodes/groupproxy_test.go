@@ -323,8 +323,6 @@ func TestGroupViaProxyResetStops(t *testing.T) {
 // 2.05 and Observe, P keeps relaying them after T', each with Reply-From,
 // and C verifies every one through both layers.
 func TestGroupViaProxyObserve(t *testing.T) {
-	defer func(d time.Duration) { groupNotifyEvery = d }(groupNotifyEvery)
-	groupNotifyEvery = 500 * time.Millisecond
 	g := startGroupProxyLab(t, 2, map[string][]string{"CTX_C_P": {"G"}})
 	c := g.call(seconds(1), 2500*time.Millisecond)
 	c.Request.Options = c.Request.Options.Add(message.Option{ID: optObserve, Value: []byte{}})

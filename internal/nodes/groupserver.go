@@ -189,7 +189,7 @@ func (s *GroupServer) protect(xid int, x *group.Exchange, resp message.Message) 
 // then the observation ends. Tests shorten the period.
 var (
 	groupNotifications = 3
-	groupNotifyEvery   = time.Second
+	groupNotifyEvery   = 400 * time.Millisecond
 )
 
 // groupObservation is a registration a member answers with notifications.
