@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"context"
+	"encoding/hex"
 	"os"
 	"strings"
 	"testing"
@@ -209,5 +210,55 @@ func TestGroupApplyKeepsSequenceNumbers(t *testing.T) {
 	r, err := lab.Send(ctx, s.Steps[0])
 	if err != nil || !r.OK {
 		t.Fatalf("group request after the edit: %v %s", err, r.Problem)
+	}
+}
+
+// TestGroupLayoutsOnTheWire: goscore-layout's four messages carry the
+// OSCORE option values of RFC 10021 4.3 byte for byte; the group-mode
+// payloads end with the 64-byte encrypted countersignature, the pairwise
+// ones are the ciphertext alone (one byte of inner code and the tag at
+// least, nothing more than the plaintext and the 8-byte CCM tag).
+func TestGroupLayoutsOnTheWire(t *testing.T) {
+	res, lab := runGroupSteps(t, builtinScenario(t, "goscore-layout"))
+	for _, r := range res {
+		if !r.OK {
+			t.Fatalf("step %q: %s", r.Step, r.Problem)
+		}
+	}
+	want := map[string]string{"C-G": "39050344616c25", "S-C G": "2852", "C-G2": "19050344616c25", "S-C G2": ""}
+	got := map[string]string{}
+	plain := map[string]int{} // plaintext length of the layer that made each payload, by link
+	for _, e := range lab.Trace().Events {
+		if e.Type == trace.TypeLayer && e.Layer_.Action == trace.LayerApplied && e.Layer_.Report != nil {
+			plain[e.Node] = len(e.Layer_.Report.Plaintext)
+		}
+		if e.Type != trace.TypeDatagram || (e.From != "C" && e.To != "C") {
+			continue
+		}
+		d, err := trace.ParseDatagram(e.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, ok := d.Option(9)
+		if !ok {
+			t.Fatalf("%s -> %s without an OSCORE option", e.From, e.To)
+		}
+		key := e.From + "-" + e.To
+		if e.To == "C" {
+			key = "S-C " + strings.Split(e.Link, "-")[0]
+		}
+		got[key] = hex.EncodeToString(o.Value)
+		sig := 0
+		if key == "C-G" || key == "S-C G" { // group mode
+			sig = 64
+		}
+		if n := len(d.Payload) - sig - plain[e.From]; n != 8 {
+			t.Errorf("%s: payload of %d bytes for a plaintext of %d: %d more, want the 8-byte tag (and 64 bytes of signature in group mode)", key, len(d.Payload), plain[e.From], n)
+		}
+	}
+	for k, v := range want {
+		if v2, ok := got[k]; !ok || v2 != v {
+			t.Errorf("%s: OSCORE option %q, want %q (RFC 10021 4.3)", k, got[k], v)
+		}
 	}
 }

@@ -18,6 +18,7 @@ var wantBuiltins = []string{
 	"error-group-forged-response", "error-hop-limit", "error-layer-limit", "error-nonce-reuse", "error-proxying-not-supported", "error-replay",
 	"error-unauthorised-client", "error-unprotected-response", "error-unrecognised-option", "error-wrong-key",
 	"freshness-echo",
+	"goscore-layout",
 	"gp-early-stop", "gp-errors", "gp-forward", "gp-goscore", "gp-late", "gp-observe", "gp-reverse-1",
 	"group-direct", "group-pairwise",
 	"mn-goscore", "mn-plain", "mn-proxy", "mn-proxy-goscore", "mn-proxy-goscore-cp",
