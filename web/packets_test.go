@@ -134,6 +134,23 @@ func TestBrowserPacketList(t *testing.T) {
 	}
 	screenshot(t, ctx, "packet-list.png")
 
+	// Delta is since the row shown above, so it follows the filter.
+	setFilter(t, ctx, "src==P")
+	applied(t, ctx, "src==P")
+	fromP := []trace.Event{}
+	for _, e := range dgs {
+		if e.From == "P" {
+			fromP = append(fromP, e)
+		}
+	}
+	deltas := evalJS[[]string](t, ctx, `[...document.querySelectorAll('[data-testid="pk-row"]')].sort((a, b) => a.dataset.seq - b.dataset.seq).map(r => r.children[2].textContent)`)
+	for i := 1; i < len(fromP) && i < len(deltas); i++ {
+		d := fromP[i].Time.Sub(fromP[i-1].Time).Microseconds()
+		if want := fmt.Sprintf("%d.%06d", d/1e6, d%1e6); deltas[i] != want {
+			t.Errorf("with src==P, row %d's delta is %q, want %s (since the row above)", i, deltas[i], want)
+		}
+	}
+
 	// An unreadable filter: red, its error shown, the rows as they were.
 	before := shownSeqs(t, ctx)
 	for _, tc := range []struct{ filter, says string }{
