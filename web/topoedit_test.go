@@ -147,3 +147,27 @@ func TestBrowserTopologyLinksEditable(t *testing.T) {
 		t.Errorf("the running scenario keeps %d steps and %d contexts, want 0 and 2 (CTX_C_S, CTX_C_P1)", len(sc.Steps), len(sc.Contexts))
 	}
 }
+
+// TestBrowserRemoveGroupMember: removing a server that is a member of a
+// group and of its Group OSCORE context, and whose answer the group step
+// expects, lists the memberships and the expectation and, on Clear, leaves
+// the group and the context with the other members.
+func TestBrowserRemoveGroupMember(t *testing.T) {
+	tl := newTestLab(t, "group-direct")
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	run(t, ctx, chromedp.Click(`[data-testid="remove-node-S1"]`))
+	waitJS(t, ctx, "the references of S1", `document.querySelector('[data-testid="ref-confirm"]')`)
+	refs := evalJS[string](t, ctx, `[...document.querySelectorAll('[data-testid="ref-item"]')].map(e => e.textContent).join('; ')`)
+	for _, want := range []string{"member of group G", "member of group context GRP", "step 1's expected answer from S1"} {
+		if !strings.Contains(refs, want) {
+			t.Errorf("removing S1 lists %q, missing %q", refs, want)
+		}
+	}
+	run(t, ctx, chromedp.Click(`[data-testid="ref-clear"]`))
+	waitJS(t, ctx, "S1 removed", `!oscoreLab.store.scenario.nodes.some(n => n.id === 'S1')`)
+	sc := tl.lab.Scenario()
+	if len(sc.Groups) != 1 || len(sc.Groups[0].Members) != 2 || len(sc.GroupContexts) != 1 || len(sc.GroupContexts[0].Members) != 3 {
+		t.Errorf("after removing S1 the lab runs groups %+v and group contexts of %d members", sc.Groups, len(sc.GroupContexts[0].Members))
+	}
+}

@@ -180,12 +180,28 @@ export function topoReferences(sc, id) {
     if (l.a === id || l.b === id) ref(`link ${l.a}-${l.b}${(l.faults || []).length ? ` and its ${l.faults.length} fault(s)` : ''}`, (s) => { s.links = (s.links || []).filter((x) => !(x.a === l.a && x.b === l.b)); });
   }
   // Groups (RFC 7252 8) and Group OSCORE contexts (RFC 10021) list their
-  // members; the node leaves them.
+  // members; the node leaves them. A group or group context left with no
+  // member goes too (it needs one), and what names it: the steps sent to
+  // the group, its links, the groups protected by the context.
+  const dropGroup = (s, gid) => {
+    s.groups = (s.groups || []).filter((q) => q.id !== gid);
+    s.links = (s.links || []).filter((l) => l.a !== gid && l.b !== gid);
+    s.steps = (s.steps || []).filter((st) => st.to !== gid);
+  };
   for (const g of sc.groups || []) {
-    if ((g.members || []).some((m) => m.node === id)) ref(`member of group ${g.id}`, (s) => { const x = (s.groups || []).find((q) => q.id === g.id); if (x) x.members = x.members.filter((m) => m.node !== id); });
+    const left = (g.members || []).filter((m) => m.node !== id);
+    if (left.length === (g.members || []).length) continue;
+    if (left.length) ref(`member of group ${g.id}`, (s) => { const x = (s.groups || []).find((q) => q.id === g.id); if (x) x.members = x.members.filter((m) => m.node !== id); });
+    else ref(`group ${g.id} (${id} is its only member), its links and the steps sent to it`, (s) => dropGroup(s, g.id));
   }
   for (const gc of sc.group_contexts || []) {
-    if ((gc.members || []).some((m) => m.node === id)) ref(`member of group context ${gc.name}`, (s) => { const x = (s.group_contexts || []).find((q) => q.name === gc.name); if (x) x.members = x.members.filter((m) => m.node !== id); });
+    const left = (gc.members || []).filter((m) => m.node !== id);
+    if (left.length === (gc.members || []).length) continue;
+    if (left.length) ref(`member of group context ${gc.name}`, (s) => { const x = (s.group_contexts || []).find((q) => q.name === gc.name); if (x) x.members = x.members.filter((m) => m.node !== id); });
+    else ref(`group context ${gc.name} (${id} is its only member)`, (s) => {
+      s.group_contexts = (s.group_contexts || []).filter((q) => q.name !== gc.name);
+      for (const g of s.groups || []) if (g.context === gc.name) delete g.context;
+    });
   }
   const node = (sc.nodes || []).find((n) => n.id === id);
   const names = new Set([id, node?.authority].filter(Boolean).map((x) => x.toLowerCase()));
@@ -195,6 +211,15 @@ export function topoReferences(sc, id) {
     if (st.from === id || (st.route || []).includes(id) || names.has(host) || (st.contexts || []).some((c) => gone.has(c)) || gone.has(st.edhoc) || (st.seq || []).some((q) => q.node === id || gone.has(q.context))) {
       const name = st.name || `${st.method || ''} ${st.uri || ''}`.trim() || `step ${i + 1}`;
       ref(`step ${i + 1} (${name})`, (s) => { s.steps = (s.steps || []).filter((x) => !(x.name === st.name && x.uri === st.uri && x.from === st.from && x.method === st.method)); });
+    }
+    // A group step expects answers by member: the node's go.
+    else if ((st.expect?.responses || []).some((r) => r?.from === id)) {
+      ref(`step ${i + 1}'s expected answer from ${id}`, (s) => {
+        const x = (s.steps || []).find((q) => q.name === st.name && q.uri === st.uri && q.from === st.from && q.method === st.method && q.to === st.to);
+        if (!x?.expect?.responses) return;
+        x.expect.responses = x.expect.responses.filter((r) => r?.from !== id);
+        if (!x.expect.responses.length) delete x.expect.responses;
+      });
     }
   });
   return refs;
