@@ -580,3 +580,20 @@ func serveOnly(t *testing.T, page string) (*httptest.Server, *int) {
 	t.Cleanup(srv.Close)
 	return srv, other
 }
+
+// TestBrowserPacketListEDHOC: an EDHOC handshake's datagrams name their
+// EDHOC message in the Protocol column, as the sequence diagram's chips do.
+func TestBrowserPacketListEDHOC(t *testing.T) {
+	tl := newTestLab(t, "edhoc-rfc9529-1")
+	tl.sendFirstStep(t)
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	openPackets(t, ctx, len(datagramEvents(tl.bus)))
+	protos := evalJS[[]string](t, ctx, `[...document.querySelectorAll('[data-testid="pk-row"]')].map(r => r.children[5].textContent)`)
+	joined := strings.Join(protos, "\n")
+	for _, m := range []string{"EDHOC message_1", "EDHOC message_2", "EDHOC message_3"} {
+		if !strings.Contains(joined, m) {
+			t.Errorf("no row's protocol names %s: %q", m, protos)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import { codeName, parseOSCOREOption } from './coap.js';
 import { bytesView } from './bytes.js';
 import { compileFilter, factsOf } from './pfilter.js';
 import { api } from './api.js';
+import { edhocLabel } from './edhoc.js';
 
 const PK_ROW_H = 22;
 const PK_OVERSCAN = 10;
@@ -241,6 +242,8 @@ export function mountPackets(root, ctx) {
     if (r) {
       const ctxs = r.layers.slice().reverse().map((e) => e.ctx);
       proto = ctxs.length ? `OSCORE ${ctxs.join(' › ')}` : 'CoAP';
+      const m = edhocLabel(r, store);
+      if (m) proto = `EDHOC ${m} · ${proto}`;
       len = String(r.size);
       if (r.error) cls += ' err';
       if (pkFaultOf(store, r)) cls += ' faulted';
