@@ -15,7 +15,7 @@ import (
 var wantBuiltins = []string{
 	"draft-b1", "draft-b2", "draft-b3", "draft-b4", "draft-b5", "draft-b6", "draft-b7", "draft-b8",
 	"edhoc-rfc9529-1", "edhoc-rfc9529-2",
-	"error-group-forged-response", "error-hop-limit", "error-layer-limit", "error-nonce-reuse", "error-proxying-not-supported", "error-replay",
+	"error-group-forged-response", "error-hop-limit", "error-layer-limit", "error-mn-forged-notification", "error-nonce-reuse", "error-proxying-not-supported", "error-replay",
 	"error-unauthorised-client", "error-unprotected-response", "error-unrecognised-option", "error-wrong-key",
 	"freshness-echo",
 	"goscore-layout",
