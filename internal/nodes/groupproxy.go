@@ -52,6 +52,10 @@ const chainMargin = 1
 // shows what a freed token no longer matches).
 var lateWindow = 3 * time.Second
 
+// replyFromFault, set by tests only, replaces the Reply-From value a proxy
+// adds (nil: none added): a faulty proxy, for the client's checks.
+var replyFromFault func(v []byte) []byte
+
 // maxGroupResponses bounds the responses one group request relays: a
 // member that floods the proxy cannot make it relay without end.
 const maxGroupResponses = 4096
@@ -382,7 +386,11 @@ func (f *groupForward) relay(m message.Message, src *net.UDPAddr, from string) e
 			rf = replyFrom{Addr: replyFromOf(in.n.addr).Addr, Ref: rf.Addr, HasRef: true}
 		}
 		out.Options = out.Options.Remove(optReplyFrom)
-		out.Options = out.Options.Add(message.Option{ID: optReplyFrom, Value: encodeReplyFrom(rf)})
+		if value := encodeReplyFrom(rf); replyFromFault == nil {
+			out.Options = out.Options.Add(message.Option{ID: optReplyFrom, Value: value})
+		} else if v := replyFromFault(value); v != nil {
+			out.Options = out.Options.Add(message.Option{ID: optReplyFrom, Value: v})
+		}
 		in.groupDecide(up, "GP 5.4.1 step 1", fmt.Sprintf("Response from %s (outer code %s): Reply-From %s added", from, codeText(m.Code), rf), 0)
 	} else {
 		in.groupDecide(up, "GP 8.2", fmt.Sprintf("Response from the next proxy %s (outer code %s): its Reply-From kept unchanged", in.nextHop, codeText(m.Code)), 0)

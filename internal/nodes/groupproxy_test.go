@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -358,5 +359,76 @@ func TestGroupViaReverseProxyStandsForMembers(t *testing.T) {
 		if want := "coap://" + p + ", //" + m.From; m.ReplyFrom != want {
 			t.Errorf("%s: Reply-From %q, want %q", m.Member, m.ReplyFrom, want)
 		}
+	}
+}
+
+// TestGroupViaProxyClientChecksReplyFrom: the client refuses a relayed
+// response without Reply-From (GP 5.4.1 step 1 makes it mandatory), one
+// whose Reply-From names another member than the kid that verified it,
+// and one whose Reply-From does not decode.
+func TestGroupViaProxyClientChecksReplyFrom(t *testing.T) {
+	defer func() { replyFromFault = nil }()
+	cases := []struct {
+		name  string
+		fault func(v []byte) []byte
+		want  string
+	}{
+		{"missing", func([]byte) []byte { return nil }, "carries no Reply-From"},
+		{"another member", nil, "but kid"},
+		{"undecodable", func([]byte) []byte { return []byte{0x82, 0x21, 0x00, 0x00, 0x00} }, "unreadable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			g := startGroupProxyLab(t, 2, map[string][]string{"CTX_C_P": {"G"}})
+			replyFromFault = tc.fault
+			if tc.fault == nil {
+				// Every response claims to come from the first member
+				// that answered.
+				var first []byte
+				var mu sync.Mutex
+				replyFromFault = func(v []byte) []byte {
+					mu.Lock()
+					defer mu.Unlock()
+					if first == nil {
+						first = v
+					}
+					return first
+				}
+			}
+			out, _ := g.run(t, g.call(seconds(1), 1500*time.Millisecond))
+			replyFromFault = nil
+			refused := 0
+			for _, r := range out.Refused {
+				if strings.Contains(r.Why, tc.want) {
+					refused++
+				}
+			}
+			want := 2
+			if tc.fault == nil {
+				want = 1 // the first member's own response is right
+			}
+			if refused != want {
+				t.Fatalf("%d refusals saying %q, want %d: %+v", refused, tc.want, want, out.Refused)
+			}
+		})
+	}
+}
+
+// TestGroupViaProxyZeroTimeout: T' = 0 asks for no responses (GP 5.1.1
+// step 3, 5.2.1 step 6): P forwards to the group and relays nothing.
+func TestGroupViaProxyZeroTimeout(t *testing.T) {
+	g := startGroupProxyLab(t, 2, map[string][]string{"CTX_C_P": {"G"}})
+	out, ex := g.run(t, g.call(seconds(0), 1200*time.Millisecond))
+	if len(out.Responses) != 0 || len(out.Proxy) != 0 {
+		t.Fatalf("%+v; want nothing relayed", out)
+	}
+	delivered := 0
+	for _, e := range eventsOf(g.bus, trace.TypeDelivery, ex) {
+		if e.Node == "S1" || e.Node == "S2" {
+			delivered++
+		}
+	}
+	if delivered != 2 || !decided(g.bus, ex, "P", "", "T' = 0: no response will be relayed") {
+		t.Fatalf("%d deliveries at the members, want 2, and P's decision", delivered)
 	}
 }

@@ -271,7 +271,10 @@ func (l *Lab) acceptViaProxy(n *node, at where, c GroupProxyCall, members map[st
 		if x == nil && resp.Options.HasOption(optReplyFrom) {
 			// plain CoAP end to end: a member's response
 			r := GroupResponse{Code: a.Code, Payload: a.Payload, CPPartialIV: piv}
-			l.nameByReplyFrom(&r, resp)
+			if why := l.nameByReplyFrom(&r, resp); why != "" {
+				out.Refused = append(out.Refused, RefusedResponse{Why: why})
+				return false
+			}
 			out.Responses = append(out.Responses, r)
 			n.delivery(at, trace.DirResponse, "", "response from "+r.Member, resp.Code, resp.Payload)
 			return false
@@ -284,8 +287,10 @@ func (l *Lab) acceptViaProxy(n *node, at where, c GroupProxyCall, members map[st
 	r, why := acceptGroupMessage(resp, x, members)
 	r.CPPartialIV = piv
 	if why == "" {
-		l.nameByReplyFrom(&r, resp)
+		unreadable := l.nameByReplyFrom(&r, resp)
 		switch {
+		case unreadable != "":
+			why = unreadable
 		case rfRaw == nil:
 			why = fmt.Sprintf("response from %s carries no Reply-From (GP 5.4.1 step 1)", r.Member)
 		case r.ReplyFromMember != "" && r.ReplyFromMember != r.Member:
@@ -303,16 +308,18 @@ func (l *Lab) acceptViaProxy(n *node, at where, c GroupProxyCall, members map[st
 	return false
 }
 
-// nameByReplyFrom reads Reply-From and names the member behind its address.
-func (l *Lab) nameByReplyFrom(r *GroupResponse, m message.Message) {
+// nameByReplyFrom reads Reply-From and names the member behind its
+// address; the reason is non-empty when the option is there but does not
+// decode (the client cannot tell the server, GP 5.5.1 step 3).
+func (l *Lab) nameByReplyFrom(r *GroupResponse, m message.Message) string {
 	raw, err := m.Options.GetBytes(optReplyFrom)
 	if err != nil {
-		return
+		return ""
 	}
 	rf, err := decodeReplyFrom(raw)
 	if err != nil {
 		r.ReplyFrom = "unreadable: " + err.Error() + " (" + hex.EncodeToString(raw) + ")"
-		return
+		return "Reply-From " + r.ReplyFrom
 	}
 	r.ReplyFrom = rf.String()
 	member := rf.Addr
@@ -330,6 +337,7 @@ func (l *Lab) nameByReplyFrom(r *GroupResponse, m message.Message) {
 	if r.Member == "" {
 		r.Member = r.ReplyFromMember
 	}
+	return ""
 }
 
 // publishLayerAt records the group layer (layer 1) of a response at the
