@@ -22,6 +22,7 @@ export const topoStage = {
   animMs: 700,        // how long the envelope travels (replay plays one step every 0.9 s)
   node: null,         // the node whose processing the detail shows
   shownSeq: 0,        // the message the envelope carries
+  travelFrom: 0,      // when it set off
   anim: 0,            // requestAnimationFrame id while it travels
   renderMs: 0,        // how long the last drawing took (the speed test reads it)
   root: null,
@@ -242,21 +243,21 @@ function stageInk(hex) {
 }
 
 // stageTravel moves the envelope from the sender's centre to the
-// receiver's, once per message; a message already shown stays put.
+// receiver's, once per message. A drawing made while it travels (a live
+// event, the selection announced again) picks up where it was; a message
+// already shown stays put.
 function stageTravel(env, row) {
   const place = (t) => env.g.setAttribute('transform', `translate(${env.a.x + (env.b.x - env.a.x) * t},${env.a.y + (env.b.y - env.a.y) * t})`);
   cancelAnimationFrame(topoStage.anim);
-  if (topoStage.shownSeq === row.seq || topoStage.animMs <= 0) { place(1); env.g.dataset.arrived = '1'; return; }
-  topoStage.shownSeq = row.seq;
-  const t0 = performance.now();
-  place(0);
+  if (topoStage.shownSeq !== row.seq) { topoStage.shownSeq = row.seq; topoStage.travelFrom = performance.now(); }
+  const t0 = topoStage.travelFrom;
   const step = (now) => {
-    const t = Math.min(1, (now - t0) / topoStage.animMs);
+    const t = topoStage.animMs > 0 ? Math.min(1, Math.max(0, (now - t0) / topoStage.animMs)) : 1;
     place(t < 1 ? t * t * (3 - 2 * t) : 1); // ease in and out
     if (t < 1) topoStage.anim = requestAnimationFrame(step);
     else env.g.dataset.arrived = '1';
   };
-  topoStage.anim = requestAnimationFrame(step);
+  step(performance.now());
 }
 
 // stageProcessing finds what node did with the message in row, among the
