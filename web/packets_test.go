@@ -460,6 +460,18 @@ func TestBrowserPacketListTenThousand(t *testing.T) {
 		t.Errorf("clicks took %v ms, want all but one under 50", clicks)
 	}
 	screenshot(t, ctx, "packet-list-10k.png")
+
+	// Scrolled to the end, the list follows new events; scrolled up, it stays.
+	evalJS[bool](t, ctx, `(() => { const sc = document.querySelector('[data-testid="pk-scroll"]'); sc.scrollTop = sc.scrollHeight; return true; })()`)
+	total += publishCopy(tl.bus, tmpl, 5000)
+	waitJS(t, ctx, "the new events", `oscoreLab.store.events.length === `+itoa(total))
+	waitJS(t, ctx, "the list at its new end", `(() => { const sc = document.querySelector('[data-testid="pk-scroll"]'); return sc.scrollTop + sc.clientHeight >= sc.scrollHeight - 22 && [...document.querySelectorAll('[data-testid="pk-row"]')].some(r => Number(r.dataset.seq) > `+itoa(total-len(tmpl))+`); })()`)
+	evalJS[bool](t, ctx, `(() => { document.querySelector('[data-testid="pk-scroll"]').scrollTop = 0; return true; })()`)
+	total += publishCopy(tl.bus, tmpl, 5001)
+	waitJS(t, ctx, "more events", `oscoreLab.store.events.length === `+itoa(total))
+	if top := evalJS[float64](t, ctx, `document.querySelector('[data-testid="pk-scroll"]').scrollTop`); top != 0 {
+		t.Errorf("scrolled to the top, the list moved to %.0f px on new events", top)
+	}
 }
 
 // clickEveryPacket opens the packet list on every event type, clicks every

@@ -430,7 +430,16 @@ export function mountPackets(root, ctx) {
   scroller.addEventListener('scroll', schedule, { passive: true });
   new ResizeObserver(() => { viewH = scroller.clientHeight; render(true); }).observe(scroller);
   store.subscribe('events', () => {
+    // A list scrolled to its end follows new rows, as a live capture
+    // scrolls in Wireshark; scrolled up, it stays where the reader is.
+    const atEnd = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - PK_ROW_H;
+    const before = shown.length;
     if (scanned > store.events.length) refilter(); else scan();
+    if (atEnd && shown.length > before && document.body.classList.contains('packets-open')) {
+      const total = Math.max(shown.length * PK_ROW_H, 1);
+      if (total !== spaceH) { space.style.height = `${total}px`; spaceH = total; }
+      scroller.scrollTop = total;
+    }
     render();
     if (document.body.classList.contains('packets-open')) refreshReaction();
   });
