@@ -337,7 +337,7 @@ func (f *groupForward) collect() {
 			if f.observe && d.m.Options.HasOption(optObserve) && d.m.Code>>5 == 2 {
 				observing = true
 			}
-			if err := f.relay(d.m, d.src, from); err != nil {
+			if err := f.relay(d.m, d.src, from, late); err != nil {
 				in.groupDecide(up, "GP 5.4.1 step 2", "Response from "+from+" not relayed: "+err.Error(), 0)
 				continue
 			}
@@ -360,7 +360,7 @@ func (f *groupForward) serverName(src *net.UDPAddr) string {
 // source (GP 5.4.1 step 1; in a chain the next proxy's is kept, GP 8.2),
 // the removed layers re-applied (step 2; draft-ietf-core-oscore-capable-
 // proxies 2.5, 2.5.1), with the client's token in a NON message.
-func (f *groupForward) relay(m message.Message, src *net.UDPAddr, from string) error {
+func (f *groupForward) relay(m message.Message, src *net.UDPAddr, from string, afterT bool) error {
 	in := f.in
 	up := where{in.at.ex, in.at.hop + 1}
 	if f.own != nil {
@@ -391,7 +391,11 @@ func (f *groupForward) relay(m message.Message, src *net.UDPAddr, from string) e
 		} else if v := replyFromFault(value); v != nil {
 			out.Options = out.Options.Add(message.Option{ID: optReplyFrom, Value: v})
 		}
-		in.groupDecide(up, "GP 5.4.1 step 1", fmt.Sprintf("Response from %s (outer code %s): Reply-From %s added", from, codeText(m.Code), rf), 0)
+		what, section := "Response", "GP 5.4.1 step 1"
+		if afterT {
+			what, section = "Notification of the group observation, after T',", "GP 5.4.2"
+		}
+		in.groupDecide(up, section, fmt.Sprintf("%s from %s (outer code %s): Reply-From %s added", what, from, codeText(m.Code), rf), 0)
 	} else {
 		in.groupDecide(up, "GP 8.2", fmt.Sprintf("Response from the next proxy %s (outer code %s): its Reply-From kept unchanged", in.nextHop, codeText(m.Code)), 0)
 	}

@@ -338,8 +338,11 @@ func TestGroupViaProxyObserve(t *testing.T) {
 	if per["S1"] != 4 || per["S2"] != 4 || len(out.Refused) > 0 {
 		t.Fatalf("responses per member %v, refused %v; want the registration's and 3 notifications from each", per, out.Refused)
 	}
-	if !decided(g.bus, 0, "P", "", "the group observation goes on") {
+	if !decided(g.bus, 0, "P", "", "the group observation goes on") || !true {
 		t.Fatal("P did not say it keeps relaying the observation after T'")
+	}
+	if !decided(g.bus, 0, "P", "", "Notification of the group observation, after T', from S") {
+		t.Fatal("P relayed no notification after T' with Reply-From")
 	}
 }
 
