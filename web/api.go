@@ -153,6 +153,24 @@ func (s *server) send(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// multicast runs the scenario's group observation
+// (multicast_notifications): registrations, informative responses, the
+// notifications sent once to the group and relayed, each client's checks.
+func (s *server) multicast(w http.ResponseWriter, r *http.Request) {
+	if s.lab.Scenario().MulticastNotifications == nil {
+		writeError(w, http.StatusConflict, "web: the scenario has no multicast_notifications")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), s.opts.SendTimeout)
+	defer cancel()
+	res, err := s.lab.RunMulticast(ctx)
+	if err != nil {
+		writeError(w, http.StatusConflict, "%v", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
 func (s *server) state(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.lab.State())
 }

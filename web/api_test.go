@@ -220,3 +220,31 @@ func TestPageAndStatic(t *testing.T) {
 		t.Fatalf("missing asset = %d, want 404", code)
 	}
 }
+
+// TestAPIMulticast runs a loaded scenario's group observation: every
+// client's check holds; a scenario without one gets 409.
+func TestAPIMulticast(t *testing.T) {
+	tl := newTestLab(t, "draft-b1")
+	if code, body := do(t, "POST", tl.srv.URL+"/api/multicast", "", nil); code != http.StatusConflict {
+		t.Fatalf("POST /api/multicast without a group observation = %d %s", code, body)
+	}
+	if code, body := do(t, "POST", tl.srv.URL+"/api/load", `{"builtin":"mn-proxy-goscore-cp"}`, nil); code != 200 {
+		t.Fatalf("POST /api/load = %d %s", code, body)
+	}
+	code, body := do(t, "POST", tl.srv.URL+"/api/multicast", "", nil)
+	if code != 200 {
+		t.Fatalf("POST /api/multicast = %d %s", code, body)
+	}
+	var res []nodes.Result
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 3 {
+		t.Fatalf("results %+v, want C1, C2 and the counters", res)
+	}
+	for _, r := range res {
+		if !r.OK {
+			t.Errorf("%s: %s", r.Step, r.Problem)
+		}
+	}
+}

@@ -25,6 +25,7 @@ type Lab interface {
 	Apply(s *scenario.Scenario) error
 	Scenario() *scenario.Scenario
 	Send(ctx context.Context, step scenario.Step) (nodes.Result, error)
+	RunMulticast(ctx context.Context) ([]nodes.Result, error)
 	State() nodes.LabState
 	Nodes() []nodes.NodeInfo
 }
@@ -128,6 +129,7 @@ func NewServer(lab Lab, bus *trace.Bus, opts Options) http.Handler {
 		r.Get("/scenario", s.getScenario)
 		r.Put("/scenario", s.putScenario)
 		r.Post("/send", s.send)
+		r.Post("/multicast", s.multicast)
 		r.Get("/state", s.state)
 		r.Get("/nodes", s.nodesInfo)
 		r.Get("/trace", s.trace)

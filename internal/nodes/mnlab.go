@@ -2,6 +2,7 @@ package nodes
 
 import (
 	"context"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -10,6 +11,20 @@ import (
 	"oscore-lab/oscore"
 	"oscore-lab/oscore/group"
 )
+
+// errNoMulticast is RunMulticast's answer when the scenario has no group
+// observation.
+var errNoMulticast = errors.New("nodes: the scenario has no multicast_notifications")
+
+// RunMulticast runs the current scenario's group observation (its
+// multicast_notifications) once more, as RunSteps does after the steps.
+func (l *Lab) RunMulticast(ctx context.Context) ([]Result, error) {
+	sc := l.topo.Load().sc
+	if sc == nil || sc.MulticastNotifications == nil {
+		return nil, errNoMulticast
+	}
+	return l.runMulticast(ctx, sc), nil
+}
 
 // runMulticast runs the scenario's group observation after its steps
 // (scenario.MulticastNotifications) and checks what each client accepted:
