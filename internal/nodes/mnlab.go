@@ -2,8 +2,8 @@ package nodes
 
 import (
 	"context"
-	"errors"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
