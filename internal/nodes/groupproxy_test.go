@@ -435,3 +435,20 @@ func TestGroupViaProxyZeroTimeout(t *testing.T) {
 		t.Fatalf("%d deliveries at the members, want 2, and P's decision", delivered)
 	}
 }
+
+// TestGroupViaReverseProxyForGroupOnly: a reverse-proxy that stands in for
+// the group alone (GP 4.1 second case, App. A.3) names the member itself
+// in Reply-From, one CRI and no reference.
+func TestGroupViaReverseProxyForGroupOnly(t *testing.T) {
+	s := builtinScenario(t, "gp-reverse-3")
+	lab, _ := startLab(t, s)
+	r := send(t, lab, s.Steps[1])
+	if !r.OK || len(r.Responses) != 2 {
+		t.Fatalf("%+v", r)
+	}
+	for _, m := range r.Responses {
+		if want := "coap://" + m.From; m.ReplyFrom != want {
+			t.Errorf("%s: Reply-From %q, want %q", m.Member, m.ReplyFrom, want)
+		}
+	}
+}

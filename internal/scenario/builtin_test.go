@@ -19,7 +19,7 @@ var wantBuiltins = []string{
 	"error-unauthorised-client", "error-unprotected-response", "error-unrecognised-option", "error-wrong-key",
 	"freshness-echo",
 	"goscore-layout",
-	"gp-early-stop", "gp-errors", "gp-forward", "gp-goscore", "gp-late", "gp-observe", "gp-reverse-1",
+	"gp-early-stop", "gp-errors", "gp-forward", "gp-goscore", "gp-late", "gp-observe", "gp-reverse-1", "gp-reverse-3",
 	"group-direct", "group-pairwise",
 	"mn-goscore", "mn-plain", "mn-proxy", "mn-proxy-goscore", "mn-proxy-goscore-cp",
 	"rfc8613-c4-c7", "rfc8613-c5", "rfc8613-c6", "rfc8613-c8",
