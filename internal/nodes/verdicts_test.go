@@ -38,6 +38,11 @@ var wrongExpectations = map[string]wrongExpectation{
 		}
 		e := expectOf(st)
 		e.Code = otherCode(base)
+		if st.To != "" { // a group step through a proxy: the proxy's own answer
+			return func(r Result) string {
+				return fmt.Sprintf("expected %s from the proxy, got %s %q", e.Code, r.Code, r.Payload)
+			}, true
+		}
 		return func(r Result) string { return fmt.Sprintf("expected code %s, got %s %q", e.Code, r.Code, r.Payload) }, true
 	},
 	"payload": func(st *scenario.Step, base []Result) (func(Result) string, bool) {
@@ -48,6 +53,9 @@ var wrongExpectations = map[string]wrongExpectation{
 		e.Code = base[0].Code // the code holds, so the payload is what fails
 		wrong := "not " + base[0].Payload
 		e.Payload = &wrong
+		if st.To != "" {
+			return func(r Result) string { return fmt.Sprintf("expected the proxy's payload %q, got %q", wrong, r.Payload) }, true
+		}
 		return func(r Result) string { return fmt.Sprintf("expected payload %q, got %q", wrong, r.Payload) }, true
 	},
 	// A group step: the first member expected to answer is expected a
@@ -73,6 +81,9 @@ var wrongExpectations = map[string]wrongExpectation{
 		return nil, false
 	},
 	"no_response": func(st *scenario.Step, base []Result) (func(Result) string, bool) {
+		if st.To != "" {
+			return nil, false // a group step states silence per member, in responses
+		}
 		e := expectOf(st)
 		if e.NoResponse {
 			// Expecting a response where none comes fails with the reason
