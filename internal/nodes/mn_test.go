@@ -354,3 +354,26 @@ func TestMNTraceDecisions(t *testing.T) {
 		}
 	}
 }
+
+// TestMNCancel: the server's cancellation (MN 4.5, 9.2.4) reaches every
+// client, directly and through the proxy under C-P layers, and each
+// client ends its group observation.
+func TestMNCancel(t *testing.T) {
+	for _, proxy := range []bool{false, true} {
+		spec := figureSpec()
+		spec.GroupOSCORE, spec.Proxy, spec.CP, spec.Cancel = true, proxy, proxy, true
+		res, evs := runMN(t, spec)
+		for _, id := range []string{"C1", "C2"} {
+			o := res.Clients[id]
+			if o == nil || !o.Cancelled || len(o.Values) != 2 || len(o.Refused) != 0 {
+				t.Errorf("proxy %v: %s: %+v", proxy, id, o)
+			}
+		}
+		if !mnDecided(evs, "S", "cancelled: 5.03 without Observe") {
+			t.Errorf("proxy %v: no cancellation decision at S", proxy)
+		}
+		if proxy && !mnDecided(evs, "P", "cancelled the group observation") {
+			t.Error("P did not see the cancellation")
+		}
+	}
+}

@@ -69,7 +69,11 @@ type MNObservation struct {
 	seen      bool
 	Values    []MNValue
 	Refused   []string
+	Cancelled bool // the server cancelled the group observation (MN 4.5)
 }
+
+// errCancelled ends Receive: the group observation is over.
+var errCancelled = errors.New("nodes: group observation cancelled")
 
 func (c *MNClientConfig) decide(bus *trace.Bus, step, section, outcome string) {
 	bus.Publish(trace.Event{Type: trace.TypeDecision, Node: c.ID,
@@ -299,10 +303,7 @@ func (o *MNObservation) accept(m message.Message, source string) (MNValue, error
 		return MNValue{}, fmt.Errorf("token %x is not the observation's %x", []byte(m.Token), o.token)
 	}
 	// The Observe value travels outside every layer (RFC 8613 4.1.3.5.2).
-	obs, err := m.Options.Observe()
-	if err != nil {
-		return MNValue{}, errors.New("notification without Observe")
-	}
+	obs, obsErr := m.Options.Observe()
 	if o.cpBinding != nil && source != "last_notif" {
 		inner, rep, err := oscore.UnprotectResponse(o.cpBinding, m)
 		if err != nil {
@@ -320,6 +321,14 @@ func (o *MNObservation) accept(m message.Message, source string) (MNValue, error
 		}
 		publishLayer(o.bus, 0, o.cfg.ID, trace.LayerRemoved, rep, "notification bound to the phantom request")
 		m = inner
+	}
+	if obsErr != nil {
+		if m.Code == codes.ServiceUnavailable && source != "last_notif" { // the server ended the group observation (MN 4.5, 5.5)
+			o.Cancelled = true
+			o.cfg.decide(o.bus, "", "MN 5.5", fmt.Sprintf("5.03 without Observe for Token %x: the group observation is cancelled; the Token is free again", o.token))
+			return MNValue{}, errCancelled
+		}
+		return MNValue{}, errors.New("notification without Observe")
 	}
 	if o.seen && !observeNewer(obs, o.observe) {
 		return MNValue{}, fmt.Errorf("Observe %d not newer than %d (RFC 7641 3.4)", obs, o.observe)
@@ -358,6 +367,9 @@ func (o *MNObservation) Receive(wait time.Duration, enough int) {
 			o.recv.WriteToUDP(ack, src)
 		}
 		v, err := o.accept(m, src.String())
+		if errors.Is(err, errCancelled) {
+			return
+		}
 		if err != nil {
 			o.refuse(err.Error())
 			continue

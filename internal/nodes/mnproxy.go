@@ -417,7 +417,14 @@ func (p *MNProxy) fromGroup(m message.Message, src *net.UDPAddr) {
 	cp := m
 	obs.last = &cp
 	observers := append([]proxyObserver(nil), obs.observers...)
+	_, noObs := m.Options.Observe()
+	if noObs != nil { // a cancellation (MN 4.5): relayed, then the observation is forgotten
+		p.obs = nil
+	}
 	p.mu.Unlock()
+	if noObs != nil {
+		p.decide("", "MN 5.5, MNP 3", fmt.Sprintf("datagram without Observe for Token %x: the server cancelled the group observation; relayed to every client, then forgotten", []byte(m.Token)), 0)
+	}
 	s, _ := m.Options.Observe()
 	var names []string
 	same := true

@@ -45,6 +45,7 @@ type MNSpec struct {
 	// signed for another request), "replay" (a genuine one sent again), or
 	// "" for none.
 	Attack string
+	Cancel bool          // the server cancels the group observation after the notifications (MN 4.5)
 	Wait   time.Duration // per exchange; 0 means 2 s
 	// ServerID, ProxyID and GroupID name the nodes in traces ("S", "P",
 	// "G" when empty).
@@ -217,6 +218,12 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 	}
 	for _, n := range spec.Notifications {
 		if err := s.Notify(n.Value, n.Observe); err != nil {
+			return res, err
+		}
+		collect(res, spec.Wait, 1)
+	}
+	if spec.Cancel {
+		if err := s.Cancel(); err != nil {
 			return res, err
 		}
 		collect(res, spec.Wait, 1)

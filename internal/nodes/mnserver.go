@@ -374,6 +374,38 @@ func (s *MNServer) Notify(value string, observe uint32) error {
 	return err
 }
 
+// Cancel ends the group observation (MN 4.5): a 5.03 with Token T, no
+// payload and no Observe, sent once to the group address, under Group
+// OSCORE in group mode with the server's own Partial IV (MN 9.2.4).
+func (s *MNServer) Cancel() error {
+	s.mu.Lock()
+	if !s.started {
+		s.mu.Unlock()
+		return errors.New("nodes: no group observation to cancel")
+	}
+	c := message.Message{Code: codes.ServiceUnavailable, Token: bytes.Clone(s.cfg.Token), Type: message.NonConfirmable}
+	if s.phantom != nil {
+		out, rep, err := s.phantom.ProtectNotification(c)
+		if err != nil {
+			s.mu.Unlock()
+			publishLayer(s.bus, 0, s.cfg.ID, trace.LayerFailed, rep, err.Error())
+			return err
+		}
+		publishLayer(s.bus, 0, s.cfg.ID, trace.LayerApplied, rep, "cancellation of the group observation")
+		c = out
+	}
+	s.started, s.phantom, s.observers = false, nil, 0
+	s.mu.Unlock()
+	c.MessageID = int32(uint16(s.mid.Add(1)))
+	b, err := oscore.EncodeMessage(c)
+	if err != nil {
+		return err
+	}
+	s.decide("", "MN 4.5", fmt.Sprintf("group observation of /%s cancelled: 5.03 without Observe sent once to %s; Token %x freed", s.cfg.Resource, s.cfg.Group, s.cfg.Token))
+	_, err = s.conn.WriteToUDP(b, s.cfg.Group)
+	return err
+}
+
 // uintBytes is an unsigned option value in the shortest form (RFC 7252 3.2).
 func uintBytes(v uint32) []byte {
 	var b []byte
