@@ -352,3 +352,30 @@ func TestBrowserTopologyStageFaultAndError(t *testing.T) {
 		t.Errorf("the heading at the error says %q, want its 4.01", head)
 	}
 }
+
+// TestBrowserTopologyStageOffline: an HTML export (secrets redacted) opened
+// with no server has the topology stage, and its nodes show the state of
+// each step: the side state travels in the exported trace.
+func TestBrowserTopologyStageOffline(t *testing.T) {
+	tl := newTestLab(t, "draft-b6")
+	tl.sendFirstStep(t)
+	cFirst, _ := firstSideState(t, tl.bus.Recent(), "C", "CTX_C_S", trace.LayerApplied)
+	var page strings.Builder
+	if err := WriteStandaloneTrace(context.Background(), &page, (&server{lab: tl.lab, bus: tl.bus}).buildTrace(), false); err != nil {
+		t.Fatal(err)
+	}
+	srv, other := serveOnly(t, page.String())
+	ctx := newTab(t)
+	run(t, ctx, chromedp.Navigate(srv.URL+"/trace.html"))
+	waitJS(t, ctx, "the viewer", `document.body.dataset.ready === '1' && oscoreLab.store.events.length > 0`)
+	run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`))
+	evalJS[any](t, ctx, `document.querySelector('[data-testid="tool-topo-stage"]').click(); 0`)
+	evalJS[any](t, ctx, `oscoreLab.topoStage.animMs = 0; oscoreLab.replay.next(); 0`)
+	waitJS(t, ctx, "the envelope C -> P1", `(e => e && e.dataset.from === 'C' && e.dataset.to === 'P1')(document.querySelector('[data-testid="topo-envelope"]'))`)
+	if got := evalJS[string](t, ctx, `(document.querySelector('[data-testid="stage-state"][data-node="C"][data-ctx="CTX_C_S"]') || {dataset: {}}).dataset.seq || ''`); got != fmt.Sprint(cFirst.SenderSeq) {
+		t.Errorf("offline, after C's first request C shows CTX_C_S seq %q, want %d", got, cFirst.SenderSeq)
+	}
+	if *other != 0 {
+		t.Errorf("the exported file made %d other requests", *other)
+	}
+}
