@@ -121,6 +121,13 @@ func TestBrowserTopologyStageTravels(t *testing.T) {
 		t.Errorf("arrived, the envelope is at (%.0f,%.0f), P1 at (%.0f,%.0f)", g[4], g[5], g[2], g[3])
 	}
 
+	// Idle, the stage draws nothing (the live lab's state updates go on).
+	before := evalJS[int](t, ctx, `oscoreLab.topoStage.renders`)
+	time.Sleep(time.Second)
+	if after := evalJS[int](t, ctx, `oscoreLab.topoStage.renders`); after != before {
+		t.Errorf("the idle stage drew itself %d times in a second", after-before)
+	}
+
 	// P1's processing of it: it removed CTX_C_P1; C's: it added both layers.
 	run(t, ctx, chromedp.Click(`[data-testid="stage-node"][data-node="P1"]`))
 	waitJS(t, ctx, "P1's processing", `document.querySelector('[data-testid="topo-detail"][data-node="P1"] [data-testid="proc-in-sum"]')`)

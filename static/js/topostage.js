@@ -25,6 +25,7 @@ export const topoStage = {
   travelFrom: 0,      // when it set off
   anim: 0,            // requestAnimationFrame id while it travels
   renderMs: 0,        // how long the last drawing took (the speed test reads it)
+  renders: 0,         // how many drawings so far (tests: an idle stage draws nothing)
   root: null,
 
   /** show opens or closes the stage. */
@@ -104,7 +105,7 @@ function stageStateText(st) {
 function stageRender() {
   if (!topoStage.open) return;
   const t0 = performance.now();
-  try { stageDraw(); } finally { topoStage.renderMs = performance.now() - t0; }
+  try { stageDraw(); } finally { topoStage.renderMs = performance.now() - t0; topoStage.renders++; }
 }
 
 function stageDraw() {
