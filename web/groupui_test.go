@@ -362,5 +362,40 @@ func TestBrowserGroupThroughProxy(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows of the group request's fan (leg from to member chips):\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	run(t, ctx, chromedp.Click(`[data-testid="seq-row"][data-leg="relay"] .arrow`))
+	waitJS(t, ctx, "the relayed response in the inspector", `document.querySelector('[data-testid="insp-multicast"][data-leg="relay"]')`)
+	if got := evalJS[string](t, ctx, `document.querySelector('[data-testid="insp-multicast"]').textContent`); !strings.Contains(got, "relayed by P from member S") {
+		t.Errorf("the relayed response's inspector says %q", got)
+	}
 	screenshot(t, ctx, "group-through-proxy.png")
+}
+
+// TestBrowserGroupNotificationRelayed: in mn-proxy-goscore-cp the server
+// sends one notification to the group, the link copies it to the proxy,
+// and the proxy relays it to C1 and C2; the diagram marks the datagram to
+// the group as a multicast notification and puts both relays in its fan.
+func TestBrowserGroupNotificationRelayed(t *testing.T) {
+	tl := newTestLab(t, "mn-proxy-goscore-cp")
+	ctx := newTab(t)
+	openLab(t, ctx, tl.srv.URL)
+	run1, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := tl.lab.RunSteps(run1); err != nil {
+		t.Fatalf("mn-proxy-goscore-cp: %v", err)
+	}
+	waitJS(t, ctx, "two relayed notifications", `document.querySelectorAll('[data-testid="fan-relay"]').length === 2`)
+	got := evalJS[[]string](t, ctx, `[...document.querySelectorAll('[data-testid="seq-row"][data-fan]')].map(r => {
+		const send = document.querySelector('[data-testid="seq-row"][data-leg="send"]');
+		const tag = r.querySelector('.mc-tag');
+		return [r.dataset.leg, r.dataset.from, r.dataset.to, r.dataset.fan === send.dataset.seq, tag ? tag.textContent : ''].join(' ');
+	}).sort()`)
+	want := []string{
+		"copy G P true copy 1/1 · simulated multicast: fan-out link",
+		"relay P C1 true ↳ relayed to C1",
+		"relay P C2 true ↳ relayed to C2",
+		"send S G true ⇉ multicast notification ×1 · 2 relayed",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows of the notification's fan (leg from to same-fan tag):\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

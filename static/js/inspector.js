@@ -121,7 +121,7 @@ function datagramDetail(r, store) {
     el('b', {}, `${r.from} → ${r.to}`), ` · link ${r.link || '?'} · hop ${r.hop} · ${r.dir || 'datagram'} · exchange #${r.exchange || '?'} · ${r.size} bytes`,
     el('div', {}, `${r.type} ${r.code} ${codeName(r.code)}`, r.innerCode ? ` · inner ${r.innerCode} ${codeName(r.innerCode)}` : ''),
     el('div', { class: 'chips' }, ...outer.map((e) => chip(store, e.ctx))),
-    r.mc ? fanSummary(r, store) : '');
+    r.mc || r.relay ? fanSummary(r, store) : '');
   return [
     summary,
     ...edhocSection(edhocOf(r, store), store),
@@ -307,7 +307,8 @@ function groupCards(e, rep, by, card, r) {
 // the group with the copies and the responses per member, a copy, or a
 // member's response; the rows it names open with a click.
 function fanSummary(r, store) {
-  const mc = r.mc, f = r.fan;
+  const f = r.fan;
+  const mc = r.mc || { leg: 'relay', group: f.group };
   const go = (row, text) => el('button', { type: 'button', 'data-testid': 'fan-member', 'data-seq': row.seq, 'data-member': row.from === f?.client ? row.to : row.from,
     onclick: () => store.select(row.seq) }, text);
   const sim = `loopback has no IP multicast: a fan-out link stands in for it, recording one datagram to ${mc.group} and one copy to each member`;
@@ -319,6 +320,10 @@ function fanSummary(r, store) {
       parts.push(el('div', { 'data-testid': 'fan-responses' }, `Responses (${f.replies.length}): `,
         ...f.replies.map((x) => go(x, `${x.member} ${x.innerCode || x.code}`))));
     }
+  } else if (mc.leg === 'relay') {
+    parts.push(el('b', {}, f.send.dir === 'response' ? `Notification relayed by ${r.from} to ${r.to}` : `Response ${r.nth} relayed by ${r.from}${r.member ? ` from member ${r.member}` : ''}`),
+      f.send.dir === 'response' ? ` — the notification ${f.send.from} sent once to group ${mc.group}, with ${r.to}'s own Token, MID and Observe.` : ` — ${r.from} sent the request to group ${mc.group} and relays each member's response.`,
+      ' ', go(f.send, `the datagram to ${mc.group}`));
   } else if (mc.leg === 'copy') {
     parts.push(el('b', {}, `Simulated multicast: copy ${mc.copy} of ${mc.of}`), ` of the datagram sent to ${mc.group} — ${sim}.`);
     if (f) parts.push(' ', go(f.send, `the datagram to ${mc.group}`));

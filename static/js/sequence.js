@@ -106,12 +106,18 @@ export function mountSequence(root, { store }) {
   // grouped under its request by a bar in the fan's colour.
   function fanTag(r) {
     const mc = r.mc, f = r.fan;
+    if (r.relay && f.send.dir === 'response') {
+      return `<span class="mc-tag reply" data-testid="fan-relay" data-member="" data-request="${f.send.seq}" data-nth="${r.nth}" title="${esc(`${r.from} relays the notification ${f.send.from} sent to ${f.group} (seq ${f.send.seq}) to ${r.to}, with ${r.to}'s own Token, MID and Observe`)}">↳ relayed to ${esc(r.to)}</span>`;
+    }
     if (r.relay) {
       return `<span class="mc-tag reply" data-testid="fan-relay" data-member="${esc(r.member)}" data-request="${f.send.seq}" data-nth="${r.nth}" title="${esc(`Response ${r.nth} that ${r.from} relays from the group request it sent to ${f.group}${r.member ? `: ${r.member}'s response, inside its Group OSCORE layer` : ''}`)}">↳ ${r.nth}.${r.member ? ` ${esc(r.member)}` : ''} via ${esc(r.from)}</span>`;
     }
     if (mc.leg === 'send') {
       const answered = f ? [...new Set(f.replies.map((x) => x.member))] : [];
-      const t = `multicast ×${mc.of}` + (f ? ` · ${f.replies.length} resp.` : '');
+      // A notification sent to the group draws no responses (RFC 7641 4.5,
+      // NON): its fan counts the proxies' relays instead.
+      const t = r.dir === 'response' ? `multicast notification ×${mc.of}` + (f?.relays ? ` · ${f.relays} relayed` : '')
+        : `multicast ×${mc.of}` + (f ? ` · ${f.replies.length} resp.` : '');
       return `<span class="mc-tag send" data-testid="mcast-send" data-group="${esc(mc.group)}" data-of="${mc.of}" data-responses="${f ? f.replies.length : 0}" title="${esc(`One datagram to group ${mc.group}; the fan-out link copies it to each member (simulated multicast). Responses from: ${answered.join(', ') || 'none yet'}`)}">⇉ ${esc(t)}</span>`;
     }
     if (mc.leg === 'copy') {
@@ -140,11 +146,11 @@ export function mountSequence(root, { store }) {
       const code = r.innerCode || r.code;
       const label = `${r.type} ${codeLabel(r.code)}` + (r.innerCode ? ` ⟨${codeLabel(r.innerCode)}⟩` : '');
       const mcCls = r.mc ? ` mc-${esc(r.mc.leg)}` : '';
-      // A group request's labels are long: one that would run past the
-      // diagram's left edge starts at the arrow's left end instead.
+      // A group request's labels are long: one that would run past an edge
+      // of the diagram starts at the arrow's left end or ends at its right.
       const tag = r.mc || r.relay ? fanTag(r) : '';
       const estW = tag ? (tag.replace(/<[^>]*>/g, '').length + label.length) * 6.5 + r.layers.length * 62 : 0;
-      const lblCls = tag && left + w / 2 - estW / 2 < 4 ? ' lbl-l' : '';
+      const lblCls = !tag ? '' : left + w / 2 - estW / 2 < 4 ? ' lbl-l' : left + w / 2 + estW / 2 > width - 4 ? ' lbl-r' : '';
       return `<div ${attrs} data-code="${code}" data-from="${esc(r.from)}" data-to="${esc(r.to)}" title="${esc(r.link)} · ${r.size} bytes · seq ${r.seq} · ${esc(String(r.ev.time || '').slice(11, 23))}">` +
         `<span class="gut">${esc(gut)}</span><div class="arrow ${x2 >= x1 ? 'r' : 'l'}${mcCls}" style="left:${left}px;width:${w}px">` +
         `<span class="lbl${lblCls}">${tag}<span class="chips">${chips(r)}</span><span class="code">${esc(label)}</span></span></div></div>`;

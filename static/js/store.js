@@ -290,7 +290,7 @@ export function createStore() {
           dir: ev.dir || '', layers, code: parsed.code, type: parsed.type, innerCode: inner || '', size: bytes.length, parsed,
         };
         if (ev.multicast && typeof ev.multicast === 'object') fanRow(row, ev.multicast);
-        else if (x && kind === 'response' && s.fans.length) relayRow(row);
+        else if (kind === 'response' && s.fans.length) relayRow(row);
         if (/^[45]\./.test(row.code) || /^[45]\./.test(row.innerCode)) row.error = true;
         if (kind === 'response') s.stacks.delete(`${x}|request`);
         addRow(row);
@@ -364,14 +364,26 @@ export function createStore() {
   function reportOf(e) { return pick(pick(e.applied || e.removed, 'layer_event') || {}, 'report') || {}; }
   function isGroupLayer(e) { return !!pick(reportOf(e), 'group'); }
 
-  // relayRow places a response that a proxy relays from a group request's
-  // member (groupcomm-proxy 5.4: one response to the client per member's
-  // response) in that request's fan, named after the member whose Group
-  // OSCORE layer it carries, if any.
+  // relayRow places a response that a proxy relays in a fan: one from a
+  // group request's member (groupcomm-proxy 5.4: one response to the client
+  // per member's response), named after the member whose Group OSCORE layer
+  // it carries, if any; or a notification the group link brought the proxy
+  // (multicast-notifications-proxy 4: one copy per client, each with its
+  // own Token, MID and Observe), which carries the sent notification's
+  // layer.
   function relayRow(row) {
     for (let i = s.fans.length - 1; i >= Math.max(0, s.fans.length - 64); i--) {
       const f = s.fans[i];
-      if (f.send.exchange !== row.exchange || f.client !== row.from) continue;
+      const relayed = f.send.dir === 'response'
+        ? f.copies.some((c) => c.to === row.from) && carries(row, f.send.layers)
+        : row.exchange && f.send.exchange === row.exchange && f.client === row.from;
+      if (!relayed) continue;
+      // A client may have removed the notification's layer before the
+      // proxy's next copy went out: the copy carries it all the same.
+      if (f.send.dir === 'response' && !f.send.layers.every((e) => row.layers.includes(e))) {
+        row.layers = [...f.send.layers, ...row.layers.filter((e) => !f.send.layers.some((g) => g.ctx === e.ctx))];
+        row.innerCode = f.send.innerCode;
+      }
       row.fan = f;
       row.relay = true;
       const g = row.layers.find((e) => isGroupLayer(e) && e.applied);
@@ -381,6 +393,13 @@ export function createStore() {
       s.fanRev++;
       return;
     }
+  }
+
+  // carries tells whether a datagram holds the layers' ciphertext, in its
+  // payload or inside the plaintext of one of its own layers.
+  function carries(row, layers) {
+    const texts = [String(row.ev.bytes || '').toLowerCase(), ...row.layers.map((e) => str(pick(reportOf(e), 'plaintext')).toLowerCase())];
+    return layers.some((e) => { const c = cipherOf(e).toLowerCase(); return c && texts.some((t) => t.includes(c)); });
   }
 
   function cipherOf(e) {
