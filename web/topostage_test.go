@@ -121,6 +121,10 @@ func TestBrowserTopologyStageTravels(t *testing.T) {
 		t.Errorf("arrived, the envelope is at (%.0f,%.0f), P1 at (%.0f,%.0f)", g[4], g[5], g[2], g[3])
 	}
 
+	// The editor's small drawing marks the same sender, receiver and link.
+	if got := evalJS[string](t, ctx, `['from', 'to'].map(c => (document.querySelector('[data-testid="topology"] [data-testid="topo-node"].' + c) || {dataset: {}}).dataset.node).join(' ') + ' ' + [...document.querySelectorAll('[data-testid="topology"] [data-testid="topo-link"].on')].map(l => l.dataset.link).join(',')`); got != "C P1 C-P1" {
+		t.Errorf("the small topology marks %q, want sender C, receiver P1 and link C-P1", got)
+	}
 	// Idle, the stage draws nothing (the live lab's state updates go on).
 	before := evalJS[int](t, ctx, `oscoreLab.topoStage.renders`)
 	time.Sleep(time.Second)

@@ -325,6 +325,7 @@ export function mountTopology(root, ctx) {
     const top = Math.min(0, ...placed.map((b) => b.y0)) - 4;
     svg.setAttribute('viewBox', `0 ${top} ${W} ${Math.max(H, ...placed.map((b) => b.y1)) + 8 - top}`);
     svgBox.replaceChildren(svg);
+    markMessage();
   }
 
   // confirmRefs shows what an edit would leave dangling and applies the
@@ -516,6 +517,20 @@ export function mountTopology(root, ctx) {
     editor.replaceChildren(...[confirmBox(), nodeSection(sc), nodeForm(sc), contextSection(sc), groups, linkSection(sc), faultSection(sc)].filter(Boolean));
   }
   store.subscribe('scenario', () => { pendingConfirm = null; drawAll(); });
+  // The selected message (the one replay stands on) marks its sender,
+  // receiver and link in the drawing, as the topology stage does, large.
+  function markMessage() {
+    const r = store.selected ? store.bySeq.get(store.selected) : null;
+    const d = r && r.kind === 'datagram' ? r : null;
+    for (const g of svgBox.querySelectorAll('[data-testid="topo-node"]')) {
+      g.classList.toggle('from', !!d && g.dataset.node === d.from);
+      g.classList.toggle('to', !!d && g.dataset.node === d.to);
+    }
+    for (const l of svgBox.querySelectorAll('[data-testid="topo-link"]')) {
+      l.classList.toggle('on', !!d && (l.dataset.link === `${d.from}-${d.to}` || l.dataset.link === `${d.to}-${d.from}`));
+    }
+  }
+  store.subscribe('select', markMessage);
   // A pair that starts talking is a new link: the drawing, the link list
   // and the fault form learn it without rebuilding the forms being edited.
   let seenLinks = '';

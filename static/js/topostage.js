@@ -95,7 +95,7 @@ function stageContextsOf(id) {
   return out;
 }
 
-// stageStateLine is one context's state at a node: "seq 43 · rx ≤42".
+// stageStateText is one context's state at a node: "seq 43 · rx ≤42".
 function stageStateText(st) {
   if (!st) return 'not used yet';
   const rx = st.highest >= 0 ? `rx ≤${st.highest}` : 'rx none';
