@@ -42,6 +42,14 @@ type MNProxyConfig struct {
 	Name func(*net.UDPAddr) string
 }
 
+// Bounds on what hostile clients can make a proxy keep (docs/scenarios.md
+// "Limits"): registrations awaiting the server's answer, and clients per
+// group observation.
+const (
+	maxMNPending   = 256
+	maxMNObservers = 256
+)
+
 // MNProxy relays group observations (MNP 3, 4).
 type MNProxy struct {
 	cfg                MNProxyConfig
@@ -71,6 +79,22 @@ type proxyGroupObs struct {
 	group     *net.UDPAddr
 	last      *message.Message // cached latest notification (plain case)
 	observers []proxyObserver
+}
+
+// add registers o, replacing an earlier registration of the same client
+// and Token (RFC 7641 4.1: a re-registration); false when full.
+func (g *proxyGroupObs) add(o proxyObserver) bool {
+	for i, old := range g.observers {
+		if sameAddr(old.src, o.src) && bytes.Equal(old.token, o.token) {
+			g.observers[i] = o
+			return true
+		}
+	}
+	if len(g.observers) >= maxMNObservers {
+		return false
+	}
+	g.observers = append(g.observers, o)
+	return true
 }
 
 type proxyObserver struct {
@@ -258,9 +282,14 @@ func (p *MNProxy) ticket(m message.Message, src *net.UDPAddr, cp *oscore.Binding
 	if p.obs == nil || !bytes.Equal(p.obs.token, tp.Token) {
 		p.obs = &proxyGroupObs{token: tp.Token, group: ga}
 	}
-	p.obs.observers = append(p.obs.observers, proxyObserver{id: p.who(src), src: src, token: m.Token, binding: cp})
+	ok = p.obs.add(proxyObserver{id: p.who(src), src: src, token: m.Token, binding: cp})
 	n := len(p.obs.observers)
 	p.mu.Unlock()
+	if !ok {
+		p.decide("", "MNP 4.2", fmt.Sprintf("ticket request from %s refused: %d clients already", p.who(src), maxMNObservers), codes.ServiceUnavailable)
+		p.reply(m, src, message.Message{Code: codes.ServiceUnavailable})
+		return
+	}
 	p.decide("", "MNP 4.2", fmt.Sprintf("ticket request consumed, not forwarded: proxy options and Listen-To-Multicast-Responses removed, phantom request %v (OSCORE option and payload unchanged) rebuilt with Token %x; tp_info %s", ph.Code, tp.Token, tp.Diag()), 0)
 	if p.cfg.Join != nil {
 		if err := p.cfg.Join(ga, p.listener.LocalAddr().(*net.UDPAddr)); err != nil {
@@ -277,8 +306,12 @@ func (p *MNProxy) serveFromCache(m message.Message, src *net.UDPAddr) {
 	p.mu.Lock()
 	obs := p.obs
 	last := *obs.last
-	obs.observers = append(obs.observers, proxyObserver{id: p.who(src), src: src, token: m.Token})
+	ok := obs.add(proxyObserver{id: p.who(src), src: src, token: m.Token})
 	p.mu.Unlock()
+	if !ok {
+		p.reply(m, src, message.Message{Code: codes.ServiceUnavailable})
+		return
+	}
 	resp := p.relayCopy(last, m.Token)
 	p.decide("", "MNP 3", fmt.Sprintf("registration from %s served from the cached notification; client added (Token %x), nothing sent to the server", p.who(src), []byte(m.Token)), 0)
 	p.reply(m, src, resp)
@@ -308,6 +341,12 @@ func (p *MNProxy) forward(m message.Message, src *net.UDPAddr, plain bool) {
 		}
 	}
 	p.mu.Lock()
+	if len(p.pending) >= maxMNPending {
+		p.mu.Unlock()
+		p.decide("", "RFC 7252 5.7.2", fmt.Sprintf("registration from %s refused: %d requests already wait for the server", p.who(src), maxMNPending), codes.ServiceUnavailable)
+		p.reply(m, src, message.Message{Code: codes.ServiceUnavailable})
+		return
+	}
 	p.pending[string(up.Token)] = pendingDown{src: src, token: bytes.Clone(m.Token), plain: plain}
 	p.mu.Unlock()
 	p.ack(p.down, m, src) // the response comes separately

@@ -226,7 +226,7 @@ func (s *MNServer) reply(req message.Message, src *net.UDPAddr, resp message.Mes
 	}
 	ch := make(chan struct{})
 	s.mu.Lock()
-	if s.closed {
+	if s.closed || len(s.pending) >= maxMNPending { // beyond: sent once, not retransmitted
 		s.mu.Unlock()
 		return
 	}
