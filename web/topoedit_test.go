@@ -68,6 +68,7 @@ func TestBrowserTopologyLabelsNeverOverlap(t *testing.T) {
 	waitJS(t, ctx, "the stage", `document.querySelectorAll('[data-testid="stage-node"]').length === 7`)
 	// On the stage each node also lists its contexts (two labels each).
 	check("topology stage", `[data-testid="topo-stage"] [data-testid="stage-label"]`, 24+2*20)
+	audit(t, ctx, "topology stage with seven nodes", `[data-testid="topo-stage"]`, 18)
 	// Drawn again on a larger screen, the labels stay apart.
 	viewport(t, ctx, 1920, 1080)
 	evalJS[any](t, ctx, `oscoreLab.topoStage.show(false); oscoreLab.topoStage.show(true); 0`)
