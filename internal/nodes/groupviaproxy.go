@@ -450,15 +450,25 @@ func judgeGroupViaProxy(e *scenario.Expect, members []string, got []MemberResult
 	if err != nil {
 		return false, err.Error()
 	}
+	if e != nil && e.NoResponse {
+		// Nothing at all: no answer of the proxy, no member response (T' = 0).
+		switch {
+		case answer != nil:
+			return false, fmt.Sprintf("expected no response, got %s", answer.Code)
+		case len(got) > 0:
+			return false, fmt.Sprintf("expected no response, got %s from %s", firstNonEmpty(got[0].Code, "a refused one"), firstNonEmpty(got[0].Member, got[0].From))
+		}
+		return true, ""
+	}
 	var problems []string
 	wantAnswer := e != nil && e.Code != ""
 	switch {
 	case wantAnswer && answer == nil:
-		problems = append(problems, fmt.Sprintf("expected %s from the proxy, got none", e.Code))
+		problems = append(problems, fmt.Sprintf("expected code %s from the proxy, got none", e.Code))
 	case wantAnswer && answer.Code != e.Code:
-		problems = append(problems, fmt.Sprintf("expected %s from the proxy, got %s %q", e.Code, answer.Code, answer.Payload))
+		problems = append(problems, fmt.Sprintf("expected code %s, got %s %q", e.Code, answer.Code, answer.Payload))
 	case wantAnswer && e.Payload != nil && *e.Payload != answer.Payload:
-		problems = append(problems, fmt.Sprintf("expected the proxy's payload %q, got %q", *e.Payload, answer.Payload))
+		problems = append(problems, fmt.Sprintf("expected payload %q, got %q", *e.Payload, answer.Payload))
 	case !wantAnswer && answer != nil:
 		problems = append(problems, fmt.Sprintf("the proxy answered %s %q itself", answer.Code, answer.Payload))
 	}

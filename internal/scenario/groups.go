@@ -470,8 +470,10 @@ func (v *validator) groupStep(p string, st *Step, g *Group) error {
 	}
 	ep := field(p, "expect")
 	switch {
-	case len(st.Route) > 0 && (e.NoResponse || e.Refused):
-		return errAt(ep, "a group step through a proxy states the proxy's own answer in code, payload and multicast_timeout, and each member's in responses")
+	case len(st.Route) > 0 && e.Refused:
+		return errAt(field(ep, "refused"), "a group step through a proxy states the proxy's own answer in code, payload and multicast_timeout, and each member's in responses")
+	case len(st.Route) > 0 && e.NoResponse && (e.Code != "" || e.Payload != nil || e.MulticastTimeout != nil || len(e.Responses) > 0):
+		return errAt(field(ep, "no_response"), "no_response means no answer of the proxy and no member response: give nothing else")
 	case len(st.Route) > 0 && e.Code != "" && !validCode(e.Code):
 		return errAt(field(ep, "code"), fmt.Sprintf("%q is not a CoAP code (want c.dd such as 4.00)", e.Code))
 	case len(st.Route) == 0 && (e.Code != "" || e.Payload != nil || e.NoResponse || e.Refused):
