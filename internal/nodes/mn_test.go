@@ -353,6 +353,26 @@ func TestMNTraceDecisions(t *testing.T) {
 			t.Errorf("no decision of %s saying %q", w.node, w.text)
 		}
 	}
+	// Every datagram and decision belongs to an exchange: one per client's
+	// registration, one for the notification with the proxy's copies.
+	notif := -1
+	for _, e := range evs {
+		if (e.Type == trace.TypeDatagram || e.Type == trace.TypeDecision) && e.Exchange == 0 {
+			t.Errorf("%s event %s -> %s %s in no exchange", e.Type, e.From, e.To, e.Node)
+		}
+		if e.Type == trace.TypeDatagram && e.From == "S" && e.To == "G" {
+			notif = e.Exchange
+		}
+	}
+	for _, e := range evs {
+		if e.Type == trace.TypeDatagram && e.From == "P" && strings.HasPrefix(e.To, "C") && e.Exchange != notif {
+			if m, err := oscore.DecodeMessage(e.Bytes); err == nil {
+				if _, err := m.Options.Observe(); err == nil && m.Code == codes.Content && (m.Token[0] == 0x4b || m.Token[0] == 0x02) {
+					t.Errorf("P's copy to %s in exchange %d, the notification's is %d", e.To, e.Exchange, notif)
+				}
+			}
+		}
+	}
 }
 
 // TestMNCancel: the server's cancellation (MN 4.5, 9.2.4) reaches every

@@ -46,6 +46,9 @@ type MNClientConfig struct {
 	TicketToken []byte
 	CP          *oscore.Context
 	Wait        time.Duration // for each response
+	// Exchange gives the exchange id of the client's trace events; nil:
+	// none.
+	Exchange func() int
 }
 
 // MNValue is one notification a client accepted.
@@ -76,7 +79,7 @@ type MNObservation struct {
 var errCancelled = errors.New("nodes: group observation cancelled")
 
 func (c *MNClientConfig) decide(bus *trace.Bus, step, section, outcome string) {
-	bus.Publish(trace.Event{Type: trace.TypeDecision, Node: c.ID,
+	bus.Publish(trace.Event{Type: trace.TypeDecision, Node: c.ID, Exchange: exchangeOf(c.Exchange),
 		Decision: &trace.Decision{Rule: trace.RuleMulticastNotif, Step: step, Section: section, Outcome: outcome}})
 }
 
@@ -104,7 +107,7 @@ func MNRegister(ctx context.Context, bus *trace.Bus, cfg MNClientConfig) (*MNObs
 		if err != nil {
 			return nil, err
 		}
-		publishLayer(bus, 0, cfg.ID, trace.LayerApplied, rep, "")
+		publishLayer(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerApplied, rep, "")
 		req, binding = out, b
 	}
 	resp, err := mnExchange(ctx, cfg.Conn, cfg.To, req, cfg.Wait, false)
@@ -114,10 +117,10 @@ func MNRegister(ctx context.Context, bus *trace.Bus, cfg MNClientConfig) (*MNObs
 	if binding != nil {
 		inner, rep, err := oscore.UnprotectResponse(binding, resp)
 		if err != nil {
-			publishLayer(bus, 0, cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayer(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerFailed, rep, err.Error())
 			return nil, err
 		}
-		publishLayer(bus, 0, cfg.ID, trace.LayerRemoved, rep, "")
+		publishLayer(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerRemoved, rep, "")
 		resp = inner
 	}
 	if resp.Code == codes.Content { // a proxy answered from its own group observation (MNP 3)
@@ -165,10 +168,10 @@ func (o *MNObservation) informative(resp message.Message) error {
 		}
 		p, inner, rep, err := group.VerifyPhantom(o.cfg.GroupCtx, ph)
 		if err != nil {
-			publishLayer(o.bus, 0, o.cfg.ID, trace.LayerFailed, rep, "phantom request: "+err.Error())
+			publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, rep, "phantom request: "+err.Error())
 			return err
 		}
-		publishLayer(o.bus, 0, o.cfg.ID, trace.LayerRemoved, rep, "phantom request, verified and not delivered")
+		publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, rep, "phantom request, verified and not delivered")
 		o.phantom = p
 		o.cfg.decide(o.bus, "2", "MN 9.3.1", fmt.Sprintf("phantom request %v /%s verified without replay check or Replay Window update; request_kid %x, request_piv %x, request_kid_context %x kept for the notifications",
 			inner.Code, pathOf(inner), p.KID(), p.PIV(), p.KIDContext()))
@@ -230,7 +233,7 @@ func (o *MNObservation) ticket(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		publishLayer(o.bus, 0, o.cfg.ID, trace.LayerApplied, rep, "C-P layer of the ticket request: Listen-To-Multicast-Responses, Uri-Host and Proxy-Scheme are Class E here (draft-ietf-core-oscore-capable-proxies 2.2, A.2)")
+		publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerApplied, rep, "C-P layer of the ticket request: Listen-To-Multicast-Responses, Uri-Host and Proxy-Scheme are Class E here (draft-ietf-core-oscore-capable-proxies 2.2, A.2)")
 		t, o.cpBinding = out, b
 	}
 	o.cfg.decide(o.bus, "", "MNP 4.2", fmt.Sprintf("ticket request with Token %x: the phantom request's code, options and payload, Listen-To-Multicast-Responses %s", o.cfg.TicketToken, o.TPInfo.Diag()))
@@ -307,19 +310,19 @@ func (o *MNObservation) accept(m message.Message, source string) (MNValue, error
 	if o.cpBinding != nil && source != "last_notif" {
 		inner, rep, err := oscore.UnprotectResponse(o.cpBinding, m)
 		if err != nil {
-			publishLayer(o.bus, 0, o.cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, rep, err.Error())
 			return MNValue{}, fmt.Errorf("C-P layer: %w", err)
 		}
-		publishLayer(o.bus, 0, o.cfg.ID, trace.LayerRemoved, rep, "")
+		publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, rep, "")
 		m = inner
 	}
 	if o.phantom != nil {
 		inner, rep, err := o.phantom.UnprotectNotification(m)
 		if err != nil {
-			publishLayer(o.bus, 0, o.cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, rep, err.Error())
 			return MNValue{}, fmt.Errorf("Group OSCORE: %w", err)
 		}
-		publishLayer(o.bus, 0, o.cfg.ID, trace.LayerRemoved, rep, "notification bound to the phantom request")
+		publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, rep, "notification bound to the phantom request")
 		m = inner
 	}
 	if obsErr != nil {
@@ -334,7 +337,7 @@ func (o *MNObservation) accept(m message.Message, source string) (MNValue, error
 		return MNValue{}, fmt.Errorf("Observe %d not newer than %d (RFC 7641 3.4)", obs, o.observe)
 	}
 	o.observe, o.seen = obs, true
-	o.bus.Publish(trace.Event{Type: trace.TypeDelivery, Node: o.cfg.ID,
+	o.bus.Publish(trace.Event{Type: trace.TypeDelivery, Node: o.cfg.ID, Exchange: exchangeOf(o.cfg.Exchange),
 		Delivery: &trace.Delivery{Resource: "/" + o.cfg.Resource, Code: codeText(m.Code), Payload: string(m.Payload)}})
 	return MNValue{Observe: obs, Payload: string(m.Payload), Token: bytes.Clone(m.Token), Source: source}, nil
 }

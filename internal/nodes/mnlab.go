@@ -35,6 +35,7 @@ func (l *Lab) runMulticast(ctx context.Context, sc *scenario.Scenario) []Result 
 	if err != nil {
 		return []Result{{Step: "multicast notifications", Problem: err.Error()}}
 	}
+	spec.NewExchange = func() int { return l.exchanges.start(nil, nil).id }
 	res, err := RunMN(ctx, l.bus, spec)
 	if err != nil {
 		return []Result{{Step: "multicast notifications", Problem: err.Error()}}

@@ -40,6 +40,8 @@ type MNProxyConfig struct {
 	// Name names a client by the address its datagrams come from, for
 	// the trace; nil: the address itself.
 	Name func(*net.UDPAddr) string
+	// Exchange gives the exchange id of the proxy's trace events; nil: none.
+	Exchange func() int
 }
 
 // Bounds on what hostile clients can make a proxy keep (docs/scenarios.md
@@ -158,7 +160,7 @@ func (p *MNProxy) decide(step, section, outcome string, code codes.Code) {
 	if code != 0 {
 		d.Code = codeText(code)
 	}
-	p.bus.Publish(trace.Event{Type: trace.TypeDecision, Node: p.cfg.ID, Decision: d})
+	p.bus.Publish(trace.Event{Type: trace.TypeDecision, Node: p.cfg.ID, Exchange: exchangeOf(p.cfg.Exchange), Decision: d})
 }
 
 // who names the client at src.
@@ -215,13 +217,13 @@ func (p *MNProxy) fromClient(m message.Message, src *net.UDPAddr) {
 			lookup := func(kid, _ []byte) (*oscore.Context, error) { return p.cfg.CP[hex.EncodeToString(kid)], nil }
 			inner, b, rep, err := oscore.UnprotectRequest(m, lookup)
 			if err != nil {
-				publishLayer(p.bus, 0, p.cfg.ID, trace.LayerFailed, rep, err.Error())
+				publishLayer(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerFailed, rep, err.Error())
 				if resp, ok := oscore.ErrorResponse(m, err); ok {
 					p.reply(m, src, resp)
 				}
 				return
 			}
-			publishLayer(p.bus, 0, p.cfg.ID, trace.LayerRemoved, rep, "C-P layer: the proxy knows which client sends")
+			publishLayer(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerRemoved, rep, "C-P layer: the proxy knows which client sends")
 			inner.MessageID, inner.Type = m.MessageID, m.Type
 			m, cp = inner, b
 		}
@@ -479,10 +481,10 @@ func (p *MNProxy) fromGroup(m message.Message, src *net.UDPAddr) {
 		if o.binding != nil {
 			prot, rep, err := oscore.ProtectResponse(o.binding, c, oscore.ProtectOptions{ResponsePIV: true})
 			if err != nil {
-				publishLayer(p.bus, 0, p.cfg.ID, trace.LayerFailed, rep, err.Error())
+				publishLayer(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerFailed, rep, err.Error())
 				continue
 			}
-			publishLayer(p.bus, 0, p.cfg.ID, trace.LayerApplied, rep, "C-P layer of the relayed notification, with the proxy's own Partial IV (RFC 8613 4.1.3.5)")
+			publishLayer(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerApplied, rep, "C-P layer of the relayed notification, with the proxy's own Partial IV (RFC 8613 4.1.3.5)")
 			prot.Token, prot.MessageID, prot.Type = c.Token, c.MessageID, c.Type
 			c = prot
 		}

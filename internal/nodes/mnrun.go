@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -53,6 +54,9 @@ type MNSpec struct {
 	// Keys, when set, are the run's contexts (from a scenario); nil: the
 	// run derives its own from fixed labels.
 	Keys *MNKeys
+	// NewExchange, when set, numbers the run's exchanges (a lab whose
+	// trace the run joins); nil: they count from 1.
+	NewExchange func() int
 }
 
 // MNKeys are a run's contexts: per client its RFC 8613 context with the
@@ -108,10 +112,25 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 			closers[i]()
 		}
 	}()
+	// Each registration, notification, cancellation and attack is one
+	// exchange of the trace: the run is sequential, so the current one is
+	// where every event goes; tokens on the links are registered with it.
+	var cur atomic.Int64
+	exch := func() int { return int(cur.Load()) }
+	next := func() { cur.Store(int64(lab.exchanges.start(nil, nil).id)) }
+	if spec.NewExchange != nil {
+		next = func() { cur.Store(int64(spec.NewExchange())) }
+	}
+	tag := func(l *Link, token []byte, hop int) {
+		if l != nil && len(token) > 0 {
+			lab.reg.registerToken(l.id, token, corr{Exchange: exch(), Hop: hop})
+		}
+	}
 	g, err := NewListenLink(bus, gid, sid)
 	if err != nil {
 		return nil, err
 	}
+	g.Tag = func([]byte) int { return exch() }
 	closers = append(closers, g.Close)
 	joinAs := func(id string) func(grp, listener *net.UDPAddr) error {
 		return func(grp, listener *net.UDPAddr) error {
@@ -134,7 +153,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		}
 		return ""
 	}
-	scfg := MNServerConfig{ID: sid, Name: name, Resource: spec.Resource, Value: spec.Initial, Group: g.Addr(), Token: spec.PhantomToken,
+	scfg := MNServerConfig{ID: sid, Name: name, Exchange: exch, Resource: spec.Resource, Value: spec.Initial, Group: g.Addr(), Token: spec.PhantomToken,
 		Observe: spec.InitialObserve, Contexts: map[string]*oscore.Context{}}
 	if spec.GroupOSCORE {
 		scfg.GroupCtx, scfg.JoinURI, scfg.SecGp = groups[sid], "coap://myGM/ace-group/myGroup", "myGroup"
@@ -148,8 +167,9 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 	}
 	closers = append(closers, s.Close)
 	var p *MNProxy
+	var ps *Link
 	if spec.Proxy {
-		pcfg := MNProxyConfig{ID: pid, Name: name, Join: joinAs(pid), ObserveOffset: spec.ObserveOffset, UpToken: spec.UpToken}
+		pcfg := MNProxyConfig{ID: pid, Name: name, Exchange: exch, Join: joinAs(pid), ObserveOffset: spec.ObserveOffset, UpToken: spec.UpToken}
 		if len(keys.CP) > 0 {
 			pcfg.CP = map[string]*oscore.Context{}
 			for _, pair := range keys.CP {
@@ -161,7 +181,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 			return nil, err
 		}
 		closers = append(closers, p.Close)
-		ps, err := newLink(lab, pid, sid, p.UpAddr(), s.Addr(), false, false)
+		ps, err = newLink(lab, pid, sid, p.UpAddr(), s.Addr(), false, false)
 		if err != nil {
 			return nil, err
 		}
@@ -171,6 +191,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		p.cfg.Server = ps.addrFor(pid)
 	}
 	res := &MNResult{Clients: map[string]*MNObservation{}, Errors: map[string]error{}}
+	relayTokens := map[*Link][]byte{} // each client's link and the Token notifications reach it with
 	for _, c := range spec.Clients {
 		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
@@ -188,7 +209,17 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		closers = append(closers, l.Close)
 		l.admit(c.ID, conn.LocalAddr())
 		l.admit(peerID, peer)
-		ccfg := MNClientConfig{ID: c.ID, Conn: conn, To: l.addrFor(c.ID), Token: c.Token, MID: 0x3000 + uint16(len(res.Clients))*0x100,
+		next()
+		tag(l, c.Token, 0)
+		tag(l, c.Ticket, 0)
+		if p != nil {
+			tag(ps, []byte{byte(p.upTok.Load())}, 1)
+			relayTokens[l] = c.Token
+			if len(c.Ticket) > 0 {
+				relayTokens[l] = c.Ticket
+			}
+		}
+		ccfg := MNClientConfig{ID: c.ID, Conn: conn, To: l.addrFor(c.ID), Token: c.Token, Exchange: exch, MID: 0x3000 + uint16(len(res.Clients))*0x100,
 			Resource: spec.Resource, OSCORE: keys.CS[c.ID][0], Wait: spec.Wait}
 		if spec.GroupOSCORE {
 			ccfg.GroupCtx = groups[c.ID]
@@ -216,19 +247,30 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		}
 		res.Clients[c.ID] = o
 	}
+	// a notification, cancellation or attack: a new exchange, which the
+	// proxy's copies to each client join
+	relayed := func() {
+		next()
+		for l, t := range relayTokens {
+			tag(l, t, 1)
+		}
+	}
 	for _, n := range spec.Notifications {
+		relayed()
 		if err := s.Notify(n.Value, n.Observe); err != nil {
 			return res, err
 		}
 		collect(res, spec.Wait, 1)
 	}
 	if spec.Cancel {
+		relayed()
 		if err := s.Cancel(); err != nil {
 			return res, err
 		}
 		collect(res, spec.Wait, 1)
 	}
 	if spec.Attack != "" {
+		relayed()
 		if err := mnAttack(spec, g, s, groups[sid]); err != nil {
 			return res, err
 		}

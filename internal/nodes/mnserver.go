@@ -51,6 +51,9 @@ type MNServerConfig struct {
 	// Name names a client by the address its datagrams come from, for
 	// the trace; nil: the address itself.
 	Name func(*net.UDPAddr) string
+	// Exchange gives the exchange id the server's trace events belong to;
+	// nil: none.
+	Exchange func() int
 }
 
 // MNServer is a server of one group observation (MN 4, 9.2).
@@ -114,7 +117,7 @@ func (s *MNServer) Close() error {
 }
 
 func (s *MNServer) decide(step, section, outcome string) {
-	s.bus.Publish(trace.Event{Type: trace.TypeDecision, Node: s.cfg.ID,
+	s.bus.Publish(trace.Event{Type: trace.TypeDecision, Node: s.cfg.ID, Exchange: exchangeOf(s.cfg.Exchange),
 		Decision: &trace.Decision{Rule: trace.RuleMulticastNotif, Step: step, Section: section, Outcome: outcome}})
 }
 
@@ -149,11 +152,11 @@ func (s *MNServer) register(m message.Message, src *net.UDPAddr) {
 		var rep *oscore.Report
 		inner, binding, rep, err = oscore.UnprotectRequest(m, lookup)
 		if err != nil {
-			publishLayer(s.bus, 0, s.cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, rep, err.Error())
 			s.reply(m, src, s.errorResponse(m, err), false)
 			return
 		}
-		publishLayer(s.bus, 0, s.cfg.ID, trace.LayerRemoved, rep, "")
+		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerRemoved, rep, "")
 	}
 	obs, err := inner.Options.Observe()
 	if inner.Code != codes.GET || pathOf(inner) != s.cfg.Resource || err != nil || obs != 0 {
@@ -185,10 +188,10 @@ func (s *MNServer) protectUnicast(b *oscore.Binding, resp message.Message) messa
 	}
 	out, rep, err := oscore.ProtectResponse(b, resp, oscore.ProtectOptions{})
 	if err != nil {
-		publishLayer(s.bus, 0, s.cfg.ID, trace.LayerFailed, rep, err.Error())
+		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, rep, err.Error())
 		return message.Message{Code: codes.InternalServerError, Token: resp.Token}
 	}
-	publishLayer(s.bus, 0, s.cfg.ID, trace.LayerApplied, rep, "")
+	publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, rep, "")
 	if resp.Code == codes.ServiceUnavailable {
 		out.Code = codes.Content
 		out.Options = replaceOption(out.Options, message.Option{ID: message.MaxAge, Value: []byte{}})
@@ -302,7 +305,7 @@ func (s *MNServer) startLocked() error {
 		if err != nil {
 			return err
 		}
-		publishLayer(s.bus, 0, s.cfg.ID, trace.LayerApplied, rep, "phantom request, never sent")
+		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, rep, "phantom request, never sent")
 		s.phantom = p
 		outcome += fmt.Sprintf("; protected with the server's own kid %x and Partial IV %x (MN 9.2.1)", p.KID(), p.PIV())
 	}
@@ -328,10 +331,10 @@ func (s *MNServer) notificationLocked(value string) (message.Message, error) {
 	}
 	out, rep, err := s.phantom.ProtectNotification(n)
 	if err != nil {
-		publishLayer(s.bus, 0, s.cfg.ID, trace.LayerFailed, rep, err.Error())
+		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, rep, err.Error())
 		return message.Message{}, err
 	}
-	publishLayer(s.bus, 0, s.cfg.ID, trace.LayerApplied, rep, "")
+	publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, rep, "")
 	out.Options = replaceOption(out.Options, message.Option{ID: message.MaxAge, Value: []byte{}})
 	return out, nil
 }
@@ -388,10 +391,10 @@ func (s *MNServer) Cancel() error {
 		out, rep, err := s.phantom.ProtectNotification(c)
 		if err != nil {
 			s.mu.Unlock()
-			publishLayer(s.bus, 0, s.cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, rep, err.Error())
 			return err
 		}
-		publishLayer(s.bus, 0, s.cfg.ID, trace.LayerApplied, rep, "cancellation of the group observation")
+		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, rep, "cancellation of the group observation")
 		c = out
 	}
 	s.started, s.phantom, s.observers = false, nil, 0
@@ -433,4 +436,12 @@ func replaceOption(opts message.Options, o message.Option) message.Options {
 		out = append(out, o)
 	}
 	return out
+}
+
+// exchangeOf calls f, 0 when f is nil.
+func exchangeOf(f func() int) int {
+	if f == nil {
+		return 0
+	}
+	return f()
 }
