@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
+	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
 	"oscore-lab/oscore/multicast"
@@ -395,5 +397,54 @@ func TestMNCancel(t *testing.T) {
 		if proxy && !mnDecided(evs, "P", "cancelled the group observation") {
 			t.Error("P did not see the cancellation")
 		}
+	}
+}
+
+// TestMNScenarioVerdicts: the group-observation built-ins pass as they
+// are, with a cancellation added, and fail with a message naming what
+// came when an expectation is made wrong (a wrong payload, a refusal
+// that does not happen, a wrong observer counter).
+func TestMNScenarioVerdicts(t *testing.T) {
+	for _, s := range scenario.List() {
+		mn := s.MulticastNotifications
+		if mn == nil {
+			continue
+		}
+		t.Run(s.Name, func(t *testing.T) {
+			okAll := func(variant string, sc *scenario.Scenario) {
+				for _, r := range runBuiltin(t, sc) {
+					if !r.OK {
+						t.Errorf("%s: %s: %s", variant, r.Step, r.Problem)
+					}
+				}
+			}
+			c := s.Clone()
+			c.MulticastNotifications.Cancel = true
+			okAll("with cancel", c)
+
+			c = s.Clone()
+			e := &c.MulticastNotifications.Clients[0].Expect
+			(*e)[len(*e)-1].Payload = "wrong"
+			c.MulticastNotifications.Clients[1].ExpectRefused++
+			n := 99
+			c.MulticastNotifications.ServerObservers = &n
+			res := runBuiltin(t, c)
+			want := map[string]string{
+				"multicast notifications: " + mn.Clients[0].Node: `"wrong"`,
+				"multicast notifications: " + mn.Clients[1].Node: "want " + fmt.Sprint(c.MulticastNotifications.Clients[1].ExpectRefused),
+				"multicast notifications: observer counters":     "want 99",
+			}
+			for _, r := range res {
+				if w, ok := want[r.Step]; ok {
+					if r.OK || !strings.Contains(r.Problem, w) {
+						t.Errorf("%s: ok %v, problem %q; want a failure mentioning %s", r.Step, r.OK, r.Problem, w)
+					}
+					delete(want, r.Step)
+				}
+			}
+			if len(want) > 0 {
+				t.Errorf("no results for %v", want)
+			}
+		})
 	}
 }

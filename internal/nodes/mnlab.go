@@ -68,6 +68,9 @@ func (l *Lab) runMulticast(ctx context.Context, sc *scenario.Scenario) []Result 
 			if len(o.Refused) != c.ExpectRefused {
 				problems = append(problems, fmt.Sprintf("refused %d datagrams %v, want %d", len(o.Refused), o.Refused, c.ExpectRefused))
 			}
+			if mn.Cancel && !o.Cancelled {
+				problems = append(problems, "did not see the server's cancellation")
+			}
 			if n := len(o.Values); n > 0 {
 				r.Code, r.Payload, r.Notifications = "2.05", o.Values[n-1].Payload, n-1
 			}
@@ -98,7 +101,7 @@ func mnSpecOf(sc *scenario.Scenario) (MNSpec, error) {
 	up, _ := hex.DecodeString(mn.ProxyToken)
 	spec := MNSpec{Proxy: mn.Proxy != "", GroupOSCORE: mn.GroupContext != "", Resource: mn.Resource, Initial: mn.Initial,
 		InitialObserve: uint32(mn.InitialObserve), PhantomToken: tok, ObserveOffset: uint32(mn.ProxyObserveOffset),
-		URIHost: mn.URIHost, Attack: mn.Attack, ServerID: mn.Server, ProxyID: mn.Proxy, GroupID: mn.Group,
+		URIHost: mn.URIHost, Attack: mn.Attack, Cancel: mn.Cancel, ServerID: mn.Server, ProxyID: mn.Proxy, GroupID: mn.Group,
 		Keys: &MNKeys{CS: map[string][2]*oscore.Context{}, CP: map[string][2]*oscore.Context{}, Groups: map[string]*group.Context{}}}
 	if len(up) == 1 {
 		spec.UpToken = up[0]

@@ -87,7 +87,7 @@ type MNNotify struct {
 type MNResult struct {
 	Clients         map[string]*MNObservation
 	Errors          map[string]error // a client whose registration failed
-	ServerObservers int              // the server's observer counter
+	ServerObservers int              // the server's observer counter after the notifications (before a cancellation)
 	ProxyObservers  int
 	Relayed         int  // multicast notifications the proxy relayed
 	Identical       bool // every relayed copy equal to the received one but Token, MID, Observe
@@ -262,6 +262,12 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		}
 		collect(res, spec.Wait, 1)
 	}
+	// The counters as the notifications left them, before a cancellation
+	// frees the observation.
+	res.ServerObservers = s.Observers()
+	if p != nil {
+		res.ProxyObservers = p.Observers()
+	}
 	if spec.Cancel {
 		relayed()
 		if err := s.Cancel(); err != nil {
@@ -276,9 +282,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		}
 		collect(res, spec.Wait/2, 1)
 	}
-	res.ServerObservers = s.Observers()
 	if p != nil {
-		res.ProxyObservers = p.Observers()
 		res.Relayed, res.Identical = p.Relayed()
 	}
 	return res, nil

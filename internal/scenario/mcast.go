@@ -33,6 +33,9 @@ type MulticastNotifications struct {
 	ProxyObserveOffset int              `json:"proxy_observe_offset,omitempty"` // the proxy's Observe = the server's + this
 	Clients            []MNClient       `json:"clients"`
 	Notifications      []MNNotification `json:"notifications,omitempty"`
+	// Cancel: the server cancels the group observation after the
+	// notifications (MN 4.5); every client that registered must see it.
+	Cancel bool `json:"cancel,omitempty"`
 	// Attack is sent to the group address after the notifications:
 	// "forge", "unbound" or "replay" (Group OSCORE only).
 	Attack          string `json:"attack,omitempty"`
