@@ -380,7 +380,7 @@ func (f *groupForward) relay(m message.Message, src *net.UDPAddr, from string, a
 	if in.nextHop == in.group.cfg.ID {
 		rf := replyFromOf(src)
 		if in.route != nil && in.route.StandsForMembers && in.n.addr != nil {
-			// GP 4.1, first case (App. A.1): the proxy's address, and the
+			// GP 6.1, first case (App. A.1): the proxy's address, and the
 			// member's in a CRI reference the client sends as Uri-Host and
 			// Uri-Port to reach that member through the proxy.
 			rf = replyFrom{Addr: replyFromOf(in.n.addr).Addr, Ref: rf.Addr, HasRef: true}

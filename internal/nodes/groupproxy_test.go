@@ -347,7 +347,7 @@ func TestGroupViaProxyObserve(t *testing.T) {
 }
 
 // TestGroupViaReverseProxyStandsForMembers: a reverse-proxy that stands in
-// for the members (GP 4.1, App. A.1) puts its own address first in
+// for the members (GP 6.1, App. A.1) puts its own address first in
 // Reply-From and the member's in a CRI reference; the client names the
 // member by the reference.
 func TestGroupViaReverseProxyStandsForMembers(t *testing.T) {
@@ -437,7 +437,7 @@ func TestGroupViaProxyZeroTimeout(t *testing.T) {
 }
 
 // TestGroupViaReverseProxyForGroupOnly: a reverse-proxy that stands in for
-// the group alone (GP 4.1 second case, App. A.3) names the member itself
+// the group alone (GP 6.1 second case, App. A.3) names the member itself
 // in Reply-From, one CRI and no reference.
 func TestGroupViaReverseProxyForGroupOnly(t *testing.T) {
 	s := builtinScenario(t, "gp-reverse-3")

@@ -324,7 +324,7 @@ func (l *Lab) nameByReplyFrom(r *GroupResponse, m message.Message) string {
 	r.ReplyFrom = rf.String()
 	member := rf.Addr
 	if rf.HasRef {
-		member = rf.Ref // the proxy stands in for the member (GP 4.2)
+		member = rf.Ref // the proxy stands in for the member (GP 6.2)
 	}
 	r.From = member.String()
 	addr := net.UDPAddrFromAddrPort(member)

@@ -73,7 +73,7 @@ type ReverseRoute struct {
 	To         string   `json:"to"`                    // target node id
 	Contexts   []string `json:"contexts,omitempty"`    // contexts whose layer the proxy removes before forwarding
 	// StandsForMembers: the route's target is a group and the proxy
-	// stands in for each member too (draft-ietf-core-groupcomm-proxy 4.1,
+	// stands in for each member too (draft-ietf-core-groupcomm-proxy 6.1,
 	// first case, App. A.1): Reply-From names the proxy and, in a CRI
 	// reference, the member. Otherwise it names the member.
 	StandsForMembers bool `json:"stands_for_members,omitempty"`
