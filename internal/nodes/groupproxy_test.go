@@ -205,21 +205,35 @@ func TestGroupViaProxyErrors(t *testing.T) {
 // TestGroupViaProxyMulticastTimeoutIsClassE: in the C-P layer
 // Multicast-Timeout is encrypted (Class E: P is its consumer, draft 2.2),
 // in the group layer it would be U; the datagram C sends carries no
-// option 2 in clear.
+// option 2 in clear, and the responses P relays no Reply-From in clear
+// (C consumes it).
 func TestGroupViaProxyMulticastTimeoutIsClassE(t *testing.T) {
 	g := startGroupProxyLab(t, 1, map[string][]string{"CTX_C_P": {"G"}})
 	c := g.call(seconds(1), 1500*time.Millisecond)
 	c.Enough = 1
-	_, ex := g.run(t, c)
+	out, ex := g.run(t, c)
+	if len(out.Responses) != 1 || out.Responses[0].ReplyFrom == "" {
+		t.Fatalf("%+v", out)
+	}
+	seen := 0
 	for _, e := range eventsOf(g.bus, trace.TypeDatagram, ex) {
-		if e.From == "C" {
-			if m := decode(t, e.Bytes); m.Options.HasOption(optMulticastTimeout) || m.Options.HasOption(optProxyURI) {
-				t.Fatalf("C's datagram shows Multicast-Timeout or Proxy-Uri in clear: %v", m.Options)
+		m := decode(t, e.Bytes)
+		switch {
+		case e.From == "C" && e.To == "P":
+			seen++
+			if m.Options.HasOption(optMulticastTimeout) || m.Options.HasOption(optProxyURI) {
+				t.Errorf("C's datagram shows Multicast-Timeout or Proxy-Uri in clear: %v", m.Options)
 			}
-			return
+		case e.From == "P" && e.To == "C":
+			seen++
+			if m.Options.HasOption(optReplyFrom) {
+				t.Errorf("P's relayed response shows Reply-From in clear: %v", m.Options)
+			}
 		}
 	}
-	t.Fatal("no datagram from C")
+	if seen != 2 {
+		t.Fatalf("%d datagrams between C and P, want the request and one response", seen)
+	}
 }
 
 // TestGroupViaProxyLateResponseDropped: a member whose reply is delayed
