@@ -19,4 +19,7 @@
 //	events.go, exchange.go trace events and per-exchange pins and layer stacks
 //	ids.go                unpinned tokens and MIDs, seeded by the scenario name (reproducible runs)
 //	tracefile.go          Lab.Trace: the run as a trace file (docs/trace-format.md)
+//	groupproxy.go         a proxy forwarding to a group (draft-ietf-core-groupcomm-proxy 5.2, 5.4, 8)
+//	groupviaproxy.go      the client of a group request through a proxy (5.1, 5.5)
+//	replyfrom.go          the Reply-From option's CBOR (its section 3)
 package nodes
