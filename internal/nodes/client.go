@@ -41,6 +41,12 @@ func (l *Lab) Send(ctx context.Context, st scenario.Step) (Result, error) {
 	if st.EDHOC != "" {
 		return l.runEDHOC(ctx, st)
 	}
+	if st.ReplyFrom != "" {
+		var err error
+		if st, err = l.followUp(st); err != nil {
+			return Result{Step: firstNonEmpty(st.Name, st.Method+" "+st.URI), Problem: err.Error()}, err
+		}
+	}
 	if st.To != "" && len(st.Route) > 0 {
 		return l.sendGroupViaProxy(ctx, st)
 	}

@@ -33,6 +33,7 @@ type GroupResponse struct {
 	ReplyFrom       string // the Reply-From option, decoded
 	ReplyFromMember string // the member at the address Reply-From names
 	CPPartialIV     []byte // the C-P layer's Partial IV, nil when the response had none
+	replyFrom       *replyFrom
 }
 
 // GroupOutcome is what a client collected for one group request: the

@@ -13,6 +13,7 @@ import (
 	"github.com/plgd-dev/go-coap/v3/message"
 	"github.com/plgd-dev/go-coap/v3/message/codes"
 
+	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
 	"oscore-lab/oscore"
 )
@@ -184,6 +185,29 @@ func (in *incoming) forwardToGroup() *reply {
 	}
 	go f.collect()
 	return &reply{none: true}
+}
+
+// memberRoute routes a follow-up request to one member of a group the
+// node stands in for (GP 6.1 first case, 6.2): its Uri-Host and Uri-Port
+// name the address the node gave in that member's Reply-From reference.
+// The route keeps the group route's contexts (the C-P layer, B.7).
+func (in *incoming) memberRoute(host string) *scenario.ReverseRoute {
+	port, err := in.req.Options.GetUint32(optURIPort)
+	if err != nil || net.ParseIP(host) == nil {
+		return nil
+	}
+	addr := &net.UDPAddr{IP: net.ParseIP(host), Port: int(port)}
+	for _, r := range in.cfg.Reverse {
+		g := in.t.groups[r.To]
+		if g == nil || !r.StandsForMembers {
+			continue
+		}
+		if id := g.link.MemberAt(addr); id != "" {
+			in.decide("3", fmt.Sprintf("Step 3: Uri-Host %s and Uri-Port %d are the address %s gave for %s in Reply-From (GP 6.1, 6.2): route to %s", host, port, in.n.id, id, id), 0)
+			return &scenario.ReverseRoute{Host: host, To: id, Contexts: r.Contexts}
+		}
+	}
+	return nil
 }
 
 // groupDestination is where the group request goes: the group's address,

@@ -466,3 +466,17 @@ func TestGroupViaReverseProxyForGroupOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestFollowUpNeedsReplyFrom: a reply_from step before any group step has
+// no address to go to and fails naming why, sending nothing.
+func TestFollowUpNeedsReplyFrom(t *testing.T) {
+	s := builtinScenario(t, "gp-reverse-1")
+	lab, bus := startLab(t, s)
+	_, err := lab.Send(context.Background(), s.Steps[2])
+	if err == nil || !strings.Contains(err.Error(), "has no Reply-From from S1 yet") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(eventsOf(bus, trace.TypeDatagram, 0)); n != 0 {
+		t.Fatalf("%d datagrams sent", n)
+	}
+}

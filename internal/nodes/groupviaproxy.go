@@ -321,7 +321,7 @@ func (l *Lab) nameByReplyFrom(r *GroupResponse, m message.Message) string {
 		r.ReplyFrom = "unreadable: " + err.Error() + " (" + hex.EncodeToString(raw) + ")"
 		return "Reply-From " + r.ReplyFrom
 	}
-	r.ReplyFrom = rf.String()
+	r.ReplyFrom, r.replyFrom = rf.String(), &rf
 	member := rf.Addr
 	if rf.HasRef {
 		member = rf.Ref // the proxy stands in for the member (GP 6.2)
@@ -346,6 +346,31 @@ func publishLayerAt(n *node, at where, action string, rep *oscore.Report, note s
 	e := layerEvent(at.ex, n.id, action, rep, note)
 	e.Hop, e.Layer, e.Dir = at.hop, 1, trace.DirResponse
 	n.lab.publish(e)
+}
+
+// followUp turns a reply_from step into the request GP 6.2 describes: the
+// URI's path and query, with Uri-Host and Uri-Port set from the CRI
+// reference of the Reply-From the member's last relayed response carried,
+// sent to the reverse-proxy that stands in for it.
+func (l *Lab) followUp(st scenario.Step) (scenario.Step, error) {
+	v, ok := l.replyFroms.Load(st.From + "/" + st.ReplyFrom)
+	if !ok {
+		return st, fmt.Errorf("nodes: step: %s has no Reply-From from %s yet (a group step through the proxy comes first)", st.From, st.ReplyFrom)
+	}
+	rf := v.(replyFrom)
+	if !rf.HasRef {
+		return st, fmt.Errorf("nodes: step: the Reply-From of %s names no reference through the proxy: %s", st.ReplyFrom, rf)
+	}
+	u, err := url.Parse(st.URI)
+	if err != nil {
+		return st, fmt.Errorf("nodes: step: uri %q: %v", st.URI, err)
+	}
+	u.Host = rf.Ref.String()
+	st.URI = u.String()
+	// The reference's host is an IP literal, which a URI's authority would
+	// leave out of the request (RFC 7252 6.4); GP 6.2 wants it sent.
+	st.Options = append(append([]scenario.StepOption(nil), st.Options...), scenario.StepOption{Number: optURIHost, Text: rf.Ref.Addr().String()})
+	return st, nil
 }
 
 // groupProxyMargin is T - T' for a group step through a proxy: at least
@@ -401,6 +426,9 @@ func (l *Lab) sendGroupViaProxy(ctx context.Context, st scenario.Step) (Result, 
 	res.Exchange, res.Duration = xid, time.Since(start)
 	for _, r := range out.Responses {
 		res.Responses = append(res.Responses, MemberResult{Member: r.Member, From: r.From, Code: r.Code, Payload: r.Payload, ReplyFrom: r.ReplyFrom})
+		if r.replyFrom != nil && r.Member != "" {
+			l.replyFroms.Store(st.From+"/"+r.Member, *r.replyFrom) // for a follow-up (GP 6.2)
+		}
 	}
 	for _, r := range out.Refused {
 		res.Responses = append(res.Responses, MemberResult{Member: r.Member, From: r.From, Refused: r.Why})

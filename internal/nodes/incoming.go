@@ -254,6 +254,9 @@ func (in *incoming) step3() int {
 	}
 	r := matchRoute(in.cfg.Reverse, host, path)
 	if r == nil {
+		r = in.memberRoute(host)
+	}
+	if r == nil {
 		in.decide("3->5", fmt.Sprintf("Step 3: Uri-Host %q, path /%s match no reverse route -> step 5 (local request)", host, strings.Join(path, "/")), 0)
 		return 5
 	}

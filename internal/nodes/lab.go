@@ -35,6 +35,7 @@ type Lab struct {
 	state     *stateFile   // nil: no -state file
 	ack       atomic.Int64 // ACK_TIMEOUT between lab nodes in ns; 0: ackTimeout
 
+	replyFroms  sync.Map // client/member -> the last Reply-From a relayed response of that member carried (groupviaproxy.go)
 	groupTokens sync.Map // token of a group request in flight -> exchange id (labgroups.go)
 }
 

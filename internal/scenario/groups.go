@@ -533,6 +533,26 @@ func (v *validator) groupProxyStep(p string, st *Step, g *Group) error {
 	return nil
 }
 
+// replyFromStep checks a follow-up step (reply_from): a unicast step
+// through a reverse-proxy whose route to a group stands in for the member
+// named.
+func (v *validator) replyFromStep(p string, st *Step, toGroup *Group) error {
+	fp := field(p, "reply_from")
+	if toGroup != nil {
+		return errAt(fp, "a follow-up goes to one member, not to a group")
+	}
+	if len(st.Route) == 0 || st.ProxyStyle != StyleReverse {
+		return errAt(fp, "a follow-up goes through the reverse-proxy that stands in for the member (route and proxy_style reverse)")
+	}
+	proxy := v.nodes[st.Route[len(st.Route)-1]]
+	for _, r := range proxy.Reverse {
+		if g := v.groups[r.To]; g != nil && r.StandsForMembers && slices.ContainsFunc(g.Members, func(m GroupMember) bool { return m.Node == st.ReplyFrom }) {
+			return nil
+		}
+	}
+	return errAt(fp, fmt.Sprintf("%s has no reverse route to a group that stands in for %q", proxy.ID, st.ReplyFrom))
+}
+
 // indexGroups indexes the group contexts and groups, whose names and ids
 // must be unique; a group id must not be a node id, since links and
 // traces name a group where they name nodes.

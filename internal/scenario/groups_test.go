@@ -93,6 +93,7 @@ func TestParseGroupErrors(t *testing.T) {
 		{`"to": "G"`, `"to": "G", "route": ["S1", "S2"]`, `scenario: steps[0].route: a group step names the one proxy the client talks to; a chain continues through that proxy's upstream`},
 		{`"to": "G"`, `"to": "G", "route": ["S1"], "mode": "pairwise", "member": "S1"`, `scenario: steps[0].mode: a group step through a proxy is sent in group mode`},
 		{`"to": "G"`, `"to": "G", "route": ["S1"], "multicast_timeout": -1`, `scenario: steps[0].multicast_timeout: -1 is not a Multicast-Timeout (0 to 4294967295 s)`},
+		{`"to": "G"`, `"to": "G", "reply_from": "S1"`, `scenario: steps[0].reply_from: a follow-up goes to one member, not to a group`},
 		{`"expect": {`, `"expect": {"multicast_timeout": 0, `, `scenario: steps[0].expect.multicast_timeout: only a group step through a proxy can get an answer of the proxy`},
 		{`"to": "G"`, `"mode": "group"`, `scenario: steps[0].mode: only steps to a group ("to") have a mode or a member`},
 		{`{"from": "S1", "code": "2.05", "payload": "21.1"}`, `{"from": "C", "code": "2.05"}`, `scenario: steps[0].expect.responses[0].from: "C" is not a member of group G`},

@@ -200,6 +200,12 @@ type Step struct {
 	// Request once that many responses are in (5.1.3; 0: never).
 	MulticastTimeout *int `json:"multicast_timeout,omitempty"`
 	EarlyStopAfter   int  `json:"early_stop_after,omitempty"`
+	// ReplyFrom makes a unicast step a follow-up to a member that an
+	// earlier group step reached through a reverse-proxy standing in for
+	// it (draft-ietf-core-groupcomm-proxy 6.2): the request goes to the
+	// step's route with Uri-Host and Uri-Port from the CRI reference of
+	// the Reply-From that member's response carried.
+	ReplyFrom string `json:"reply_from,omitempty"`
 }
 
 // Group OSCORE modes of a group step.

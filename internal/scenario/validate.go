@@ -645,6 +645,11 @@ func (v *validator) step(p string, st *Step) error {
 		}
 		seenRoute[id] = true
 	}
+	if st.ReplyFrom != "" {
+		if err := v.replyFromStep(p, st, toGroup); err != nil {
+			return err
+		}
+	}
 	switch st.ProxyStyle {
 	case "", StyleProxyScheme, StyleProxyURI:
 	case StyleReverse:
