@@ -43,8 +43,9 @@ func docShot(t *testing.T, ctx context.Context, name string) {
 }
 
 // TestBrowserDocScreenshots takes the pictures docs/teaching.md shows, on
-// draft-b6 at 1280x720: the presenter's stage on the second hop, the stage
-// with a quiz question answered, and the lab view replaying.
+// draft-b6 at 1280x720: the lab view replaying, the packet list, the
+// presenter's stage on the second hop and the stage with a quiz question
+// answered.
 func TestBrowserDocScreenshots(t *testing.T) {
 	tl := newTestLab(t, "draft-b6")
 	tl.sendFirstStep(t)
@@ -56,6 +57,18 @@ func TestBrowserDocScreenshots(t *testing.T) {
 	key(t, ctx, kb.PageDown)
 	waitJS(t, ctx, "P1 → P2 in the inspector", `(document.querySelector('[data-testid="insp-summary"]')?.textContent || '').startsWith('P1 → P2')`)
 	docShot(t, ctx, "lab-replay-draft-b6.png")
+	run(t, ctx, chromedp.Click(`[data-testid="replay-toggle"]`))
+	waitJS(t, ctx, "replay off", `!oscoreLab.replay.active`)
+
+	// The packet list in place of the diagram, the P1 → P2 request open.
+	run(t, ctx, chromedp.Click(`[data-testid="packets-toggle"]`))
+	waitJS(t, ctx, "the packet list", `document.querySelector('[data-testid="pk-row"][data-type="datagram"]')`)
+	evalJS[bool](t, ctx, `(() => { const seq = oscoreLab.store.rows.find((r) => r.from === 'P1' && r.to === 'P2').seq; document.querySelector('[data-testid="pk-row"][data-seq="' + seq + '"]').click(); return true; })()`)
+	waitJS(t, ctx, "the packet's fields", `!document.querySelector('[data-testid="pk-detail"] .hint')`)
+	docShot(t, ctx, "packets-draft-b6.png")
+	run(t, ctx, chromedp.Click(`[data-testid="packets-close"]`), chromedp.Click(`[data-testid="replay-toggle"]`))
+	key(t, ctx, kb.PageDown)
+	key(t, ctx, kb.PageDown)
 
 	run(t, ctx, chromedp.Click(`[data-testid="presenter-toggle"]`))
 	waitJS(t, ctx, "the stage on P1 → P2", stageOn+`'CTX_P1_P2 CTX_C_S'`)

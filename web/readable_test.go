@@ -148,6 +148,12 @@ func TestBrowserReadableText(t *testing.T) {
 		run(t, ctx, chromedp.Click(`[data-testid="seq-row"][data-kind="datagram"][data-from="P1"][data-to="P2"]`))
 		waitJS(t, ctx, "the inspector", `document.querySelector('[data-testid="opt-class"]')`)
 		audit(t, ctx, "lab view", "body", 12)
+		// The packet list in place of the diagram, a packet open.
+		run(t, ctx, chromedp.Click(`[data-testid="packets-toggle"]`))
+		waitJS(t, ctx, "the packet list", `document.querySelector('[data-testid="pk-row"]')`)
+		run(t, ctx, chromedp.Click(`[data-testid="pk-row"][data-type="datagram"]`))
+		audit(t, ctx, "lab view with the packet list", "body", 12)
+		run(t, ctx, chromedp.Click(`[data-testid="packets-close"]`))
 
 		// Quiz in the lab view, answered.
 		run(t, ctx, chromedp.Click(`[data-testid="quiz-toggle"]`))
