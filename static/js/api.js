@@ -26,6 +26,8 @@ export const api = {
   // the server refuses it with 412 when another configuration runs.
   applyScenario: (sc, version) => request('PUT', '/api/scenario', sc, false, version ? `"${version}"` : ''),
   send: (step) => request('POST', '/api/send', step),
+  // multicast runs the scenario's group observation (multicast_notifications).
+  multicast: () => request('POST', '/api/multicast'),
   state: () => request('GET', '/api/state'),
   trace: (secrets) => request('GET', `/api/trace${secrets ? '?include_secrets=1' : ''}`),
   // replay sends the recorded datagram event seq again on its link;

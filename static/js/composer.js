@@ -1,6 +1,8 @@
 // The request composer: method, URI, payload, the proxies to route through,
 // the contexts the client applies (innermost first), CON/NON, Observe; send
-// once or repeatedly. It posts a scenario.Step to /api/send.
+// once or repeatedly. It posts a scenario.Step to /api/send. A scenario
+// with a group observation (multicast_notifications) also gets a button
+// that runs it (POST /api/multicast).
 import { el } from './util.js';
 
 export function mountComposer(root, ctx) {
@@ -59,10 +61,54 @@ export function mountComposer(root, ctx) {
   }
   const sendBtn = el('button', { type: 'button', class: 'primary', 'data-testid': 'send', onclick: send }, 'Send');
 
+  // The group observation: registrations, informative responses, the
+  // notifications sent once to the group and, through a proxy, relayed to
+  // each client. Shown only when the scenario has one.
+  const mnResult = el('div', { class: 'result', 'data-testid': 'mn-result', role: 'status' });
+  function clearGroupResult(text = '') {
+    mnResult.className = 'result';
+    mnResult.textContent = text;
+    delete mnResult.dataset.ok;
+  }
+  async function runGroupObservation() {
+    mnBtn.disabled = true;
+    clearGroupResult('running the group observation…');
+    try {
+      const res = await api.multicast();
+      const bad = res.filter((r) => !r.ok);
+      mnResult.className = `result ${bad.length ? 'bad' : 'good'}`;
+      mnResult.dataset.ok = bad.length ? '0' : '1';
+      mnResult.textContent = res.map((r) => `${r.step.replace(/^multicast notifications: /, '')}: ${r.ok ? 'ok' : 'FAILED'}` +
+        `${r.payload ? ` “${r.payload}”` : ''}${r.notifications ? ` +${r.notifications} notif.` : ''}${r.problem ? ` — ${r.problem}` : ''}`).join(' · ');
+    } catch (e) {
+      mnResult.className = 'result bad';
+      mnResult.dataset.ok = '0';
+      mnResult.textContent = `group observation: ${e.message}`;
+      status(e.message, true);
+    } finally {
+      mnBtn.disabled = false;
+      mnResult.scrollIntoView({ block: 'nearest' });
+    }
+  }
+  const mnBtn = el('button', { type: 'button', 'data-testid': 'run-group-observation', onclick: runGroupObservation,
+    title: 'run the scenario\'s multicast_notifications: each client registers, the server sends each notification once to the group (simulated multicast), a proxy relays it to each client' },
+  'Run group observation');
+  const mnInfo = el('span', { class: 'mn-info' });
+  const mnBox = el('div', { class: 'mn-run', 'data-testid': 'group-observation', hidden: true }, mnBtn, mnInfo);
+
+  function fillGroupObservation(sc) {
+    const mn = sc.multicast_notifications;
+    mnBox.hidden = !mn;
+    if (!mn) { clearGroupResult(); return; }
+    const clients = (mn.clients || []).map((c) => c.node).join(', ');
+    mnInfo.textContent = `Group observation of /${mn.resource} on ${mn.server}: ${clients} ${mn.proxy ? `register through ${mn.proxy}, which relays` : 'listen to'} the notifications sent to ${mn.group}.`;
+  }
+
   // Prefill from the scenario's first step so a loaded preset is one click away.
   function fill() {
     const sc = store.scenario;
     if (!sc) return;
+    fillGroupObservation(sc);
     const clients = (sc.nodes || []).filter((n) => n.role === 'client').map((n) => n.id);
     const cur = f.from.value;
     f.from.replaceChildren(...clients.map((id) => el('option', {}, id)));
@@ -72,6 +118,7 @@ export function mountComposer(root, ctx) {
       onclick: () => { f.contexts.value = [...f.contexts.value.split(',').map((x) => x.trim()).filter(Boolean), n].join(', '); } }, n)));
     if (sc.name !== fill.last) {
       fill.last = sc.name;
+      clearGroupResult();
       const s0 = (sc.steps || [])[0];
       if (s0) {
         f.from.value = s0.from;
@@ -90,7 +137,7 @@ export function mountComposer(root, ctx) {
   const lab = (t, x) => el('label', {}, el('span', {}, t), x);
   root.append(el('div', { class: 'composer', 'data-testid': 'composer' },
     lab('from', f.from), lab('method', f.method), lab('URI', f.uri), lab('payload', f.payload), lab('route', f.route), lab('proxy style', f.style),
-    lab('contexts', f.contexts), ctxBox, lab('type', f.type), lab('observe', f.observe), lab('× times', f.repeat), sendBtn), result);
+    lab('contexts', f.contexts), ctxBox, lab('type', f.type), lab('observe', f.observe), lab('× times', f.repeat), sendBtn), result, mnBox, mnResult);
   fill();
   return { send, step };
 }
