@@ -100,6 +100,12 @@ func (in *incoming) groupDecide(at where, section, outcome string, code codes.Co
 // a group (or, in a chain of proxies, 8.1 for the next proxy), once the
 // client is identified and allow-listed.
 func (in *incoming) forwardToGroup() *reply {
+	if in.cc == nil {
+		// Responses follow the answer on the client's connection; without
+		// one the proxy cannot relay them.
+		in.groupDecide(in.at, "GP 5.4.1", "No connection to the client to relay responses on -> 5.00", codes.InternalServerError)
+		return in.fail(codes.InternalServerError, "", "no connection to relay group responses on", "GP 5.4.1")
+	}
 	v, err := in.req.Options.GetUint32(optMulticastTimeout)
 	if err != nil {
 		in.groupDecide(in.at, "GP 5.2.1 step 3", "No Multicast-Timeout: the client has not said it takes several responses -> 4.00 with an empty Multicast-Timeout and a hint", codes.BadRequest)

@@ -13,6 +13,7 @@ import (
 
 	"oscore-lab/internal/scenario"
 	"oscore-lab/internal/trace"
+	"oscore-lab/oscore"
 )
 
 // groupProxyLab is client C, forward-proxy P sharing CTX_C_P with C, a
@@ -478,5 +479,37 @@ func TestFollowUpNeedsReplyFrom(t *testing.T) {
 	}
 	if n := len(eventsOf(bus, trace.TypeDatagram, 0)); n != 0 {
 		t.Fatalf("%d datagrams sent", n)
+	}
+}
+
+// TestGroupForwardWithoutConnection: a request processed without a client
+// connection (as the fuzz target runs it) cannot have responses relayed:
+// 5.00, nothing sent to the group, no panic.
+func TestGroupForwardWithoutConnection(t *testing.T) {
+	g := startGroupProxyLab(t, 1, map[string][]string{"CTX_C_P": {"G"}})
+	top := g.lab.topo.Load()
+	ctxC, _, err := top.contextFor("CTX_C_P", "C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := message.Message{Code: codes.GET, Token: message.Token{1}, Type: message.NonConfirmable}
+	m.Options, _, _ = m.Options.SetString(make([]byte, 64), optProxyURI, "coap://G/temp")
+	m.Options, _, _ = m.Options.SetUint32(make([]byte, 4), optMulticastTimeout, 1)
+	hops := []oscore.Hop{{Name: "C", Role: oscore.RoleClient}, {Name: "P", Role: oscore.RoleForwardProxy}, {Name: "G", Role: oscore.RoleServer}}
+	prot, _, _, err := oscore.ProtectRequest(ctxC, m, oscore.ProtectOptions{Rule: oscore.RequestRoute(&m, hops, 0, []int{1}).RuleFor(1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := newIncoming(top.nodes["P"], nil, prot, peerRef{node: "C"}).run(); out == nil {
+		t.Fatal("no answer")
+	}
+	errs := eventsOf(g.bus, trace.TypeError, 0)
+	if len(errs) != 1 || errs[0].Error.Code != "5.00" {
+		t.Fatalf("error events %+v, want one 5.00", errs)
+	}
+	for _, e := range eventsOf(g.bus, trace.TypeDatagram, 0) {
+		if e.To == "G" {
+			t.Fatal("a datagram reached the group")
+		}
 	}
 }
