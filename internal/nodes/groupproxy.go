@@ -57,6 +57,14 @@ var lateWindow = 3 * time.Second
 // adds (nil: none added): a faulty proxy, for the client's checks.
 var replyFromFault func(v []byte) []byte
 
+// maxGroupForwards bounds the group requests a node forwards at once, and
+// maxMulticastTimeout the timer of each: a client must not make a proxy
+// keep state without end (the lab's bounds; GP sets none).
+const (
+	maxGroupForwards    = 256
+	maxMulticastTimeout = 600
+)
+
 // maxGroupResponses bounds the responses one group request relays: a
 // member that floods the proxy cannot make it relay without end.
 const maxGroupResponses = 4096
@@ -112,6 +120,14 @@ func (in *incoming) forwardToGroup() *reply {
 		r := in.fail(codes.BadRequest, missingTimeoutHint, "Multicast-Timeout missing in a request to a group", "GP 5.2.1 step 3")
 		r.msg.Options = r.msg.Options.Add(message.Option{ID: optMulticastTimeout, Value: []byte{}})
 		return r
+	}
+	if in.n.groupForwards.count() >= maxGroupForwards {
+		in.groupDecide(in.at, "GP 5.2.1", fmt.Sprintf("%d group requests are being forwarded already, the most %s keeps -> 5.03", maxGroupForwards, in.n.id), codes.ServiceUnavailable)
+		return in.fail(codes.ServiceUnavailable, "Too many group requests in progress", "group forwarding limit", "RFC 7252 5.9.3.4")
+	}
+	if v > maxMulticastTimeout {
+		in.groupDecide(in.at, "GP 5.2.1 step 6", fmt.Sprintf("Multicast-Timeout %d s is beyond the %d s %s waits for responses: the timer runs %d s", v, maxMulticastTimeout, in.n.id, maxMulticastTimeout), 0)
+		v = maxMulticastTimeout
 	}
 	t1 := time.Duration(v) * time.Second
 	m := in.req
@@ -270,6 +286,12 @@ func (s *groupForwardSet) start(in *incoming, tok []byte, port *groupPort, t1 ti
 	s.all[key] = f
 	s.mu.Unlock()
 	return f
+}
+
+func (s *groupForwardSet) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.all)
 }
 
 func (s *groupForwardSet) find(key string) *groupForward {

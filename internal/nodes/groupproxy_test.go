@@ -513,3 +513,37 @@ func TestGroupForwardWithoutConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupForwardLimits: a Multicast-Timeout beyond the lab's 600 s runs
+// the timer for 600 s, and once 256 group requests are in progress the
+// next gets 5.03: a client cannot make the proxy keep state without end.
+func TestGroupForwardLimits(t *testing.T) {
+	g := startGroupProxyLab(t, 1, map[string][]string{"CTX_C_P": {"G"}})
+	c := g.call(seconds(4000000000), 1500*time.Millisecond)
+	c.Enough = 1
+	if out, _ := g.run(t, c); len(out.Responses) != 1 {
+		t.Fatalf("%+v", out)
+	}
+	if !decided(g.bus, 0, "P", "", "Multicast-Timeout 4000000000 s is beyond the 600 s P waits") {
+		t.Fatal("no decision on the capped timer")
+	}
+	p := g.lab.topo.Load().nodes["P"]
+	p.groupForwards.mu.Lock()
+	for i := len(p.groupForwards.all); i < maxGroupForwards; i++ {
+		p.groupForwards.all[fmt.Sprintf("filler/%d", i)] = &groupForward{}
+	}
+	p.groupForwards.mu.Unlock()
+	t.Cleanup(func() { // before the lab closes: the fillers have nothing to stop
+		p.groupForwards.mu.Lock()
+		for k := range p.groupForwards.all {
+			if strings.HasPrefix(k, "filler/") {
+				delete(p.groupForwards.all, k)
+			}
+		}
+		p.groupForwards.mu.Unlock()
+	})
+	out, _ := g.run(t, g.call(seconds(1), 1500*time.Millisecond))
+	if len(out.Proxy) != 1 || out.Proxy[0].Code != "5.03" {
+		t.Fatalf("%+v; want 5.03 from P", out)
+	}
+}
