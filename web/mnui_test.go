@@ -76,14 +76,20 @@ func TestBrowserRunGroupObservation(t *testing.T) {
 	if got := evalJS[string](t, ctx, `document.querySelector('[data-testid="insp-summary"]').textContent`); !strings.Contains(got, "C2") {
 		t.Errorf("the inspector's summary %q does not name C2", got)
 	}
+	// Its steps name each layer's depth: the C-P layer over the group's.
+	steps := evalJS[string](t, ctx, `document.querySelector('[data-testid="inspector"]').textContent`)
+	if strings.Contains(steps, "(layer ?)") || !strings.Contains(steps, "CTX_C2_P (layer 2)") || !strings.Contains(steps, "myGroup (layer 1)") {
+		t.Errorf("the inspector's steps do not give the layers' depths (CTX_C2_P 2 over myGroup 1): %q", steps)
+	}
 
 	audit(t, ctx, "group observation", `[data-testid="group-observation"]`, 12)
 	audit(t, ctx, "group observation result", `[data-testid="mn-result"]`, 12)
 	screenshot(t, ctx, "group-observation.png")
 
 	// A deep link addresses the notification's exchange.
-	run(t, ctx, chromedp.Navigate("about:blank"), chromedp.Navigate(tl.srv.URL+"/#ex="+notif+"&step=1"))
-	waitJS(t, ctx, "the replay at the notification's first step", `oscoreLab.replay && oscoreLab.replay.active && oscoreLab.replay.position().exchange === `+notif+` && oscoreLab.replay.position().exStep === 1`)
+	deep := newTab(t)
+	openLab(t, deep, tl.srv.URL+"/#ex="+notif+"&step=1")
+	waitJS(t, deep, "the replay at the notification's first step", `oscoreLab.replay && oscoreLab.replay.active && oscoreLab.replay.position().exchange === `+notif+` && oscoreLab.replay.position().exStep === 1`)
 }
 
 // TestBrowserGroupObservationErrors: when the running lab has no group

@@ -448,3 +448,45 @@ func TestMNScenarioVerdicts(t *testing.T) {
 		})
 	}
 }
+
+// TestMNLayerDepths: every layer a node of a group observation applies or
+// removes says how deep it is (trace Event.Layer, 1 innermost), so the
+// trace never shows an unknown depth; through a proxy with C-P contexts
+// and Group OSCORE the C-P layer sits over the group layer (2 over 1).
+func TestMNLayerDepths(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		proxy, group, cp  bool
+		proxyDepth, depth int // P's applied C-P layers; the deepest a client removes
+	}{
+		{name: "direct, Group OSCORE", group: true, depth: 1},
+		{name: "proxy, Group OSCORE", proxy: true, group: true, depth: 1},
+		{name: "proxy, Group OSCORE, C-P", proxy: true, group: true, cp: true, proxyDepth: 2, depth: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := figureSpec()
+			spec.Proxy, spec.GroupOSCORE, spec.CP = tc.proxy, tc.group, tc.cp
+			_, evs := runMN(t, spec)
+			deepest := map[string]int{}
+			for _, e := range evs {
+				if e.Type != trace.TypeLayer || e.Layer_.Action == trace.LayerFailed {
+					continue
+				}
+				if e.Layer < 1 {
+					t.Errorf("%s %s %s: no layer depth", e.Node, e.Layer_.Action, e.Layer_.Report.Context)
+				}
+				if e.Node == "P" && e.Layer_.Action == trace.LayerApplied && e.Layer != tc.proxyDepth {
+					t.Errorf("P applied %s at depth %d, want %d", e.Layer_.Report.Context, e.Layer, tc.proxyDepth)
+				}
+				if strings.HasPrefix(e.Node, "C") && e.Layer_.Action == trace.LayerRemoved {
+					deepest[e.Node] = max(deepest[e.Node], e.Layer)
+				}
+			}
+			for _, c := range []string{"C1", "C2"} {
+				if deepest[c] != tc.depth {
+					t.Errorf("%s removed layers down to depth %d, want %d", c, deepest[c], tc.depth)
+				}
+			}
+		})
+	}
+}

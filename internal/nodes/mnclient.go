@@ -107,7 +107,7 @@ func MNRegister(ctx context.Context, bus *trace.Bus, cfg MNClientConfig) (*MNObs
 		if err != nil {
 			return nil, err
 		}
-		publishLayer(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerApplied, rep, "")
+		publishLayerDepth(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerApplied, 1, rep, "")
 		req, binding = out, b
 	}
 	resp, err := mnExchange(ctx, cfg.Conn, cfg.To, req, cfg.Wait, false)
@@ -117,10 +117,10 @@ func MNRegister(ctx context.Context, bus *trace.Bus, cfg MNClientConfig) (*MNObs
 	if binding != nil {
 		inner, rep, err := oscore.UnprotectResponse(binding, resp)
 		if err != nil {
-			publishLayer(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayerDepth(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerFailed, 1, rep, err.Error())
 			return nil, err
 		}
-		publishLayer(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerRemoved, rep, "")
+		publishLayerDepth(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerRemoved, 1, rep, "")
 		resp = inner
 	}
 	if resp.Code == codes.Content { // a proxy answered from its own group observation (MNP 3)
@@ -168,10 +168,10 @@ func (o *MNObservation) informative(resp message.Message) error {
 		}
 		p, inner, rep, err := group.VerifyPhantom(o.cfg.GroupCtx, ph)
 		if err != nil {
-			publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, rep, "phantom request: "+err.Error())
+			publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, 1, rep, "phantom request: "+err.Error())
 			return err
 		}
-		publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, rep, "phantom request, verified and not delivered")
+		publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, 1, rep, "phantom request, verified and not delivered")
 		o.phantom = p
 		o.cfg.decide(o.bus, "2", "MN 9.3.1", fmt.Sprintf("phantom request %v /%s verified without replay check or Replay Window update; request_kid %x, request_piv %x, request_kid_context %x kept for the notifications",
 			inner.Code, pathOf(inner), p.KID(), p.PIV(), p.KIDContext()))
@@ -227,13 +227,14 @@ func (o *MNObservation) ticket(ctx context.Context) error {
 	t.Options = replaceOption(t.Options, message.Option{ID: message.ProxyScheme, Value: []byte("coap")})
 	t.Options = replaceOption(t.Options, message.Option{ID: multicast.OptListenToMulticastResponses, Value: tp})
 	if o.cfg.CP != nil {
+		cpDepth := depthUnder(t)
 		route := oscore.RequestRoute(&t, []oscore.Hop{{Name: o.cfg.ID, Role: oscore.RoleClient}, {Name: "P", Role: oscore.RoleForwardProxy}, {Name: "S", Role: oscore.RoleServer}}, 0, []int{2, 1})
 		route.SetConsumers(multicast.OptListenToMulticastResponses, 1)
 		out, b, rep, err := oscore.ProtectRequest(o.cfg.CP, t, oscore.ProtectOptions{Rule: route.RuleFor(1)})
 		if err != nil {
 			return err
 		}
-		publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerApplied, rep, "C-P layer of the ticket request: Listen-To-Multicast-Responses, Uri-Host and Proxy-Scheme are Class E here (draft-ietf-core-oscore-capable-proxies 2.2, A.2)")
+		publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerApplied, cpDepth, rep, "C-P layer of the ticket request: Listen-To-Multicast-Responses, Uri-Host and Proxy-Scheme are Class E here (draft-ietf-core-oscore-capable-proxies 2.2, A.2)")
 		t, o.cpBinding = out, b
 	}
 	o.cfg.decide(o.bus, "", "MNP 4.2", fmt.Sprintf("ticket request with Token %x: the phantom request's code, options and payload, Listen-To-Multicast-Responses %s", o.cfg.TicketToken, o.TPInfo.Diag()))
@@ -310,19 +311,19 @@ func (o *MNObservation) accept(m message.Message, source string) (MNValue, error
 	if o.cpBinding != nil && source != "last_notif" {
 		inner, rep, err := oscore.UnprotectResponse(o.cpBinding, m)
 		if err != nil {
-			publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, o.cpDepth(), rep, err.Error())
 			return MNValue{}, fmt.Errorf("C-P layer: %w", err)
 		}
-		publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, rep, "")
+		publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, o.cpDepth(), rep, "")
 		m = inner
 	}
 	if o.phantom != nil {
 		inner, rep, err := o.phantom.UnprotectNotification(m)
 		if err != nil {
-			publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
 			return MNValue{}, fmt.Errorf("Group OSCORE: %w", err)
 		}
-		publishLayer(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, rep, "notification bound to the phantom request")
+		publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, 1, rep, "notification bound to the phantom request")
 		m = inner
 	}
 	if obsErr != nil {
@@ -385,4 +386,31 @@ func (o *MNObservation) Receive(wait time.Duration, enough int) {
 func (o *MNObservation) refuse(why string) {
 	o.Refused = append(o.Refused, why)
 	o.cfg.decide(o.bus, "", "MN 5.4", "notification refused: "+why)
+}
+
+// cpDepth is the depth of the C-P layer on a relayed notification: over
+// the Group OSCORE layer bound to the phantom request when there is one.
+func (o *MNObservation) cpDepth() int {
+	if o.phantom != nil {
+		return 2
+	}
+	return 1
+}
+
+// depthUnder is the depth (trace Event.Layer, 1 innermost) of a layer
+// protecting m: one more than m's own OSCORE layer, if it has one.
+func depthUnder(m message.Message) int {
+	if _, err := oscore.FindOSCORE(&m); err == nil {
+		return 2
+	}
+	return 1
+}
+
+// publishLayerDepth publishes a layer event that says how deep its layer
+// is in the message's stack, so the trace names "layer 2" rather than an
+// unknown depth.
+func publishLayerDepth(bus *trace.Bus, xid int, node, action string, depth int, rep *oscore.Report, note string) {
+	e := layerEvent(xid, node, action, rep, note)
+	e.Layer = depth
+	bus.Publish(e)
 }

@@ -223,7 +223,7 @@ func (p *MNProxy) fromClient(m message.Message, src *net.UDPAddr) {
 				}
 				return
 			}
-			publishLayer(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerRemoved, rep, "C-P layer: the proxy knows which client sends")
+			publishLayerDepth(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerRemoved, depthUnder(inner), rep, "C-P layer: the proxy knows which client sends")
 			inner.MessageID, inner.Type = m.MessageID, m.Type
 			m, cp = inner, b
 		}
@@ -481,10 +481,10 @@ func (p *MNProxy) fromGroup(m message.Message, src *net.UDPAddr) {
 		if o.binding != nil {
 			prot, rep, err := oscore.ProtectResponse(o.binding, c, oscore.ProtectOptions{ResponsePIV: true})
 			if err != nil {
-				publishLayer(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerFailed, rep, err.Error())
+				publishLayerDepth(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerFailed, depthUnder(c), rep, err.Error())
 				continue
 			}
-			publishLayer(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerApplied, rep, "C-P layer of the relayed notification, with the proxy's own Partial IV (RFC 8613 4.1.3.5)")
+			publishLayerDepth(p.bus, exchangeOf(p.cfg.Exchange), p.cfg.ID, trace.LayerApplied, depthUnder(c), rep, "C-P layer of the relayed notification, with the proxy's own Partial IV (RFC 8613 4.1.3.5)")
 			prot.Token, prot.MessageID, prot.Type = c.Token, c.MessageID, c.Type
 			c = prot
 		}

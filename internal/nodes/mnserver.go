@@ -152,11 +152,11 @@ func (s *MNServer) register(m message.Message, src *net.UDPAddr) {
 		var rep *oscore.Report
 		inner, binding, rep, err = oscore.UnprotectRequest(m, lookup)
 		if err != nil {
-			publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
 			s.reply(m, src, s.errorResponse(m, err), false)
 			return
 		}
-		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerRemoved, rep, "")
+		publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerRemoved, 1, rep, "")
 	}
 	obs, err := inner.Options.Observe()
 	if inner.Code != codes.GET || pathOf(inner) != s.cfg.Resource || err != nil || obs != 0 {
@@ -188,10 +188,10 @@ func (s *MNServer) protectUnicast(b *oscore.Binding, resp message.Message) messa
 	}
 	out, rep, err := oscore.ProtectResponse(b, resp, oscore.ProtectOptions{})
 	if err != nil {
-		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, rep, err.Error())
+		publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
 		return message.Message{Code: codes.InternalServerError, Token: resp.Token}
 	}
-	publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, rep, "")
+	publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "")
 	if resp.Code == codes.ServiceUnavailable {
 		out.Code = codes.Content
 		out.Options = replaceOption(out.Options, message.Option{ID: message.MaxAge, Value: []byte{}})
@@ -305,7 +305,7 @@ func (s *MNServer) startLocked() error {
 		if err != nil {
 			return err
 		}
-		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, rep, "phantom request, never sent")
+		publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "phantom request, never sent")
 		s.phantom = p
 		outcome += fmt.Sprintf("; protected with the server's own kid %x and Partial IV %x (MN 9.2.1)", p.KID(), p.PIV())
 	}
@@ -331,10 +331,10 @@ func (s *MNServer) notificationLocked(value string) (message.Message, error) {
 	}
 	out, rep, err := s.phantom.ProtectNotification(n)
 	if err != nil {
-		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, rep, err.Error())
+		publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
 		return message.Message{}, err
 	}
-	publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, rep, "")
+	publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "")
 	out.Options = replaceOption(out.Options, message.Option{ID: message.MaxAge, Value: []byte{}})
 	return out, nil
 }
@@ -391,10 +391,10 @@ func (s *MNServer) Cancel() error {
 		out, rep, err := s.phantom.ProtectNotification(c)
 		if err != nil {
 			s.mu.Unlock()
-			publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, rep, err.Error())
+			publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
 			return err
 		}
-		publishLayer(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, rep, "cancellation of the group observation")
+		publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "cancellation of the group observation")
 		c = out
 	}
 	s.started, s.phantom, s.observers = false, nil, 0
