@@ -30,13 +30,17 @@ func (n *node) layer(at where, layer int, action, dir string, rep *oscore.Report
 // sideState reads the node's side of the report's context right after the
 // action, for a replay to show the sequence number and replay window as
 // they were then (docs/trace-format.md). Nil when the node holds no such
-// context (a failed lookup, a group context). A concurrent action on the
-// same context may already be counted.
+// context (a failed lookup). A concurrent action on the same context may
+// already be counted.
 func (n *node) sideState(rep *oscore.Report) *trace.SideState {
 	if rep == nil || rep.Context == "" {
 		return nil
 	}
-	c, _, err := n.lab.topo.Load().contextFor(rep.Context, n.id)
+	t := n.lab.topo.Load()
+	if g := t.groupCtx[rep.Context][n.id]; g != nil {
+		return groupSideState(g)
+	}
+	c, _, err := t.contextFor(rep.Context, n.id)
 	if err != nil {
 		return nil
 	}

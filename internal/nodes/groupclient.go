@@ -97,7 +97,7 @@ func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Me
 		if err != nil {
 			return out, err
 		}
-		publishLayer(bus, c.Exchange, c.Client, trace.LayerApplied, rep, "")
+		publishGroupLayer(bus, c.Context, c.Exchange, c.Client, trace.LayerApplied, rep, "")
 	}
 	b, err := oscore.EncodeMessage(prot)
 	if err != nil {
@@ -146,7 +146,7 @@ func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Me
 		}
 		if why != "" {
 			out.Refused = append(out.Refused, RefusedResponse{Member: firstNonEmpty(at, r.Member), From: src.String(), Why: why})
-			publishLayer(bus, c.Exchange, c.Client, trace.LayerFailed, r.Report, why)
+			publishGroupLayer(bus, c.Context, c.Exchange, c.Client, trace.LayerFailed, r.Report, why)
 			if at != "" {
 				heard[at] = true
 			}
@@ -159,7 +159,7 @@ func GroupRequest(ctx context.Context, bus *trace.Bus, c GroupCall, m message.Me
 		r.From = src.String()
 		seen[r.Member] = r.From
 		if x != nil {
-			publishLayer(bus, c.Exchange, c.Client, trace.LayerRemoved, r.Report, "response from "+r.Member)
+			publishGroupLayer(bus, c.Context, c.Exchange, c.Client, trace.LayerRemoved, r.Report, "response from "+r.Member)
 		}
 		out.Responses = append(out.Responses, r)
 		if c.Enough > 0 && len(heard) >= c.Enough {

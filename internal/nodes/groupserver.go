@@ -240,7 +240,7 @@ func (s *GroupServer) exchangeOf(b []byte) int {
 }
 
 func (s *GroupServer) layer(xid int, action string, rep *oscore.Report, note string) {
-	publishLayer(s.bus, xid, s.id, action, rep, note)
+	publishGroupLayer(s.bus, s.ctx, xid, s.id, action, rep, note)
 }
 
 // serveApp hands the request to the member's application and records the

@@ -345,6 +345,7 @@ func (l *Lab) nameByReplyFrom(r *GroupResponse, m message.Message) string {
 func publishLayerAt(n *node, at where, action string, rep *oscore.Report, note string) {
 	e := layerEvent(at.ex, n.id, action, rep, note)
 	e.Hop, e.Layer, e.Dir = at.hop, 1, trace.DirResponse
+	e.Layer_.State = n.sideState(rep)
 	n.lab.publish(e)
 }
 

@@ -104,7 +104,25 @@ type SideState struct {
 	Window    int      `json:"window"`
 	Highest   int64    `json:"highest"` // -1: nothing received yet
 	Seen      []uint64 `json:"seen,omitempty"`
+	// Recipients: for a Group OSCORE context, which has one replay window
+	// per other member (RFC 10021 2.2, 2.6), the window the node keeps for
+	// each Recipient Context it holds, in the order of their kids; at most
+	// MaxSideRecipients. Window and Highest above are then 0 and -1.
+	Recipients []RecipientWindow `json:"recipients,omitempty"`
 }
+
+// RecipientWindow is the replay window a group member keeps for one other
+// member, named by that member's Sender ID (kid, hex).
+type RecipientWindow struct {
+	KID     string   `json:"kid"`
+	Window  int      `json:"window"`
+	Highest int64    `json:"highest"` // -1: nothing received yet
+	Seen    []uint64 `json:"seen,omitempty"`
+}
+
+// MaxSideRecipients bounds SideState.Recipients: Recipient Contexts made on
+// the fly (RFC 10021 7.2) must not make every layer event grow with them.
+const MaxSideRecipients = 64
 
 // MaxSideSeen bounds SideState.Seen, so a wide replay window (up to 4096)
 // does not make every layer event carry thousands of numbers; the newest
@@ -230,6 +248,9 @@ func (e *Event) Cost() int {
 		n += int(unsafe.Sizeof(*l))
 		if st := l.State; st != nil {
 			n += int(unsafe.Sizeof(*st)) + 8*len(st.Seen)
+			for _, r := range st.Recipients {
+				n += int(unsafe.Sizeof(r)) + len(r.KID) + 8*len(r.Seen)
+			}
 		}
 		if r := l.Report; r != nil {
 			n += reportCost + len(r.Plaintext) + len(r.Ciphertext)

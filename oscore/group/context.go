@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -347,6 +348,19 @@ func (c *Context) Recipient(kid []byte) *Recipient {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.recipients[string(kid)]
+}
+
+// Recipients returns the Recipient Contexts held now, including those made
+// on the fly (RFC 10021 2.2, 7.2), in the order of their IDs.
+func (c *Context) Recipients() []*Recipient {
+	c.mu.RLock()
+	out := make([]*Recipient, 0, len(c.recipients))
+	for _, r := range c.recipients {
+		out = append(out, r)
+	}
+	c.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i].id, out[j].id) < 0 })
+	return out
 }
 
 // RemoveRecipient deletes a member's Recipient Context.

@@ -1,0 +1,101 @@
+package nodes
+
+import (
+	"fmt"
+	"testing"
+
+	"oscore-lab/internal/trace"
+)
+
+// TestGroupLayerEventsCarrySideState: every Group OSCORE layer event of two
+// group-direct exchanges says what the acting member's side of GRP held
+// right after the action: the client's next Sender Sequence Number follows
+// the Partial IV it protected with (RFC 10021 3.2; RFC 8613 7.2.1), each
+// member's window for the client's kid has the request's Partial IV as its
+// highest (RFC 10021 2.6, 7.2), and the last event of each node agrees with
+// the group context the lab holds once the exchanges are over.
+func TestGroupLayerEventsCarrySideState(t *testing.T) {
+	sc := builtinScenario(t, "group-direct")
+	lab, bus := startLab(t, sc)
+	send(t, lab, sc.Steps[0])
+	send(t, lab, sc.Steps[0])
+	last := map[string]*trace.SideState{}
+	n := 0
+	for _, e := range eventsOf(bus, trace.TypeLayer, 0) {
+		l := e.Layer_
+		rep := l.Report.Complete()
+		if rep == nil || rep.Context != "GRP" {
+			continue
+		}
+		n++
+		st := l.State
+		if st == nil {
+			t.Errorf("#%d %s %s %s: no side state", e.Seq, e.Node, l.Action, rep.Message)
+			continue
+		}
+		last[e.Node] = st
+		if len(st.Recipients) == 0 {
+			t.Errorf("#%d %s: no recipient windows", e.Seq, e.Node)
+		}
+		for _, r := range st.Recipients {
+			if r.Window != 32 {
+				t.Errorf("#%d %s: window of kid %s is %d, want the default 32", e.Seq, e.Node, r.KID, r.Window)
+			}
+		}
+		if rep.Message != trace.DirRequest || rep.Seq < 0 {
+			continue
+		}
+		switch l.Action {
+		case trace.LayerApplied:
+			if st.SenderSeq != uint64(rep.Seq)+1 {
+				t.Errorf("#%d %s protected with Partial IV %d: next sender seq %d, want %d", e.Seq, e.Node, rep.Seq, st.SenderSeq, rep.Seq+1)
+			}
+		case trace.LayerRemoved:
+			w := recipientWindow(st, fmt.Sprintf("%x", []byte(rep.KID)))
+			if w == nil || w.Highest != rep.Seq || len(w.Seen) == 0 || w.Seen[0] != uint64(rep.Seq) {
+				t.Errorf("#%d %s took Partial IV %d from kid %s: its window %+v", e.Seq, e.Node, rep.Seq, rep.KID, w)
+			}
+		}
+	}
+	// C protects two requests and removes three responses per exchange;
+	// each member removes a request and protects a response.
+	if n != 2*(1+3+3*2) {
+		t.Errorf("%d GRP layer events, want %d", n, 2*(1+3+3*2))
+	}
+	for node, c := range lab.topo.Load().groupCtx["GRP"] {
+		st := last[node]
+		if st == nil {
+			t.Errorf("%s: no GRP layer event", node)
+			continue
+		}
+		if st.SenderSeq != c.SenderSeq() {
+			t.Errorf("%s: last event says sender seq %d, the context has %d", node, st.SenderSeq, c.SenderSeq())
+		}
+		rs := c.Recipients()
+		if len(rs) != len(st.Recipients) {
+			t.Errorf("%s: last event has %d recipient windows, the context %d", node, len(st.Recipients), len(rs))
+		}
+		for _, r := range rs {
+			w, real := recipientWindow(st, fmt.Sprintf("%x", r.ID())), r.Replay()
+			if w == nil || w.Highest != real.Highest || fmt.Sprint(w.Seen) != fmt.Sprint(real.Seen) {
+				t.Errorf("%s: kid %x: last event's window %+v, the context's %+v", node, r.ID(), w, real)
+			}
+		}
+	}
+	// The members saw the client's Partial IVs 0 and 1 (or its pins).
+	if w := recipientWindow(last["S1"], "01"); w == nil || len(w.Seen) != 2 {
+		t.Errorf("S1's window for the client after two requests: %+v, want two numbers seen", w)
+	}
+}
+
+func recipientWindow(st *trace.SideState, kid string) *trace.RecipientWindow {
+	if st == nil {
+		return nil
+	}
+	for i := range st.Recipients {
+		if st.Recipients[i].KID == kid {
+			return &st.Recipients[i]
+		}
+	}
+	return nil
+}
