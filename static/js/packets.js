@@ -432,7 +432,9 @@ export function mountPackets(root, ctx) {
   store.subscribe('events', () => {
     // A list scrolled to its end follows new rows, as a live capture
     // scrolls in Wireshark; scrolled up, it stays where the reader is.
-    const atEnd = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - PK_ROW_H;
+    // Closed, the list reads no layout: that would force one at every
+    // step of a replay.
+    const atEnd = document.body.classList.contains('packets-open') && scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - PK_ROW_H;
     const before = shown.length;
     if (scanned > store.events.length) refilter(); else scan();
     if (atEnd && shown.length > before && document.body.classList.contains('packets-open')) {
