@@ -87,3 +87,80 @@ func TestBrowserNodeStateAgreesWithLab(t *testing.T) {
 		})
 	}
 }
+
+// groupSideView is one member's side of a group context: its Sender
+// Sequence Number and a window per kid.
+type groupSideView struct {
+	SenderSeq  uint64              `json:"senderSeq"`
+	Recipients map[string]sideView `json:"recipients"`
+}
+
+func (g groupSideView) equal(o groupSideView) bool {
+	if g.SenderSeq != o.SenderSeq || len(g.Recipients) != len(o.Recipients) {
+		return false
+	}
+	for k, r := range g.Recipients {
+		if or, ok := o.Recipients[k]; !ok || !r.equal(or) {
+			return false
+		}
+	}
+	return true
+}
+
+// labGroupSides reads every member's side of every group context.
+func labGroupSides(tl *testLab) map[string]groupSideView {
+	out := map[string]groupSideView{}
+	for _, gc := range tl.lab.Scenario().GroupContexts {
+		for _, m := range gc.Members {
+			st, ok := tl.lab.GroupSide(gc.Name, m.Node)
+			if !ok {
+				continue
+			}
+			v := groupSideView{SenderSeq: st.SenderSeq, Recipients: map[string]sideView{}}
+			for _, r := range st.Recipients {
+				v.Recipients[r.KID] = sideView{Highest: r.Highest, Seen: append([]uint64{}, r.Seen...)}
+			}
+			out[m.Node+"|"+gc.Name] = v
+		}
+	}
+	return out
+}
+
+// TestBrowserGroupNodeStateAgreesWithLab: nodestate.js rebuilds from a
+// Group OSCORE trace what each member's group context held (RFC 10021
+// 2.2, 2.6): before the first event, the fresh context of every member
+// (nothing sent, every window empty); after the last, the lab's own
+// Sender Sequence Numbers and per-kid replay windows.
+func TestBrowserGroupNodeStateAgreesWithLab(t *testing.T) {
+	ctx := modulePage(t)
+	tl := newTestLab(t, "group-direct")
+	before := labGroupSides(tl)
+	for _, st := range tl.lab.Scenario().Steps {
+		tl.send(st)
+		tl.send(st) // twice: the members' windows hold two numbers
+	}
+	after := labGroupSides(tl)
+	js, _ := json.Marshal(tl.bus.Recent())
+	got := evalJS[map[string]map[string]groupSideView](t, ctx, `import('/static/js/nodestate.js').then(({ nodeStateAt }) => {
+		const evs = `+string(js)+`;
+		const pick = (m) => Object.fromEntries([...m].filter(([, s]) => s.recipients).map(([k, s]) => [k, {senderSeq: s.senderSeq,
+			recipients: Object.fromEntries(s.recipients.map((r) => [r.kid, {highest: r.highest, seen: r.seen}]))}]));
+		return {start: pick(nodeStateAt(evs, 0)), end: pick(nodeStateAt(evs, evs.length))};
+	})`)
+	if len(got["end"]) != len(after) || len(after) == 0 {
+		t.Fatalf("JavaScript rebuilt %d group member states, the lab has %d", len(got["end"]), len(after))
+	}
+	for k, g := range before {
+		if js, ok := got["start"][k]; !ok || !g.equal(js) {
+			t.Errorf("%s before any event: JavaScript %+v, the lab had %+v", k, js, g)
+		}
+	}
+	for k, g := range after {
+		if js, ok := got["end"][k]; !ok || !g.equal(js) {
+			t.Errorf("%s after the last event: JavaScript %+v, the lab has %+v", k, js, g)
+		}
+	}
+	if w := after["S1|GRP"].Recipients["01"]; len(w.Seen) != 2 {
+		t.Errorf("S1's window for the client after two requests: %v", w)
+	}
+}

@@ -39,3 +39,13 @@ func publishGroupLayer(bus *trace.Bus, c *group.Context, xid int, node, action s
 	}
 	bus.Publish(e)
 }
+
+// GroupSide is node's side of the group context name as it stands now, in
+// the shape a layer event carries; false when node is no member of it.
+func (l *Lab) GroupSide(name, node string) (*trace.SideState, bool) {
+	c := l.topo.Load().groupCtx[name][node]
+	if c == nil {
+		return nil, false
+	}
+	return groupSideState(c), true
+}
