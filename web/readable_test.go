@@ -19,7 +19,7 @@ import (
 // opacity of the element and its ancestors. SVG text counts at its rendered
 // size. Text blurred on purpose (the quiz hides the layers until answered)
 // is skipped, since no one is meant to read it.
-const readabilityAudit = `((rootSel, minPx, sizeExempt) => {
+const readabilityAudit = `((rootSel, minPx) => {
   const parse = (c) => {
     let m = /^rgba?\(([^)]*)\)$/.exec(c);
     if (m) { const p = m[1].split(/[\s,\/]+/).filter(Boolean).map(Number); return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1]; }
@@ -70,7 +70,7 @@ const readabilityAudit = `((rootSel, minPx, sizeExempt) => {
     const { bg, opacity } = background(e);
     const fg = parse(e instanceof SVGElement ? (s.fill && s.fill.startsWith('rgb') ? s.fill : s.color) : s.color);
     const text = (e.value !== undefined && e.tagName !== 'BUTTON' && e.tagName !== 'LI' ? String(e.value) : e.textContent).trim().slice(0, 40);
-    if (px < minPx - 0.01 && !(sizeExempt && e.closest(sizeExempt))) out.push(name(e) + ' ' + JSON.stringify(text) + ': ' + px.toFixed(1) + ' px < ' + minPx);
+    if (px < minPx - 0.01) out.push(name(e) + ' ' + JSON.stringify(text) + ': ' + px.toFixed(1) + ' px < ' + minPx);
     if (fg) {
       const ink = over([fg[0], fg[1], fg[2], fg[3] * opacity], bg);
       const cr = ratio(ink, bg);
@@ -84,16 +84,11 @@ const readabilityAudit = `((rootSel, minPx, sizeExempt) => {
 // offender, named by its test id, tag and classes.
 func audit(t *testing.T, ctx context.Context, what, root string, minPx int) {
 	t.Helper()
-	bad := evalJS[[]string](t, ctx, fmt.Sprintf(`%s(%s, %d, %s)`, readabilityAudit, jsString(root), minPx, jsString(auditSizeExempt)))
+	bad := evalJS[[]string](t, ctx, fmt.Sprintf(`%s(%s, %d)`, readabilityAudit, jsString(root), minPx))
 	if len(bad) > 0 {
 		t.Errorf("%s: %d texts below %d px or under 4.5:1 contrast:\n  %s", what, len(bad), minPx, strings.Join(bad, "\n  "))
 	}
 }
-
-// auditSizeExempt is what the size check leaves out: the topology drawing
-// scales with its panel, so its labels' size is the topology view's own
-// concern (its contrast is checked all the same).
-const auditSizeExempt = `[data-view="topology"] svg`
 
 // clickInMenu opens the toolbar drop-down that holds sel, as a user
 // would, and clicks sel.

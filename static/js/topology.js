@@ -323,7 +323,12 @@ export function mountTopology(root, ctx) {
       svg.append(g);
     }
     const top = Math.min(0, ...placed.map((b) => b.y0)) - 4;
-    svg.setAttribute('viewBox', `0 ${top} ${W} ${Math.max(H, ...placed.map((b) => b.y1)) + 8 - top}`);
+    const vh = Math.max(H, ...placed.map((b) => b.y1)) + 8 - top;
+    svg.setAttribute('viewBox', `0 ${top} ${W} ${vh}`);
+    // Drawn at its own size (labels 12 px and up), scrolled sideways when
+    // the panel is narrower; the topology stage shows it large.
+    svg.setAttribute('width', W);
+    svg.setAttribute('height', vh);
     svgBox.replaceChildren(svg);
     markMessage();
   }
