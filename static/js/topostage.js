@@ -92,12 +92,21 @@ function stageContextsOf(id) {
     const ends = c.endpoints || [c.a, c.b];
     if (ends.some((e) => e?.node === id)) out.push(c.name);
   }
+  // A group member holds the group's context too (RFC 10021 2).
+  for (const gc of store.scenario?.group_contexts || []) if ((gc.members || []).some((m) => m.node === id)) out.push(gc.name);
   return out;
 }
 
 // stageStateText is one context's state at a node: "seq 43 · rx ≤42".
+// A group context has a window per other member's kid (RFC 10021 2.6):
+// "seq 2 · rx 01≤1 12≤0".
 function stageStateText(st) {
   if (!st) return 'not used yet';
+  if (st.recipients) {
+    const got = st.recipients.filter((r) => r.highest >= 0);
+    const rx = got.length ? `rx ${got.slice(0, 3).map((r) => `${r.kid}≤${r.highest}`).join(' ')}${got.length > 3 ? ' …' : ''}` : 'rx none';
+    return `seq ${st.senderSeq} · ${rx}`;
+  }
   const rx = st.highest >= 0 ? `rx ≤${st.highest}` : 'rx none';
   return `seq ${st.senderSeq} · ${rx}`;
 }
@@ -128,7 +137,8 @@ function stageDraw() {
   const F = stageFont;
   const ctxsOf = new Map(nodes.map((n) => [n.id, stageContextsOf(n.id)]));
   const boxW = (n) => Math.max(96, topoTextWidth(n.id, F + 4) + 24);
-  const cardW = (n) => Math.max(0, ...ctxsOf.get(n.id).map((c) => Math.max(topoTextWidth(c, F), topoTextWidth('seq 000 · rx ≤000', F) + 70)));
+  const groupCtxs = new Set((store.scenario?.group_contexts || []).map((g) => g.name));
+  const cardW = (n) => Math.max(0, ...ctxsOf.get(n.id).map((c) => Math.max(topoTextWidth(c, F), groupCtxs.has(c) ? topoTextWidth('seq 000 · rx 00≤00 00≤00 00≤00 …', F) + 16 : topoTextWidth('seq 000 · rx ≤000', F) + 70)));
   const size = (n) => ({ w: Math.max(boxW(n), topoTextWidth(roleLabel(n), F), cardW(n)), h: 48 + 28 + ctxsOf.get(n.id).length * 2 * (F + 6) });
   const { pos, W, H } = topoLayout(nodes, size, { gapX: 70, gapY: 40, top: 60 });
   const placed = [];
@@ -175,7 +185,8 @@ function stageDraw() {
       const st = state.get(`${n.id}|${c}`);
       const changed = st && st.at > since;
       const line = svgEl('g', { class: `nstate ${changed ? 'changed' : ''}`, 'data-testid': 'stage-state', 'data-node': n.id, 'data-ctx': c,
-        'data-seq': st ? String(st.senderSeq) : '', 'data-highest': st ? String(st.highest) : '' });
+        'data-seq': st ? String(st.senderSeq) : '', 'data-highest': st ? String(st.highest) : '',
+        'data-recipients': st?.recipients ? st.recipients.map((r) => `${r.kid}:${r.highest}`).join(' ') : '' });
       line.append(svgEl('rect', { x: -cardW(n) / 2, y: y - F + 2, width: 10, height: F - 2, style: `fill:${store.colorOf(c)}`, class: 'swatch' }),
         svgEl('text', { x: -cardW(n) / 2 + 16, y, class: 'nctx', 'data-testid': 'stage-label' }, c),
         svgEl('text', { x: -cardW(n) / 2 + 16, y: y + F + 4, class: 'nseq', 'data-testid': 'stage-label' }, stageStateText(st)));
