@@ -1,8 +1,10 @@
 package nodes
 
 import (
+	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"oscore-lab/internal/trace"
 )
@@ -98,4 +100,42 @@ func recipientWindow(st *trace.SideState, kid string) *trace.RecipientWindow {
 		}
 	}
 	return nil
+}
+
+// TestGroupLayerEventsAllCarrySideState: in every built-in scenario with a
+// group context, each layer event of a group context at one of its
+// members carries the member's windows per kid.
+func TestGroupLayerEventsAllCarrySideState(t *testing.T) {
+	for _, name := range []string{"group-direct", "group-pairwise", "error-group-forged-response", "gp-goscore", "gp-observe", "goscore-layout"} {
+		t.Run(name, func(t *testing.T) {
+			sc := builtinScenario(t, name)
+			lab, bus := startLab(t, sc)
+			for _, st := range sc.Steps {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				lab.Send(ctx, st) // refusals are part of some stories
+				cancel()
+			}
+			members := map[string]bool{}
+			for _, gc := range sc.GroupContexts {
+				for _, m := range gc.Members {
+					members[m.Node+"|"+gc.Name] = true
+				}
+			}
+			n := 0
+			for _, e := range eventsOf(bus, trace.TypeLayer, 0) {
+				rep := e.Layer_.Report
+				if rep == nil || !members[e.Node+"|"+rep.Context] {
+					continue
+				}
+				n++
+				if st := e.Layer_.State; st == nil || st.Recipients == nil {
+					t.Errorf("#%d %s %s %s of %s: side state %+v, want one with recipient windows", e.Seq, e.Node, e.Layer_.Action, rep.Message, rep.Context, st)
+				}
+			}
+			if n == 0 {
+				t.Errorf("no group layer event")
+			}
+			t.Logf("%d group layer events", n)
+		})
+	}
 }
