@@ -33,11 +33,23 @@ func groupSideState(c *group.Context) *trace.SideState {
 // group context c, with c's side state; a report of another context (a
 // plain response where a group one was awaited) carries none.
 func publishGroupLayer(bus *trace.Bus, c *group.Context, xid int, node, action string, rep *oscore.Report, note string) {
+	bus.Publish(groupLayerEvent(c, xid, node, action, rep, note))
+}
+
+// publishGroupLayerDepth is publishGroupLayer for a layer at depth (1 the
+// innermost).
+func publishGroupLayerDepth(bus *trace.Bus, c *group.Context, xid int, node, action string, depth int, rep *oscore.Report, note string) {
+	e := groupLayerEvent(c, xid, node, action, rep, note)
+	e.Layer = depth
+	bus.Publish(e)
+}
+
+func groupLayerEvent(c *group.Context, xid int, node, action string, rep *oscore.Report, note string) trace.Event {
 	e := layerEvent(xid, node, action, rep, note)
 	if c != nil && rep != nil && rep.Context == c.Name() {
 		e.Layer_.State = groupSideState(c)
 	}
-	bus.Publish(e)
+	return e
 }
 
 // GroupSide is node's side of the group context name as it stands now, in

@@ -139,3 +139,33 @@ func TestGroupLayerEventsAllCarrySideState(t *testing.T) {
 		})
 	}
 }
+
+// TestMNGroupLayerEventsCarrySideState: in a group observation under Group
+// OSCORE (MN 9), the server's phantom request and notifications and the
+// clients' verifications carry the group context's side state; a
+// notification protected with the server's Partial IV n leaves n+1 as its
+// next Sender Sequence Number.
+func TestMNGroupLayerEventsCarrySideState(t *testing.T) {
+	spec := figureSpec()
+	spec.GroupOSCORE, spec.InitialObserve, spec.Notifications = true, 1, []MNNotify{{Value: "5678", Observe: 2}}
+	_, evs := runMN(t, spec)
+	n := 0
+	for _, e := range evs {
+		l := e.Layer_
+		if e.Type != trace.TypeLayer || l.Report == nil || l.Report.Group == nil {
+			continue
+		}
+		n++
+		st, rep := l.State, l.Report
+		if st == nil || st.Recipients == nil {
+			t.Errorf("#%d %s %s %s of %s: side state %+v", e.Seq, e.Node, l.Action, rep.Message, rep.Context, st)
+			continue
+		}
+		if e.Node == "S" && l.Action == trace.LayerApplied && rep.Seq >= 0 && st.SenderSeq != uint64(rep.Seq)+1 {
+			t.Errorf("#%d S protected with Partial IV %d: next sender seq %d", e.Seq, rep.Seq, st.SenderSeq)
+		}
+	}
+	if n < 6 {
+		t.Errorf("%d group layer events, want the phantom, two notifications at S and their verifications at C1, C2", n)
+	}
+}

@@ -168,10 +168,10 @@ func (o *MNObservation) informative(resp message.Message) error {
 		}
 		p, inner, rep, err := group.VerifyPhantom(o.cfg.GroupCtx, ph)
 		if err != nil {
-			publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, 1, rep, "phantom request: "+err.Error())
+			publishGroupLayerDepth(o.bus, o.cfg.GroupCtx, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, 1, rep, "phantom request: "+err.Error())
 			return err
 		}
-		publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, 1, rep, "phantom request, verified and not delivered")
+		publishGroupLayerDepth(o.bus, o.cfg.GroupCtx, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, 1, rep, "phantom request, verified and not delivered")
 		o.phantom = p
 		o.cfg.decide(o.bus, "2", "MN 9.3.1", fmt.Sprintf("phantom request %v /%s verified without replay check or Replay Window update; request_kid %x, request_piv %x, request_kid_context %x kept for the notifications",
 			inner.Code, pathOf(inner), p.KID(), p.PIV(), p.KIDContext()))
@@ -320,10 +320,10 @@ func (o *MNObservation) accept(m message.Message, source string) (MNValue, error
 	if o.phantom != nil {
 		inner, rep, err := o.phantom.UnprotectNotification(m)
 		if err != nil {
-			publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
+			publishGroupLayerDepth(o.bus, o.cfg.GroupCtx, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
 			return MNValue{}, fmt.Errorf("Group OSCORE: %w", err)
 		}
-		publishLayerDepth(o.bus, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, 1, rep, "notification bound to the phantom request")
+		publishGroupLayerDepth(o.bus, o.cfg.GroupCtx, exchangeOf(o.cfg.Exchange), o.cfg.ID, trace.LayerRemoved, 1, rep, "notification bound to the phantom request")
 		m = inner
 	}
 	if obsErr != nil {

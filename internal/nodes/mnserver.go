@@ -305,7 +305,7 @@ func (s *MNServer) startLocked() error {
 		if err != nil {
 			return err
 		}
-		publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "phantom request, never sent")
+		publishGroupLayerDepth(s.bus, s.cfg.GroupCtx, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "phantom request, never sent")
 		s.phantom = p
 		outcome += fmt.Sprintf("; protected with the server's own kid %x and Partial IV %x (MN 9.2.1)", p.KID(), p.PIV())
 	}
@@ -331,10 +331,10 @@ func (s *MNServer) notificationLocked(value string) (message.Message, error) {
 	}
 	out, rep, err := s.phantom.ProtectNotification(n)
 	if err != nil {
-		publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
+		publishGroupLayerDepth(s.bus, s.cfg.GroupCtx, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
 		return message.Message{}, err
 	}
-	publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "")
+	publishGroupLayerDepth(s.bus, s.cfg.GroupCtx, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "")
 	out.Options = replaceOption(out.Options, message.Option{ID: message.MaxAge, Value: []byte{}})
 	return out, nil
 }
@@ -391,10 +391,10 @@ func (s *MNServer) Cancel() error {
 		out, rep, err := s.phantom.ProtectNotification(c)
 		if err != nil {
 			s.mu.Unlock()
-			publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
+			publishGroupLayerDepth(s.bus, s.cfg.GroupCtx, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerFailed, 1, rep, err.Error())
 			return err
 		}
-		publishLayerDepth(s.bus, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "cancellation of the group observation")
+		publishGroupLayerDepth(s.bus, s.cfg.GroupCtx, exchangeOf(s.cfg.Exchange), s.cfg.ID, trace.LayerApplied, 1, rep, "cancellation of the group observation")
 		c = out
 	}
 	s.started, s.phantom, s.observers = false, nil, 0
