@@ -1,6 +1,7 @@
 package nodes
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -87,6 +88,24 @@ func TestGroupLayerEventsCarrySideState(t *testing.T) {
 	// The members saw the client's Partial IVs 0 and 1 (or its pins).
 	if w := recipientWindow(last["S1"], "01"); w == nil || len(w.Seen) != 2 {
 		t.Errorf("S1's window for the client after two requests: %+v, want two numbers seen", w)
+	}
+	// A redacted export keeps the side state: it holds no key.
+	var out bytes.Buffer
+	if err := trace.WriteJSON(&out, lab.Trace(), false); err != nil {
+		t.Fatal(err)
+	}
+	back, err := trace.ReadJSON(&out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, e := range back.Events {
+		if e.Type == trace.TypeLayer && e.Layer_.Report != nil && e.Layer_.Report.Context == "GRP" && e.Layer_.State != nil && len(e.Layer_.State.Recipients) > 0 {
+			kept++
+		}
+	}
+	if kept != n {
+		t.Errorf("the redacted export keeps the side state of %d of %d GRP layer events", kept, n)
 	}
 }
 
