@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,10 +90,14 @@ func TestGroupLayerEventsCarrySideState(t *testing.T) {
 	if w := recipientWindow(last["S1"], "01"); w == nil || len(w.Seen) != 2 {
 		t.Errorf("S1's window for the client after two requests: %+v, want two numbers seen", w)
 	}
-	// A redacted export keeps the side state: it holds no key.
+	// A redacted export keeps the side state, which holds no key, and
+	// leaves out the group layers' keys.
 	var out bytes.Buffer
 	if err := trace.WriteJSON(&out, lab.Trace(), false); err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), `"key":"`) {
+		t.Errorf("the redacted export holds a derived key")
 	}
 	back, err := trace.ReadJSON(&out)
 	if err != nil {

@@ -47,7 +47,9 @@ func redacted(t *Trace, includeSecrets bool) *Trace {
 	out.Events = make([]Event, len(t.Events))
 	for i, e := range t.Events {
 		if l := e.Layer_; l != nil && l.Report != nil && !public[l.Report.Context] {
-			if d := l.Report.Complete().Details; d != nil && d.Key.Key != nil { // Details are built on first use
+			// Details are built on first use; a Group OSCORE layer keeps its
+			// key in Group (RFC 10021 derives it from the group's secret).
+			if d := l.Report.Complete().Details; d != nil && (d.Key.Key != nil || d.Group != nil && d.Group.Key.Key != nil) {
 				r := *l.Report
 				r.Redact() // on the copy: the caller's report keeps its key
 				e.Layer_ = &LayerEvent{Action: l.Action, Report: &r, State: l.State}
