@@ -67,4 +67,5 @@ func TestBrowserGroupStateOnStageAndPanel(t *testing.T) {
 	if got, want := panel("C", `[data-testid="sender-seq"]`, ""), fmt.Sprint(c.SenderSeq); got != want {
 		t.Errorf("at the end the panel shows C's GRP seq %q, the lab has %s", got, want)
 	}
+	screenshot(t, ctx, "group-state-stage.png")
 }
