@@ -2,6 +2,7 @@ package group
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -169,5 +170,41 @@ func TestObserveAcrossGroup(t *testing.T) {
 	}
 	if cx.Responses() != 6 {
 		t.Fatalf("%d notifications accepted, want 6", cx.Responses())
+	}
+}
+
+// TestRecipientsInIDOrder: Recipients lists every Recipient Context in the
+// order of the IDs, one made on the fly for a request (RFC 10021 7.2)
+// included, with the window that request left (RFC 10021 2.6).
+func TestRecipientsInIDOrder(t *testing.T) {
+	cli, s1, _ := threeMembers(t)
+	var ids []string
+	for _, r := range cli.Recipients() {
+		ids = append(ids, hexID(r.ID()))
+	}
+	if strings.Join(ids, " ") != "52 77" {
+		t.Errorf("the client's recipients: %v, want 52 77", ids)
+	}
+	p := s1.p
+	p.Credentials = func(kid []byte) ([]byte, error) { return cli.p.SenderCred, nil }
+	p.SenderKey = s1.p.SenderKey
+	dyn, err := NewContext("dynamic", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(dyn.Recipients()); n != 0 {
+		t.Fatalf("a context without peers lists %d recipients", n)
+	}
+	cli.SetSenderSeq(7)
+	req, _, _, err := ProtectRequest(cli, getTemp(), ProtectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := UnprotectRequest(req, lookupOf(dyn)); err != nil {
+		t.Fatal(err)
+	}
+	rs := dyn.Recipients()
+	if len(rs) != 1 || hexID(rs[0].ID()) != "25" || rs[0].Replay().Highest != 7 {
+		t.Errorf("after a request from 25 with Partial IV 7: %d recipients, first %+v", len(rs), rs)
 	}
 }
