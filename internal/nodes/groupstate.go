@@ -44,8 +44,12 @@ func publishGroupLayerDepth(bus *trace.Bus, c *group.Context, xid int, node, act
 	bus.Publish(e)
 }
 
+// groupLayerEvent is a layer event of a Group OSCORE layer at depth 1: the
+// group layer protects end to end between the client and the members, so it
+// is always the first layer applied and the last removed (draft 2.1).
 func groupLayerEvent(c *group.Context, xid int, node, action string, rep *oscore.Report, note string) trace.Event {
 	e := layerEvent(xid, node, action, rep, note)
+	e.Layer = 1
 	if c != nil && rep != nil && rep.Context == c.Name() {
 		e.Layer_.State = groupSideState(c)
 	}

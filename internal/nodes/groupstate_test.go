@@ -152,6 +152,9 @@ func TestGroupLayerEventsAllCarrySideState(t *testing.T) {
 					continue
 				}
 				n++
+				if e.Layer != 1 {
+					t.Errorf("#%d %s %s %s of %s: layer depth %d, want 1 (the group layer is end to end)", e.Seq, e.Node, e.Layer_.Action, rep.Message, rep.Context, e.Layer)
+				}
 				if st := e.Layer_.State; st == nil || st.Recipients == nil {
 					t.Errorf("#%d %s %s %s of %s: side state %+v, want one with recipient windows", e.Seq, e.Node, e.Layer_.Action, rep.Message, rep.Context, st)
 				}
