@@ -455,7 +455,9 @@ func (f *groupForward) relay(m message.Message, src *net.UDPAddr, from string, a
 	if err != nil {
 		return err
 	}
-	mid := uint16(in.cc.GetMessageID())
+	// The lab's seeded MIDs (ids.go), not the connection's random ones,
+	// so a run relays with the same MIDs every time.
+	mid := in.n.lab.ids.mid()
 	f.mu.Lock()
 	f.mids = append(f.mids, mid)
 	if len(f.mids) > 64 {

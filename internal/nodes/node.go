@@ -163,7 +163,8 @@ func (n *node) handle(w *responsewriter.ResponseWriter[*udpClient.Conn], r *pool
 
 // respond answers a request: piggybacked on the ACK of a CON request
 // (RFC 7252 5.2.1), as a NON message of its own to a NON request (RFC 7252
-// 5.2.3: go-coap would send it Confirmable).
+// 5.2.3: go-coap would send it Confirmable), with the lab's seeded MID
+// (ids.go) so that a run answers with the same MIDs every time.
 func (n *node) respond(w *responsewriter.ResponseWriter[*udpClient.Conn], typ message.Type, m *message.Message) {
 	n.sent.Add(1)
 	if typ != message.NonConfirmable {
@@ -173,7 +174,7 @@ func (n *node) respond(w *responsewriter.ResponseWriter[*udpClient.Conn], typ me
 	cc := w.Conn()
 	pm := cc.AcquireMessage(n.ctx)
 	defer cc.ReleaseMessage(pm)
-	setPooled(pm, message.NonConfirmable, uint16(cc.GetMessageID()), w.Message().Token(), m)
+	setPooled(pm, message.NonConfirmable, n.lab.ids.mid(), w.Message().Token(), m)
 	cc.Session().WriteMessage(pm)
 }
 
