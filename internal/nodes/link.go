@@ -67,7 +67,8 @@ type Link struct {
 	history   []histEntry // recent datagrams, for replay
 	attackers []*relaySock
 	total     atomic.Uint64
-	refused   atomic.Uint64 // datagrams from neither end, dropped unrecorded
+	recorded  [2]atomic.Uint64 // datagrams published per direction (waitRecorded)
+	refused   atomic.Uint64    // datagrams from neither end, dropped unrecorded
 	closed    bool
 	done      chan struct{}
 	wg        sync.WaitGroup
@@ -394,6 +395,17 @@ func (l *Link) closeRelayLocked(r *relaySock) {
 func (l *Link) publishDatagram(d int, b []byte, orig ...[]byte) {
 	l.total.Add(1)
 	l.publishAbout(d, b, trace.Event{Type: trace.TypeDatagram, Bytes: b}, orig...)
+	l.recorded[d].Add(1)
+}
+
+// waitRecorded waits, at most for max, until the link has recorded n
+// datagrams in direction d: a run that knows what a node sent waits for
+// the trace to show it before the next step starts, so the events of two
+// steps never interleave.
+func (l *Link) waitRecorded(d int, n uint64, max time.Duration) {
+	for end := time.Now().Add(max); l.recorded[d].Load() < n && time.Now().Before(end); {
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (l *Link) publishFault(d int, kind, detail string, b []byte, orig ...[]byte) {

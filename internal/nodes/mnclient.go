@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/plgd-dev/go-coap/v3/message"
@@ -46,6 +47,8 @@ type MNClientConfig struct {
 	TicketToken []byte
 	CP          *oscore.Context
 	Wait        time.Duration // for each response
+	// Sent, when set, counts the datagrams the client sends from Conn.
+	Sent *atomic.Uint64
 	// Exchange gives the exchange id of the client's trace events; nil:
 	// none.
 	Exchange func() int
@@ -110,7 +113,7 @@ func MNRegister(ctx context.Context, bus *trace.Bus, cfg MNClientConfig) (*MNObs
 		publishLayerDepth(bus, exchangeOf(cfg.Exchange), cfg.ID, trace.LayerApplied, 1, rep, "")
 		req, binding = out, b
 	}
-	resp, err := mnExchange(ctx, cfg.Conn, cfg.To, req, cfg.Wait, false)
+	resp, err := mnExchange(ctx, cfg.Conn, cfg.To, req, cfg.Wait, false, cfg.Sent)
 	if err != nil {
 		return nil, fmt.Errorf("nodes: %s: registration: %w", cfg.ID, err)
 	}
@@ -238,7 +241,7 @@ func (o *MNObservation) ticket(ctx context.Context) error {
 		t, o.cpBinding = out, b
 	}
 	o.cfg.decide(o.bus, "", "MNP 4.2", fmt.Sprintf("ticket request with Token %x: the phantom request's code, options and payload, Listen-To-Multicast-Responses %s", o.cfg.TicketToken, o.TPInfo.Diag()))
-	resp, err := mnExchange(ctx, o.cfg.Conn, o.cfg.To, t, o.cfg.Wait, true)
+	resp, err := mnExchange(ctx, o.cfg.Conn, o.cfg.To, t, o.cfg.Wait, true, o.cfg.Sent)
 	if err != nil {
 		return fmt.Errorf("nodes: %s: ticket request: %w", o.cfg.ID, err)
 	}
@@ -252,13 +255,20 @@ func (o *MNObservation) ticket(ctx context.Context) error {
 // mnExchange sends CON request req and returns its response: piggybacked,
 // or separate (acknowledged here), or the empty ACK itself when ackFinal
 // (a ticket request, which the proxy only acknowledges, MNP 4.2) or when
-// nothing follows within wait.
-func mnExchange(ctx context.Context, conn *net.UDPConn, to *net.UDPAddr, req message.Message, wait time.Duration, ackFinal bool) (message.Message, error) {
+// nothing follows within wait. sent, when not nil, counts what it sends.
+func mnExchange(ctx context.Context, conn *net.UDPConn, to *net.UDPAddr, req message.Message, wait time.Duration, ackFinal bool, sent *atomic.Uint64) (message.Message, error) {
+	write := func(b []byte, to *net.UDPAddr) error {
+		_, err := conn.WriteToUDP(b, to)
+		if err == nil && sent != nil {
+			sent.Add(1)
+		}
+		return err
+	}
 	b, err := oscore.EncodeMessage(req)
 	if err != nil {
 		return message.Message{}, err
 	}
-	if _, err := conn.WriteToUDP(b, to); err != nil {
+	if err := write(b, to); err != nil {
 		return message.Message{}, err
 	}
 	deadline := time.Now().Add(wait)
@@ -292,7 +302,7 @@ func mnExchange(ctx context.Context, conn *net.UDPConn, to *net.UDPAddr, req mes
 		case bytes.Equal(m.Token, req.Token) && m.Code != codes.Empty:
 			if m.Type == message.Confirmable {
 				ack, _ := oscore.EncodeMessage(message.Message{Type: message.Acknowledgement, MessageID: m.MessageID})
-				conn.WriteToUDP(ack, src)
+				write(ack, src)
 			}
 			return m, nil
 		}

@@ -220,7 +220,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 			}
 		}
 		ccfg := MNClientConfig{ID: c.ID, Conn: conn, To: l.addrFor(c.ID), Token: c.Token, Exchange: exch, MID: 0x3000 + uint16(len(res.Clients))*0x100,
-			Resource: spec.Resource, OSCORE: keys.CS[c.ID][0], Wait: spec.Wait}
+			Resource: spec.Resource, OSCORE: keys.CS[c.ID][0], Wait: spec.Wait, Sent: new(atomic.Uint64)}
 		if spec.GroupOSCORE {
 			ccfg.GroupCtx = groups[c.ID]
 		}
@@ -241,6 +241,10 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 			ccfg.ProxyURI = "coap://" + spec.URIHost + "/" + spec.Resource
 		}
 		o, err := MNRegister(ctx, bus, ccfg)
+		// The client's last datagram (the ACK of a separate informative
+		// response) is on its way when MNRegister returns: the next
+		// registration starts once the link has recorded it.
+		l.waitRecorded(dirAB, ccfg.Sent.Load(), spec.Wait)
 		if err != nil {
 			res.Errors[c.ID] = err
 			continue
