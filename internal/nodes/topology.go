@@ -332,6 +332,9 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 		t.nodes[id] = n
 	}
 	t.externals = externalSources(t)
+	// The groups are set up before the topology is published: the nodes'
+	// handlers read t.groups and t.groupCtx without a lock.
+	groupErr := l.startGroups(old, t)
 	l.topo.Store(t)
 	for _, r := range restored {
 		l.publishRestored(r[0], r[1])
@@ -369,8 +372,8 @@ func (l *Lab) applyLocked(s *scenario.Scenario) error {
 			lk.SetFaults(nil)
 		}
 	}
-	if err := l.startGroups(old, t); err != nil {
-		return err
+	if groupErr != nil {
+		return groupErr
 	}
 	l.createKnownLinks(t)
 	return nil
