@@ -398,6 +398,26 @@ func (l *Link) publishDatagram(d int, b []byte, orig ...[]byte) {
 	l.recorded[d].Add(1)
 }
 
+// carrying returns the direction in which the link carries a datagram
+// sent to addr: one of its sides, or a relay socket standing for a source.
+func (l *Link) carrying(addr *net.UDPAddr) (int, bool) {
+	for d, c := range l.side {
+		if sameAddr(c.LocalAddr().(*net.UDPAddr), addr) {
+			return d, true
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for d := range l.relays {
+		for _, r := range l.relays[d] {
+			if sameAddr(r.conn.LocalAddr().(*net.UDPAddr), addr) {
+				return 1 - d, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // waitRecorded waits, at most for max, until the link has recorded n
 // datagrams in direction d: a run that knows what a node sent waits for
 // the trace to show it before the next step starts, so the events of two

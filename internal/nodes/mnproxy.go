@@ -42,6 +42,11 @@ type MNProxyConfig struct {
 	Name func(*net.UDPAddr) string
 	// Exchange gives the exchange id of the proxy's trace events; nil: none.
 	Exchange func() int
+	// Sending, when set, is called before each datagram the proxy sends
+	// to; the proxy calls what it returns once the datagram is sent, so a
+	// lab can wait until the datagram is recorded before the proxy sends
+	// the next one (one link after another, in a fixed order).
+	Sending func(to *net.UDPAddr) (sent func())
 }
 
 // Bounds on what hostile clients can make a proxy keep (docs/scenarios.md
@@ -174,8 +179,16 @@ func (p *MNProxy) who(src *net.UDPAddr) string {
 }
 
 func (p *MNProxy) send(conn *net.UDPConn, m message.Message, to *net.UDPAddr) {
-	if b, err := oscore.EncodeMessage(m); err == nil {
-		conn.WriteToUDP(b, to)
+	b, err := oscore.EncodeMessage(m)
+	if err != nil {
+		return
+	}
+	sent := func() {}
+	if p.cfg.Sending != nil {
+		sent = p.cfg.Sending(to)
+	}
+	if _, err := conn.WriteToUDP(b, to); err == nil {
+		sent()
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -116,6 +117,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 	// exchange of the trace: the run is sequential, so the current one is
 	// where every event goes; tokens on the links are registered with it.
 	var cur atomic.Int64
+	links := &linkSet{}
 	exch := func() int { return int(cur.Load()) }
 	next := func() { cur.Store(int64(lab.exchanges.start(nil, nil).id)) }
 	if spec.NewExchange != nil {
@@ -169,7 +171,8 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 	var p *MNProxy
 	var ps *Link
 	if spec.Proxy {
-		pcfg := MNProxyConfig{ID: pid, Name: name, Exchange: exch, Join: joinAs(pid), ObserveOffset: spec.ObserveOffset, UpToken: spec.UpToken}
+		pcfg := MNProxyConfig{ID: pid, Name: name, Exchange: exch, Join: joinAs(pid), ObserveOffset: spec.ObserveOffset, UpToken: spec.UpToken,
+			Sending: links.sending}
 		if len(keys.CP) > 0 {
 			pcfg.CP = map[string]*oscore.Context{}
 			for _, pair := range keys.CP {
@@ -185,6 +188,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		if err != nil {
 			return nil, err
 		}
+		links.add(ps)
 		closers = append(closers, ps.Close)
 		ps.admit(pid, p.UpAddr())
 		ps.admit(sid, s.Addr())
@@ -206,6 +210,7 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		if err != nil {
 			return nil, err
 		}
+		links.add(l)
 		closers = append(closers, l.Close)
 		l.admit(c.ID, conn.LocalAddr())
 		l.admit(peerID, peer)
@@ -290,6 +295,42 @@ func RunMN(ctx context.Context, bus *trace.Bus, spec MNSpec) (*MNResult, error) 
 		res.Relayed, res.Identical = p.Relayed()
 	}
 	return res, nil
+}
+
+// linkSet is the links of a multicast-notification run, for a proxy that
+// waits until each datagram it sends is recorded before it sends the next:
+// the proxy sends on several links at once (an ACK to a client and a
+// request to the server, a notification's copies), and each link records
+// as its own goroutine reads, so without the wait the records interleave
+// differently from run to run.
+type linkSet struct {
+	mu    sync.Mutex
+	links []*Link
+}
+
+// settleMax bounds the wait for one datagram's record (a dropped one has
+// none).
+const settleMax = 250 * time.Millisecond
+
+func (s *linkSet) add(l *Link) {
+	s.mu.Lock()
+	s.links = append(s.links, l)
+	s.mu.Unlock()
+}
+
+// sending is MNProxyConfig.Sending: it returns a wait for the record of
+// the datagram sent to "to" on the link that carries it.
+func (s *linkSet) sending(to *net.UDPAddr) func() {
+	s.mu.Lock()
+	links := append([]*Link(nil), s.links...)
+	s.mu.Unlock()
+	for _, l := range links {
+		if d, ok := l.carrying(to); ok {
+			n := l.recorded[d].Load()
+			return func() { l.waitRecorded(d, n+1, settleMax) }
+		}
+	}
+	return func() {}
 }
 
 // collect waits for n more notifications at every client.
