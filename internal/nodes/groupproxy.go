@@ -193,17 +193,20 @@ func (in *incoming) forwardToGroup() *reply {
 	f.own = own
 	b, err := oscore.EncodeMessage(m)
 	if err == nil {
+		// The decision is published before the datagram leaves: the
+		// group link records the copies and the members answer at once,
+		// and the trace keeps the same order on every run.
+		if v == 0 {
+			in.groupDecide(up, "GP 5.2.1 steps 5, 6", fmt.Sprintf("Group request sent to %s as one NON datagram; T' = 0: no response will be relayed", in.nextHop), 0)
+		} else {
+			in.groupDecide(up, "GP 5.2.1 steps 5, 6", fmt.Sprintf("Group request sent to %s as one NON datagram (token %x); timer T' = %d s started: responses until then are relayed to %s", in.nextHop, tok, v, firstNonEmpty(in.from, "the client")), 0)
+		}
 		_, err = port.conn.WriteToUDP(b, to)
 	}
 	if err != nil {
 		f.stop("sending failed")
 		in.groupDecide(in.at, "GP 5.2.1 step 5", "sending to "+in.nextHop+" failed: "+err.Error()+" -> 5.02", codes.BadGateway)
 		return in.fail(codes.BadGateway, "", err.Error(), "GP 5.2.1 step 5")
-	}
-	if v == 0 {
-		in.groupDecide(up, "GP 5.2.1 steps 5, 6", fmt.Sprintf("Group request sent to %s as one NON datagram; T' = 0: no response will be relayed", in.nextHop), 0)
-	} else {
-		in.groupDecide(up, "GP 5.2.1 steps 5, 6", fmt.Sprintf("Group request sent to %s as one NON datagram (token %x); timer T' = %d s started: responses until then are relayed to %s", in.nextHop, tok, v, firstNonEmpty(in.from, "the client")), 0)
 	}
 	go f.collect()
 	return &reply{none: true}
