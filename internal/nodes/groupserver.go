@@ -214,11 +214,16 @@ func (s *GroupServer) observation(req, resp *message.Message, x *group.Exchange,
 // member closes.
 func (s *GroupServer) notify(o *groupObservation, src *net.UDPAddr) {
 	defer s.timers.Done()
+	// Each notification is due a whole number of periods after the
+	// response, not a period after the previous one, so a slow send does
+	// not push the later ones back: where they fall against the proxy's
+	// T' stays the same from run to run.
+	start := time.Now()
 	for i := 2; i <= groupNotifications+1; i++ {
 		select {
 		case <-s.done:
 			return
-		case <-time.After(groupNotifyEvery):
+		case <-time.After(time.Until(start.Add(time.Duration(i-1) * groupNotifyEvery))):
 		}
 		n := s.serveApp(o.xid, &o.req)
 		n.Options, _, _ = n.Options.SetUint32(make([]byte, 4), optObserve, uint32(i))
