@@ -77,19 +77,27 @@ export function mountInspector(root, { store }) {
   // While replaying faster than anyone reads (a step a frame), the
   // inspector, the costliest view to draw, follows at most every 100 ms and
   // always shows the last step; the diagram keeps every frame.
-  let shownAt = -1e9, showTimer = 0;
-  store.subscribe('select', (seq) => {
-    clearTimeout(showTimer);
+  let shownAt = -1e9, showTimer = 0, timerKeeps = true;
+  const showSoon = (keepScroll) => {
     const now = performance.now();
-    if (document.body.dataset.replay !== '1' || now - shownAt >= 100) { shownAt = now; show(seq); return; }
-    showTimer = setTimeout(() => { shownAt = performance.now(); show(store.selected); }, 100);
-  });
+    if (document.body.dataset.replay !== '1' || now - shownAt >= 100) {
+      clearTimeout(showTimer);
+      showTimer = 0;
+      shownAt = now;
+      show(store.selected, keepScroll);
+      return;
+    }
+    timerKeeps = showTimer ? timerKeeps && keepScroll : keepScroll;
+    clearTimeout(showTimer);
+    showTimer = setTimeout(() => { showTimer = 0; shownAt = performance.now(); show(store.selected, timerKeeps); }, 100);
+  };
+  store.subscribe('select', () => showSoon(false));
   // Later events of the same exchange (the receiver removing a layer, its
   // decisions) complete the picture: redraw, keeping the scroll position.
   store.subscribe('events', () => {
     const row = store.bySeq.get(store.selected);
     const n = row && store.exchanges.get(row.exchange)?.events.length;
-    if ((n && n !== shownCount) || (row?.fan && store.fanRev !== shownFan)) show(store.selected, true);
+    if ((n && n !== shownCount) || (row?.fan && store.fanRev !== shownFan)) showSoon(true);
   });
   store.subscribe('reset', () => body.replaceChildren(el('p', { class: 'hint' }, 'No message selected.')));
   // X clears the selection anywhere; Esc does too, except on the stage,
