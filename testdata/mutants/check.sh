@@ -34,6 +34,12 @@ for name in "$@"; do
 			echo "$name: ERROR $pkg $run fails without the mutant"; exit 1; }
 	done || { fail=1; continue; }
 	(cd "$tmp" && git apply "$patch")
+	# A mutant that does not build would be "caught" by any test: it must
+	# build and vet, or it proves nothing.
+	if ! (cd "$tmp" && go vet ./... >/dev/null 2>&1); then
+		(cd "$tmp" && git apply -R "$patch")
+		echo "$name: ERROR the mutant does not build: rewrite it"; fail=1; continue
+	fi
 	survived=$(echo "$tests" | while read -r pkg run; do
 		if (cd "$tmp" && go test -count=1 -run "$run" "$pkg" >/dev/null 2>&1); then
 			echo "$pkg $run"
