@@ -168,6 +168,15 @@ export function mountSequence(root, { store }) {
   const live = new Map();
   const tpl = document.createElement('template');
   let viewH = 0, viewW = 0, spaceH = -1;
+  // The scroller's scrollTop as this code set it or a scroll event found
+  // it: reading scrollTop after a change to the page forces a layout of the
+  // whole page, at every step of a replay.
+  let scrollY = 0;
+  const viewHeight = () => viewH || (viewH = scroller.clientHeight) || 400;
+  function setScroll(y) {
+    scroller.scrollTop = y;
+    scrollY = Math.max(0, Math.min(Math.round(y), Math.max(spaceH, 1) - viewHeight()));
+  }
 
   function clearRows() {
     rowsEl.textContent = '';
@@ -179,7 +188,7 @@ export function mountSequence(root, { store }) {
     if (layout() || force) clearRows();
     const total = Math.max(shown.length * ROW_H, 1);
     if (total !== spaceH) { space.style.height = `${total}px`; spaceH = total; }
-    const top = scroller.scrollTop, h = viewH || (viewH = scroller.clientHeight) || 400;
+    const h = viewHeight(), top = Math.max(0, Math.min(scrollY, total - h));
     const start = Math.max(0, Math.floor(top / ROW_H) - OVERSCAN);
     const end = Math.min(shown.length, Math.ceil((top + h) / ROW_H) + OVERSCAN);
     for (const [i, e] of live) if (i < start || i >= end) { e.remove(); live.delete(i); }
@@ -207,7 +216,7 @@ export function mountSequence(root, { store }) {
   }
   const schedule = () => { if (!pendingRender) pendingRender = requestAnimationFrame(() => render()); };
 
-  scroller.addEventListener('scroll', schedule, { passive: true });
+  scroller.addEventListener('scroll', () => { scrollY = scroller.scrollTop; schedule(); }, { passive: true });
   new ResizeObserver(() => { viewH = scroller.clientHeight; viewW = scroller.clientWidth; render(true); }).observe(scroller);
   rowsEl.addEventListener('click', (e) => {
     const row = e.target.closest('.row');
@@ -222,14 +231,15 @@ export function mountSequence(root, { store }) {
   });
   function scrollToIndex(i) {
     const y = i * ROW_H;
-    if (y < scroller.scrollTop || y > scroller.scrollTop + scroller.clientHeight - ROW_H) scroller.scrollTop = y - scroller.clientHeight / 2;
+    const h = viewHeight();
+    if (y < scrollY || y > scrollY + h - ROW_H) setScroll(y - h / 2);
   }
   const onFilter = () => {
     filter.node = nodeSel.value;
     filter.exchange = Number(exInput.value) || 0;
     filter.errors = errBox.checked;
     refilter();
-    scroller.scrollTop = 0;
+    setScroll(0);
     render(true);
   };
   nodeSel.addEventListener('change', onFilter);
@@ -248,7 +258,7 @@ export function mountSequence(root, { store }) {
     if (atEnd && shown.length > before) {
       const total = Math.max(shown.length * ROW_H, 1);
       if (total !== spaceH) { space.style.height = `${total}px`; spaceH = total; }
-      scroller.scrollTop = total;
+      setScroll(total);
     }
     render();
   });
