@@ -280,8 +280,10 @@ func TestGroupLinkBoundsSources(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// Each socket stays open to the end, so the kernel cannot hand a
+		// closed one's port to the next and make two sources one.
+		defer c.Close()
 		c.WriteToUDP([]byte{0x40}, f.link.Addr())
-		c.Close()
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for f.link.Refused() < 3 && time.Now().Before(deadline) {
